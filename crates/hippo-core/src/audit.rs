@@ -1,0 +1,203 @@
+//! Audit records: who did what to whose data, with what outcome.
+//!
+//! Records are append-only. Each has a canonical byte encoding (fixed field
+//! order, length-prefixed) so that the Merkle log of a later stage can hash
+//! exactly what was stored, independent of database or serializer.
+
+use serde::Serialize;
+
+use crate::ids::{AuditRecordId, PatientId, TenantId};
+use crate::policy::{Action, ResourceKind};
+use crate::principal::Principal;
+use crate::time_util::UnixMillis;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Success,
+    /// The role may not perform the action at all.
+    Denied,
+    /// The object does not exist or is outside the caller's scope; the two
+    /// are indistinguishable to the caller, and recorded alike.
+    NotFound,
+    /// Input was refused (validation, wrong transition, wrong credentials).
+    Rejected,
+    RateLimited,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Success => "success",
+            Self::Denied => "denied",
+            Self::NotFound => "not_found",
+            Self::Rejected => "rejected",
+            Self::RateLimited => "rate_limited",
+        }
+    }
+}
+
+/// Who acted, as recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuditActor {
+    /// `patient`, `tenant_admin`, `clinician`, `assistant` or `anonymous`.
+    pub kind: String,
+    pub id: Option<String>,
+    pub tenant_id: Option<TenantId>,
+}
+
+impl AuditActor {
+    pub fn anonymous() -> Self {
+        Self {
+            kind: "anonymous".into(),
+            id: None,
+            tenant_id: None,
+        }
+    }
+
+    pub fn of(principal: &Principal) -> Self {
+        Self {
+            kind: principal.kind().as_str().into(),
+            id: Some(principal.actor_id()),
+            tenant_id: principal.staff_tenant(),
+        }
+    }
+}
+
+/// Where a request came from.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct RequestOrigin {
+    pub request_id: String,
+    pub client_addr: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+/// What happened, as the acting layer describes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuditEvent {
+    pub action: Action,
+    pub resource_kind: ResourceKind,
+    /// The ID the caller asked for or created; kept even for not-found
+    /// outcomes so that probing is visible.
+    pub resource_id: Option<String>,
+    pub patient_id: Option<PatientId>,
+    pub tenant_id: Option<TenantId>,
+    pub outcome: Outcome,
+    /// Short, non-personal detail (an error code, a state change).
+    pub detail: Option<String>,
+}
+
+impl AuditEvent {
+    pub fn new(action: Action, resource_kind: ResourceKind, outcome: Outcome) -> Self {
+        Self {
+            action,
+            resource_kind,
+            resource_id: None,
+            patient_id: None,
+            tenant_id: None,
+            outcome,
+            detail: None,
+        }
+    }
+
+    pub fn resource(mut self, id: impl ToString) -> Self {
+        self.resource_id = Some(id.to_string());
+        self
+    }
+
+    pub fn concerning(mut self, tenant: TenantId, patient: Option<PatientId>) -> Self {
+        self.tenant_id = Some(tenant);
+        self.patient_id = patient;
+        self
+    }
+
+    pub fn detail(mut self, detail: impl Into<String>) -> Self {
+        self.detail = Some(detail.into());
+        self
+    }
+}
+
+/// A complete record as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuditRecord {
+    pub id: AuditRecordId,
+    pub at: UnixMillis,
+    pub actor: AuditActor,
+    pub event: AuditEvent,
+    pub origin: RequestOrigin,
+    /// Build that wrote the record, so a bug can be bounded to its builds.
+    pub build: String,
+}
+
+const ENCODING_VERSION: u8 = 1;
+
+fn put(out: &mut Vec<u8>, field: Option<&str>) {
+    match field {
+        // u32::MAX marks "absent", distinct from the empty string.
+        None => out.extend_from_slice(&u32::MAX.to_be_bytes()),
+        Some(s) => {
+            out.extend_from_slice(&(s.len() as u32).to_be_bytes());
+            out.extend_from_slice(s.as_bytes());
+        }
+    }
+}
+
+impl AuditRecord {
+    /// The canonical encoding: version byte, then every field in a fixed
+    /// order, each length-prefixed. Two records encode equal iff equal.
+    pub fn canonical_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(256);
+        out.push(ENCODING_VERSION);
+        out.extend_from_slice(&self.at.to_be_bytes());
+        let tenant = |t: Option<TenantId>| t.map(|t| t.to_string());
+        let fields: [Option<String>; 16] = [
+            Some(self.id.to_string()),
+            Some(self.actor.kind.clone()),
+            self.actor.id.clone(),
+            tenant(self.actor.tenant_id),
+            Some(self.event.action.as_str().into()),
+            Some(self.event.resource_kind.as_str().into()),
+            self.event.resource_id.clone(),
+            self.event.patient_id.map(|p| p.to_string()),
+            tenant(self.event.tenant_id),
+            Some(self.event.outcome.as_str().into()),
+            self.event.detail.clone(),
+            Some(self.origin.request_id.clone()),
+            self.origin.client_addr.clone(),
+            self.origin.user_agent.clone(),
+            Some(self.build.clone()),
+            None,
+        ];
+        // The last slot is reserved (always absent) so the layout can grow
+        // by one field without a version bump for readers that skip it.
+        for f in &fields {
+            put(&mut out, f.as_deref());
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record() -> AuditRecord {
+        AuditRecord {
+            id: AuditRecordId::random(),
+            at: 1,
+            actor: AuditActor::anonymous(),
+            event: AuditEvent::new(Action::Login, ResourceKind::Session, Outcome::Rejected),
+            origin: RequestOrigin::default(),
+            build: "test".into(),
+        }
+    }
+
+    #[test]
+    fn canonical_encoding_distinguishes_absent_from_empty() {
+        let a = record();
+        let mut b = a.clone();
+        b.event.detail = Some(String::new());
+        assert_ne!(a.canonical_bytes(), b.canonical_bytes());
+        assert_eq!(a.canonical_bytes(), a.clone().canonical_bytes());
+    }
+}

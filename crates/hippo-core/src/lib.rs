@@ -1,0 +1,17 @@
+//! Hippo's domain: identifiers, principals, findings, patients, the access
+//! policy and the audit record. Pure data and rules; no I/O, so every rule here
+//! is testable without a database or a server.
+
+pub mod audit;
+pub mod error;
+pub mod finding;
+pub mod ids;
+pub mod patient;
+pub mod pdf;
+pub mod policy;
+pub mod principal;
+pub mod time_util;
+
+pub use error::DomainError;
+pub use ids::{AccountId, AuditRecordId, FindingId, PatientId, StaffId, TenantId};
+pub use principal::{PatientLink, Principal, PrincipalKind, StaffRole};
