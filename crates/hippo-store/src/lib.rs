@@ -1,1 +1,32 @@
+//! Hippo's storage layer.
+//!
+//! There is no public way to run an arbitrary query. Callers obtain a handle
+//! for a principal — [`StaffScope`] or [`PatientScope`] — whose every query
+//! carries the tenant and the subject in its SQL (invariant 1), and whose
+//! every data access appends an audit record before returning (invariant 5).
+//! The unscoped [`Provisioning`] handle exists for seeding and is easy to
+//! grep for.
+//!
+//! Storage never decides policy: whether a role may call a method is decided
+//! by `hippo_core::policy` before a scope is used.
 
+mod actor;
+mod audit;
+mod auth;
+mod db;
+mod error;
+mod model;
+mod patient_scope;
+mod provisioning;
+mod queries;
+mod rows;
+mod staff_scope;
+
+pub use audit::AuditLog;
+pub use auth::{AuthStore, Credentials, LoginSubject, SessionTimes};
+pub use db::{Store, StoreOptions};
+pub use error::StoreError;
+pub use model::{FindingDetail, FindingSummary, PatientRecord, TenantKind};
+pub use patient_scope::PatientScope;
+pub use provisioning::Provisioning;
+pub use staff_scope::StaffScope;

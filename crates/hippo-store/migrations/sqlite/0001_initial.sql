@@ -1,0 +1,138 @@
+-- Hippo schema, SQLite flavour. Every table holding tenant data carries
+-- tenant_id so that scoped queries can filter on it directly.
+
+CREATE TABLE tenants (
+    id          TEXT PRIMARY KEY NOT NULL,
+    name        TEXT NOT NULL,
+    kind        TEXT NOT NULL CHECK (kind IN ('lab', 'practice', 'test_centre')),
+    created_at  INTEGER NOT NULL
+);
+
+CREATE TABLE staff_users (
+    id             TEXT PRIMARY KEY NOT NULL,
+    tenant_id      TEXT NOT NULL REFERENCES tenants (id),
+    email          TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    display_name   TEXT NOT NULL,
+    role           TEXT NOT NULL CHECK (role IN ('tenant_admin', 'clinician', 'assistant')),
+    password_hash  TEXT NOT NULL,
+    created_at     INTEGER NOT NULL
+);
+
+-- A person who logs in as a patient; linked to one patient record per tenant.
+CREATE TABLE accounts (
+    id             TEXT PRIMARY KEY NOT NULL,
+    email          TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    display_name   TEXT NOT NULL,
+    password_hash  TEXT NOT NULL,
+    created_at     INTEGER NOT NULL
+);
+
+CREATE TABLE patients (
+    id           TEXT PRIMARY KEY NOT NULL,
+    tenant_id    TEXT NOT NULL REFERENCES tenants (id),
+    given_name   TEXT NOT NULL,
+    family_name  TEXT NOT NULL,
+    birth_date   TEXT NOT NULL,
+    created_at   INTEGER NOT NULL,
+    UNIQUE (tenant_id, id)
+);
+CREATE INDEX patients_by_tenant ON patients (tenant_id, family_name, given_name);
+
+CREATE TABLE account_patients (
+    account_id  TEXT NOT NULL REFERENCES accounts (id),
+    tenant_id   TEXT NOT NULL,
+    patient_id  TEXT NOT NULL,
+    PRIMARY KEY (account_id, patient_id),
+    UNIQUE (account_id, tenant_id),
+    UNIQUE (patient_id),
+    FOREIGN KEY (tenant_id, patient_id) REFERENCES patients (tenant_id, id)
+);
+
+CREATE TABLE findings (
+    id            TEXT PRIMARY KEY NOT NULL,
+    tenant_id     TEXT NOT NULL,
+    patient_id    TEXT NOT NULL,
+    title         TEXT NOT NULL,
+    status        TEXT NOT NULL CHECK (status IN ('draft', 'released', 'retracted')),
+    created_by    TEXT NOT NULL REFERENCES staff_users (id),
+    created_at    INTEGER NOT NULL,
+    released_at   INTEGER,
+    retracted_at  INTEGER,
+    pdf_size      INTEGER NOT NULL,
+    pdf_sha256    TEXT NOT NULL,
+    FOREIGN KEY (tenant_id, patient_id) REFERENCES patients (tenant_id, id)
+);
+CREATE INDEX findings_by_patient ON findings (tenant_id, patient_id, status, created_at);
+
+-- PDFs live in the database for now: written in the same transaction as
+-- their finding, so an upload is all or nothing.
+CREATE TABLE finding_pdfs (
+    finding_id  TEXT PRIMARY KEY NOT NULL REFERENCES findings (id),
+    tenant_id   TEXT NOT NULL,
+    bytes       BLOB NOT NULL
+);
+
+CREATE TABLE observations (
+    finding_id      TEXT NOT NULL REFERENCES findings (id),
+    position        INTEGER NOT NULL,
+    tenant_id       TEXT NOT NULL,
+    code            TEXT NOT NULL,
+    display         TEXT NOT NULL,
+    value_numeric   REAL,
+    value_text      TEXT,
+    unit            TEXT,
+    reference_low   REAL,
+    reference_high  REAL,
+    flag            TEXT NOT NULL CHECK (flag IN ('N', 'L', 'H', 'A')),
+    PRIMARY KEY (finding_id, position),
+    CHECK ((value_numeric IS NULL) <> (value_text IS NULL))
+);
+
+-- Only a hash of the session token is stored; the token itself exists only
+-- in the client's cookie or Authorization header.
+CREATE TABLE sessions (
+    token_hash    TEXT PRIMARY KEY NOT NULL,
+    staff_id      TEXT REFERENCES staff_users (id),
+    account_id    TEXT REFERENCES accounts (id),
+    created_at    INTEGER NOT NULL,
+    last_seen_at  INTEGER NOT NULL,
+    expires_at    INTEGER NOT NULL,
+    CHECK ((staff_id IS NULL) <> (account_id IS NULL))
+);
+
+-- Append-only. `seq` orders the log internally and never leaves the server;
+-- `id` is the public identifier; `canonical` is the exact byte encoding a
+-- Merkle log will hash.
+CREATE TABLE audit_records (
+    seq              INTEGER PRIMARY KEY AUTOINCREMENT,
+    id               TEXT NOT NULL UNIQUE,
+    at               INTEGER NOT NULL,
+    actor_kind       TEXT NOT NULL,
+    actor_id         TEXT,
+    actor_tenant_id  TEXT,
+    action           TEXT NOT NULL,
+    resource_kind    TEXT NOT NULL,
+    resource_id      TEXT,
+    patient_id       TEXT,
+    tenant_id        TEXT,
+    outcome          TEXT NOT NULL,
+    detail           TEXT,
+    request_id       TEXT NOT NULL,
+    client_addr      TEXT,
+    user_agent       TEXT,
+    build            TEXT NOT NULL,
+    canonical        BLOB NOT NULL
+);
+CREATE INDEX audit_by_patient ON audit_records (patient_id, at);
+CREATE INDEX audit_by_actor ON audit_records (actor_id, at);
+CREATE INDEX audit_by_tenant ON audit_records (tenant_id, at);
+
+CREATE TRIGGER audit_records_no_update BEFORE UPDATE ON audit_records
+BEGIN
+    SELECT RAISE(ABORT, 'audit records are append-only');
+END;
+
+CREATE TRIGGER audit_records_no_delete BEFORE DELETE ON audit_records
+BEGIN
+    SELECT RAISE(ABORT, 'audit records are append-only');
+END;

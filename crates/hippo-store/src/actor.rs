@@ -1,0 +1,68 @@
+//! The acting principal inside a scoped handle: who, from where, and the
+//! audit log every access is written to.
+
+use hippo_core::audit::{AuditActor, AuditEvent, Outcome, RequestOrigin};
+use hippo_core::policy::{Action, ResourceKind};
+use sqlx::SqliteConnection;
+
+use crate::audit::{AuditLog, insert};
+use crate::error::StoreError;
+
+#[derive(Clone)]
+pub(crate) struct Actor {
+    pub(crate) audit: AuditLog,
+    pub(crate) actor: AuditActor,
+    pub(crate) origin: RequestOrigin,
+}
+
+impl Actor {
+    /// Append in its own transaction (reads: durable before the answer).
+    pub(crate) async fn log(&self, event: AuditEvent) -> Result<(), StoreError> {
+        self.audit
+            .append(self.actor.clone(), event, &self.origin)
+            .await
+            .map(|_| ())
+    }
+
+    /// Append inside the caller's write transaction.
+    pub(crate) async fn log_in(
+        &self,
+        conn: &mut SqliteConnection,
+        event: AuditEvent,
+    ) -> Result<(), StoreError> {
+        let record = self.audit.record(self.actor.clone(), event, &self.origin);
+        insert(conn, &record).await
+    }
+
+    /// Record a lookup that found nothing in scope and return the error the
+    /// caller should see. Absent and foreign objects take this same path.
+    pub(crate) async fn not_found(
+        &self,
+        action: Action,
+        kind: ResourceKind,
+        id: impl ToString,
+    ) -> StoreError {
+        let event = AuditEvent::new(action, kind, Outcome::NotFound).resource(id);
+        match self.log(event).await {
+            Ok(()) => StoreError::NotFound,
+            Err(e) => e,
+        }
+    }
+
+    /// Record a refused write (bad transition) after its transaction was
+    /// rolled back, and pass the original error on.
+    pub(crate) async fn rejected(&self, event: AuditEvent, error: StoreError) -> StoreError {
+        let code = match &error {
+            StoreError::Domain(d) => d.code(),
+            _ => "error",
+        };
+        match self.log(event.detail(code)).await {
+            Ok(()) => error,
+            Err(e) => e,
+        }
+    }
+}
+
+pub(crate) fn outcome_success(action: Action, kind: ResourceKind) -> AuditEvent {
+    AuditEvent::new(action, kind, Outcome::Success)
+}

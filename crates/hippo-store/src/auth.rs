@@ -1,0 +1,202 @@
+//! Credentials and server-side sessions. Session tokens are never stored:
+//! callers pass the SHA-256 of the token.
+
+use hippo_core::time_util::UnixMillis;
+use hippo_core::{AccountId, PatientLink, Principal, StaffId, StaffRole};
+use sqlx::{Row, SqlitePool};
+
+use crate::error::StoreError;
+use crate::rows::parse;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginSubject {
+    Staff(StaffId),
+    Account(AccountId),
+}
+
+impl LoginSubject {
+    pub fn id(&self) -> String {
+        match self {
+            Self::Staff(id) => id.to_string(),
+            Self::Account(id) => id.to_string(),
+        }
+    }
+}
+
+/// What a login needs; the hash never leaves the server layer.
+pub struct Credentials {
+    pub subject: LoginSubject,
+    pub password_hash: String,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("subject", &self.subject)
+            .field("password_hash", &"<redacted>")
+            .finish()
+    }
+}
+
+/// Session clock: the current time and the idle limit.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionTimes {
+    pub now: UnixMillis,
+    pub idle_timeout_ms: i64,
+}
+
+#[derive(Clone)]
+pub struct AuthStore {
+    pool: SqlitePool,
+}
+
+impl AuthStore {
+    pub(crate) fn new(pool: SqlitePool) -> Self {
+        Self { pool }
+    }
+
+    /// Staff and patient accounts share one e-mail namespace (enforced when
+    /// provisioning), so at most one row matches.
+    pub async fn credentials(&self, email: &str) -> Result<Option<Credentials>, StoreError> {
+        let row = sqlx::query(
+            "SELECT 'staff' AS kind, id, password_hash FROM staff_users WHERE email = ?1 \
+             UNION ALL SELECT 'account', id, password_hash FROM accounts WHERE email = ?1 LIMIT 1",
+        )
+        .bind(email.trim())
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let kind: String = row.try_get("kind")?;
+        let subject = if kind == "staff" {
+            LoginSubject::Staff(parse(&row, "id")?)
+        } else {
+            LoginSubject::Account(parse(&row, "id")?)
+        };
+        Ok(Some(Credentials {
+            subject,
+            password_hash: row.try_get("password_hash")?,
+        }))
+    }
+
+    pub async fn create_session(
+        &self,
+        token_hash: &str,
+        subject: LoginSubject,
+        now: UnixMillis,
+        expires_at: UnixMillis,
+    ) -> Result<(), StoreError> {
+        let (staff, account) = match subject {
+            LoginSubject::Staff(id) => (Some(id.to_string()), None),
+            LoginSubject::Account(id) => (None, Some(id.to_string())),
+        };
+        sqlx::query(
+            "INSERT INTO sessions (token_hash, staff_id, account_id, created_at, last_seen_at, expires_at) \
+             VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(token_hash)
+        .bind(staff)
+        .bind(account)
+        .bind(now)
+        .bind(now)
+        .bind(expires_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The principal of a live session, refreshing its idle clock. Expired
+    /// sessions (idle or absolute) are deleted and yield `None`.
+    pub async fn session_principal(
+        &self,
+        token_hash: &str,
+        times: SessionTimes,
+    ) -> Result<Option<Principal>, StoreError> {
+        let row = sqlx::query(
+            "SELECT staff_id, account_id, last_seen_at, expires_at FROM sessions WHERE token_hash = ?",
+        )
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let last_seen: i64 = row.try_get("last_seen_at")?;
+        let expires: i64 = row.try_get("expires_at")?;
+        if times.now >= expires || times.now - last_seen >= times.idle_timeout_ms {
+            self.delete_session(token_hash).await?;
+            return Ok(None);
+        }
+        // Refresh at most every few seconds: the idle clock needs no
+        // millisecond precision and this saves a write per request.
+        if times.now - last_seen > 5_000 {
+            sqlx::query("UPDATE sessions SET last_seen_at = ? WHERE token_hash = ?")
+                .bind(times.now)
+                .bind(token_hash)
+                .execute(&self.pool)
+                .await?;
+        }
+        let staff: Option<String> = row.try_get("staff_id")?;
+        let subject = match staff {
+            Some(_) => LoginSubject::Staff(parse(&row, "staff_id")?),
+            None => LoginSubject::Account(parse(&row, "account_id")?),
+        };
+        self.principal(subject).await
+    }
+
+    pub async fn delete_session(&self, token_hash: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM sessions WHERE token_hash = ?")
+            .bind(token_hash)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Build the principal for a login subject from the database, so that a
+    /// role change or a new patient link takes effect on the next request.
+    pub async fn principal(&self, subject: LoginSubject) -> Result<Option<Principal>, StoreError> {
+        match subject {
+            LoginSubject::Staff(id) => {
+                let row = sqlx::query(
+                    "SELECT tenant_id, role, display_name FROM staff_users WHERE id = ?",
+                )
+                .bind(id.to_string())
+                .fetch_optional(&self.pool)
+                .await?;
+                let Some(row) = row else { return Ok(None) };
+                let role: String = row.try_get("role")?;
+                Ok(Some(Principal::Staff {
+                    staff_id: id,
+                    tenant_id: parse(&row, "tenant_id")?,
+                    role: StaffRole::parse(&role)
+                        .ok_or_else(|| StoreError::Corrupt("staff role".into()))?,
+                    display_name: row.try_get("display_name")?,
+                }))
+            }
+            LoginSubject::Account(id) => {
+                let row = sqlx::query("SELECT display_name FROM accounts WHERE id = ?")
+                    .bind(id.to_string())
+                    .fetch_optional(&self.pool)
+                    .await?;
+                let Some(row) = row else { return Ok(None) };
+                let links = sqlx::query(
+                    "SELECT tenant_id, patient_id FROM account_patients WHERE account_id = ? \
+                     ORDER BY tenant_id",
+                )
+                .bind(id.to_string())
+                .fetch_all(&self.pool)
+                .await?
+                .iter()
+                .map(|r| {
+                    Ok(PatientLink {
+                        tenant_id: parse(r, "tenant_id")?,
+                        patient_id: parse(r, "patient_id")?,
+                    })
+                })
+                .collect::<Result<Vec<_>, StoreError>>()?;
+                Ok(Some(Principal::Patient {
+                    account_id: id,
+                    display_name: row.try_get("display_name")?,
+                    links,
+                }))
+            }
+        }
+    }
+}

@@ -1,0 +1,113 @@
+//! Opening the database and handing out scoped handles.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use hippo_core::Principal;
+use hippo_core::audit::RequestOrigin;
+use sqlx::SqlitePool;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+
+use crate::audit::AuditLog;
+use crate::auth::AuthStore;
+use crate::error::StoreError;
+use crate::patient_scope::PatientScope;
+use crate::provisioning::Provisioning;
+use crate::staff_scope::StaffScope;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// `sqlite://path` or a plain path; `None` means `<data_dir>/hippo.db`.
+    pub database_url: Option<String>,
+    pub data_dir: std::path::PathBuf,
+    /// Recorded in every audit record.
+    pub build: String,
+}
+
+/// The database. Deliberately has no method that returns the pool.
+#[derive(Clone)]
+pub struct Store {
+    pool: SqlitePool,
+    build: String,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("build", &self.build).finish()
+    }
+}
+
+impl Store {
+    /// Open (creating if needed) and migrate.
+    pub async fn open(options: &StoreOptions) -> Result<Self, StoreError> {
+        let connect = match &options.database_url {
+            Some(url) if url.starts_with("sqlite:") => SqliteConnectOptions::from_str(url)?,
+            Some(url) if url.contains("://") => {
+                return Err(StoreError::Corrupt(format!(
+                    "unsupported database URL scheme in {}; use sqlite://",
+                    url.split("://").next().unwrap_or_default()
+                )));
+            }
+            Some(path) => SqliteConnectOptions::new().filename(path),
+            None => {
+                std::fs::create_dir_all(&options.data_dir)
+                    .map_err(|e| StoreError::Database(sqlx::Error::Io(e)))?;
+                SqliteConnectOptions::new().filename(Path::new(&options.data_dir).join("hippo.db"))
+            }
+        }
+        .create_if_missing(true)
+        .foreign_keys(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        // FULL: a commit is on disk before we answer; audit durability
+        // (invariant 5) depends on it.
+        .synchronous(SqliteSynchronous::Full)
+        .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(connect)
+            .await?;
+        MIGRATOR.run(&pool).await?;
+        Ok(Self {
+            pool,
+            build: options.build.clone(),
+        })
+    }
+
+    /// Log-in credentials and sessions.
+    pub fn auth(&self) -> AuthStore {
+        AuthStore::new(self.pool.clone())
+    }
+
+    /// Append-only access to the audit log for events that touch no data
+    /// (logins, role denials, rate limits).
+    pub fn audit_log(&self) -> AuditLog {
+        AuditLog::new(self.pool.clone(), self.build.clone())
+    }
+
+    /// A handle for a staff member; `None` for any other principal.
+    pub fn staff_scope(&self, principal: &Principal, origin: RequestOrigin) -> Option<StaffScope> {
+        StaffScope::new(self.pool.clone(), self.audit_log(), principal, origin)
+    }
+
+    /// A handle for a patient account; `None` for any other principal.
+    pub fn patient_scope(
+        &self,
+        principal: &Principal,
+        origin: RequestOrigin,
+    ) -> Option<PatientScope> {
+        PatientScope::new(self.pool.clone(), self.audit_log(), principal, origin)
+    }
+
+    /// Unscoped writes for seeding tenants, staff and accounts. Not
+    /// reachable from any HTTP handler.
+    pub fn provisioning(&self) -> Provisioning {
+        Provisioning::new(self.pool.clone(), self.audit_log())
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}

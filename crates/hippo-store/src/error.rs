@@ -1,0 +1,27 @@
+//! Storage errors. The HTTP layer maps them to statuses in one place.
+
+use hippo_core::DomainError;
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum StoreError {
+    /// Absent or outside the caller's scope: deliberately one variant.
+    #[error("not found")]
+    NotFound,
+    #[error(transparent)]
+    Domain(#[from] DomainError),
+    /// A uniqueness rule would be broken (e.g. e-mail already in use).
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The audit log could not be written; the operation was not performed
+    /// or its result is withheld (fail closed).
+    #[error("audit log unavailable")]
+    AuditUnavailable(#[source] sqlx::Error),
+    /// Stored data that does not parse: a bug or tampering, never user input.
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+    #[error("database error")]
+    Database(#[from] sqlx::Error),
+    #[error("migration failed")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+}

@@ -1,0 +1,55 @@
+//! Read models returned by scoped handles.
+
+use hippo_core::finding::{FindingStatus, Observation};
+use hippo_core::time_util::UnixMillis;
+use hippo_core::{FindingId, PatientId, TenantId};
+use time::Date;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TenantKind {
+    Lab,
+    Practice,
+    TestCentre,
+}
+
+impl TenantKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Lab => "lab",
+            Self::Practice => "practice",
+            Self::TestCentre => "test_centre",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PatientRecord {
+    pub id: PatientId,
+    pub tenant_id: TenantId,
+    pub given_name: String,
+    pub family_name: String,
+    pub birth_date: Date,
+    pub created_at: UnixMillis,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct FindingSummary {
+    pub id: FindingId,
+    pub tenant_id: TenantId,
+    /// The facility's name, for the patient's view across facilities.
+    pub tenant_name: String,
+    pub patient_id: PatientId,
+    pub title: String,
+    pub status: FindingStatus,
+    pub created_at: UnixMillis,
+    pub released_at: Option<UnixMillis>,
+    pub retracted_at: Option<UnixMillis>,
+    pub pdf_size: i64,
+    pub abnormal_count: i64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct FindingDetail {
+    pub summary: FindingSummary,
+    pub observations: Vec<Observation>,
+}
