@@ -1,0 +1,8 @@
+//! The JSON API under `/api/v1`. Bearer tokens only; errors are
+//! `{"error": {"code", "message"}}`.
+
+pub mod auth;
+pub mod findings;
+pub mod json;
+pub mod openapi;
+pub mod patients;

@@ -1,0 +1,86 @@
+//! The login flow shared by the JSON API and the browser form.
+
+use std::net::IpAddr;
+
+use hippo_core::Principal;
+use hippo_core::audit::{AuditActor, AuditEvent, Outcome, RequestOrigin};
+use hippo_core::policy::{Action, ResourceKind};
+use hippo_core::time_util::{UnixMillis, now_millis};
+
+use crate::auth::token::{hash_token, new_token};
+use crate::error::Failure;
+use crate::state::AppState;
+
+pub struct LoginSuccess {
+    pub token: String,
+    pub principal: Principal,
+    pub expires_at: UnixMillis,
+}
+
+const MAX_EMAIL: usize = 254;
+const MAX_PASSWORD: usize = 1024;
+
+#[tracing::instrument(skip_all)]
+pub async fn login(
+    state: &AppState,
+    email: &str,
+    password: &str,
+    origin: &RequestOrigin,
+    client: Option<IpAddr>,
+) -> Result<LoginSuccess, Failure> {
+    let audit = state.audit_log();
+    let event = |outcome| AuditEvent::new(Action::Login, ResourceKind::Session, outcome);
+    let email = email.trim();
+    if email.is_empty() || email.len() > MAX_EMAIL || password.len() > MAX_PASSWORD {
+        return Err(Failure::BadRequest(
+            "email and password are required (at most 254 and 1024 characters)".into(),
+        ));
+    }
+    if !state.throttle().allow(email, client) {
+        audit
+            .append(AuditActor::anonymous(), event(Outcome::RateLimited), origin)
+            .await?;
+        return Err(Failure::RateLimited);
+    }
+    let credentials = state.sessions().credentials(email).await?;
+    let verified = state
+        .passwords()
+        .verify(password, credentials.as_ref().map(|c| c.password_hash.as_str()))
+        .await?;
+    let subject = match credentials {
+        Some(c) if verified => c.subject,
+        other => {
+            // Record which account was targeted, never what was typed.
+            let mut rejected = event(Outcome::Rejected).detail("invalid_credentials");
+            if let Some(c) = other {
+                rejected = rejected.resource(c.subject.id());
+            }
+            audit
+                .append(AuditActor::anonymous(), rejected, origin)
+                .await?;
+            return Err(Failure::InvalidCredentials);
+        }
+    };
+    let principal = state
+        .sessions()
+        .principal(subject)
+        .await?
+        .ok_or(Failure::InvalidCredentials)?;
+    let token = new_token();
+    let now = now_millis();
+    let expires_at = now + state.config().session_absolute_timeout.as_millis() as i64;
+    state
+        .sessions()
+        .create_session(&hash_token(&token), subject, now, expires_at)
+        .await?;
+    let mut success = event(Outcome::Success);
+    success.tenant_id = principal.staff_tenant();
+    audit
+        .append(AuditActor::of(&principal), success, origin)
+        .await?;
+    Ok(LoginSuccess {
+        token,
+        principal,
+        expires_at,
+    })
+}

@@ -1,0 +1,7 @@
+//! Authentication: passwords, session tokens, CSRF and login throttling.
+
+pub mod csrf;
+pub mod login;
+pub mod password;
+pub mod rate_limit;
+pub mod token;

@@ -1,0 +1,33 @@
+//! Server settings. Contains no secrets today; when it does, they go in
+//! `secrecy` types so that `Debug` cannot print them.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub listen: SocketAddr,
+    /// Mark the session cookie `Secure` (and use the `__Host-` prefix).
+    /// On whenever Hippo is served over HTTPS, which is everywhere but a
+    /// developer's loopback.
+    pub cookie_secure: bool,
+    pub max_upload_bytes: usize,
+    pub session_idle_timeout: Duration,
+    pub session_absolute_timeout: Duration,
+    pub login_attempts_per_account_per_minute: u32,
+    pub login_attempts_per_client_per_minute: u32,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            cookie_secure: false,
+            max_upload_bytes: 20 * 1024 * 1024,
+            session_idle_timeout: Duration::from_secs(30 * 60),
+            session_absolute_timeout: Duration::from_secs(12 * 60 * 60),
+            login_attempts_per_account_per_minute: 5,
+            login_attempts_per_client_per_minute: 30,
+        }
+    }
+}

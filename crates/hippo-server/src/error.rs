@@ -1,0 +1,213 @@
+//! The one place where failures become HTTP responses. 5xx bodies are
+//! generic; the cause goes to the log. Not-found bodies never depend on why
+//! nothing was found (invariant 3).
+
+use askama::Template;
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use hippo_core::DomainError;
+use hippo_store::StoreError;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+#[derive(Debug)]
+pub enum Failure {
+    Unauthenticated,
+    /// The role may not use this collection route at all.
+    Forbidden,
+    NotFound,
+    BadRequest(String),
+    Invalid(String),
+    InvalidTransition(String),
+    Conflict(String),
+    PayloadTooLarge,
+    NotAPdf,
+    RateLimited,
+    InvalidCredentials,
+    CsrfMismatch,
+    /// The audit log could not be written: fail closed.
+    AuditUnavailable,
+    Internal,
+}
+
+impl Failure {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::Unauthenticated | Self::InvalidCredentials => StatusCode::UNAUTHORIZED,
+            Self::Forbidden | Self::CsrfMismatch => StatusCode::FORBIDDEN,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::InvalidTransition(_) | Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::NotAPdf => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            Self::AuditUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Unauthenticated => "unauthenticated",
+            Self::Forbidden => "forbidden",
+            Self::NotFound => "not_found",
+            Self::BadRequest(_) => "bad_request",
+            Self::Invalid(_) => "invalid_input",
+            Self::InvalidTransition(_) => "invalid_transition",
+            Self::Conflict(_) => "conflict",
+            Self::PayloadTooLarge => "payload_too_large",
+            Self::NotAPdf => "not_a_pdf",
+            Self::RateLimited => "rate_limited",
+            Self::InvalidCredentials => "invalid_credentials",
+            Self::CsrfMismatch => "csrf_mismatch",
+            Self::AuditUnavailable => "audit_unavailable",
+            Self::Internal => "internal",
+        }
+    }
+
+    pub fn message(&self) -> String {
+        match self {
+            Self::Unauthenticated => "Please log in.".into(),
+            Self::Forbidden => "Your role may not do this.".into(),
+            Self::NotFound => "Not found.".into(),
+            Self::BadRequest(m) | Self::Invalid(m) | Self::InvalidTransition(m) | Self::Conflict(m) => {
+                m.clone()
+            }
+            Self::PayloadTooLarge => "The upload is larger than the configured limit.".into(),
+            Self::NotAPdf => "The uploaded document is not a PDF.".into(),
+            Self::RateLimited => "Too many attempts. Please wait a minute and try again.".into(),
+            Self::InvalidCredentials => "E-mail or password is wrong.".into(),
+            Self::CsrfMismatch => "The form has expired. Please reload the page and try again.".into(),
+            Self::AuditUnavailable => {
+                "The service is temporarily unavailable. Nothing was changed.".into()
+            }
+            Self::Internal => "Something went wrong on our side.".into(),
+        }
+    }
+}
+
+impl From<StoreError> for Failure {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::NotFound => Self::NotFound,
+            StoreError::Domain(d) => d.into(),
+            StoreError::Conflict(m) => Self::Conflict(m),
+            StoreError::AuditUnavailable(cause) => {
+                tracing::error!(error = %cause, "audit log unavailable; failing closed");
+                Self::AuditUnavailable
+            }
+            other => {
+                tracing::error!(error = ?other, "storage failure");
+                Self::Internal
+            }
+        }
+    }
+}
+
+impl From<DomainError> for Failure {
+    fn from(error: DomainError) -> Self {
+        match error {
+            DomainError::Invalid { .. } => Self::Invalid(error.to_string()),
+            DomainError::InvalidTransition { .. } => Self::InvalidTransition(error.to_string()),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// Stable machine-readable code, e.g. `not_found`, `invalid_input`.
+    pub code: String,
+    /// Human-readable explanation.
+    pub message: String,
+}
+
+/// A failure answered as JSON (`/api/v1`).
+#[derive(Debug)]
+pub struct ApiError(pub Failure);
+
+impl<E: Into<Failure>> From<E> for ApiError {
+    fn from(e: E) -> Self {
+        Self(e.into())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.0.code().into(),
+                message: self.0.message(),
+            },
+        };
+        (self.0.status(), Json(body)).into_response()
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    title: &'static str,
+    message: String,
+}
+
+/// A failure answered as an HTML page (browser UI).
+#[derive(Debug)]
+pub struct WebError(pub Failure);
+
+impl<E: Into<Failure>> From<E> for WebError {
+    fn from(e: E) -> Self {
+        Self(e.into())
+    }
+}
+
+impl IntoResponse for WebError {
+    fn into_response(self) -> Response {
+        if matches!(self.0, Failure::Unauthenticated) {
+            return Redirect::to("/login").into_response();
+        }
+        let title = match self.0 {
+            Failure::NotFound => "Not found",
+            Failure::Forbidden | Failure::CsrfMismatch => "Not allowed",
+            Failure::AuditUnavailable | Failure::Internal => "Unavailable",
+            _ => "Cannot do that",
+        };
+        let page = ErrorPage {
+            title,
+            message: self.0.message(),
+        };
+        match page.render() {
+            Ok(html) => (self.0.status(), Html(html)).into_response(),
+            Err(_) => self.0.status().into_response(),
+        }
+    }
+}
+
+/// Which face of Hippo a route belongs to; decides how failures render.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Surface {
+    Api,
+    Web,
+}
+
+/// Failure of an extractor, rendered for the route's surface.
+#[derive(Debug)]
+pub struct Rejection {
+    pub failure: Failure,
+    pub surface: Surface,
+}
+
+impl IntoResponse for Rejection {
+    fn into_response(self) -> Response {
+        match self.surface {
+            Surface::Api => ApiError(self.failure).into_response(),
+            Surface::Web => WebError(self.failure).into_response(),
+        }
+    }
+}

@@ -1,0 +1,210 @@
+//! Extractors that make authentication and authorisation impossible to
+//! forget: a handler that needs data takes `Authorized`, which exists only
+//! after the session was verified and the policy permitted the route's
+//! action, and which carries the only handle to the caller's data.
+
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::header::{AUTHORIZATION, USER_AGENT};
+use axum::http::request::Parts;
+use axum_extra::extract::CookieJar;
+use hippo_core::audit::{AuditActor, AuditEvent, Outcome, RequestOrigin};
+use hippo_core::policy::permits;
+use hippo_core::time_util::now_millis;
+use hippo_core::Principal;
+use hippo_store::{AuditLog, PatientScope, SessionTimes, StaffScope};
+
+use crate::auth::csrf;
+use crate::auth::token::{SESSION_COOKIE, SESSION_COOKIE_SECURE, hash_token, is_well_formed};
+use crate::error::{Failure, Rejection, Surface};
+use crate::routes::{RouteSpec, Target};
+use crate::state::AppState;
+
+/// Where the request came from, for the audit log.
+#[derive(Debug, Clone)]
+pub struct RequestMeta {
+    pub origin: RequestOrigin,
+    pub client_ip: Option<IpAddr>,
+}
+
+const MAX_USER_AGENT: usize = 256;
+
+impl<S: Send + Sync> FromRequestParts<S> for RequestMeta {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let header = |name| {
+            parts
+                .headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(|s| s.chars().take(MAX_USER_AGENT).collect::<String>())
+        };
+        let client_ip = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip());
+        Ok(Self {
+            origin: RequestOrigin {
+                request_id: header("x-request-id").unwrap_or_default(),
+                client_addr: client_ip.map(|ip| ip.to_string()),
+                user_agent: header(USER_AGENT.as_str()),
+            },
+            client_ip,
+        })
+    }
+}
+
+/// The caller's data handle, by principal kind.
+pub enum Scope {
+    Staff(StaffScope),
+    Patient(PatientScope),
+}
+
+pub struct Authorized {
+    pub principal: Principal,
+    pub origin: RequestOrigin,
+    pub scope: Scope,
+    spec: RouteSpec,
+    session_token: String,
+    audit: AuditLog,
+}
+
+fn route_spec(parts: &Parts) -> Result<RouteSpec, Rejection> {
+    parts.extensions.get::<RouteSpec>().copied().ok_or_else(|| {
+        // Every served route gets its spec from the route table; a missing
+        // one is a wiring bug, and we fail closed.
+        tracing::error!(path = %parts.uri.path(), "route without a declared action");
+        Rejection {
+            failure: Failure::Internal,
+            surface: Surface::Api,
+        }
+    })
+}
+
+/// API clients send `Authorization: Bearer`; browsers send the cookie. Each
+/// surface accepts only its own, so a cookie can never authorise an API
+/// call (no CSRF on the API) and a leaked bearer token cannot drive forms.
+fn session_token(parts: &Parts, surface: Surface) -> Option<String> {
+    let token = match surface {
+        Surface::Api => parts
+            .headers
+            .get(AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(|t| t.trim().to_owned()),
+        Surface::Web => {
+            let jar = CookieJar::from_headers(&parts.headers);
+            jar.get(SESSION_COOKIE_SECURE)
+                .or_else(|| jar.get(SESSION_COOKIE))
+                .map(|c| c.value().to_owned())
+        }
+    };
+    token.filter(|t| is_well_formed(t))
+}
+
+impl FromRequestParts<AppState> for Authorized {
+    type Rejection = Rejection;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Rejection> {
+        let spec = route_spec(parts)?;
+        let reject = |failure| Rejection {
+            failure,
+            surface: spec.surface,
+        };
+        let Ok(meta) = RequestMeta::from_request_parts(parts, state).await;
+        let token = session_token(parts, spec.surface).ok_or_else(|| reject(Failure::Unauthenticated))?;
+        let times = SessionTimes {
+            now: now_millis(),
+            idle_timeout_ms: state.config().session_idle_timeout.as_millis() as i64,
+        };
+        let principal = state
+            .sessions()
+            .session_principal(&hash_token(&token), times)
+            .await
+            .map_err(|e| reject(e.into()))?
+            .ok_or_else(|| reject(Failure::Unauthenticated))?;
+        let audit = state.audit_log();
+        if !permits(principal.kind(), spec.action) {
+            let event = AuditEvent::new(spec.action, spec.resource, Outcome::Denied)
+                .detail(format!("{} {}", parts.method, parts.uri.path()));
+            audit
+                .append(AuditActor::of(&principal), event, &meta.origin)
+                .await
+                .map_err(|e| reject(e.into()))?;
+            // Item routes answer exactly like a missing object (invariant 3).
+            return Err(reject(match spec.target {
+                Target::Collection => Failure::Forbidden,
+                Target::Item => Failure::NotFound,
+            }));
+        }
+        let scope = match (
+            state.staff_scope(&principal, meta.origin.clone()),
+            state.patient_scope(&principal, meta.origin.clone()),
+        ) {
+            (Some(staff), _) => Scope::Staff(staff),
+            (None, Some(patient)) => Scope::Patient(patient),
+            (None, None) => return Err(reject(Failure::Internal)),
+        };
+        Ok(Self {
+            principal,
+            origin: meta.origin,
+            scope,
+            spec,
+            session_token: token,
+            audit,
+        })
+    }
+}
+
+impl Authorized {
+    /// The staff handle; a non-staff caller here means the policy let a
+    /// route through that the store does not serve, and the second fence
+    /// answers "not found".
+    pub fn staff(&self) -> Result<&StaffScope, Failure> {
+        match &self.scope {
+            Scope::Staff(s) => Ok(s),
+            Scope::Patient(_) => Err(Failure::NotFound),
+        }
+    }
+
+    pub fn patient(&self) -> Result<&PatientScope, Failure> {
+        match &self.scope {
+            Scope::Patient(p) => Ok(p),
+            Scope::Staff(_) => Err(Failure::NotFound),
+        }
+    }
+
+    /// Parse an ID from the path. A malformed ID is answered exactly like an
+    /// unknown one, and audited like one.
+    pub async fn parse_id<T: std::str::FromStr>(&self, raw: &str) -> Result<T, Failure> {
+        if let Ok(id) = raw.parse() {
+            return Ok(id);
+        }
+        let shown: String = raw.chars().take(64).collect();
+        let event = AuditEvent::new(self.spec.action, self.spec.resource, Outcome::NotFound)
+            .resource(shown)
+            .detail("malformed_id");
+        self.audit
+            .append(AuditActor::of(&self.principal), event, &self.origin)
+            .await?;
+        Err(Failure::NotFound)
+    }
+
+    pub fn csrf_token(&self) -> String {
+        csrf::form_token(&self.session_token)
+    }
+
+    pub fn verify_csrf(&self, submitted: &str) -> Result<(), Failure> {
+        if csrf::verify(&self.session_token, submitted) {
+            Ok(())
+        } else {
+            Err(Failure::CsrfMismatch)
+        }
+    }
+
+    pub fn session_token(&self) -> &str {
+        &self.session_token
+    }
+}

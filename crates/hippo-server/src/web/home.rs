@@ -1,0 +1,13 @@
+//! `/`: send each principal to their start page.
+
+use axum::response::Redirect;
+use hippo_core::Principal;
+
+use crate::extract::Authorized;
+
+pub async fn home(caller: Authorized) -> Redirect {
+    match caller.principal {
+        Principal::Staff { .. } => Redirect::to("/patients"),
+        Principal::Patient { .. } => Redirect::to("/findings"),
+    }
+}

@@ -1,0 +1,124 @@
+//! Login and logout forms.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::State;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::CookieJar;
+use axum_extra::extract::cookie::{Cookie, SameSite};
+use serde::Deserialize;
+
+use crate::auth::login::login;
+use crate::auth::token::{
+    LOGIN_CSRF_COOKIE, SESSION_COOKIE, SESSION_COOKIE_SECURE, hash_token, new_token,
+};
+use crate::auth::csrf::verify_double_submit;
+use crate::error::{Failure, WebError};
+use crate::extract::{Authorized, RequestMeta};
+use crate::state::AppState;
+use crate::web::render::page;
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    csrf: String,
+    email: String,
+    error: Option<String>,
+}
+
+fn cookie(name: &'static str, value: String, secure: bool) -> Cookie<'static> {
+    Cookie::build((name, value))
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(secure)
+        .path("/")
+        .build()
+}
+
+fn session_cookie_name(state: &AppState) -> &'static str {
+    if state.config().cookie_secure {
+        SESSION_COOKIE_SECURE
+    } else {
+        SESSION_COOKIE
+    }
+}
+
+/// Render the form with a fresh double-submit token.
+fn login_page(
+    state: &AppState,
+    jar: CookieJar,
+    email: String,
+    error: Option<Failure>,
+) -> Result<Response, WebError> {
+    let csrf = new_token();
+    let jar = jar.add(cookie(LOGIN_CSRF_COOKIE, csrf.clone(), state.config().cookie_secure));
+    let status = error.as_ref().map(Failure::status);
+    let body = page(&LoginPage {
+        csrf,
+        email,
+        error: error.map(|f| f.message()),
+    })?;
+    Ok(match status {
+        Some(status) => (status, jar, body).into_response(),
+        None => (jar, body).into_response(),
+    })
+}
+
+pub async fn form(State(state): State<AppState>, jar: CookieJar) -> Result<Response, WebError> {
+    login_page(&state, jar, String::new(), None)
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    email: String,
+    password: String,
+    csrf: String,
+}
+
+pub async fn submit(
+    State(state): State<AppState>,
+    meta: RequestMeta,
+    jar: CookieJar,
+    Form(form): Form<LoginForm>,
+) -> Result<Response, WebError> {
+    let cookie_token = jar.get(LOGIN_CSRF_COOKIE).map(|c| c.value().to_owned());
+    if !verify_double_submit(cookie_token.as_deref(), &form.csrf) {
+        return login_page(&state, jar, form.email, Some(Failure::CsrfMismatch));
+    }
+    match login(&state, &form.email, &form.password, &meta.origin, meta.client_ip).await {
+        Ok(success) => {
+            let jar = jar
+                .remove(Cookie::build(LOGIN_CSRF_COOKIE).path("/"))
+                .add(cookie(
+                    session_cookie_name(&state),
+                    success.token,
+                    state.config().cookie_secure,
+                ));
+            Ok((jar, Redirect::to("/")).into_response())
+        }
+        Err(failure @ (Failure::InvalidCredentials | Failure::RateLimited | Failure::BadRequest(_))) => {
+            login_page(&state, jar, form.email, Some(failure))
+        }
+        Err(other) => Err(WebError(other)),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CsrfOnly {
+    pub csrf: String,
+}
+
+pub async fn logout(
+    State(state): State<AppState>,
+    caller: Authorized,
+    jar: CookieJar,
+    Form(form): Form<CsrfOnly>,
+) -> Result<Response, WebError> {
+    caller.verify_csrf(&form.csrf)?;
+    state
+        .sessions()
+        .delete_session(&hash_token(caller.session_token()))
+        .await?;
+    let jar = jar.remove(Cookie::build(session_cookie_name(&state)).path("/"));
+    Ok((jar, Redirect::to("/login")).into_response())
+}

@@ -1,0 +1,9 @@
+//! The server-rendered browser UI: patient portal and facility portal. No
+//! JavaScript; every form carries a CSRF token.
+
+pub mod assets;
+pub mod findings;
+pub mod home;
+pub mod login;
+pub mod patients;
+pub mod render;

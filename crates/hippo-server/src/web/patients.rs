@@ -1,0 +1,115 @@
+//! Facility pages: patient list, new patient, one patient with findings and
+//! the upload form.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::multipart::MultipartRejection;
+use axum::extract::{Multipart, Path, State};
+use axum::response::{Redirect, Response};
+use hippo_core::patient::{PatientInput, format_date};
+use hippo_core::policy::{Action, permits};
+use hippo_core::PatientId;
+use hippo_store::PatientRecord;
+use serde::Deserialize;
+
+use crate::api::patients::parse_new_patient;
+use crate::error::{Failure, WebError};
+use crate::extract::Authorized;
+use crate::state::AppState;
+use crate::upload::read_upload;
+use crate::web::findings::FindingRow;
+use crate::web::render::{Nav, page};
+
+pub struct PatientRow {
+    pub id: String,
+    pub name: String,
+    pub birth_date: String,
+}
+
+impl From<&PatientRecord> for PatientRow {
+    fn from(p: &PatientRecord) -> Self {
+        Self {
+            id: p.id.to_string(),
+            name: format!("{}, {}", p.family_name, p.given_name),
+            birth_date: format_date(p.birth_date),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "patients.html")]
+struct PatientsPage {
+    nav: Nav,
+    patients: Vec<PatientRow>,
+}
+
+pub async fn list(caller: Authorized) -> Result<Response, WebError> {
+    let patients = caller.staff()?.list_patients().await?;
+    page(&PatientsPage {
+        nav: Nav::of(&caller),
+        patients: patients.iter().map(Into::into).collect(),
+    })
+}
+
+#[derive(Deserialize)]
+pub struct NewPatientForm {
+    csrf: String,
+    given_name: String,
+    family_name: String,
+    birth_date: String,
+}
+
+pub async fn create(
+    caller: Authorized,
+    Form(form): Form<NewPatientForm>,
+) -> Result<Redirect, WebError> {
+    caller.verify_csrf(&form.csrf)?;
+    let new = parse_new_patient(PatientInput {
+        given_name: Some(form.given_name),
+        family_name: Some(form.family_name),
+        birth_date: Some(form.birth_date),
+    })?;
+    let record = caller.staff()?.create_patient(&new).await?;
+    Ok(Redirect::to(&format!("/patients/{}", record.id)))
+}
+
+#[derive(Template)]
+#[template(path = "patient.html")]
+struct PatientPage {
+    nav: Nav,
+    patient: PatientRow,
+    findings: Vec<FindingRow>,
+    can_upload: bool,
+    example_observations: &'static str,
+}
+
+const EXAMPLE_OBSERVATIONS: &str = r#"[
+  {"code": "718-7", "display": "Hämoglobin", "value": 13.2, "unit": "g/dl", "reference_low": 12.0, "reference_high": 16.0}
+]"#;
+
+pub async fn detail(caller: Authorized, Path(raw): Path<String>) -> Result<Response, WebError> {
+    let id: PatientId = caller.parse_id(&raw).await?;
+    let (patient, findings) = caller.staff()?.patient_findings(id).await?;
+    page(&PatientPage {
+        nav: Nav::of(&caller),
+        patient: (&patient).into(),
+        findings: findings.iter().map(Into::into).collect(),
+        can_upload: permits(caller.principal.kind(), Action::FindingUpload),
+        example_observations: EXAMPLE_OBSERVATIONS,
+    })
+}
+
+pub async fn upload(
+    State(state): State<AppState>,
+    caller: Authorized,
+    Path(raw): Path<String>,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> Result<Redirect, WebError> {
+    let multipart = multipart.map_err(|_| Failure::BadRequest("expected a form upload".into()))?;
+    let form = read_upload(multipart, state.config().max_upload_bytes).await?;
+    caller.verify_csrf(form.csrf.as_deref().unwrap_or_default())?;
+    let id: PatientId = caller.parse_id(&raw).await?;
+    let (finding, pdf) = form.into_finding()?;
+    let summary = caller.staff()?.upload_finding(id, &finding, &pdf).await?;
+    Ok(Redirect::to(&format!("/findings/{}", summary.id)))
+}

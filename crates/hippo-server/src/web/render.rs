@@ -1,0 +1,35 @@
+//! Rendering askama templates into responses, and the page chrome.
+
+use askama::Template;
+use axum::response::{Html, IntoResponse, Response};
+use hippo_core::Principal;
+
+use crate::error::{Failure, WebError};
+use crate::extract::Authorized;
+
+/// The navigation bar: who is logged in and where they may go.
+pub struct Nav {
+    pub user: String,
+    pub is_staff: bool,
+    pub csrf: String,
+}
+
+impl Nav {
+    pub fn of(caller: &Authorized) -> Self {
+        Self {
+            user: caller.principal.display_name().to_owned(),
+            is_staff: matches!(caller.principal, Principal::Staff { .. }),
+            csrf: caller.csrf_token(),
+        }
+    }
+}
+
+pub fn page<T: Template>(template: &T) -> Result<Response, WebError> {
+    template
+        .render()
+        .map(|html| Html(html).into_response())
+        .map_err(|e| {
+            tracing::error!(error = %e, "template rendering failed");
+            WebError(Failure::Internal)
+        })
+}
