@@ -1,1 +1,144 @@
-fn main() {}
+//! `hippo`: the one binary. Serves the portal, seeds a demo, migrates.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use hippo_cli::demo;
+use hippo_cli::settings::{DataArgs, FileSettings};
+use hippo_server::ServerConfig;
+use hippo_store::Store;
+
+#[derive(Parser)]
+#[command(name = "hippo", version = hippo_cli::BUILD, about = "Hippo: a secure findings-and-messaging portal for medical facilities and their patients.")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the portal (web UI and JSON API).
+    Serve(ServeArgs),
+    /// Seed demo facilities, staff, patients and findings, then serve them.
+    ///
+    /// Reuses the data directory if it was seeded before. Prints the URL and
+    /// writes all demo logins to --credentials-out.
+    Demo(DemoArgs),
+    /// Create or upgrade the database schema, then exit.
+    Migrate(MigrateArgs),
+}
+
+#[derive(Args)]
+struct HttpArgs {
+    /// Address to listen on; port 0 picks a free port (the URL is printed).
+    #[arg(long, env = "HIPPO_LISTEN", value_name = "ADDR")]
+    listen: Option<SocketAddr>,
+    /// Mark session cookies Secure; set this whenever Hippo is behind HTTPS.
+    #[arg(long, env = "HIPPO_COOKIE_SECURE")]
+    cookie_secure: bool,
+    /// Largest accepted PDF upload, in MiB.
+    #[arg(long, env = "HIPPO_MAX_UPLOAD_MIB", value_name = "MIB")]
+    max_upload_mib: Option<usize>,
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    #[command(flatten)]
+    data: DataArgs,
+    #[command(flatten)]
+    http: HttpArgs,
+}
+
+#[derive(Args)]
+struct DemoArgs {
+    #[command(flatten)]
+    data: DataArgs,
+    #[command(flatten)]
+    http: HttpArgs,
+    /// Write the demo logins (JSON) to this file.
+    #[arg(long, value_name = "FILE")]
+    credentials_out: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct MigrateArgs {
+    #[command(flatten)]
+    data: DataArgs,
+}
+
+fn server_config(http: &HttpArgs, file: &FileSettings) -> ServerConfig {
+    let defaults = ServerConfig::default();
+    ServerConfig {
+        listen: http.listen.or(file.listen).unwrap_or(defaults.listen),
+        cookie_secure: http.cookie_secure || file.cookie_secure.unwrap_or(false),
+        max_upload_bytes: http
+            .max_upload_mib
+            .or(file.max_upload_mib)
+            .map_or(defaults.max_upload_bytes, |m| m * 1024 * 1024),
+        ..defaults
+    }
+}
+
+async fn open_store(data: &DataArgs, file: &FileSettings) -> anyhow::Result<(Store, PathBuf)> {
+    let settings = data.resolve(file);
+    let store = Store::open(&settings.store_options())
+        .await
+        .with_context(|| format!("cannot open the database in {}", settings.data_dir.display()))?;
+    Ok((store, settings.data_dir))
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("HIPPO_LOG")
+                .unwrap_or_else(|_| "info,sqlx=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match Cli::parse().command {
+        Command::Migrate(args) => {
+            let file = FileSettings::load(args.data.config.as_deref())?;
+            let (store, dir) = open_store(&args.data, &file).await?;
+            store.close().await;
+            println!("database in {} is up to date", dir.display());
+        }
+        Command::Serve(args) => {
+            let file = FileSettings::load(args.data.config.as_deref())?;
+            let (store, _) = open_store(&args.data, &file).await?;
+            let server = hippo_server::start(store, server_config(&args.http, &file)).await?;
+            println!("Hippo {} listening on {}", hippo_cli::BUILD, server.url());
+            server.serve_until_signal().await?;
+        }
+        Command::Demo(args) => {
+            let file = FileSettings::load(args.data.config.as_deref())?;
+            let (store, dir) = open_store(&args.data, &file).await?;
+            let world = demo::seed_or_reuse(&store, &dir).await?;
+            let server = hippo_server::start(store, server_config(&args.http, &file)).await?;
+            let credentials = world.credentials(server.url());
+            if let Some(path) = &args.credentials_out {
+                demo::write_private(path, &serde_json::to_string_pretty(&credentials)?)?;
+            }
+            print_demo_summary(&credentials, args.credentials_out.as_deref());
+            server.serve_until_signal().await?;
+        }
+    }
+    Ok(())
+}
+
+fn print_demo_summary(credentials: &demo::DemoCredentials, out: Option<&std::path::Path>) {
+    println!("Hippo demo is running at {}", credentials.url);
+    println!();
+    println!("{:<42} {:<18} {:<14}", "e-mail", "password", "role");
+    for user in &credentials.users {
+        println!("{:<42} {:<18} {:<14}", user.email, user.password, user.role);
+    }
+    if let Some(path) = out {
+        println!();
+        println!("All logins with their patient and finding IDs: {}", path.display());
+    }
+    println!();
+    println!("Press Ctrl-C to stop.");
+}

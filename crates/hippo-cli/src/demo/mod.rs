@@ -1,0 +1,316 @@
+//! `hippo demo`: seed a realistic demo world and describe it in a
+//! credentials file, so that a person or a test can log in as anyone.
+
+mod data;
+mod pdf;
+
+use std::path::Path;
+
+use anyhow::{Context, bail};
+use hippo_core::audit::RequestOrigin;
+use hippo_core::finding::{NewFinding, Observation, ObservationValue};
+use hippo_core::patient::NewPatient;
+use hippo_core::time_util::{human, now_millis};
+use hippo_core::{FindingId, PatientId, StaffRole, TenantId};
+use hippo_server::auth::password;
+use hippo_store::{LoginSubject, StaffScope, Store};
+use rand::distr::{Alphanumeric, SampleString};
+use serde::{Deserialize, Serialize};
+
+use crate::progress::Progress;
+use data::{Analyte, DemoTenant, PEOPLE, Panel, TENANTS};
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct DemoTenantInfo {
+    pub id: TenantId,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct DemoUser {
+    pub email: String,
+    pub password: String,
+    /// `patient`, `clinician` or `tenant_admin`.
+    pub role: String,
+    pub tenant_id: Option<TenantId>,
+    /// Exactly the patient records this user may read.
+    pub patient_ids: Vec<PatientId>,
+    /// Exactly the findings this user may read.
+    pub finding_ids: Vec<FindingId>,
+}
+
+/// The credentials file written by `hippo demo --credentials-out`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DemoCredentials {
+    pub url: String,
+    pub tenants: Vec<DemoTenantInfo>,
+    pub users: Vec<DemoUser>,
+}
+
+const CREDENTIALS_FILE: &str = "demo-credentials.json";
+
+fn new_password() -> String {
+    Alphanumeric.sample_string(&mut rand::rng(), 16)
+}
+
+/// A small deterministic hash, so that the demo values differ per patient
+/// and test but are the same on every run.
+fn mix(a: usize, b: usize, c: usize) -> usize {
+    let mut x = (a as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ (b as u64).wrapping_mul(0xc2b2_ae3d_27d4_eb4f) ^ (c as u64 + 1);
+    x ^= x >> 29;
+    x = x.wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    (x ^ (x >> 32)) as usize
+}
+
+fn round(v: f64) -> f64 {
+    if v.abs() >= 100.0 { v.round() } else { (v * 10.0).round() / 10.0 }
+}
+
+fn observation(analyte: &Analyte, seed: usize) -> Observation {
+    let out_of_range = seed % 5 == 0;
+    let jitter = ((seed >> 8) % 100) as f64 / 100.0; // 0.00 .. 0.99
+    let value = match analyte.qualitative {
+        Some((normal, abnormal)) => {
+            ObservationValue::Text(if seed % 7 == 0 { abnormal } else { normal }.to_owned())
+        }
+        None => {
+            let v = match (analyte.low, analyte.high) {
+                (Some(l), Some(_)) if out_of_range && seed % 2 == 0 => l * (0.75 + 0.15 * jitter),
+                (_, Some(h)) if out_of_range => h * (1.08 + 0.25 * jitter),
+                (Some(l), _) if out_of_range => l * (0.7 + 0.2 * jitter),
+                (Some(l), Some(h)) => l + (h - l) * (0.2 + 0.6 * jitter),
+                (None, Some(h)) => h * (0.55 + 0.4 * jitter),
+                (Some(l), None) => l * (1.1 + 0.6 * jitter),
+                (None, None) => 1.0,
+            };
+            ObservationValue::Numeric(round(v))
+        }
+    };
+    let flagged = matches!(&value, ObservationValue::Text(t) if Some(t.as_str()) == analyte.qualitative.map(|q| q.1));
+    let input = hippo_core::finding::ObservationInput {
+        code: Some(analyte.code.into()),
+        display: Some(analyte.display.into()),
+        value: Some(value),
+        unit: (!analyte.unit.is_empty()).then(|| analyte.unit.into()),
+        reference_low: analyte.low,
+        reference_high: analyte.high,
+        flag: flagged.then(|| "A".into()),
+    };
+    // The demo tables are valid by construction; a failure is a bug here.
+    match Observation::parse(0, input) {
+        Ok(o) => o,
+        Err(e) => unreachable_observation(e),
+    }
+}
+
+#[allow(clippy::panic)]
+fn unreachable_observation(e: hippo_core::DomainError) -> Observation {
+    panic!("demo data is invalid: {e}")
+}
+
+struct Uploader<'a> {
+    scope: StaffScope,
+    tenant: &'a DemoTenant,
+    today: String,
+}
+
+impl Uploader<'_> {
+    async fn upload(
+        &self,
+        patient: PatientId,
+        person: usize,
+        panel_index: usize,
+        panel: &Panel,
+    ) -> anyhow::Result<FindingId> {
+        let observations: Vec<Observation> = panel
+            .analytes
+            .iter()
+            .enumerate()
+            .map(|(i, a)| observation(a, mix(person, panel_index, i)))
+            .collect();
+        let (given, family, birth, _) = PEOPLE[person];
+        let lines: Vec<pdf::ReportLine> = observations
+            .iter()
+            .map(|o| pdf::ReportLine {
+                display: o.display.clone(),
+                code: o.code.clone(),
+                value: o.value.display(),
+                unit: o.unit.clone().unwrap_or_default(),
+                range: o.reference_range().unwrap_or_default().replace('≥', ">=").replace('≤', "<="),
+                flag: o.flag.as_str().into(),
+            })
+            .collect();
+        let bytes = pdf::render(&pdf::Report {
+            facility: self.tenant.name,
+            title: panel.title,
+            patient: &format!("{given} {family}"),
+            birth_date: birth,
+            date: &self.today,
+            lines: &lines,
+        });
+        let finding = NewFinding {
+            title: panel.title.into(),
+            observations,
+        };
+        Ok(self.scope.upload_finding(patient, &finding, &bytes).await?.id)
+    }
+}
+
+/// What the seeding produced, before the server's URL is known.
+pub struct DemoWorld {
+    pub tenants: Vec<DemoTenantInfo>,
+    pub users: Vec<DemoUser>,
+}
+
+impl DemoWorld {
+    pub fn credentials(&self, url: String) -> DemoCredentials {
+        DemoCredentials {
+            url,
+            tenants: self.tenants.clone(),
+            users: self.users.clone(),
+        }
+    }
+}
+
+/// Seed the demo world into an empty store.
+pub async fn seed(store: &Store) -> anyhow::Result<DemoWorld> {
+    let provisioning = store.provisioning();
+    let total_steps: usize = TENANTS.iter().map(|t| t.staff.len() + t.patients.len()).sum::<usize>() + PEOPLE.len();
+    let mut progress = Progress::new("seeding demo", total_steps);
+    let mut tenants = Vec::new();
+    let mut users = Vec::new();
+    // Per person: their account's linked records and visible findings.
+    let mut person_links: Vec<Vec<(TenantId, PatientId)>> = vec![Vec::new(); PEOPLE.len()];
+    let mut person_findings: Vec<Vec<FindingId>> = vec![Vec::new(); PEOPLE.len()];
+    let today = human(now_millis()).chars().take(10).collect::<String>();
+
+    for tenant in TENANTS {
+        let tenant_id = provisioning.create_tenant(tenant.name, tenant.kind).await?;
+        tenants.push(DemoTenantInfo { id: tenant_id, name: tenant.name.into() });
+        let mut staff_users = Vec::new();
+        let mut clinician = None;
+        for (name, local, role) in tenant.staff {
+            let email = format!("{local}@{}", tenant.domain);
+            let pw = new_password();
+            let id = provisioning
+                .create_staff(tenant_id, &email, name, *role, &password::hash(&pw).map_err(|e| anyhow::anyhow!("{e:?}"))?)
+                .await?;
+            if *role == StaffRole::Clinician {
+                clinician = Some(id);
+            }
+            staff_users.push((email, pw, *role));
+            progress.step();
+        }
+        let clinician = clinician.context("demo tenant without clinician")?;
+        let principal = store
+            .auth()
+            .principal(LoginSubject::Staff(clinician))
+            .await?
+            .context("clinician vanished")?;
+        let origin = RequestOrigin { request_id: "demo-seed".into(), client_addr: None, user_agent: Some("hippo demo".into()) };
+        let scope = store.staff_scope(&principal, origin).context("clinician has no staff scope")?;
+        let uploader = Uploader { scope, tenant, today: today.clone() };
+        let mut tenant_patients = Vec::new();
+        let mut tenant_findings = Vec::new();
+        for (n, &person) in tenant.patients.iter().enumerate() {
+            let (given, family, birth, _) = PEOPLE[person];
+            let record = uploader
+                .scope
+                .create_patient(&NewPatient {
+                    given_name: given.into(),
+                    family_name: family.into(),
+                    birth_date: hippo_core::patient::parse_birth_date(birth)?,
+                })
+                .await?;
+            tenant_patients.push(record.id);
+            person_links[person].push((tenant_id, record.id));
+            for (p, panel) in tenant.panels.iter().enumerate() {
+                let id = uploader.upload(record.id, person, p, panel).await?;
+                uploader.scope.release(id).await?;
+                tenant_findings.push(id);
+                person_findings[person].push(id);
+            }
+            // Every facility has one draft the patient must not see; the lab
+            // also has a retracted finding.
+            if n == 1 {
+                let extra = if tenant.kind == hippo_store::TenantKind::Lab { &data::HBA1C } else { &data::ANTIGEN };
+                tenant_findings.push(uploader.upload(record.id, person, 9, extra).await?);
+            }
+            if n == 2 && tenant.kind == hippo_store::TenantKind::Lab {
+                let id = uploader.upload(record.id, person, 8, &data::THYROID).await?;
+                uploader.scope.release(id).await?;
+                uploader.scope.retract(id).await?;
+                tenant_findings.push(id);
+            }
+            progress.step();
+        }
+        for (email, pw, role) in staff_users {
+            users.push(DemoUser {
+                email,
+                password: pw,
+                role: role.as_str().into(),
+                tenant_id: Some(tenant_id),
+                patient_ids: tenant_patients.clone(),
+                finding_ids: tenant_findings.clone(),
+            });
+        }
+    }
+
+    for (person, (given, family, _, local)) in PEOPLE.iter().enumerate() {
+        let email = format!("{local}@patient.example");
+        let pw = new_password();
+        let account = provisioning
+            .create_account(&email, &format!("{given} {family}"), &password::hash(&pw).map_err(|e| anyhow::anyhow!("{e:?}"))?)
+            .await?;
+        for (tenant, patient) in &person_links[person] {
+            provisioning.link_account(account, *tenant, *patient).await?;
+        }
+        users.push(DemoUser {
+            email,
+            password: pw,
+            role: "patient".into(),
+            tenant_id: None,
+            patient_ids: person_links[person].iter().map(|(_, p)| *p).collect(),
+            finding_ids: person_findings[person].clone(),
+        });
+        progress.step();
+    }
+    Ok(DemoWorld { tenants, users })
+}
+
+/// Seed a fresh data directory, or reuse one seeded before (its
+/// credentials are kept beside the database, readable only by the owner).
+pub async fn seed_or_reuse(store: &Store, data_dir: &Path) -> anyhow::Result<DemoWorld> {
+    let saved = data_dir.join(CREDENTIALS_FILE);
+    let seeded = store.provisioning().tenant_by_name(TENANTS[0].name).await?.is_some();
+    if seeded {
+        let text = std::fs::read_to_string(&saved).with_context(|| {
+            format!("{} holds data but no {CREDENTIALS_FILE}; use a fresh --data-dir", data_dir.display())
+        })?;
+        let creds: DemoCredentials = serde_json::from_str(&text)?;
+        eprintln!("reusing demo data in {}", data_dir.display());
+        return Ok(DemoWorld { tenants: creds.tenants, users: creds.users });
+    }
+    if saved.exists() {
+        bail!("{} exists but the database is empty; remove it or use a fresh --data-dir", saved.display());
+    }
+    let world = seed(store).await?;
+    write_private(&saved, &serde_json::to_string_pretty(&world.credentials(String::new()))?)?;
+    Ok(world)
+}
+
+/// Write a file only its owner can read: it holds passwords.
+pub fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path).with_context(|| format!("cannot write {}", path.display()))?;
+    file.write_all(contents.as_bytes())?;
+    file.sync_all()?;
+    Ok(())
+}

@@ -1,0 +1,9 @@
+//! The pieces of the `hippo` binary that tests also use: settings and the
+//! demo data set.
+
+pub mod demo;
+pub mod progress;
+pub mod settings;
+
+/// Version and git revision of this build.
+pub const BUILD: &str = env!("HIPPO_BUILD");
