@@ -1,0 +1,175 @@
+//! Cross-patient and cross-tenant denials for every route of the route
+//! table: foreign objects answer exactly like nonexistent ones, wrong roles
+//! on collection routes get 403, and every denial is audited.
+
+use hippo_core::policy::{Action, permits};
+use hippo_core::PrincipalKind;
+use hippo_server::error::Surface;
+use hippo_server::routes::{RouteSpec, Target, specs};
+use reqwest::{Response, StatusCode, multipart};
+
+use crate::helpers::{PDF, Session, TestApp, finding_metadata, spawn_app, upload_form};
+
+/// Send the request a route expects, addressed at `id`.
+async fn call(app: &TestApp, spec: &RouteSpec, id: &str, session: &Session) -> Response {
+    let path = spec.path.replace("{id}", id);
+    let url = format!("{}{path}", app.url);
+    let request = match spec.method {
+        "GET" => app.client.get(url),
+        _ => app.client.post(url),
+    };
+    let request = match spec.surface {
+        Surface::Api => request.bearer_auth(&session.token),
+        Surface::Web => request.header("cookie", session.cookie()),
+    };
+    let is_upload = spec.action == Action::FindingUpload;
+    let request = match (spec.surface, spec.method, is_upload) {
+        (_, "GET", _) => request,
+        (Surface::Api, _, true) => request.multipart(upload_form(&finding_metadata(), PDF)),
+        (Surface::Web, _, true) => request.multipart(
+            multipart::Form::new()
+                .text("csrf", session.csrf())
+                .text("title", "Blutbild")
+                .text("observations", "[]")
+                .part("pdf", multipart::Part::bytes(PDF.to_vec()).file_name("r.pdf")),
+        ),
+        (Surface::Api, _, false) => request.json(&serde_json::json!({})),
+        (Surface::Web, _, false) => request.form(&[("csrf", session.csrf())]),
+    };
+    request.send().await.unwrap()
+}
+
+struct Answer {
+    status: StatusCode,
+    content_type: String,
+    body: Vec<u8>,
+}
+
+async fn answer(response: Response) -> Answer {
+    Answer {
+        status: response.status(),
+        content_type: response
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default(),
+        body: response.bytes().await.unwrap().to_vec(),
+    }
+}
+
+fn kind_of(session: &Session) -> PrincipalKind {
+    match session.user.role.as_str() {
+        "patient" => PrincipalKind::Patient,
+        "clinician" => PrincipalKind::Clinician,
+        "tenant_admin" => PrincipalKind::TenantAdmin,
+        other => panic!("unknown role {other}"),
+    }
+}
+
+#[tokio::test]
+async fn foreign_objects_answer_like_nonexistent_ones_on_every_item_route() {
+    let app = spawn_app().await;
+    // The victim: Max, a patient of Labor Nord only.
+    let max = app.user("max.schmidt");
+    let victim_patient = max.patient_ids[0].to_string();
+    let victim_finding = max.finding_ids[0].to_string();
+    let outsiders = [
+        app.login("sophie.wagner").await,            // patient, same tenant
+        app.login("leon.hoffmann").await,            // patient, other tenant
+        app.login("j.petersen").await,               // clinician, other tenant
+        app.login("admin@testzentrum-hafen").await,  // admin, other tenant
+    ];
+    let mut checked = 0;
+    for spec in specs().iter().filter(|s| s.target == Target::Item) {
+        let target = if spec.path.contains("/patients/{id}") {
+            &victim_patient
+        } else {
+            &victim_finding
+        };
+        for caller in &outsiders {
+            let nonexistent = uuid::Uuid::new_v4().to_string();
+            let before = app
+                .audit_count(&caller.actor_id, target, &["not_found", "denied"])
+                .await;
+            let foreign = answer(call(&app, spec, target, caller).await).await;
+            let after = app
+                .audit_count(&caller.actor_id, target, &["not_found", "denied"])
+                .await;
+            let missing = answer(call(&app, spec, &nonexistent, caller).await).await;
+            let who = format!("{} {} as {}", spec.method, spec.path, caller.user.email);
+            assert_eq!(foreign.status, StatusCode::NOT_FOUND, "{who}");
+            assert_eq!(foreign.status, missing.status, "{who}");
+            assert_eq!(foreign.content_type, missing.content_type, "{who}");
+            assert_eq!(foreign.body, missing.body, "{who}: body differs from a nonexistent ID");
+            assert_eq!(after, before + 1, "{who}: denial not audited");
+            checked += 1;
+        }
+    }
+    println!("checked {checked} foreign-object requests");
+    assert!(checked >= 4 * 12);
+    // Nothing was written on Max's behalf by any outsider.
+    let findings_of_max = app
+        .count(&format!("SELECT COUNT(*) FROM findings WHERE patient_id = '{victim_patient}'"))
+        .await;
+    assert_eq!(findings_of_max as usize, 3, "Max has two released findings and one draft");
+}
+
+#[tokio::test]
+async fn wrong_roles_on_collection_routes_get_403_and_are_audited() {
+    let app = spawn_app().await;
+    let sessions = [
+        app.login("max.schmidt").await,
+        app.login("a.keller").await,
+        app.login("admin@labor-nord").await,
+    ];
+    let mut checked = 0;
+    for spec in specs().iter().filter(|s| s.target == Target::Collection && !s.action.is_anonymous()) {
+        for session in &sessions {
+            if permits(kind_of(session), spec.action) {
+                continue;
+            }
+            let before = app.audit_count(&session.actor_id, spec.path, &["denied"]).await;
+            let response = call(&app, spec, "", session).await;
+            let who = format!("{} {} as {}", spec.method, spec.path, session.user.email);
+            assert_eq!(response.status(), StatusCode::FORBIDDEN, "{who}");
+            let after = app.audit_count(&session.actor_id, spec.path, &["denied"]).await;
+            assert_eq!(after, before + 1, "{who}: denial not audited");
+            checked += 1;
+        }
+    }
+    println!("checked {checked} role denials");
+    assert!(checked >= 6);
+}
+
+#[tokio::test]
+async fn tenant_admins_may_not_perform_clinical_acts() {
+    let app = spawn_app().await;
+    let admin = app.login("admin@labor-nord").await;
+    let draft = app.user("a.keller").finding_ids.iter().map(|f| f.to_string()).collect::<Vec<_>>();
+    for id in draft {
+        let r = app.post_empty(&format!("/api/v1/findings/{id}/release"), &admin).await;
+        assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    }
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM findings WHERE status = 'draft'").await,
+        2,
+        "no draft was released by an admin"
+    );
+}
+
+#[tokio::test]
+async fn malformed_and_sequential_ids_answer_like_missing_ones() {
+    let app = spawn_app().await;
+    let max = app.login("max.schmidt").await;
+    let missing = app
+        .get(&format!("/api/v1/findings/{}", uuid::Uuid::new_v4()), &max)
+        .await;
+    let missing_status = missing.status();
+    let missing_body = missing.bytes().await.unwrap();
+    for probe in ["1", "2", "00000000-0000-0000-0000-000000000001", "..%2F..%2Fetc"] {
+        let r = app.get(&format!("/api/v1/findings/{probe}"), &max).await;
+        assert_eq!(r.status(), missing_status, "{probe}");
+        assert_eq!(r.bytes().await.unwrap(), missing_body, "{probe}");
+    }
+    assert!(app.audit_count(&max.actor_id, "malformed_id", &["not_found"]).await >= 2);
+}

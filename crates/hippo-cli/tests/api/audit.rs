@@ -1,0 +1,86 @@
+//! Audit before answer (invariant 5): every access is recorded with its
+//! context, records are append-only, and without a log nothing is served.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use sqlx::Row;
+
+use crate::helpers::spawn_app;
+
+#[tokio::test]
+async fn reads_are_recorded_with_full_context() {
+    let app = spawn_app().await;
+    let max = app.login("max.schmidt").await;
+    let finding = max.user.finding_ids[0].to_string();
+    let response = app
+        .client
+        .get(format!("{}/api/v1/findings/{finding}", app.url))
+        .bearer_auth(&max.token)
+        .header("user-agent", "hippo-test/1.0")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let request_id = response.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let row = sqlx::query(
+        "SELECT * FROM audit_records WHERE action = 'finding_read' AND resource_id = ? AND outcome = 'success'",
+    )
+    .bind(&finding)
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    let get = |c: &str| row.get::<Option<String>, _>(c);
+    assert_eq!(get("actor_kind").as_deref(), Some("patient"));
+    assert_eq!(get("actor_id"), Some(max.actor_id.clone()));
+    assert_eq!(get("resource_kind").as_deref(), Some("finding"));
+    assert_eq!(get("patient_id"), Some(max.user.patient_ids[0].to_string()));
+    assert_eq!(get("tenant_id"), Some(app.world.tenants[0].id.to_string()));
+    assert_eq!(get("request_id"), Some(request_id));
+    assert_eq!(get("client_addr").as_deref(), Some("127.0.0.1"));
+    assert_eq!(get("user_agent").as_deref(), Some("hippo-test/1.0"));
+    assert_eq!(get("build").as_deref(), Some("test-build"));
+    assert!(!row.get::<Vec<u8>, _>("canonical").is_empty());
+}
+
+#[tokio::test]
+async fn audit_records_cannot_be_changed_or_removed() {
+    let app = spawn_app().await;
+    assert!(sqlx::query("UPDATE audit_records SET outcome = 'success'").execute(&app.db).await.is_err());
+    assert!(sqlx::query("DELETE FROM audit_records").execute(&app.db).await.is_err());
+    assert!(app.count("SELECT COUNT(*) FROM audit_records").await > 0);
+}
+
+#[tokio::test]
+async fn without_an_audit_log_nothing_is_served_or_written() {
+    let app = spawn_app().await;
+    let max = app.login("max.schmidt").await;
+    let clinician = app.login("a.keller").await;
+    let finding = max.user.finding_ids[0].to_string();
+    // Simulate a failing log device: every append is refused.
+    sqlx::query("CREATE TRIGGER audit_down BEFORE INSERT ON audit_records BEGIN SELECT RAISE(ABORT, 'disk full'); END")
+        .execute(&app.db)
+        .await
+        .unwrap();
+
+    let read = app.get(&format!("/api/v1/findings/{finding}"), &max).await;
+    assert_eq!(read.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let body: Value = read.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "audit_unavailable");
+    assert!(!body.to_string().contains("observations"));
+    let pdf = app.get(&format!("/api/v1/findings/{finding}/pdf"), &max).await;
+    assert_eq!(pdf.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let denied = app.get(&format!("/api/v1/findings/{}", uuid::Uuid::new_v4()), &max).await;
+    assert_eq!(denied.status(), StatusCode::SERVICE_UNAVAILABLE);
+
+    let patients_before = app.count("SELECT COUNT(*) FROM patients").await;
+    let create = app
+        .post_json("/api/v1/patients", &clinician, &json!({"given_name": "A", "family_name": "B", "birth_date": "1990-01-01"}))
+        .await;
+    assert_eq!(create.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(app.count("SELECT COUNT(*) FROM patients").await, patients_before);
+    let login = app.login_raw(&max.user.email, &max.user.password).await;
+    assert_eq!(login.status(), StatusCode::SERVICE_UNAVAILABLE);
+
+    sqlx::query("DROP TRIGGER audit_down").execute(&app.db).await.unwrap();
+    assert_eq!(app.get(&format!("/api/v1/findings/{finding}"), &max).await.status(), StatusCode::OK);
+}

@@ -1,0 +1,229 @@
+//! `spawn_app()` and typed helpers for talking to it.
+
+
+
+use hippo_cli::demo::{DemoUser, DemoWorld};
+use hippo_server::{RunningServer, ServerConfig};
+use hippo_store::{Store, StoreOptions};
+use reqwest::{Client, Response, StatusCode, multipart};
+use serde_json::{Value, json};
+use sqlx::{Row, SqlitePool};
+
+pub struct TestApp {
+    pub url: String,
+    pub client: Client,
+    pub world: DemoWorld,
+    pub db: SqlitePool,
+    _server: RunningServer,
+    _dir: tempfile::TempDir,
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+pub async fn spawn_app_with(configure: impl FnOnce(&mut ServerConfig)) -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&StoreOptions {
+        database_url: None,
+        data_dir: dir.path().to_path_buf(),
+        build: "test-build".into(),
+    })
+    .await
+    .unwrap();
+    let world = hippo_cli::demo::seed(&store).await.unwrap();
+    let mut config = ServerConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        // All test requests come from 127.0.0.1; the per-address budget is
+        // exercised by its own test.
+        login_attempts_per_client_per_minute: 10_000,
+        ..ServerConfig::default()
+    };
+    configure(&mut config);
+    let server = hippo_server::start(store, config).await.unwrap();
+    let db_path = dir.path().join("hippo.db");
+    let db = SqlitePool::connect(&format!("sqlite://{}", db_path.display()))
+        .await
+        .unwrap();
+    TestApp {
+        url: server.url(),
+        client: Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
+        world,
+        db,
+        _server: server,
+        _dir: dir,
+    }
+}
+
+/// A logged-in user: their session token and, for checks, their actor ID.
+#[derive(Clone)]
+pub struct Session {
+    pub token: String,
+    pub actor_id: String,
+    pub user: DemoUser,
+}
+
+impl Session {
+    pub fn csrf(&self) -> String {
+        hippo_server::auth::csrf::form_token(&self.token)
+    }
+
+    pub fn cookie(&self) -> String {
+        format!("hippo_session={}", self.token)
+    }
+}
+
+pub const PDF: &[u8] = b"%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n";
+
+pub fn finding_metadata() -> Value {
+    json!({
+        "title": "Kleines Blutbild",
+        "observations": [
+            {"code": "718-7", "display": "Hämoglobin", "value": 18.9, "unit": "g/dl",
+             "reference_low": 12.0, "reference_high": 17.5},
+            {"code": "94500-6", "display": "SARS-CoV-2 RNA", "value": "nicht nachweisbar"}
+        ]
+    })
+}
+
+pub fn upload_form(metadata: &Value, pdf: &[u8]) -> multipart::Form {
+    multipart::Form::new()
+        .text("metadata", metadata.to_string())
+        .part(
+            "pdf",
+            multipart::Part::bytes(pdf.to_vec())
+                .file_name("report.pdf")
+                .mime_str("application/pdf")
+                .unwrap(),
+        )
+}
+
+impl TestApp {
+    pub fn user(&self, email_prefix: &str) -> DemoUser {
+        self.world
+            .users
+            .iter()
+            .find(|u| u.email.starts_with(email_prefix))
+            .cloned()
+            .unwrap_or_else(|| panic!("no demo user {email_prefix}"))
+    }
+
+    pub async fn login_raw(&self, email: &str, password: &str) -> Response {
+        self.client
+            .post(format!("{}/api/v1/auth/login", self.url))
+            .json(&json!({"email": email, "password": password}))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn login(&self, email_prefix: &str) -> Session {
+        let user = self.user(email_prefix);
+        let response = self.login_raw(&user.email, &user.password).await;
+        assert_eq!(response.status(), StatusCode::OK, "login of {}", user.email);
+        let body: Value = response.json().await.unwrap();
+        let token = body["token"].as_str().unwrap().to_owned();
+        let actor_id = self.actor_id(&user.email).await;
+        Session {
+            token,
+            actor_id,
+            user,
+        }
+    }
+
+    pub async fn actor_id(&self, email: &str) -> String {
+        sqlx::query(
+            "SELECT id FROM staff_users WHERE email = ?1 UNION ALL SELECT id FROM accounts WHERE email = ?1",
+        )
+        .bind(email)
+        .fetch_one(&self.db)
+        .await
+        .unwrap()
+        .get("id")
+    }
+
+    pub async fn get(&self, path: &str, session: &Session) -> Response {
+        self.client
+            .get(format!("{}{path}", self.url))
+            .bearer_auth(&session.token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn post_json(&self, path: &str, session: &Session, body: &Value) -> Response {
+        self.client
+            .post(format!("{}{path}", self.url))
+            .bearer_auth(&session.token)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn post_empty(&self, path: &str, session: &Session) -> Response {
+        self.client
+            .post(format!("{}{path}", self.url))
+            .bearer_auth(&session.token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn upload(&self, patient: &str, session: &Session, form: multipart::Form) -> Response {
+        self.client
+            .post(format!("{}/api/v1/patients/{patient}/findings", self.url))
+            .bearer_auth(&session.token)
+            .multipart(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn web_get(&self, path: &str, session: &Session) -> Response {
+        self.client
+            .get(format!("{}{path}", self.url))
+            .header("cookie", session.cookie())
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn web_post_form(&self, path: &str, session: &Session, fields: &[(&str, &str)]) -> Response {
+        self.client
+            .post(format!("{}{path}", self.url))
+            .header("cookie", session.cookie())
+            .form(fields)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn count(&self, sql: &str) -> i64 {
+        sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
+            .fetch_one(&self.db)
+            .await
+            .unwrap()
+            .get(0)
+    }
+
+    /// Audit records by this actor that mention `needle` as resource or in
+    /// the detail, with one of `outcomes`.
+    pub async fn audit_count(&self, actor: &str, needle: &str, outcomes: &[&str]) -> i64 {
+        let placeholders = outcomes.iter().map(|o| format!("'{o}'")).collect::<Vec<_>>().join(",");
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT COUNT(*) FROM audit_records WHERE actor_id = ? \
+             AND (resource_id = ? OR detail LIKE '%' || ? || '%') AND outcome IN ({placeholders})"
+        )))
+        .bind(actor)
+        .bind(needle)
+        .bind(needle)
+        .fetch_one(&self.db)
+        .await
+        .unwrap()
+        .get(0)
+    }
+}

@@ -1,0 +1,12 @@
+//! Integration tests: the real server on a random port, a fresh SQLite
+//! database in a temporary directory, seeded with the demo world.
+
+mod access;
+mod audit;
+mod bad_input;
+mod demo_binary;
+mod findings;
+mod helpers;
+mod openapi;
+mod sessions;
+mod web;
