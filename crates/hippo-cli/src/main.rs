@@ -85,7 +85,12 @@ async fn open_store(data: &DataArgs, file: &FileSettings) -> anyhow::Result<(Sto
     let settings = data.resolve(file);
     let store = Store::open(&settings.store_options())
         .await
-        .with_context(|| format!("cannot open the database in {}", settings.data_dir.display()))?;
+        .with_context(|| {
+            format!(
+                "cannot open the database in {}",
+                settings.data_dir.display()
+            )
+        })?;
     Ok((store, settings.data_dir))
 }
 
@@ -137,7 +142,10 @@ fn print_demo_summary(credentials: &demo::DemoCredentials, out: Option<&std::pat
     }
     if let Some(path) = out {
         println!();
-        println!("All logins with their patient and finding IDs: {}", path.display());
+        println!(
+            "All logins with their patient and finding IDs: {}",
+            path.display()
+        );
     }
     println!();
     println!("Press Ctrl-C to stop.");

@@ -160,7 +160,10 @@ pub(crate) fn check_text(field: &str, value: &str, max: usize) -> Result<(), Dom
         ));
     }
     if value.chars().any(char::is_control) {
-        return Err(DomainError::invalid(field, "must not contain control characters"));
+        return Err(DomainError::invalid(
+            field,
+            "must not contain control characters",
+        ));
     }
     Ok(())
 }
@@ -183,7 +186,10 @@ impl Observation {
         let value = match input.value {
             None => return Err(DomainError::invalid(field("value"), "is required")),
             Some(ObservationValue::Numeric(v)) if !v.is_finite() => {
-                return Err(DomainError::invalid(field("value"), "must be a finite number"));
+                return Err(DomainError::invalid(
+                    field("value"),
+                    "must be a finite number",
+                ));
             }
             Some(ObservationValue::Text(t)) => {
                 ObservationValue::Text(required_text(field("value"), Some(t), MAX_TEXT)?)
@@ -215,9 +221,8 @@ impl Observation {
             ));
         }
         let flag = match input.flag.as_deref() {
-            Some(f) => AbnormalFlag::parse(f).ok_or_else(|| {
-                DomainError::invalid(field("flag"), "must be one of N, L, H, A")
-            })?,
+            Some(f) => AbnormalFlag::parse(f)
+                .ok_or_else(|| DomainError::invalid(field("flag"), "must be one of N, L, H, A"))?,
             None => derive_flag(&value, input.reference_low, input.reference_high),
         };
         Ok(Self {
@@ -291,8 +296,9 @@ impl NewFinding {
     /// Parse the JSON part of an upload, turning serde's error into a clear
     /// field-level message.
     pub fn parse_json(json: &str) -> Result<Self, DomainError> {
-        let input: FindingInput = serde_json::from_str(json)
-            .map_err(|e| DomainError::invalid("metadata", format!("is not valid finding JSON: {e}")))?;
+        let input: FindingInput = serde_json::from_str(json).map_err(|e| {
+            DomainError::invalid("metadata", format!("is not valid finding JSON: {e}"))
+        })?;
         Self::parse(input)
     }
 }
@@ -322,7 +328,8 @@ mod tests {
         assert_eq!(high.flag, AbnormalFlag::H);
         let low = obs(r#"{"code":"718-7","display":"Hb","value":9,"reference_low":12}"#).unwrap();
         assert_eq!(low.flag, AbnormalFlag::L);
-        let text = obs(r#"{"code":"94500-6","display":"SARS-CoV-2 PCR","value":"negativ"}"#).unwrap();
+        let text =
+            obs(r#"{"code":"94500-6","display":"SARS-CoV-2 PCR","value":"negativ"}"#).unwrap();
         assert_eq!(text.flag, AbnormalFlag::N);
         let explicit = obs(r#"{"code":"x","display":"y","value":"positiv","flag":"A"}"#).unwrap();
         assert_eq!(explicit.flag, AbnormalFlag::A);
@@ -336,7 +343,9 @@ mod tests {
         assert!(e.to_string().contains("observations[0].code"));
         let e = obs(r#"{"code":"a","display":"Hb"}"#).unwrap_err();
         assert!(e.to_string().contains("value"));
-        let e = obs(r#"{"code":"a","display":"Hb","value":1,"reference_low":5,"reference_high":1}"#).unwrap_err();
+        let e =
+            obs(r#"{"code":"a","display":"Hb","value":1,"reference_low":5,"reference_high":1}"#)
+                .unwrap_err();
         assert!(e.to_string().contains("reference_low"));
         let e = obs(r#"{"code":"a","display":"Hb","value":1,"flag":"X"}"#).unwrap_err();
         assert!(e.to_string().contains("flag"));

@@ -54,7 +54,10 @@ impl NewPatient {
             .ok_or_else(|| DomainError::invalid("birth_date", "is required"))?;
         let birth_date = parse_birth_date(&raw)?;
         if birth_date > today {
-            return Err(DomainError::invalid("birth_date", "must not be in the future"));
+            return Err(DomainError::invalid(
+                "birth_date",
+                "must not be in the future",
+            ));
         }
         if birth_date.year() < 1900 {
             return Err(DomainError::invalid("birth_date", "must be after 1900"));

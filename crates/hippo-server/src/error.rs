@@ -72,14 +72,17 @@ impl Failure {
             Self::Unauthenticated => "Please log in.".into(),
             Self::Forbidden => "Your role may not do this.".into(),
             Self::NotFound => "Not found.".into(),
-            Self::BadRequest(m) | Self::Invalid(m) | Self::InvalidTransition(m) | Self::Conflict(m) => {
-                m.clone()
-            }
+            Self::BadRequest(m)
+            | Self::Invalid(m)
+            | Self::InvalidTransition(m)
+            | Self::Conflict(m) => m.clone(),
             Self::PayloadTooLarge => "The upload is larger than the configured limit.".into(),
             Self::NotAPdf => "The uploaded document is not a PDF.".into(),
             Self::RateLimited => "Too many attempts. Please wait a minute and try again.".into(),
             Self::InvalidCredentials => "E-mail or password is wrong.".into(),
-            Self::CsrfMismatch => "The form has expired. Please reload the page and try again.".into(),
+            Self::CsrfMismatch => {
+                "The form has expired. Please reload the page and try again.".into()
+            }
             Self::AuditUnavailable => {
                 "The service is temporarily unavailable. Nothing was changed.".into()
             }

@@ -9,10 +9,10 @@ use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::header::{AUTHORIZATION, USER_AGENT};
 use axum::http::request::Parts;
 use axum_extra::extract::CookieJar;
+use hippo_core::Principal;
 use hippo_core::audit::{AuditActor, AuditEvent, Outcome, RequestOrigin};
 use hippo_core::policy::permits;
 use hippo_core::time_util::now_millis;
-use hippo_core::Principal;
 use hippo_store::{AuditLog, PatientScope, SessionTimes, StaffScope};
 
 use crate::auth::csrf;
@@ -114,7 +114,8 @@ impl FromRequestParts<AppState> for Authorized {
             surface: spec.surface,
         };
         let Ok(meta) = RequestMeta::from_request_parts(parts, state).await;
-        let token = session_token(parts, spec.surface).ok_or_else(|| reject(Failure::Unauthenticated))?;
+        let token =
+            session_token(parts, spec.surface).ok_or_else(|| reject(Failure::Unauthenticated))?;
         let times = SessionTimes {
             now: now_millis(),
             idle_timeout_ms: state.config().session_idle_timeout.as_millis() as i64,

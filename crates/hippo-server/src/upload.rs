@@ -71,9 +71,11 @@ impl UploadForm {
             (Some(json), _) => NewFinding::parse_json(&json)?,
             (None, Some(title)) => {
                 let observations: Vec<ObservationInput> = match self.observations.as_deref() {
-                    Some(text) if !text.trim().is_empty() => serde_json::from_str(text).map_err(|e| {
-                        Failure::Invalid(format!("observations: not a valid JSON list: {e}"))
-                    })?,
+                    Some(text) if !text.trim().is_empty() => {
+                        serde_json::from_str(text).map_err(|e| {
+                            Failure::Invalid(format!("observations: not a valid JSON list: {e}"))
+                        })?
+                    }
                     _ => Vec::new(),
                 };
                 NewFinding::parse(FindingInput {

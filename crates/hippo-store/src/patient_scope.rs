@@ -62,7 +62,9 @@ impl PatientScope {
         .collect::<Result<Vec<_>, _>>()?;
         let mut per_patient = BTreeMap::new();
         for f in &findings {
-            *per_patient.entry((f.tenant_id, f.patient_id)).or_insert(0usize) += 1;
+            *per_patient
+                .entry((f.tenant_id, f.patient_id))
+                .or_insert(0usize) += 1;
         }
         let action = Action::OwnFindingsList;
         if per_patient.is_empty() {
@@ -103,7 +105,9 @@ impl PatientScope {
 
     pub async fn finding(&self, id: FindingId) -> Result<FindingDetail, StoreError> {
         let action = Action::FindingRead;
-        let summary = self.scoped_finding(id, action, ResourceKind::Finding).await?;
+        let summary = self
+            .scoped_finding(id, action, ResourceKind::Finding)
+            .await?;
         let observations = queries::observations(&self.pool, summary.tenant_id, id).await?;
         self.actor
             .log(
@@ -118,7 +122,10 @@ impl PatientScope {
         })
     }
 
-    pub async fn finding_pdf(&self, id: FindingId) -> Result<(FindingSummary, Vec<u8>), StoreError> {
+    pub async fn finding_pdf(
+        &self,
+        id: FindingId,
+    ) -> Result<(FindingSummary, Vec<u8>), StoreError> {
         let action = Action::FindingPdfDownload;
         let kind = ResourceKind::FindingPdf;
         let summary = self.scoped_finding(id, action, kind).await?;

@@ -68,7 +68,11 @@ impl Provisioning {
             .transpose()
     }
 
-    pub async fn create_tenant(&self, name: &str, kind: TenantKind) -> Result<TenantId, StoreError> {
+    pub async fn create_tenant(
+        &self,
+        name: &str,
+        kind: TenantKind,
+    ) -> Result<TenantId, StoreError> {
         let id = TenantId::random();
         let mut tx = self.pool.begin().await?;
         sqlx::query("INSERT INTO tenants (id, name, kind, created_at) VALUES (?, ?, ?, ?)")
@@ -168,12 +172,14 @@ impl Provisioning {
         patient: PatientId,
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query("INSERT INTO account_patients (account_id, tenant_id, patient_id) VALUES (?, ?, ?)")
-            .bind(account.to_string())
-            .bind(tenant.to_string())
-            .bind(patient.to_string())
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "INSERT INTO account_patients (account_id, tenant_id, patient_id) VALUES (?, ?, ?)",
+        )
+        .bind(account.to_string())
+        .bind(tenant.to_string())
+        .bind(patient.to_string())
+        .execute(&mut *tx)
+        .await?;
         self.audited(
             &mut tx,
             AuditEvent::new(Action::Public, ResourceKind::Patient, Outcome::Success)

@@ -127,7 +127,10 @@ impl StaffScope {
     pub async fn patient(&self, id: PatientId) -> Result<PatientRecord, StoreError> {
         let action = Action::PatientRead;
         let Some(record) = self.load_patient(id).await? else {
-            return Err(self.actor.not_found(action, ResourceKind::Patient, id).await);
+            return Err(self
+                .actor
+                .not_found(action, ResourceKind::Patient, id)
+                .await);
         };
         self.actor
             .log(
@@ -145,7 +148,10 @@ impl StaffScope {
     ) -> Result<(PatientRecord, Vec<FindingSummary>), StoreError> {
         let action = Action::PatientFindingsList;
         let Some(record) = self.load_patient(id).await? else {
-            return Err(self.actor.not_found(action, ResourceKind::Patient, id).await);
+            return Err(self
+                .actor
+                .not_found(action, ResourceKind::Patient, id)
+                .await);
         };
         let findings = sqlx::query(AssertSqlSafe(format!(
             "SELECT {FINDING_COLUMNS} WHERE f.tenant_id = ? AND f.patient_id = ? \
@@ -249,7 +255,9 @@ impl StaffScope {
 
     pub async fn finding(&self, id: FindingId) -> Result<FindingDetail, StoreError> {
         let action = Action::FindingRead;
-        let summary = self.scoped_finding(id, action, ResourceKind::Finding).await?;
+        let summary = self
+            .scoped_finding(id, action, ResourceKind::Finding)
+            .await?;
         let observations = queries::observations(&self.pool, self.tenant, id).await?;
         self.actor
             .log(
@@ -264,9 +272,14 @@ impl StaffScope {
         })
     }
 
-    pub async fn finding_pdf(&self, id: FindingId) -> Result<(FindingSummary, Vec<u8>), StoreError> {
+    pub async fn finding_pdf(
+        &self,
+        id: FindingId,
+    ) -> Result<(FindingSummary, Vec<u8>), StoreError> {
         let action = Action::FindingPdfDownload;
-        let summary = self.scoped_finding(id, action, ResourceKind::FindingPdf).await?;
+        let summary = self
+            .scoped_finding(id, action, ResourceKind::FindingPdf)
+            .await?;
         let bytes = queries::pdf_bytes(&self.pool, self.tenant, id).await?;
         self.actor
             .log(
@@ -297,11 +310,12 @@ impl StaffScope {
     ) -> Result<FindingSummary, StoreError> {
         let kind = ResourceKind::Finding;
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let row = sqlx::query("SELECT status, patient_id FROM findings WHERE tenant_id = ? AND id = ?")
-            .bind(self.tenant.to_string())
-            .bind(id.to_string())
-            .fetch_optional(&mut *tx)
-            .await?;
+        let row =
+            sqlx::query("SELECT status, patient_id FROM findings WHERE tenant_id = ? AND id = ?")
+                .bind(self.tenant.to_string())
+                .bind(id.to_string())
+                .fetch_optional(&mut *tx)
+                .await?;
         let Some(row) = row else {
             drop(tx);
             return Err(self.actor.not_found(action, kind, id).await);
@@ -337,7 +351,10 @@ impl StaffScope {
         .execute(&mut *tx)
         .await?;
         self.actor
-            .log_in(&mut tx, event.detail(format!("{status}->{}", next.as_str())))
+            .log_in(
+                &mut tx,
+                event.detail(format!("{status}->{}", next.as_str())),
+            )
             .await?;
         tx.commit().await?;
         self.load_finding(id)

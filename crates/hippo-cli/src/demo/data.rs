@@ -40,12 +40,37 @@ pub struct Panel {
     pub analytes: &'static [Analyte],
 }
 
-const fn num(code: &'static str, display: &'static str, unit: &'static str, low: Option<f64>, high: Option<f64>) -> Analyte {
-    Analyte { code, display, unit, low, high, qualitative: None }
+const fn num(
+    code: &'static str,
+    display: &'static str,
+    unit: &'static str,
+    low: Option<f64>,
+    high: Option<f64>,
+) -> Analyte {
+    Analyte {
+        code,
+        display,
+        unit,
+        low,
+        high,
+        qualitative: None,
+    }
 }
 
-const fn qual(code: &'static str, display: &'static str, normal: &'static str, abnormal: &'static str) -> Analyte {
-    Analyte { code, display, unit: "", low: None, high: None, qualitative: Some((normal, abnormal)) }
+const fn qual(
+    code: &'static str,
+    display: &'static str,
+    normal: &'static str,
+    abnormal: &'static str,
+) -> Analyte {
+    Analyte {
+        code,
+        display,
+        unit: "",
+        low: None,
+        high: None,
+        qualitative: Some((normal, abnormal)),
+    }
 }
 
 pub const BLOOD_COUNT: Panel = Panel {
@@ -81,7 +106,12 @@ pub const HBA1C: Panel = Panel {
 
 pub const PCR: Panel = Panel {
     title: "SARS-CoV-2 PCR",
-    analytes: &[qual("94500-6", "SARS-CoV-2 RNA (PCR)", "nicht nachweisbar", "nachweisbar")],
+    analytes: &[qual(
+        "94500-6",
+        "SARS-CoV-2 RNA (PCR)",
+        "nicht nachweisbar",
+        "nachweisbar",
+    )],
 };
 
 pub const FLU: Panel = Panel {

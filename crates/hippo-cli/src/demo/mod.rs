@@ -56,26 +56,39 @@ fn new_password() -> String {
 /// A small deterministic hash, so that the demo values differ per patient
 /// and test but are the same on every run.
 fn mix(a: usize, b: usize, c: usize) -> usize {
-    let mut x = (a as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ (b as u64).wrapping_mul(0xc2b2_ae3d_27d4_eb4f) ^ (c as u64 + 1);
+    let mut x = (a as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+        ^ (b as u64).wrapping_mul(0xc2b2_ae3d_27d4_eb4f)
+        ^ (c as u64 + 1);
     x ^= x >> 29;
     x = x.wrapping_mul(0xbf58_476d_1ce4_e5b9);
     (x ^ (x >> 32)) as usize
 }
 
 fn round(v: f64) -> f64 {
-    if v.abs() >= 100.0 { v.round() } else { (v * 10.0).round() / 10.0 }
+    if v.abs() >= 100.0 {
+        v.round()
+    } else {
+        (v * 10.0).round() / 10.0
+    }
 }
 
 fn observation(analyte: &Analyte, seed: usize) -> Observation {
-    let out_of_range = seed % 5 == 0;
+    let out_of_range = seed.is_multiple_of(5);
     let jitter = ((seed >> 8) % 100) as f64 / 100.0; // 0.00 .. 0.99
     let value = match analyte.qualitative {
-        Some((normal, abnormal)) => {
-            ObservationValue::Text(if seed % 7 == 0 { abnormal } else { normal }.to_owned())
-        }
+        Some((normal, abnormal)) => ObservationValue::Text(
+            if seed.is_multiple_of(7) {
+                abnormal
+            } else {
+                normal
+            }
+            .to_owned(),
+        ),
         None => {
             let v = match (analyte.low, analyte.high) {
-                (Some(l), Some(_)) if out_of_range && seed % 2 == 0 => l * (0.75 + 0.15 * jitter),
+                (Some(l), Some(_)) if out_of_range && seed.is_multiple_of(2) => {
+                    l * (0.75 + 0.15 * jitter)
+                }
                 (_, Some(h)) if out_of_range => h * (1.08 + 0.25 * jitter),
                 (Some(l), _) if out_of_range => l * (0.7 + 0.2 * jitter),
                 (Some(l), Some(h)) => l + (h - l) * (0.2 + 0.6 * jitter),
@@ -136,7 +149,11 @@ impl Uploader<'_> {
                 code: o.code.clone(),
                 value: o.value.display(),
                 unit: o.unit.clone().unwrap_or_default(),
-                range: o.reference_range().unwrap_or_default().replace('≥', ">=").replace('≤', "<="),
+                range: o
+                    .reference_range()
+                    .unwrap_or_default()
+                    .replace('≥', ">=")
+                    .replace('≤', "<="),
                 flag: o.flag.as_str().into(),
             })
             .collect();
@@ -152,7 +169,11 @@ impl Uploader<'_> {
             title: panel.title.into(),
             observations,
         };
-        Ok(self.scope.upload_finding(patient, &finding, &bytes).await?.id)
+        Ok(self
+            .scope
+            .upload_finding(patient, &finding, &bytes)
+            .await?
+            .id)
     }
 }
 
@@ -175,7 +196,11 @@ impl DemoWorld {
 /// Seed the demo world into an empty store.
 pub async fn seed(store: &Store) -> anyhow::Result<DemoWorld> {
     let provisioning = store.provisioning();
-    let total_steps: usize = TENANTS.iter().map(|t| t.staff.len() + t.patients.len()).sum::<usize>() + PEOPLE.len();
+    let total_steps: usize = TENANTS
+        .iter()
+        .map(|t| t.staff.len() + t.patients.len())
+        .sum::<usize>()
+        + PEOPLE.len();
     let mut progress = Progress::new("seeding demo", total_steps);
     let mut tenants = Vec::new();
     let mut users = Vec::new();
@@ -186,14 +211,23 @@ pub async fn seed(store: &Store) -> anyhow::Result<DemoWorld> {
 
     for tenant in TENANTS {
         let tenant_id = provisioning.create_tenant(tenant.name, tenant.kind).await?;
-        tenants.push(DemoTenantInfo { id: tenant_id, name: tenant.name.into() });
+        tenants.push(DemoTenantInfo {
+            id: tenant_id,
+            name: tenant.name.into(),
+        });
         let mut staff_users = Vec::new();
         let mut clinician = None;
         for (name, local, role) in tenant.staff {
             let email = format!("{local}@{}", tenant.domain);
             let pw = new_password();
             let id = provisioning
-                .create_staff(tenant_id, &email, name, *role, &password::hash(&pw).map_err(|e| anyhow::anyhow!("{e:?}"))?)
+                .create_staff(
+                    tenant_id,
+                    &email,
+                    name,
+                    *role,
+                    &password::hash(&pw).map_err(|e| anyhow::anyhow!("{e:?}"))?,
+                )
                 .await?;
             if *role == StaffRole::Clinician {
                 clinician = Some(id);
@@ -207,9 +241,19 @@ pub async fn seed(store: &Store) -> anyhow::Result<DemoWorld> {
             .principal(LoginSubject::Staff(clinician))
             .await?
             .context("clinician vanished")?;
-        let origin = RequestOrigin { request_id: "demo-seed".into(), client_addr: None, user_agent: Some("hippo demo".into()) };
-        let scope = store.staff_scope(&principal, origin).context("clinician has no staff scope")?;
-        let uploader = Uploader { scope, tenant, today: today.clone() };
+        let origin = RequestOrigin {
+            request_id: "demo-seed".into(),
+            client_addr: None,
+            user_agent: Some("hippo demo".into()),
+        };
+        let scope = store
+            .staff_scope(&principal, origin)
+            .context("clinician has no staff scope")?;
+        let uploader = Uploader {
+            scope,
+            tenant,
+            today: today.clone(),
+        };
         let mut tenant_patients = Vec::new();
         let mut tenant_findings = Vec::new();
         for (n, &person) in tenant.patients.iter().enumerate() {
@@ -233,11 +277,17 @@ pub async fn seed(store: &Store) -> anyhow::Result<DemoWorld> {
             // Every facility has one draft the patient must not see; the lab
             // also has a retracted finding.
             if n == 1 {
-                let extra = if tenant.kind == hippo_store::TenantKind::Lab { &data::HBA1C } else { &data::ANTIGEN };
+                let extra = if tenant.kind == hippo_store::TenantKind::Lab {
+                    &data::HBA1C
+                } else {
+                    &data::ANTIGEN
+                };
                 tenant_findings.push(uploader.upload(record.id, person, 9, extra).await?);
             }
             if n == 2 && tenant.kind == hippo_store::TenantKind::Lab {
-                let id = uploader.upload(record.id, person, 8, &data::THYROID).await?;
+                let id = uploader
+                    .upload(record.id, person, 8, &data::THYROID)
+                    .await?;
                 uploader.scope.release(id).await?;
                 uploader.scope.retract(id).await?;
                 tenant_findings.push(id);
@@ -260,10 +310,16 @@ pub async fn seed(store: &Store) -> anyhow::Result<DemoWorld> {
         let email = format!("{local}@patient.example");
         let pw = new_password();
         let account = provisioning
-            .create_account(&email, &format!("{given} {family}"), &password::hash(&pw).map_err(|e| anyhow::anyhow!("{e:?}"))?)
+            .create_account(
+                &email,
+                &format!("{given} {family}"),
+                &password::hash(&pw).map_err(|e| anyhow::anyhow!("{e:?}"))?,
+            )
             .await?;
         for (tenant, patient) in &person_links[person] {
-            provisioning.link_account(account, *tenant, *patient).await?;
+            provisioning
+                .link_account(account, *tenant, *patient)
+                .await?;
         }
         users.push(DemoUser {
             email,
@@ -282,20 +338,36 @@ pub async fn seed(store: &Store) -> anyhow::Result<DemoWorld> {
 /// credentials are kept beside the database, readable only by the owner).
 pub async fn seed_or_reuse(store: &Store, data_dir: &Path) -> anyhow::Result<DemoWorld> {
     let saved = data_dir.join(CREDENTIALS_FILE);
-    let seeded = store.provisioning().tenant_by_name(TENANTS[0].name).await?.is_some();
+    let seeded = store
+        .provisioning()
+        .tenant_by_name(TENANTS[0].name)
+        .await?
+        .is_some();
     if seeded {
         let text = std::fs::read_to_string(&saved).with_context(|| {
-            format!("{} holds data but no {CREDENTIALS_FILE}; use a fresh --data-dir", data_dir.display())
+            format!(
+                "{} holds data but no {CREDENTIALS_FILE}; use a fresh --data-dir",
+                data_dir.display()
+            )
         })?;
         let creds: DemoCredentials = serde_json::from_str(&text)?;
         eprintln!("reusing demo data in {}", data_dir.display());
-        return Ok(DemoWorld { tenants: creds.tenants, users: creds.users });
+        return Ok(DemoWorld {
+            tenants: creds.tenants,
+            users: creds.users,
+        });
     }
     if saved.exists() {
-        bail!("{} exists but the database is empty; remove it or use a fresh --data-dir", saved.display());
+        bail!(
+            "{} exists but the database is empty; remove it or use a fresh --data-dir",
+            saved.display()
+        );
     }
     let world = seed(store).await?;
-    write_private(&saved, &serde_json::to_string_pretty(&world.credentials(String::new()))?)?;
+    write_private(
+        &saved,
+        &serde_json::to_string_pretty(&world.credentials(String::new()))?,
+    )?;
     Ok(world)
 }
 
@@ -309,7 +381,9 @@ pub fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
-    let mut file = options.open(path).with_context(|| format!("cannot write {}", path.display()))?;
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
     file.write_all(contents.as_bytes())?;
     file.sync_all()?;
     Ok(())

@@ -80,12 +80,29 @@ pub fn render(report: &Report<'_>) -> Vec<u8> {
     text(&mut c, f_bold, 18.0, 50.0, 810.0, report.facility);
     c.set_fill_rgb(0.1, 0.15, 0.2);
     text(&mut c, f_bold, 16.0, 50.0, 755.0, report.title);
-    text(&mut c, f_regular, 11.0, 50.0, 732.0, &format!("Patient: {}   geb. {}", report.patient, report.birth_date));
-    text(&mut c, f_regular, 11.0, 50.0, 716.0, &format!("Befunddatum: {}", report.date));
+    text(
+        &mut c,
+        f_regular,
+        11.0,
+        50.0,
+        732.0,
+        &format!("Patient: {}   geb. {}", report.patient, report.birth_date),
+    );
+    text(
+        &mut c,
+        f_regular,
+        11.0,
+        50.0,
+        716.0,
+        &format!("Befunddatum: {}", report.date),
+    );
 
     let columns = [50.0, 235.0, 320.0, 390.0, 500.0];
     let mut y = 680.0;
-    for (x, head) in columns.iter().zip(["Untersuchung", "Ergebnis", "Einheit", "Referenz", "Flag"]) {
+    for (x, head) in columns
+        .iter()
+        .zip(["Untersuchung", "Ergebnis", "Einheit", "Referenz", "Flag"])
+    {
         text(&mut c, f_bold, 10.0, *x, y, head);
     }
     y -= 6.0;
@@ -100,14 +117,28 @@ pub fn render(report: &Report<'_>) -> Vec<u8> {
             c.set_fill_rgb(0.1, 0.15, 0.2);
         }
         let font = if abnormal { f_bold } else { f_regular };
-        text(&mut c, font, 10.0, columns[0], y, &format!("{} ({})", line.display, line.code));
+        text(
+            &mut c,
+            font,
+            10.0,
+            columns[0],
+            y,
+            &format!("{} ({})", line.display, line.code),
+        );
         text(&mut c, font, 10.0, columns[1], y, &line.value);
         text(&mut c, f_regular, 10.0, columns[2], y, &line.unit);
         text(&mut c, f_regular, 10.0, columns[3], y, &line.range);
         text(&mut c, font, 10.0, columns[4], y, &line.flag);
     }
     c.set_fill_rgb(0.36, 0.42, 0.48);
-    text(&mut c, f_regular, 8.0, 50.0, 60.0, "Demo-Befund, erzeugt von Hippo. Keine echten Patientendaten.");
+    text(
+        &mut c,
+        f_regular,
+        8.0,
+        50.0,
+        60.0,
+        "Demo-Befund, erzeugt von Hippo. Keine echten Patientendaten.",
+    );
     let content = c.finish();
     pdf.stream(content_id, &content);
     pdf.finish()

@@ -2,8 +2,8 @@
 //! table: foreign objects answer exactly like nonexistent ones, wrong roles
 //! on collection routes get 403, and every denial is audited.
 
-use hippo_core::policy::{Action, permits};
 use hippo_core::PrincipalKind;
+use hippo_core::policy::{Action, permits};
 use hippo_server::error::Surface;
 use hippo_server::routes::{RouteSpec, Target, specs};
 use reqwest::{Response, StatusCode, multipart};
@@ -31,7 +31,10 @@ async fn call(app: &TestApp, spec: &RouteSpec, id: &str, session: &Session) -> R
                 .text("csrf", session.csrf())
                 .text("title", "Blutbild")
                 .text("observations", "[]")
-                .part("pdf", multipart::Part::bytes(PDF.to_vec()).file_name("r.pdf")),
+                .part(
+                    "pdf",
+                    multipart::Part::bytes(PDF.to_vec()).file_name("r.pdf"),
+                ),
         ),
         (Surface::Api, _, false) => request.json(&serde_json::json!({})),
         (Surface::Web, _, false) => request.form(&[("csrf", session.csrf())]),
@@ -74,10 +77,10 @@ async fn foreign_objects_answer_like_nonexistent_ones_on_every_item_route() {
     let victim_patient = max.patient_ids[0].to_string();
     let victim_finding = max.finding_ids[0].to_string();
     let outsiders = [
-        app.login("sophie.wagner").await,            // patient, same tenant
-        app.login("leon.hoffmann").await,            // patient, other tenant
-        app.login("j.petersen").await,               // clinician, other tenant
-        app.login("admin@testzentrum-hafen").await,  // admin, other tenant
+        app.login("sophie.wagner").await,           // patient, same tenant
+        app.login("leon.hoffmann").await,           // patient, other tenant
+        app.login("j.petersen").await,              // clinician, other tenant
+        app.login("admin@testzentrum-hafen").await, // admin, other tenant
     ];
     let mut checked = 0;
     for spec in specs().iter().filter(|s| s.target == Target::Item) {
@@ -100,7 +103,10 @@ async fn foreign_objects_answer_like_nonexistent_ones_on_every_item_route() {
             assert_eq!(foreign.status, StatusCode::NOT_FOUND, "{who}");
             assert_eq!(foreign.status, missing.status, "{who}");
             assert_eq!(foreign.content_type, missing.content_type, "{who}");
-            assert_eq!(foreign.body, missing.body, "{who}: body differs from a nonexistent ID");
+            assert_eq!(
+                foreign.body, missing.body,
+                "{who}: body differs from a nonexistent ID"
+            );
             assert_eq!(after, before + 1, "{who}: denial not audited");
             checked += 1;
         }
@@ -109,9 +115,14 @@ async fn foreign_objects_answer_like_nonexistent_ones_on_every_item_route() {
     assert!(checked >= 4 * 12);
     // Nothing was written on Max's behalf by any outsider.
     let findings_of_max = app
-        .count(&format!("SELECT COUNT(*) FROM findings WHERE patient_id = '{victim_patient}'"))
+        .count(&format!(
+            "SELECT COUNT(*) FROM findings WHERE patient_id = '{victim_patient}'"
+        ))
         .await;
-    assert_eq!(findings_of_max as usize, 3, "Max has two released findings and one draft");
+    assert_eq!(
+        findings_of_max as usize, 3,
+        "Max has two released findings and one draft"
+    );
 }
 
 #[tokio::test]
@@ -123,16 +134,23 @@ async fn wrong_roles_on_collection_routes_get_403_and_are_audited() {
         app.login("admin@labor-nord").await,
     ];
     let mut checked = 0;
-    for spec in specs().iter().filter(|s| s.target == Target::Collection && !s.action.is_anonymous()) {
+    for spec in specs()
+        .iter()
+        .filter(|s| s.target == Target::Collection && !s.action.is_anonymous())
+    {
         for session in &sessions {
             if permits(kind_of(session), spec.action) {
                 continue;
             }
-            let before = app.audit_count(&session.actor_id, spec.path, &["denied"]).await;
+            let before = app
+                .audit_count(&session.actor_id, spec.path, &["denied"])
+                .await;
             let response = call(&app, spec, "", session).await;
             let who = format!("{} {} as {}", spec.method, spec.path, session.user.email);
             assert_eq!(response.status(), StatusCode::FORBIDDEN, "{who}");
-            let after = app.audit_count(&session.actor_id, spec.path, &["denied"]).await;
+            let after = app
+                .audit_count(&session.actor_id, spec.path, &["denied"])
+                .await;
             assert_eq!(after, before + 1, "{who}: denial not audited");
             checked += 1;
         }
@@ -145,13 +163,21 @@ async fn wrong_roles_on_collection_routes_get_403_and_are_audited() {
 async fn tenant_admins_may_not_perform_clinical_acts() {
     let app = spawn_app().await;
     let admin = app.login("admin@labor-nord").await;
-    let draft = app.user("a.keller").finding_ids.iter().map(|f| f.to_string()).collect::<Vec<_>>();
+    let draft = app
+        .user("a.keller")
+        .finding_ids
+        .iter()
+        .map(|f| f.to_string())
+        .collect::<Vec<_>>();
     for id in draft {
-        let r = app.post_empty(&format!("/api/v1/findings/{id}/release"), &admin).await;
+        let r = app
+            .post_empty(&format!("/api/v1/findings/{id}/release"), &admin)
+            .await;
         assert_eq!(r.status(), StatusCode::NOT_FOUND);
     }
     assert_eq!(
-        app.count("SELECT COUNT(*) FROM findings WHERE status = 'draft'").await,
+        app.count("SELECT COUNT(*) FROM findings WHERE status = 'draft'")
+            .await,
         2,
         "no draft was released by an admin"
     );
@@ -166,10 +192,19 @@ async fn malformed_and_sequential_ids_answer_like_missing_ones() {
         .await;
     let missing_status = missing.status();
     let missing_body = missing.bytes().await.unwrap();
-    for probe in ["1", "2", "00000000-0000-0000-0000-000000000001", "..%2F..%2Fetc"] {
+    for probe in [
+        "1",
+        "2",
+        "00000000-0000-0000-0000-000000000001",
+        "..%2F..%2Fetc",
+    ] {
         let r = app.get(&format!("/api/v1/findings/{probe}"), &max).await;
         assert_eq!(r.status(), missing_status, "{probe}");
         assert_eq!(r.bytes().await.unwrap(), missing_body, "{probe}");
     }
-    assert!(app.audit_count(&max.actor_id, "malformed_id", &["not_found"]).await >= 2);
+    assert!(
+        app.audit_count(&max.actor_id, "malformed_id", &["not_found"])
+            .await
+            >= 2
+    );
 }

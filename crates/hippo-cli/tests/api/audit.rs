@@ -21,7 +21,10 @@ async fn reads_are_recorded_with_full_context() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
-    let request_id = response.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let request_id = response.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
     let row = sqlx::query(
         "SELECT * FROM audit_records WHERE action = 'finding_read' AND resource_id = ? AND outcome = 'success'",
     )
@@ -45,8 +48,18 @@ async fn reads_are_recorded_with_full_context() {
 #[tokio::test]
 async fn audit_records_cannot_be_changed_or_removed() {
     let app = spawn_app().await;
-    assert!(sqlx::query("UPDATE audit_records SET outcome = 'success'").execute(&app.db).await.is_err());
-    assert!(sqlx::query("DELETE FROM audit_records").execute(&app.db).await.is_err());
+    assert!(
+        sqlx::query("UPDATE audit_records SET outcome = 'success'")
+            .execute(&app.db)
+            .await
+            .is_err()
+    );
+    assert!(
+        sqlx::query("DELETE FROM audit_records")
+            .execute(&app.db)
+            .await
+            .is_err()
+    );
     assert!(app.count("SELECT COUNT(*) FROM audit_records").await > 0);
 }
 
@@ -67,20 +80,39 @@ async fn without_an_audit_log_nothing_is_served_or_written() {
     let body: Value = read.json().await.unwrap();
     assert_eq!(body["error"]["code"], "audit_unavailable");
     assert!(!body.to_string().contains("observations"));
-    let pdf = app.get(&format!("/api/v1/findings/{finding}/pdf"), &max).await;
+    let pdf = app
+        .get(&format!("/api/v1/findings/{finding}/pdf"), &max)
+        .await;
     assert_eq!(pdf.status(), StatusCode::SERVICE_UNAVAILABLE);
-    let denied = app.get(&format!("/api/v1/findings/{}", uuid::Uuid::new_v4()), &max).await;
+    let denied = app
+        .get(&format!("/api/v1/findings/{}", uuid::Uuid::new_v4()), &max)
+        .await;
     assert_eq!(denied.status(), StatusCode::SERVICE_UNAVAILABLE);
 
     let patients_before = app.count("SELECT COUNT(*) FROM patients").await;
     let create = app
-        .post_json("/api/v1/patients", &clinician, &json!({"given_name": "A", "family_name": "B", "birth_date": "1990-01-01"}))
+        .post_json(
+            "/api/v1/patients",
+            &clinician,
+            &json!({"given_name": "A", "family_name": "B", "birth_date": "1990-01-01"}),
+        )
         .await;
     assert_eq!(create.status(), StatusCode::SERVICE_UNAVAILABLE);
-    assert_eq!(app.count("SELECT COUNT(*) FROM patients").await, patients_before);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM patients").await,
+        patients_before
+    );
     let login = app.login_raw(&max.user.email, &max.user.password).await;
     assert_eq!(login.status(), StatusCode::SERVICE_UNAVAILABLE);
 
-    sqlx::query("DROP TRIGGER audit_down").execute(&app.db).await.unwrap();
-    assert_eq!(app.get(&format!("/api/v1/findings/{finding}"), &max).await.status(), StatusCode::OK);
+    sqlx::query("DROP TRIGGER audit_down")
+        .execute(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(
+        app.get(&format!("/api/v1/findings/{finding}"), &max)
+            .await
+            .status(),
+        StatusCode::OK
+    );
 }

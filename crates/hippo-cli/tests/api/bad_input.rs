@@ -29,12 +29,20 @@ async fn oversized_uploads_get_413_and_store_nothing() {
     let before = row_counts(&app).await;
     let mut big = PDF.to_vec();
     big.resize(3 * 1024 * 1024, b' ');
-    let r = app.upload(&patient, &clinician, upload_form(&finding_metadata(), &big)).await;
+    let r = app
+        .upload(&patient, &clinician, upload_form(&finding_metadata(), &big))
+        .await;
     expect_error(r, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large").await;
     // Just over the PDF limit but within the body allowance: still refused.
     let mut slightly = PDF.to_vec();
     slightly.resize(1024 * 1024 + 1, b' ');
-    let r = app.upload(&patient, &clinician, upload_form(&finding_metadata(), &slightly)).await;
+    let r = app
+        .upload(
+            &patient,
+            &clinician,
+            upload_form(&finding_metadata(), &slightly),
+        )
+        .await;
     expect_error(r, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large").await;
     assert_eq!(row_counts(&app).await, before);
 }
@@ -47,21 +55,37 @@ async fn malformed_uploads_get_clear_errors_and_store_nothing() {
     let before = row_counts(&app).await;
 
     // A GIF named .pdf with a PDF content type is still not a PDF.
-    let gif = multipart::Form::new().text("metadata", finding_metadata().to_string()).part(
-        "pdf",
-        multipart::Part::bytes(b"GIF89a....".to_vec()).file_name("x.pdf").mime_str("application/pdf").unwrap(),
-    );
-    expect_error(app.upload(&patient, &clinician, gif).await, StatusCode::UNSUPPORTED_MEDIA_TYPE, "not_a_pdf").await;
+    let gif = multipart::Form::new()
+        .text("metadata", finding_metadata().to_string())
+        .part(
+            "pdf",
+            multipart::Part::bytes(b"GIF89a....".to_vec())
+                .file_name("x.pdf")
+                .mime_str("application/pdf")
+                .unwrap(),
+        );
+    expect_error(
+        app.upload(&patient, &clinician, gif).await,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "not_a_pdf",
+    )
+    .await;
 
     let not_json = multipart::Form::new()
         .text("metadata", "{title: oops")
         .part("pdf", multipart::Part::bytes(PDF.to_vec()));
-    let m = expect_error(app.upload(&patient, &clinician, not_json).await, StatusCode::UNPROCESSABLE_ENTITY, "invalid_input").await;
+    let m = expect_error(
+        app.upload(&patient, &clinician, not_json).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_input",
+    )
+    .await;
     assert!(m.contains("metadata"), "{m}");
 
     let incomplete = json!({"title": "x", "observations": [{"display": "Hb", "value": 1}]});
     let m = expect_error(
-        app.upload(&patient, &clinician, upload_form(&incomplete, PDF)).await,
+        app.upload(&patient, &clinician, upload_form(&incomplete, PDF))
+            .await,
         StatusCode::UNPROCESSABLE_ENTITY,
         "invalid_input",
     )
@@ -69,19 +93,47 @@ async fn malformed_uploads_get_clear_errors_and_store_nothing() {
     assert_eq!(m, "observations[0].code: is required");
 
     let unknown_field = json!({"title": "x", "observations": [{"code": "1", "display": "Hb", "value": 1, "refrence_low": 2}]});
-    expect_error(app.upload(&patient, &clinician, upload_form(&unknown_field, PDF)).await, StatusCode::UNPROCESSABLE_ENTITY, "invalid_input").await;
+    expect_error(
+        app.upload(&patient, &clinician, upload_form(&unknown_field, PDF))
+            .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_input",
+    )
+    .await;
 
     let no_pdf = multipart::Form::new().text("metadata", finding_metadata().to_string());
-    let m = expect_error(app.upload(&patient, &clinician, no_pdf).await, StatusCode::UNPROCESSABLE_ENTITY, "invalid_input").await;
+    let m = expect_error(
+        app.upload(&patient, &clinician, no_pdf).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_input",
+    )
+    .await;
     assert!(m.contains("pdf"), "{m}");
 
     let no_metadata = multipart::Form::new().part("pdf", multipart::Part::bytes(PDF.to_vec()));
-    expect_error(app.upload(&patient, &clinician, no_metadata).await, StatusCode::UNPROCESSABLE_ENTITY, "invalid_input").await;
+    expect_error(
+        app.upload(&patient, &clinician, no_metadata).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_input",
+    )
+    .await;
 
     let unknown = uuid::Uuid::new_v4().to_string();
-    expect_error(app.upload(&unknown, &clinician, upload_form(&finding_metadata(), PDF)).await, StatusCode::NOT_FOUND, "not_found").await;
+    expect_error(
+        app.upload(&unknown, &clinician, upload_form(&finding_metadata(), PDF))
+            .await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
 
-    let json_instead = app.post_json(&format!("/api/v1/patients/{patient}/findings"), &clinician, &finding_metadata()).await;
+    let json_instead = app
+        .post_json(
+            &format!("/api/v1/patients/{patient}/findings"),
+            &clinician,
+            &finding_metadata(),
+        )
+        .await;
     expect_error(json_instead, StatusCode::BAD_REQUEST, "bad_request").await;
 
     assert_eq!(row_counts(&app).await, before);
@@ -92,20 +144,36 @@ async fn wrong_state_transitions_get_409_and_are_audited() {
     let app = spawn_app().await;
     let clinician = app.login("a.keller").await;
     let released = app.user("max.schmidt").finding_ids[0].to_string();
-    let r = app.post_empty(&format!("/api/v1/findings/{released}/release"), &clinician).await;
+    let r = app
+        .post_empty(&format!("/api/v1/findings/{released}/release"), &clinician)
+        .await;
     let m = expect_error(r, StatusCode::CONFLICT, "invalid_transition").await;
     assert_eq!(m, "a released finding cannot be released");
 
-    let r = app.post_empty(&format!("/api/v1/findings/{released}/retract"), &clinician).await;
+    let r = app
+        .post_empty(&format!("/api/v1/findings/{released}/retract"), &clinician)
+        .await;
     assert_eq!(r.status(), StatusCode::OK);
-    let r = app.post_empty(&format!("/api/v1/findings/{released}/release"), &clinician).await;
+    let r = app
+        .post_empty(&format!("/api/v1/findings/{released}/release"), &clinician)
+        .await;
     expect_error(r, StatusCode::CONFLICT, "invalid_transition").await;
-    let r = app.post_empty(&format!("/api/v1/findings/{released}/retract"), &clinician).await;
+    let r = app
+        .post_empty(&format!("/api/v1/findings/{released}/retract"), &clinician)
+        .await;
     expect_error(r, StatusCode::CONFLICT, "invalid_transition").await;
 
-    let status = app.count(&format!("SELECT COUNT(*) FROM findings WHERE id = '{released}' AND status = 'retracted'")).await;
+    let status = app
+        .count(&format!(
+            "SELECT COUNT(*) FROM findings WHERE id = '{released}' AND status = 'retracted'"
+        ))
+        .await;
     assert_eq!(status, 1);
-    assert_eq!(app.audit_count(&clinician.actor_id, &released, &["rejected"]).await, 3);
+    assert_eq!(
+        app.audit_count(&clinician.actor_id, &released, &["rejected"])
+            .await,
+        3
+    );
 }
 
 #[tokio::test]
@@ -114,16 +182,37 @@ async fn invalid_patients_are_refused_with_field_level_messages() {
     let clinician = app.login("a.keller").await;
     let before = row_counts(&app).await;
     let cases = [
-        (json!({"given_name": "A", "family_name": "B"}), "birth_date: is required"),
-        (json!({"given_name": "A", "family_name": "B", "birth_date": "01.02.1990"}), "birth_date: must be a date as YYYY-MM-DD"),
-        (json!({"given_name": "A", "family_name": "B", "birth_date": "2999-01-01"}), "birth_date: must not be in the future"),
-        (json!({"given_name": " ", "family_name": "B", "birth_date": "1990-01-01"}), "given_name: is required"),
+        (
+            json!({"given_name": "A", "family_name": "B"}),
+            "birth_date: is required",
+        ),
+        (
+            json!({"given_name": "A", "family_name": "B", "birth_date": "01.02.1990"}),
+            "birth_date: must be a date as YYYY-MM-DD",
+        ),
+        (
+            json!({"given_name": "A", "family_name": "B", "birth_date": "2999-01-01"}),
+            "birth_date: must not be in the future",
+        ),
+        (
+            json!({"given_name": " ", "family_name": "B", "birth_date": "1990-01-01"}),
+            "given_name: is required",
+        ),
     ];
     for (body, message) in cases {
         let r = app.post_json("/api/v1/patients", &clinician, &body).await;
-        assert_eq!(expect_error(r, StatusCode::UNPROCESSABLE_ENTITY, "invalid_input").await, message);
+        assert_eq!(
+            expect_error(r, StatusCode::UNPROCESSABLE_ENTITY, "invalid_input").await,
+            message
+        );
     }
-    let r = app.post_json("/api/v1/patients", &clinician, &json!({"given_name": "A", "family_name": "B", "birth_date": "1990-01-01", "ssn": "x"})).await;
+    let r = app
+        .post_json(
+            "/api/v1/patients",
+            &clinician,
+            &json!({"given_name": "A", "family_name": "B", "birth_date": "1990-01-01", "ssn": "x"}),
+        )
+        .await;
     expect_error(r, StatusCode::UNPROCESSABLE_ENTITY, "invalid_input").await;
     let r = app
         .client

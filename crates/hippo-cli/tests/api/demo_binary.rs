@@ -33,7 +33,11 @@ fn migrate_creates_the_database_from_the_environment() {
         .env("HIPPO_DATA_DIR", dir.path())
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(dir.path().join("hippo.db").exists());
 }
 
@@ -51,7 +55,11 @@ async fn demo_seeds_serves_and_describes_itself() {
     let dir = tempfile::tempdir().unwrap();
     let creds_path = dir.path().join("creds.json");
     let config = dir.path().join("hippo.toml");
-    std::fs::write(&config, format!("data_dir = {:?}\n", dir.path().join("data"))).unwrap();
+    std::fs::write(
+        &config,
+        format!("data_dir = {:?}\n", dir.path().join("data")),
+    )
+    .unwrap();
     let _child = Child(
         Command::new(HIPPO)
             .args(["demo", "--listen", "127.0.0.1:0", "--config"])
@@ -70,22 +78,52 @@ async fn demo_seeds_serves_and_describes_itself() {
         waited += 1;
     }
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let creds: DemoCredentials = serde_json::from_str(&std::fs::read_to_string(&creds_path).unwrap()).unwrap();
-    assert!(dir.path().join("data").join("hippo.db").exists(), "data dir taken from the config file");
+    let creds: DemoCredentials =
+        serde_json::from_str(&std::fs::read_to_string(&creds_path).unwrap()).unwrap();
+    assert!(
+        dir.path().join("data").join("hippo.db").exists(),
+        "data dir taken from the config file"
+    );
     assert_eq!(creds.tenants.len(), 2);
     for tenant in &creds.tenants {
-        let staff: Vec<_> = creds.users.iter().filter(|u| u.tenant_id == Some(tenant.id)).collect();
+        let staff: Vec<_> = creds
+            .users
+            .iter()
+            .filter(|u| u.tenant_id == Some(tenant.id))
+            .collect();
         assert!(staff.iter().any(|u| u.role == "clinician"));
         assert!(staff.iter().any(|u| u.role == "tenant_admin"));
         assert!(staff[0].patient_ids.len() >= 3);
     }
     let patients: Vec<_> = creds.users.iter().filter(|u| u.role == "patient").collect();
-    assert!(patients.iter().any(|p| p.patient_ids.len() == 2), "one person is a patient of both");
-    assert!(patients.iter().all(|p| p.tenant_id.is_none() && p.finding_ids.len() >= 2 * p.patient_ids.len()));
+    assert!(
+        patients.iter().any(|p| p.patient_ids.len() == 2),
+        "one person is a patient of both"
+    );
+    assert!(
+        patients
+            .iter()
+            .all(|p| p.tenant_id.is_none() && p.finding_ids.len() >= 2 * p.patient_ids.len())
+    );
 
     let raw: Value = serde_json::from_str(&std::fs::read_to_string(&creds_path).unwrap()).unwrap();
-    let keys: Vec<&str> = raw["users"][0].as_object().unwrap().keys().map(String::as_str).collect();
-    assert_eq!(keys, ["email", "finding_ids", "password", "patient_ids", "role", "tenant_id"]);
+    let keys: Vec<&str> = raw["users"][0]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "email",
+            "finding_ids",
+            "password",
+            "patient_ids",
+            "role",
+            "tenant_id"
+        ]
+    );
 
     let client = reqwest::Client::new();
     let user = patients[0];

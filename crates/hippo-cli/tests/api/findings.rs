@@ -23,7 +23,13 @@ async fn finding_life_cycle_from_upload_to_patient_and_back() {
     let max = app.login("max.schmidt").await;
     let max_record = max.user.patient_ids[0].to_string();
 
-    let response = app.upload(&max_record, &clinician, upload_form(&finding_metadata(), PDF)).await;
+    let response = app
+        .upload(
+            &max_record,
+            &clinician,
+            upload_form(&finding_metadata(), PDF),
+        )
+        .await;
     assert_eq!(response.status(), StatusCode::CREATED);
     let created: Value = response.json().await.unwrap();
     assert_eq!(created["status"], "draft");
@@ -33,16 +39,36 @@ async fn finding_life_cycle_from_upload_to_patient_and_back() {
     // A draft is invisible to the patient, exactly like a missing finding.
     let draft = app.get(&format!("/api/v1/findings/{id}"), &max).await;
     assert_eq!(draft.status(), StatusCode::NOT_FOUND);
-    let list: Value = app.get("/api/v1/findings", &max).await.json().await.unwrap();
+    let list: Value = app
+        .get("/api/v1/findings", &max)
+        .await
+        .json()
+        .await
+        .unwrap();
     assert!(!ids(&list).contains(&id));
 
-    let released = app.post_empty(&format!("/api/v1/findings/{id}/release"), &clinician).await;
+    let released = app
+        .post_empty(&format!("/api/v1/findings/{id}/release"), &clinician)
+        .await;
     assert_eq!(released.status(), StatusCode::OK);
-    assert_eq!(released.json::<Value>().await.unwrap()["status"], "released");
+    assert_eq!(
+        released.json::<Value>().await.unwrap()["status"],
+        "released"
+    );
 
-    let list: Value = app.get("/api/v1/findings", &max).await.json().await.unwrap();
+    let list: Value = app
+        .get("/api/v1/findings", &max)
+        .await
+        .json()
+        .await
+        .unwrap();
     assert!(ids(&list).contains(&id));
-    let detail: Value = app.get(&format!("/api/v1/findings/{id}"), &max).await.json().await.unwrap();
+    let detail: Value = app
+        .get(&format!("/api/v1/findings/{id}"), &max)
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(detail["title"], "Kleines Blutbild");
     assert_eq!(detail["facility"]["name"], "Labor Nord");
     let hb = &detail["observations"][0];
@@ -57,23 +83,48 @@ async fn finding_life_cycle_from_upload_to_patient_and_back() {
     let pdf = app.get(&format!("/api/v1/findings/{id}/pdf"), &max).await;
     assert_eq!(pdf.status(), StatusCode::OK);
     assert_eq!(pdf.headers()["content-type"], "application/pdf");
-    assert!(pdf.headers()["content-disposition"].to_str().unwrap().starts_with("attachment"));
+    assert!(
+        pdf.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment")
+    );
     assert_eq!(pdf.headers()["cache-control"], "no-store");
     assert_eq!(pdf.bytes().await.unwrap().as_ref(), PDF);
 
-    let retracted = app.post_empty(&format!("/api/v1/findings/{id}/retract"), &clinician).await;
+    let retracted = app
+        .post_empty(&format!("/api/v1/findings/{id}/retract"), &clinician)
+        .await;
     assert_eq!(retracted.status(), StatusCode::OK);
-    assert_eq!(app.get(&format!("/api/v1/findings/{id}"), &max).await.status(), StatusCode::NOT_FOUND);
-    assert_eq!(app.get(&format!("/api/v1/findings/{id}/pdf"), &max).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.get(&format!("/api/v1/findings/{id}"), &max)
+            .await
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.get(&format!("/api/v1/findings/{id}/pdf"), &max)
+            .await
+            .status(),
+        StatusCode::NOT_FOUND
+    );
 
     // Staff still see it, with its state.
     let staff_view: Value = app
-        .get(&format!("/api/v1/patients/{max_record}/findings"), &clinician)
+        .get(
+            &format!("/api/v1/patients/{max_record}/findings"),
+            &clinician,
+        )
         .await
         .json()
         .await
         .unwrap();
-    let row = staff_view["findings"].as_array().unwrap().iter().find(|f| f["id"] == id.as_str()).unwrap();
+    let row = staff_view["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == id.as_str())
+        .unwrap();
     assert_eq!(row["status"], "retracted");
 }
 
@@ -93,15 +144,30 @@ async fn staff_create_and_read_patients_of_their_facility() {
     let id = patient["id"].as_str().unwrap();
     assert_eq!(uuid::Uuid::parse_str(id).unwrap().get_version_num(), 4);
 
-    let fetched: Value = app.get(&format!("/api/v1/patients/{id}"), &clinician).await.json().await.unwrap();
+    let fetched: Value = app
+        .get(&format!("/api/v1/patients/{id}"), &clinician)
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(fetched, patient);
-    let list: Value = app.get("/api/v1/patients", &clinician).await.json().await.unwrap();
+    let list: Value = app
+        .get("/api/v1/patients", &clinician)
+        .await
+        .json()
+        .await
+        .unwrap();
     assert!(ids(&list).contains(id));
     assert_eq!(list.as_array().unwrap().len(), 5);
 
     // The other facility does not see the new patient.
     let other = app.login("j.petersen").await;
-    let list: Value = app.get("/api/v1/patients", &other).await.json().await.unwrap();
+    let list: Value = app
+        .get("/api/v1/patients", &other)
+        .await
+        .json()
+        .await
+        .unwrap();
     assert!(!ids(&list).contains(id));
 }
 
@@ -110,10 +176,17 @@ async fn demo_credentials_list_exactly_what_each_user_may_read() {
     let app = spawn_app().await;
     for user in app.world.users.clone() {
         let session = app.login(&user.email).await;
-        let expected_findings: BTreeSet<String> = user.finding_ids.iter().map(|f| f.to_string()).collect();
-        let expected_patients: BTreeSet<String> = user.patient_ids.iter().map(|p| p.to_string()).collect();
+        let expected_findings: BTreeSet<String> =
+            user.finding_ids.iter().map(|f| f.to_string()).collect();
+        let expected_patients: BTreeSet<String> =
+            user.patient_ids.iter().map(|p| p.to_string()).collect();
         if user.role == "patient" {
-            let list: Value = app.get("/api/v1/findings", &session).await.json().await.unwrap();
+            let list: Value = app
+                .get("/api/v1/findings", &session)
+                .await
+                .json()
+                .await
+                .unwrap();
             assert_eq!(ids(&list), expected_findings, "{}", user.email);
             let patient_ids: BTreeSet<String> = list
                 .as_array()
@@ -124,7 +197,12 @@ async fn demo_credentials_list_exactly_what_each_user_may_read() {
             assert!(patient_ids.is_subset(&expected_patients));
             assert!(list.as_array().unwrap().len() >= 2 * user.patient_ids.len());
         } else {
-            let list: Value = app.get("/api/v1/patients", &session).await.json().await.unwrap();
+            let list: Value = app
+                .get("/api/v1/patients", &session)
+                .await
+                .json()
+                .await
+                .unwrap();
             assert_eq!(ids(&list), expected_patients, "{}", user.email);
             let mut seen = BTreeSet::new();
             for patient in &user.patient_ids {
@@ -139,15 +217,27 @@ async fn demo_credentials_list_exactly_what_each_user_may_read() {
             assert_eq!(seen, expected_findings, "{}", user.email);
         }
         for finding in &user.finding_ids {
-            let r = app.get(&format!("/api/v1/findings/{finding}"), &session).await;
-            assert_eq!(r.status(), StatusCode::OK, "{} reading {finding}", user.email);
+            let r = app
+                .get(&format!("/api/v1/findings/{finding}"), &session)
+                .await;
+            assert_eq!(
+                r.status(),
+                StatusCode::OK,
+                "{} reading {finding}",
+                user.email
+            );
         }
     }
     // The person with records at both facilities sees findings of both.
     let erika = app.user("erika");
     assert_eq!(erika.patient_ids.len(), 2);
     let session = app.login("erika").await;
-    let list: Value = app.get("/api/v1/findings", &session).await.json().await.unwrap();
+    let list: Value = app
+        .get("/api/v1/findings", &session)
+        .await
+        .json()
+        .await
+        .unwrap();
     let facilities: BTreeSet<String> = list
         .as_array()
         .unwrap()

@@ -1,7 +1,5 @@
 //! `spawn_app()` and typed helpers for talking to it.
 
-
-
 use hippo_cli::demo::{DemoUser, DemoWorld};
 use hippo_server::{RunningServer, ServerConfig};
 use hippo_store::{Store, StoreOptions};
@@ -173,7 +171,12 @@ impl TestApp {
             .unwrap()
     }
 
-    pub async fn upload(&self, patient: &str, session: &Session, form: multipart::Form) -> Response {
+    pub async fn upload(
+        &self,
+        patient: &str,
+        session: &Session,
+        form: multipart::Form,
+    ) -> Response {
         self.client
             .post(format!("{}/api/v1/patients/{patient}/findings", self.url))
             .bearer_auth(&session.token)
@@ -192,7 +195,12 @@ impl TestApp {
             .unwrap()
     }
 
-    pub async fn web_post_form(&self, path: &str, session: &Session, fields: &[(&str, &str)]) -> Response {
+    pub async fn web_post_form(
+        &self,
+        path: &str,
+        session: &Session,
+        fields: &[(&str, &str)],
+    ) -> Response {
         self.client
             .post(format!("{}{path}", self.url))
             .header("cookie", session.cookie())
@@ -213,7 +221,11 @@ impl TestApp {
     /// Audit records by this actor that mention `needle` as resource or in
     /// the detail, with one of `outcomes`.
     pub async fn audit_count(&self, actor: &str, needle: &str, outcomes: &[&str]) -> i64 {
-        let placeholders = outcomes.iter().map(|o| format!("'{o}'")).collect::<Vec<_>>().join(",");
+        let placeholders = outcomes
+            .iter()
+            .map(|o| format!("'{o}'"))
+            .collect::<Vec<_>>()
+            .join(",");
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT COUNT(*) FROM audit_records WHERE actor_id = ? \
              AND (resource_id = ? OR detail LIKE '%' || ? || '%') AND outcome IN ({placeholders})"

@@ -1,6 +1,9 @@
 //! Integration tests: the real server on a random port, a fresh SQLite
 //! database in a temporary directory, seeded with the demo world.
 
+// Panicking on the unexpected is how a test fails.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod access;
 mod audit;
 mod bad_input;

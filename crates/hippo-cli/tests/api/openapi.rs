@@ -30,8 +30,16 @@ async fn openapi_document_covers_every_api_route() {
         );
         covered += 1;
     }
-    let documented: usize = doc["paths"].as_object().unwrap().values().map(|p| p.as_object().unwrap().len()).sum();
-    assert_eq!(documented, covered, "the document lists routes that are not served");
+    let documented: usize = doc["paths"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|p| p.as_object().unwrap().len())
+        .sum();
+    assert_eq!(
+        documented, covered,
+        "the document lists routes that are not served"
+    );
 }
 
 #[test]
@@ -39,7 +47,12 @@ fn route_table_has_no_duplicates_and_every_route_declares_an_action() {
     let all = specs();
     let mut seen = std::collections::BTreeSet::new();
     for spec in &all {
-        assert!(seen.insert((spec.method, spec.path)), "duplicate {} {}", spec.method, spec.path);
+        assert!(
+            seen.insert((spec.method, spec.path)),
+            "duplicate {} {}",
+            spec.method,
+            spec.path
+        );
         assert!(spec.path.starts_with('/'));
     }
     assert!(all.len() >= 27);

@@ -15,7 +15,9 @@ async fn wrong_password_and_unknown_email_look_the_same_and_are_audited() {
     let wrong = app.login_raw(&max.email, "not-the-password").await;
     let wrong_status = wrong.status();
     let wrong_body = wrong.text().await.unwrap();
-    let unknown = app.login_raw("nobody@example.org", "not-the-password").await;
+    let unknown = app
+        .login_raw("nobody@example.org", "not-the-password")
+        .await;
     assert_eq!(wrong_status, StatusCode::UNAUTHORIZED);
     assert_eq!(unknown.status(), wrong_status);
     assert_eq!(unknown.text().await.unwrap(), wrong_body);
@@ -42,17 +44,39 @@ async fn tokens_are_random_stored_hashed_and_die_at_logout() {
     assert_ne!(a.token, b.token);
     assert_eq!(a.token.len(), 64);
     let hash = hex::encode(Sha256::digest(a.token.as_bytes()));
-    assert_eq!(app.count(&format!("SELECT COUNT(*) FROM sessions WHERE token_hash = '{hash}'")).await, 1);
-    assert_eq!(app.count(&format!("SELECT COUNT(*) FROM sessions WHERE token_hash = '{}'", a.token)).await, 0);
+    assert_eq!(
+        app.count(&format!(
+            "SELECT COUNT(*) FROM sessions WHERE token_hash = '{hash}'"
+        ))
+        .await,
+        1
+    );
+    assert_eq!(
+        app.count(&format!(
+            "SELECT COUNT(*) FROM sessions WHERE token_hash = '{}'",
+            a.token
+        ))
+        .await,
+        0
+    );
 
-    assert_eq!(app.get("/api/v1/findings", &a).await.status(), StatusCode::OK);
-    assert_eq!(app.post_empty("/api/v1/auth/logout", &a).await.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        app.get("/api/v1/findings", &a).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.post_empty("/api/v1/auth/logout", &a).await.status(),
+        StatusCode::NO_CONTENT
+    );
     let after = app.get("/api/v1/findings", &a).await;
     assert_eq!(after.status(), StatusCode::UNAUTHORIZED);
     let body: Value = after.json().await.unwrap();
     assert_eq!(body["error"]["code"], "unauthenticated");
     // The other session is unaffected.
-    assert_eq!(app.get("/api/v1/findings", &b).await.status(), StatusCode::OK);
+    assert_eq!(
+        app.get("/api/v1/findings", &b).await.status(),
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]
@@ -84,10 +108,20 @@ async fn each_surface_accepts_only_its_own_credential() {
 async fn idle_sessions_expire() {
     let app = spawn_app_with(|c| c.session_idle_timeout = Duration::from_millis(800)).await;
     let max = app.login("max.schmidt").await;
-    assert_eq!(app.get("/api/v1/findings", &max).await.status(), StatusCode::OK);
+    assert_eq!(
+        app.get("/api/v1/findings", &max).await.status(),
+        StatusCode::OK
+    );
     tokio::time::sleep(Duration::from_millis(1200)).await;
-    assert_eq!(app.get("/api/v1/findings", &max).await.status(), StatusCode::UNAUTHORIZED);
-    assert_eq!(app.count("SELECT COUNT(*) FROM sessions").await, 0, "expired session removed");
+    assert_eq!(
+        app.get("/api/v1/findings", &max).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM sessions").await,
+        0,
+        "expired session removed"
+    );
 }
 
 #[tokio::test]
@@ -95,10 +129,16 @@ async fn sessions_have_an_absolute_lifetime() {
     let app = spawn_app_with(|c| c.session_absolute_timeout = Duration::from_millis(800)).await;
     let max = app.login("max.schmidt").await;
     for _ in 0..3 {
-        assert_eq!(app.get("/api/v1/findings", &max).await.status(), StatusCode::OK);
+        assert_eq!(
+            app.get("/api/v1/findings", &max).await.status(),
+            StatusCode::OK
+        );
     }
     tokio::time::sleep(Duration::from_millis(1000)).await;
-    assert_eq!(app.get("/api/v1/findings", &max).await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        app.get("/api/v1/findings", &max).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
 }
 
 #[tokio::test]
@@ -106,7 +146,10 @@ async fn login_attempts_are_limited_per_account() {
     let app = spawn_app().await; // 5 per account and minute
     let max = app.user("max.schmidt");
     for _ in 0..5 {
-        assert_eq!(app.login_raw(&max.email, "wrong").await.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            app.login_raw(&max.email, "wrong").await.status(),
+            StatusCode::UNAUTHORIZED
+        );
     }
     // Even the right password is refused now: the budget is spent.
     let limited = app.login_raw(&max.email, &max.password).await;
@@ -114,13 +157,23 @@ async fn login_attempts_are_limited_per_account() {
     let body: Value = limited.json().await.unwrap();
     assert_eq!(body["error"]["code"], "rate_limited");
     // Case or spaces do not open a new budget.
-    let upper = app.login_raw(&format!(" {} ", max.email.to_uppercase()), &max.password).await;
+    let upper = app
+        .login_raw(&format!(" {} ", max.email.to_uppercase()), &max.password)
+        .await;
     assert_eq!(upper.status(), StatusCode::TOO_MANY_REQUESTS);
     // Other accounts are unaffected.
     let sophie = app.user("sophie.wagner");
-    assert_eq!(app.login_raw(&sophie.email, &sophie.password).await.status(), StatusCode::OK);
     assert_eq!(
-        app.count("SELECT COUNT(*) FROM audit_records WHERE action = 'login' AND outcome = 'rate_limited'").await,
+        app.login_raw(&sophie.email, &sophie.password)
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.count(
+            "SELECT COUNT(*) FROM audit_records WHERE action = 'login' AND outcome = 'rate_limited'"
+        )
+        .await,
         2
     );
 }
@@ -130,18 +183,34 @@ async fn login_attempts_are_limited_per_client_address() {
     let app = spawn_app_with(|c| c.login_attempts_per_client_per_minute = 3).await;
     for user in ["max.schmidt", "sophie.wagner", "jonas.becker"] {
         let u = app.user(user);
-        assert_eq!(app.login_raw(&u.email, "wrong").await.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            app.login_raw(&u.email, "wrong").await.status(),
+            StatusCode::UNAUTHORIZED
+        );
     }
     let paul = app.user("paul.fischer");
-    assert_eq!(app.login_raw(&paul.email, &paul.password).await.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        app.login_raw(&paul.email, &paul.password).await.status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
 }
 
 #[tokio::test]
 async fn login_response_carries_no_secrets() {
     let app = spawn_app().await;
     let max = app.user("max.schmidt");
-    let body: Value = app.login_raw(&max.email, &max.password).await.json().await.unwrap();
-    let keys: Vec<&str> = body.as_object().unwrap().keys().map(String::as_str).collect();
+    let body: Value = app
+        .login_raw(&max.email, &max.password)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let keys: Vec<&str> = body
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
     assert_eq!(keys, ["expires_at", "principal", "token"]);
     let text = body.to_string();
     assert!(!text.contains("argon2"));

@@ -13,7 +13,12 @@ fn hidden_csrf(html: &str) -> String {
 
 /// Log in through the HTML form, returning the session cookie value.
 async fn browser_login(app: &TestApp, email: &str, password: &str) -> reqwest::Response {
-    let form = app.client.get(format!("{}/login", app.url)).send().await.unwrap();
+    let form = app
+        .client
+        .get(format!("{}/login", app.url))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(form.status(), StatusCode::OK);
     let cookie = form
         .headers()
@@ -44,11 +49,22 @@ async fn patient_logs_in_through_the_form_and_reads_values() {
         .iter()
         .map(|v| v.to_str().unwrap().to_owned())
         .collect();
-    let session_cookie = set_cookie.iter().find(|c| c.starts_with("hippo_session=")).expect("session cookie");
+    let session_cookie = set_cookie
+        .iter()
+        .find(|c| c.starts_with("hippo_session="))
+        .expect("session cookie");
     assert!(session_cookie.contains("HttpOnly"));
     assert!(session_cookie.contains("SameSite=Lax"));
-    let token = session_cookie["hippo_session=".len()..].split(';').next().unwrap().to_owned();
-    let session = Session { token, actor_id: String::new(), user: max.clone() };
+    let token = session_cookie["hippo_session=".len()..]
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let session = Session {
+        token,
+        actor_id: String::new(),
+        user: max.clone(),
+    };
 
     let home = app.web_get("/", &session).await;
     assert_eq!(home.headers()["location"], "/findings");
@@ -57,7 +73,10 @@ async fn patient_logs_in_through_the_form_and_reads_values() {
     let html = list.text().await.unwrap();
     assert!(html.contains("Kleines Blutbild"));
     assert!(html.contains("Lipidprofil"));
-    assert!(!html.contains("Langzeitblutzucker"), "the draft is not shown");
+    assert!(
+        !html.contains("Langzeitblutzucker"),
+        "the draft is not shown"
+    );
 
     let mut saw_abnormal = false;
     for finding in &max.finding_ids {
@@ -68,11 +87,16 @@ async fn patient_logs_in_through_the_form_and_reads_values() {
         assert!(html.contains(&format!("/findings/{finding}/pdf")));
         assert!(!html.contains("Release to patient"));
         saw_abnormal |= html.contains("class=\"abnormal\"");
-        let pdf = app.web_get(&format!("/findings/{finding}/pdf"), &session).await;
+        let pdf = app
+            .web_get(&format!("/findings/{finding}/pdf"), &session)
+            .await;
         assert_eq!(pdf.headers()["content-type"], "application/pdf");
         assert!(pdf.bytes().await.unwrap().starts_with(b"%PDF-"));
     }
-    assert!(saw_abnormal, "demo values include out-of-range results, highlighted");
+    assert!(
+        saw_abnormal,
+        "demo values include out-of-range results, highlighted"
+    );
 }
 
 #[tokio::test]
@@ -82,15 +106,29 @@ async fn login_form_requires_its_csrf_token() {
     let r = app
         .client
         .post(format!("{}/login", app.url))
-        .form(&[("email", max.email.as_str()), ("password", max.password.as_str()), ("csrf", "x")])
+        .form(&[
+            ("email", max.email.as_str()),
+            ("password", max.password.as_str()),
+            ("csrf", "x"),
+        ])
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
-    assert!(r.headers().get("set-cookie").map_or(true, |c| !c.to_str().unwrap().starts_with("hippo_session")));
+    assert!(
+        r.headers()
+            .get("set-cookie")
+            .is_none_or(|c| !c.to_str().unwrap().starts_with("hippo_session"))
+    );
     let wrong = browser_login(&app, &max.email, "wrong").await;
     assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
-    assert!(wrong.text().await.unwrap().contains("E-mail or password is wrong"));
+    assert!(
+        wrong
+            .text()
+            .await
+            .unwrap()
+            .contains("E-mail or password is wrong")
+    );
 }
 
 #[tokio::test]
@@ -101,15 +139,31 @@ async fn staff_work_through_the_browser_with_csrf_protected_forms() {
     assert_eq!(page.status(), StatusCode::OK);
     let html = page.text().await.unwrap();
     assert!(html.contains("Mustermann, Erika"));
-    assert!(!html.contains("Hoffmann"), "no patient of the other facility");
+    assert!(
+        !html.contains("Hoffmann"),
+        "no patient of the other facility"
+    );
 
-    let fields = [("given_name", "Clara"), ("family_name", "Neumann"), ("birth_date", "1990-04-01")];
+    let fields = [
+        ("given_name", "Clara"),
+        ("family_name", "Neumann"),
+        ("birth_date", "1990-04-01"),
+    ];
     let without = app.web_post_form("/patients", &clinician, &fields).await;
     assert_eq!(without.status(), StatusCode::UNPROCESSABLE_ENTITY); // form lacks the csrf field entirely
     let mut with_wrong = fields.to_vec();
     with_wrong.push(("csrf", "0000"));
-    assert_eq!(app.web_post_form("/patients", &clinician, &with_wrong).await.status(), StatusCode::FORBIDDEN);
-    assert_eq!(app.count("SELECT COUNT(*) FROM patients WHERE family_name = 'Neumann'").await, 0);
+    assert_eq!(
+        app.web_post_form("/patients", &clinician, &with_wrong)
+            .await
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM patients WHERE family_name = 'Neumann'")
+            .await,
+        0
+    );
 
     let csrf = clinician.csrf();
     let mut with_csrf = fields.to_vec();
@@ -134,27 +188,58 @@ async fn staff_work_through_the_browser_with_csrf_protected_forms() {
         .unwrap();
     assert_eq!(uploaded.status(), StatusCode::SEE_OTHER);
     let finding_page = uploaded.headers()["location"].to_str().unwrap().to_owned();
-    let html = app.web_get(&finding_page, &clinician).await.text().await.unwrap();
+    let html = app
+        .web_get(&finding_page, &clinician)
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(html.contains("Quick"));
     assert!(html.contains("Release to patient"));
     assert!(html.contains("class=\"abnormal\""));
 
-    let released = app.web_post_form(&format!("{finding_page}/release"), &clinician, &[("csrf", &csrf)]).await;
+    let released = app
+        .web_post_form(
+            &format!("{finding_page}/release"),
+            &clinician,
+            &[("csrf", &csrf)],
+        )
+        .await;
     assert_eq!(released.status(), StatusCode::SEE_OTHER);
-    let html = app.web_get(&finding_page, &clinician).await.text().await.unwrap();
+    let html = app
+        .web_get(&finding_page, &clinician)
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(html.contains("Retract"));
 }
 
 #[tokio::test]
 async fn pages_carry_security_headers_and_no_cache() {
     let app = spawn_app().await;
-    let r = app.client.get(format!("{}/login", app.url)).send().await.unwrap();
+    let r = app
+        .client
+        .get(format!("{}/login", app.url))
+        .send()
+        .await
+        .unwrap();
     let h = r.headers();
-    assert!(h["content-security-policy"].to_str().unwrap().contains("default-src 'none'"));
+    assert!(
+        h["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("default-src 'none'")
+    );
     assert_eq!(h["x-content-type-options"], "nosniff");
     assert_eq!(h["x-frame-options"], "DENY");
     assert_eq!(h["cache-control"], "no-store");
-    let css = app.client.get(format!("{}/static/hippo.css", app.url)).send().await.unwrap();
+    let css = app
+        .client
+        .get(format!("{}/static/hippo.css", app.url))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(css.headers()["cache-control"], "public, max-age=3600");
 }
 

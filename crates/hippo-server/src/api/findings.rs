@@ -3,8 +3,8 @@
 
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{Multipart, Path, State};
 use axum::extract::multipart::MultipartRejection;
+use axum::extract::{Multipart, Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use hippo_core::{FindingId, PatientId};
@@ -42,7 +42,10 @@ pub async fn list_own(caller: Authorized) -> Result<Json<Vec<FindingSummaryView>
     params(("id" = String, Path, description = "finding ID")),
     responses((status = 200, body = FindingView), (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
-pub async fn get(caller: Authorized, Path(raw): Path<String>) -> Result<Json<FindingView>, ApiError> {
+pub async fn get(
+    caller: Authorized,
+    Path(raw): Path<String>,
+) -> Result<Json<FindingView>, ApiError> {
     let id: FindingId = caller.parse_id(&raw).await?;
     let detail = match &caller.scope {
         Scope::Staff(s) => s.finding(id).await?,

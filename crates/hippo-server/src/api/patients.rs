@@ -60,7 +60,10 @@ pub async fn create(
     params(("id" = String, Path, description = "patient ID")),
     responses((status = 200, body = PatientView), (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
-pub async fn get(caller: Authorized, Path(raw): Path<String>) -> Result<Json<PatientView>, ApiError> {
+pub async fn get(
+    caller: Authorized,
+    Path(raw): Path<String>,
+) -> Result<Json<PatientView>, ApiError> {
     let staff = caller.staff()?;
     let id: PatientId = caller.parse_id(&raw).await?;
     Ok(Json((&staff.patient(id).await?).into()))

@@ -45,7 +45,10 @@ pub async fn login(
     let credentials = state.sessions().credentials(email).await?;
     let verified = state
         .passwords()
-        .verify(password, credentials.as_ref().map(|c| c.password_hash.as_str()))
+        .verify(
+            password,
+            credentials.as_ref().map(|c| c.password_hash.as_str()),
+        )
         .await?;
     let subject = match credentials {
         Some(c) if verified => c.subject,

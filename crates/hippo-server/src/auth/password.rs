@@ -42,12 +42,19 @@ impl PasswordVerifierPool {
 
     /// `stored` is `None` for an unknown account; the work done is the same.
     pub async fn verify(&self, password: &str, stored: Option<&str>) -> Result<bool, Failure> {
-        let _permit = self.permits.acquire().await.map_err(|_| Failure::Internal)?;
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| Failure::Internal)?;
         let known = stored.is_some();
         let hash = stored.unwrap_or(&self.dummy_hash).to_owned();
         let password = password.to_owned();
         let matches = tokio::task::spawn_blocking(move || {
-            argon2().is_ok_and(|a| a.verify_password(password.as_bytes(), hash.as_str()).is_ok())
+            argon2().is_ok_and(|a| {
+                a.verify_password(password.as_bytes(), hash.as_str())
+                    .is_ok()
+            })
         })
         .await
         .map_err(|_| Failure::Internal)?;

@@ -23,5 +23,8 @@ pub fn hash_token(token: &str) -> String {
 /// Session tokens are exactly 64 lowercase hex characters; anything else is
 /// rejected before it reaches the database.
 pub fn is_well_formed(token: &str) -> bool {
-    token.len() == 64 && token.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    token.len() == 64
+        && token
+            .bytes()
+            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }

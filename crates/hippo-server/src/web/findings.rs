@@ -5,10 +5,10 @@ use askama::Template;
 use axum::Form;
 use axum::extract::Path;
 use axum::response::{Redirect, Response};
+use hippo_core::FindingId;
 use hippo_core::finding::FindingStatus;
 use hippo_core::policy::{Action, permits};
 use hippo_core::time_util::human;
-use hippo_core::FindingId;
 use hippo_store::{FindingDetail, FindingSummary};
 
 use crate::api::findings::pdf_response;

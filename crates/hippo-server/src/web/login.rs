@@ -8,11 +8,11 @@ use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
 use serde::Deserialize;
 
+use crate::auth::csrf::verify_double_submit;
 use crate::auth::login::login;
 use crate::auth::token::{
     LOGIN_CSRF_COOKIE, SESSION_COOKIE, SESSION_COOKIE_SECURE, hash_token, new_token,
 };
-use crate::auth::csrf::verify_double_submit;
 use crate::error::{Failure, WebError};
 use crate::extract::{Authorized, RequestMeta};
 use crate::state::AppState;
@@ -51,7 +51,11 @@ fn login_page(
     error: Option<Failure>,
 ) -> Result<Response, WebError> {
     let csrf = new_token();
-    let jar = jar.add(cookie(LOGIN_CSRF_COOKIE, csrf.clone(), state.config().cookie_secure));
+    let jar = jar.add(cookie(
+        LOGIN_CSRF_COOKIE,
+        csrf.clone(),
+        state.config().cookie_secure,
+    ));
     let status = error.as_ref().map(Failure::status);
     let body = page(&LoginPage {
         csrf,
@@ -85,7 +89,15 @@ pub async fn submit(
     if !verify_double_submit(cookie_token.as_deref(), &form.csrf) {
         return login_page(&state, jar, form.email, Some(Failure::CsrfMismatch));
     }
-    match login(&state, &form.email, &form.password, &meta.origin, meta.client_ip).await {
+    match login(
+        &state,
+        &form.email,
+        &form.password,
+        &meta.origin,
+        meta.client_ip,
+    )
+    .await
+    {
         Ok(success) => {
             let jar = jar
                 .remove(Cookie::build(LOGIN_CSRF_COOKIE).path("/"))
@@ -96,9 +108,9 @@ pub async fn submit(
                 ));
             Ok((jar, Redirect::to("/")).into_response())
         }
-        Err(failure @ (Failure::InvalidCredentials | Failure::RateLimited | Failure::BadRequest(_))) => {
-            login_page(&state, jar, form.email, Some(failure))
-        }
+        Err(
+            failure @ (Failure::InvalidCredentials | Failure::RateLimited | Failure::BadRequest(_)),
+        ) => login_page(&state, jar, form.email, Some(failure)),
         Err(other) => Err(WebError(other)),
     }
 }

@@ -6,9 +6,9 @@ use axum::Form;
 use axum::extract::multipart::MultipartRejection;
 use axum::extract::{Multipart, Path, State};
 use axum::response::{Redirect, Response};
+use hippo_core::PatientId;
 use hippo_core::patient::{PatientInput, format_date};
 use hippo_core::policy::{Action, permits};
-use hippo_core::PatientId;
 use hippo_store::PatientRecord;
 use serde::Deserialize;
 
