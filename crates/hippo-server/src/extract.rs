@@ -114,19 +114,31 @@ impl FromRequestParts<AppState> for Authorized {
             surface: spec.surface,
         };
         let Ok(meta) = RequestMeta::from_request_parts(parts, state).await;
-        let token =
-            session_token(parts, spec.surface).ok_or_else(|| reject(Failure::Unauthenticated))?;
+        let audit = state.audit_log();
         let times = SessionTimes {
             now: now_millis(),
             idle_timeout_ms: state.config().session_idle_timeout.as_millis() as i64,
         };
-        let principal = state
-            .sessions()
-            .session_principal(&hash_token(&token), times)
-            .await
-            .map_err(|e| reject(e.into()))?
-            .ok_or_else(|| reject(Failure::Unauthenticated))?;
-        let audit = state.audit_log();
+        let principal = match session_token(parts, spec.surface) {
+            Some(token) => state
+                .sessions()
+                .session_principal(&hash_token(&token), times)
+                .await
+                .map_err(|e| reject(e.into()))?
+                .map(|p| (p, token)),
+            None => None,
+        };
+        let Some((principal, token)) = principal else {
+            // Attempts without a valid session are denied attempts too.
+            let event = AuditEvent::new(spec.action, spec.resource, Outcome::Denied).detail(
+                format!("unauthenticated {} {}", parts.method, parts.uri.path()),
+            );
+            audit
+                .append(AuditActor::anonymous(), event, &meta.origin)
+                .await
+                .map_err(|e| reject(e.into()))?;
+            return Err(reject(Failure::Unauthenticated));
+        };
         if !permits(principal.kind(), spec.action) {
             let event = AuditEvent::new(spec.action, spec.resource, Outcome::Denied)
                 .detail(format!("{} {}", parts.method, parts.uri.path()));

@@ -217,3 +217,53 @@ async fn login_response_carries_no_secrets() {
     assert!(!text.contains(&max.password));
     assert_eq!(body["principal"]["kind"], "patient");
 }
+
+#[tokio::test]
+async fn requests_without_a_session_are_refused_and_audited() {
+    let app = spawn_app().await;
+    let finding = app.user("max.schmidt").finding_ids[0].to_string();
+    let path = format!("/api/v1/findings/{finding}");
+    let r = app
+        .client
+        .get(format!("{}{path}", app.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let forged = app
+        .client
+        .get(format!("{}{path}", app.url))
+        .bearer_auth("0".repeat(64))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), StatusCode::UNAUTHORIZED);
+    let recorded = app
+        .count(&format!(
+            "SELECT COUNT(*) FROM audit_records WHERE actor_kind = 'anonymous' AND outcome = 'denied' \
+             AND detail = 'unauthenticated GET {path}'"
+        ))
+        .await;
+    assert_eq!(recorded, 2);
+}
+
+#[tokio::test]
+async fn browser_logout_needs_the_form_token() {
+    let app = spawn_app().await;
+    let max = app.login("max.schmidt").await;
+    let forged = app.web_post_form("/logout", &max, &[("csrf", "0")]).await;
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        app.get("/api/v1/findings", &max).await.status(),
+        StatusCode::OK
+    );
+    let csrf = max.csrf();
+    let real = app
+        .web_post_form("/logout", &max, &[("csrf", csrf.as_str())])
+        .await;
+    assert_eq!(real.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        app.get("/api/v1/findings", &max).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+}
