@@ -104,39 +104,19 @@ impl PatientScope {
     }
 
     pub async fn finding(&self, id: FindingId) -> Result<FindingDetail, StoreError> {
-        let action = Action::FindingRead;
         let summary = self
-            .scoped_finding(id, action, ResourceKind::Finding)
+            .scoped_finding(id, Action::FindingRead, ResourceKind::Finding)
             .await?;
-        let observations = queries::observations(&self.pool, summary.tenant_id, id).await?;
-        self.actor
-            .log(
-                outcome_success(action, ResourceKind::Finding)
-                    .resource(id)
-                    .concerning(summary.tenant_id, Some(summary.patient_id)),
-            )
-            .await?;
-        Ok(FindingDetail {
-            summary,
-            observations,
-        })
+        queries::audited_detail(&self.pool, &self.actor, summary).await
     }
 
     pub async fn finding_pdf(
         &self,
         id: FindingId,
     ) -> Result<(FindingSummary, Vec<u8>), StoreError> {
-        let action = Action::FindingPdfDownload;
-        let kind = ResourceKind::FindingPdf;
-        let summary = self.scoped_finding(id, action, kind).await?;
-        let bytes = queries::pdf_bytes(&self.pool, summary.tenant_id, id).await?;
-        self.actor
-            .log(
-                outcome_success(action, kind)
-                    .resource(id)
-                    .concerning(summary.tenant_id, Some(summary.patient_id)),
-            )
+        let summary = self
+            .scoped_finding(id, Action::FindingPdfDownload, ResourceKind::FindingPdf)
             .await?;
-        Ok((summary, bytes))
+        queries::audited_pdf(&self.pool, &self.actor, summary).await
     }
 }

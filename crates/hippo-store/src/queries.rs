@@ -3,10 +3,13 @@
 //! passing a wrong pair gets nothing.
 
 use hippo_core::finding::Observation;
+use hippo_core::policy::{Action, ResourceKind};
 use hippo_core::{FindingId, TenantId};
 use sqlx::{Row, SqlitePool};
 
+use crate::actor::{Actor, outcome_success};
 use crate::error::StoreError;
+use crate::model::{FindingDetail, FindingSummary};
 use crate::rows::observation;
 
 pub(crate) async fn observations(
@@ -39,4 +42,41 @@ pub(crate) async fn pdf_bytes(
         .await?
         .ok_or_else(|| StoreError::Corrupt("finding without PDF".into()))?;
     Ok(row.try_get("bytes")?)
+}
+
+/// Complete a scope-checked finding with its observations, audited.
+pub(crate) async fn audited_detail(
+    pool: &SqlitePool,
+    actor: &Actor,
+    summary: FindingSummary,
+) -> Result<FindingDetail, StoreError> {
+    let observations = observations(pool, summary.tenant_id, summary.id).await?;
+    actor
+        .log(
+            outcome_success(Action::FindingRead, ResourceKind::Finding)
+                .resource(summary.id)
+                .concerning(summary.tenant_id, Some(summary.patient_id)),
+        )
+        .await?;
+    Ok(FindingDetail {
+        summary,
+        observations,
+    })
+}
+
+/// The PDF of a scope-checked finding, audited.
+pub(crate) async fn audited_pdf(
+    pool: &SqlitePool,
+    actor: &Actor,
+    summary: FindingSummary,
+) -> Result<(FindingSummary, Vec<u8>), StoreError> {
+    let bytes = pdf_bytes(pool, summary.tenant_id, summary.id).await?;
+    actor
+        .log(
+            outcome_success(Action::FindingPdfDownload, ResourceKind::FindingPdf)
+                .resource(summary.id)
+                .concerning(summary.tenant_id, Some(summary.patient_id)),
+        )
+        .await?;
+    Ok((summary, bytes))
 }

@@ -254,41 +254,20 @@ impl StaffScope {
     }
 
     pub async fn finding(&self, id: FindingId) -> Result<FindingDetail, StoreError> {
-        let action = Action::FindingRead;
         let summary = self
-            .scoped_finding(id, action, ResourceKind::Finding)
+            .scoped_finding(id, Action::FindingRead, ResourceKind::Finding)
             .await?;
-        let observations = queries::observations(&self.pool, self.tenant, id).await?;
-        self.actor
-            .log(
-                outcome_success(action, ResourceKind::Finding)
-                    .resource(id)
-                    .concerning(self.tenant, Some(summary.patient_id)),
-            )
-            .await?;
-        Ok(FindingDetail {
-            summary,
-            observations,
-        })
+        queries::audited_detail(&self.pool, &self.actor, summary).await
     }
 
     pub async fn finding_pdf(
         &self,
         id: FindingId,
     ) -> Result<(FindingSummary, Vec<u8>), StoreError> {
-        let action = Action::FindingPdfDownload;
         let summary = self
-            .scoped_finding(id, action, ResourceKind::FindingPdf)
+            .scoped_finding(id, Action::FindingPdfDownload, ResourceKind::FindingPdf)
             .await?;
-        let bytes = queries::pdf_bytes(&self.pool, self.tenant, id).await?;
-        self.actor
-            .log(
-                outcome_success(action, ResourceKind::FindingPdf)
-                    .resource(id)
-                    .concerning(self.tenant, Some(summary.patient_id)),
-            )
-            .await?;
-        Ok((summary, bytes))
+        queries::audited_pdf(&self.pool, &self.actor, summary).await
     }
 
     pub async fn release(&self, id: FindingId) -> Result<FindingSummary, StoreError> {

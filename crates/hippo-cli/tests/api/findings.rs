@@ -39,12 +39,7 @@ async fn finding_life_cycle_from_upload_to_patient_and_back() {
     // A draft is invisible to the patient, exactly like a missing finding.
     let draft = app.get(&format!("/api/v1/findings/{id}"), &max).await;
     assert_eq!(draft.status(), StatusCode::NOT_FOUND);
-    let list: Value = app
-        .get("/api/v1/findings", &max)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let list: Value = app.get_json("/api/v1/findings", &max).await;
     assert!(!ids(&list).contains(&id));
 
     let released = app
@@ -56,19 +51,9 @@ async fn finding_life_cycle_from_upload_to_patient_and_back() {
         "released"
     );
 
-    let list: Value = app
-        .get("/api/v1/findings", &max)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let list: Value = app.get_json("/api/v1/findings", &max).await;
     assert!(ids(&list).contains(&id));
-    let detail: Value = app
-        .get(&format!("/api/v1/findings/{id}"), &max)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let detail: Value = app.get_json(&format!("/api/v1/findings/{id}"), &max).await;
     assert_eq!(detail["title"], "Kleines Blutbild");
     assert_eq!(detail["facility"]["name"], "Labor Nord");
     let hb = &detail["observations"][0];
@@ -111,14 +96,11 @@ async fn finding_life_cycle_from_upload_to_patient_and_back() {
 
     // Staff still see it, with its state.
     let staff_view: Value = app
-        .get(
+        .get_json(
             &format!("/api/v1/patients/{max_record}/findings"),
             &clinician,
         )
-        .await
-        .json()
-        .await
-        .unwrap();
+        .await;
     let row = staff_view["findings"]
         .as_array()
         .unwrap()
@@ -145,29 +127,16 @@ async fn staff_create_and_read_patients_of_their_facility() {
     assert_eq!(uuid::Uuid::parse_str(id).unwrap().get_version_num(), 4);
 
     let fetched: Value = app
-        .get(&format!("/api/v1/patients/{id}"), &clinician)
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json(&format!("/api/v1/patients/{id}"), &clinician)
+        .await;
     assert_eq!(fetched, patient);
-    let list: Value = app
-        .get("/api/v1/patients", &clinician)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let list: Value = app.get_json("/api/v1/patients", &clinician).await;
     assert!(ids(&list).contains(id));
     assert_eq!(list.as_array().unwrap().len(), 5);
 
     // The other facility does not see the new patient.
     let other = app.login("j.petersen").await;
-    let list: Value = app
-        .get("/api/v1/patients", &other)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let list: Value = app.get_json("/api/v1/patients", &other).await;
     assert!(!ids(&list).contains(id));
 }
 
@@ -181,12 +150,7 @@ async fn demo_credentials_list_exactly_what_each_user_may_read() {
         let expected_patients: BTreeSet<String> =
             user.patient_ids.iter().map(|p| p.to_string()).collect();
         if user.role == "patient" {
-            let list: Value = app
-                .get("/api/v1/findings", &session)
-                .await
-                .json()
-                .await
-                .unwrap();
+            let list: Value = app.get_json("/api/v1/findings", &session).await;
             assert_eq!(ids(&list), expected_findings, "{}", user.email);
             let patient_ids: BTreeSet<String> = list
                 .as_array()
@@ -197,21 +161,13 @@ async fn demo_credentials_list_exactly_what_each_user_may_read() {
             assert!(patient_ids.is_subset(&expected_patients));
             assert!(list.as_array().unwrap().len() >= 2 * user.patient_ids.len());
         } else {
-            let list: Value = app
-                .get("/api/v1/patients", &session)
-                .await
-                .json()
-                .await
-                .unwrap();
+            let list: Value = app.get_json("/api/v1/patients", &session).await;
             assert_eq!(ids(&list), expected_patients, "{}", user.email);
             let mut seen = BTreeSet::new();
             for patient in &user.patient_ids {
                 let view: Value = app
-                    .get(&format!("/api/v1/patients/{patient}/findings"), &session)
-                    .await
-                    .json()
-                    .await
-                    .unwrap();
+                    .get_json(&format!("/api/v1/patients/{patient}/findings"), &session)
+                    .await;
                 seen.extend(ids(&view["findings"]));
             }
             assert_eq!(seen, expected_findings, "{}", user.email);
@@ -232,12 +188,7 @@ async fn demo_credentials_list_exactly_what_each_user_may_read() {
     let erika = app.user("erika");
     assert_eq!(erika.patient_ids.len(), 2);
     let session = app.login("erika").await;
-    let list: Value = app
-        .get("/api/v1/findings", &session)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let list: Value = app.get_json("/api/v1/findings", &session).await;
     let facilities: BTreeSet<String> = list
         .as_array()
         .unwrap()

@@ -152,6 +152,13 @@ impl TestApp {
             .unwrap()
     }
 
+    /// GET expecting 200 with a JSON body.
+    pub async fn get_json(&self, path: &str, session: &Session) -> Value {
+        let response = self.get(path, session).await;
+        assert_eq!(response.status(), StatusCode::OK, "GET {path}");
+        response.json().await.unwrap()
+    }
+
     pub async fn post_json(&self, path: &str, session: &Session, body: &Value) -> Response {
         self.client
             .post(format!("{}{path}", self.url))
