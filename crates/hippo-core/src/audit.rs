@@ -23,6 +23,8 @@ pub enum Outcome {
     /// Input was refused (validation, wrong transition, wrong credentials).
     Rejected,
     RateLimited,
+    /// Refused because the principal produced too many not-found answers.
+    Probing,
 }
 
 impl Outcome {
@@ -33,6 +35,7 @@ impl Outcome {
             Self::NotFound => "not_found",
             Self::Rejected => "rejected",
             Self::RateLimited => "rate_limited",
+            Self::Probing => "probing",
         }
     }
 }

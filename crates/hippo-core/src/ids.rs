@@ -66,6 +66,14 @@ uuid_id!(
     /// An audit record's public identifier.
     AuditRecordId
 );
+uuid_id!(
+    /// An operator (vendor on-call staff) account.
+    OperatorId
+);
+uuid_id!(
+    /// A lab system's API key (the public part; the secret is separate).
+    ApiKeyId
+);
 
 #[cfg(test)]
 mod tests {

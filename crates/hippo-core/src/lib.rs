@@ -13,5 +13,7 @@ pub mod principal;
 pub mod time_util;
 
 pub use error::DomainError;
-pub use ids::{AccountId, AuditRecordId, FindingId, PatientId, StaffId, TenantId};
+pub use ids::{
+    AccountId, ApiKeyId, AuditRecordId, FindingId, OperatorId, PatientId, StaffId, TenantId,
+};
 pub use principal::{PatientLink, Principal, PrincipalKind, StaffRole};

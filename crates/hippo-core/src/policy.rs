@@ -1,12 +1,12 @@
-//! The access policy as data: which principal kind may perform which action.
-//!
-//! This decides the *role* question only ("may a patient list patients?").
-//! The *object* question ("is this finding theirs?") is answered by the scoped
-//! store, whose SQL carries tenant and subject; both fences must agree.
+//! The vocabulary of access decisions: actions, resource kinds, and the
+//! resource a decision is about. The decision itself is made by the Cedar
+//! policy in `hippo-policy`; storage calls it through [`AccessGate`] after
+//! loading an object and before returning or auditing it.
 
 use serde::Serialize;
 
-use crate::principal::PrincipalKind;
+use crate::finding::FindingStatus;
+use crate::ids::{AccountId, ApiKeyId, FindingId, PatientId, TenantId};
 
 /// Everything a route can do. Each route declares exactly one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -29,6 +29,11 @@ pub enum Action {
     FindingUpload,
     FindingRelease,
     FindingRetract,
+    /// Operators: tenant metadata.
+    TenantList,
+    ApiKeyList,
+    ApiKeyCreate,
+    ApiKeyRevoke,
 }
 
 /// What kind of object an action touches; recorded in the audit log.
@@ -37,9 +42,11 @@ pub enum Action {
 pub enum ResourceKind {
     None,
     Session,
+    Tenant,
     Patient,
     Finding,
     FindingPdf,
+    ApiKey,
 }
 
 impl ResourceKind {
@@ -47,38 +54,37 @@ impl ResourceKind {
         match self {
             Self::None => "none",
             Self::Session => "session",
+            Self::Tenant => "tenant",
             Self::Patient => "patient",
             Self::Finding => "finding",
             Self::FindingPdf => "finding_pdf",
+            Self::ApiKey => "api_key",
         }
     }
 }
 
-use PrincipalKind::{Assistant, Clinician, Patient, TenantAdmin};
-
-const STAFF: &[PrincipalKind] = &[TenantAdmin, Clinician, Assistant];
-const CLINICAL_STAFF: &[PrincipalKind] = &[Clinician, Assistant];
-const EVERYONE: &[PrincipalKind] = &[Patient, TenantAdmin, Clinician, Assistant];
-
-/// The policy table. Deny by default: an action absent here, or a kind not
-/// listed for it, is refused. Tenant admins manage the facility but perform
-/// no clinical acts (upload, release, retract).
-const GRANTS: &[(Action, &[PrincipalKind])] = &[
-    (Action::Logout, EVERYONE),
-    (Action::ViewHome, EVERYONE),
-    (Action::OwnFindingsList, &[Patient]),
-    (Action::FindingRead, EVERYONE),
-    (Action::FindingPdfDownload, EVERYONE),
-    (Action::PatientList, STAFF),
-    (Action::PatientCreate, STAFF),
-    (Action::PatientRead, STAFF),
-    (Action::PatientFindingsList, STAFF),
-    (Action::FindingUpload, CLINICAL_STAFF),
-    (Action::FindingRelease, CLINICAL_STAFF),
-    (Action::FindingRetract, CLINICAL_STAFF),
-];
-
 impl Action {
+    pub const ALL: [Action; 18] = [
+        Self::Public,
+        Self::Login,
+        Self::Logout,
+        Self::ViewHome,
+        Self::OwnFindingsList,
+        Self::FindingRead,
+        Self::FindingPdfDownload,
+        Self::PatientList,
+        Self::PatientCreate,
+        Self::PatientRead,
+        Self::PatientFindingsList,
+        Self::FindingUpload,
+        Self::FindingRelease,
+        Self::FindingRetract,
+        Self::TenantList,
+        Self::ApiKeyList,
+        Self::ApiKeyCreate,
+        Self::ApiKeyRevoke,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Public => "public",
@@ -95,6 +101,10 @@ impl Action {
             Self::FindingUpload => "finding_upload",
             Self::FindingRelease => "finding_release",
             Self::FindingRetract => "finding_retract",
+            Self::TenantList => "tenant_list",
+            Self::ApiKeyList => "api_key_list",
+            Self::ApiKeyCreate => "api_key_create",
+            Self::ApiKeyRevoke => "api_key_revoke",
         }
     }
 
@@ -104,11 +114,40 @@ impl Action {
     }
 }
 
-/// The one decision point for role-level access.
-pub fn permits(kind: PrincipalKind, action: Action) -> bool {
-    GRANTS
-        .iter()
-        .any(|(granted, kinds)| *granted == action && kinds.contains(&kind))
+/// The object of a decision, with exactly the attributes the policy needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResourceRef {
+    /// The portal itself (home page, logout, operator views).
+    Platform,
+    Tenant(TenantId),
+    /// A patient account's own collection (their findings list).
+    Account(AccountId),
+    Patient {
+        tenant: TenantId,
+        patient: PatientId,
+    },
+    Finding {
+        tenant: TenantId,
+        patient: PatientId,
+        finding: FindingId,
+        status: FindingStatus,
+    },
+    FindingPdf {
+        tenant: TenantId,
+        patient: PatientId,
+        finding: FindingId,
+        status: FindingStatus,
+    },
+    ApiKey {
+        tenant: TenantId,
+        key: ApiKeyId,
+    },
+}
+
+/// The policy decision point as seen by a scoped handle: one principal,
+/// asked about one action on one loaded object. Deny by default.
+pub trait AccessGate: Send + Sync {
+    fn permits(&self, action: Action, resource: &ResourceRef) -> bool;
 }
 
 #[cfg(test)]
@@ -116,20 +155,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn deny_by_default() {
-        assert!(!permits(Patient, Action::PatientList));
-        assert!(!permits(TenantAdmin, Action::FindingRelease));
-        assert!(!permits(Patient, Action::FindingUpload));
-        assert!(permits(Clinician, Action::FindingRelease));
-        assert!(permits(Patient, Action::OwnFindingsList));
-        assert!(!permits(Clinician, Action::OwnFindingsList));
-    }
-
-    #[test]
-    fn every_authenticated_action_is_granted_to_someone() {
-        for (action, kinds) in GRANTS {
-            assert!(!kinds.is_empty(), "{action:?} grants nobody");
-            assert!(!action.is_anonymous());
-        }
+    fn action_names_are_unique() {
+        let names: std::collections::BTreeSet<_> = Action::ALL.iter().map(|a| a.as_str()).collect();
+        assert_eq!(names.len(), Action::ALL.len());
     }
 }

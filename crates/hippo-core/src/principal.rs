@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{AccountId, PatientId, StaffId, TenantId};
+use crate::ids::{AccountId, ApiKeyId, OperatorId, PatientId, StaffId, TenantId};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -54,33 +54,54 @@ pub enum Principal {
         display_name: String,
         links: Vec<PatientLink>,
     },
+    /// The vendor's on-call staff: tenant metadata, never report contents.
+    Operator {
+        operator_id: OperatorId,
+        display_name: String,
+    },
+    /// A facility's lab system, authenticated by a tenant-scoped API key.
+    LabSystem {
+        key_id: ApiKeyId,
+        tenant_id: TenantId,
+        display_name: String,
+    },
 }
 
 /// The kind of a principal, which is what the policy table speaks about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PrincipalKind {
-    Patient,
+    Operator,
     TenantAdmin,
     Clinician,
     Assistant,
+    Patient,
+    LabSystem,
 }
 
 impl PrincipalKind {
-    pub const ALL: [PrincipalKind; 4] = [
-        Self::Patient,
+    pub const ALL: [PrincipalKind; 6] = [
+        Self::Operator,
         Self::TenantAdmin,
         Self::Clinician,
         Self::Assistant,
+        Self::Patient,
+        Self::LabSystem,
     ];
 
     pub fn as_str(self) -> &'static str {
         match self {
-            Self::Patient => "patient",
+            Self::Operator => "operator",
             Self::TenantAdmin => "tenant_admin",
             Self::Clinician => "clinician",
             Self::Assistant => "assistant",
+            Self::Patient => "patient",
+            Self::LabSystem => "lab_system",
         }
+    }
+
+    pub fn is_staff(self) -> bool {
+        matches!(self, Self::TenantAdmin | Self::Clinician | Self::Assistant)
     }
 }
 
@@ -88,6 +109,8 @@ impl Principal {
     pub fn kind(&self) -> PrincipalKind {
         match self {
             Self::Patient { .. } => PrincipalKind::Patient,
+            Self::Operator { .. } => PrincipalKind::Operator,
+            Self::LabSystem { .. } => PrincipalKind::LabSystem,
             Self::Staff { role, .. } => match role {
                 StaffRole::TenantAdmin => PrincipalKind::TenantAdmin,
                 StaffRole::Clinician => PrincipalKind::Clinician,
@@ -101,20 +124,26 @@ impl Principal {
         match self {
             Self::Staff { staff_id, .. } => staff_id.to_string(),
             Self::Patient { account_id, .. } => account_id.to_string(),
+            Self::Operator { operator_id, .. } => operator_id.to_string(),
+            Self::LabSystem { key_id, .. } => key_id.to_string(),
         }
     }
 
-    /// The tenant a staff member belongs to; patients act for themselves.
+    /// The tenant a staff member or lab system acts for; patients and
+    /// operators belong to none.
     pub fn staff_tenant(&self) -> Option<TenantId> {
         match self {
-            Self::Staff { tenant_id, .. } => Some(*tenant_id),
-            Self::Patient { .. } => None,
+            Self::Staff { tenant_id, .. } | Self::LabSystem { tenant_id, .. } => Some(*tenant_id),
+            Self::Patient { .. } | Self::Operator { .. } => None,
         }
     }
 
     pub fn display_name(&self) -> &str {
         match self {
-            Self::Staff { display_name, .. } | Self::Patient { display_name, .. } => display_name,
+            Self::Staff { display_name, .. }
+            | Self::Patient { display_name, .. }
+            | Self::Operator { display_name, .. }
+            | Self::LabSystem { display_name, .. } => display_name,
         }
     }
 }

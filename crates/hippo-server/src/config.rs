@@ -16,6 +16,13 @@ pub struct ServerConfig {
     pub session_absolute_timeout: Duration,
     pub login_attempts_per_account_per_minute: u32,
     pub login_attempts_per_client_per_minute: u32,
+    /// Not-found answers one principal may produce per window before its
+    /// requests get 429 and an audit record of kind "probing".
+    pub not_found_limit: u32,
+    pub not_found_window: Duration,
+    /// Test-only: the policy allows everything (see `hippo-policy`).
+    #[cfg(feature = "fence-bypass")]
+    pub bypass_policy_for_tests: bool,
 }
 
 impl Default for ServerConfig {
@@ -28,6 +35,10 @@ impl Default for ServerConfig {
             session_absolute_timeout: Duration::from_secs(12 * 60 * 60),
             login_attempts_per_account_per_minute: 5,
             login_attempts_per_client_per_minute: 30,
+            not_found_limit: 20,
+            not_found_window: Duration::from_secs(60),
+            #[cfg(feature = "fence-bypass")]
+            bypass_policy_for_tests: false,
         }
     }
 }

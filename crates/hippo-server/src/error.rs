@@ -24,6 +24,8 @@ pub enum Failure {
     PayloadTooLarge,
     NotAPdf,
     RateLimited,
+    /// Too many not-found answers in a short window: ID probing.
+    Probing,
     InvalidCredentials,
     CsrfMismatch,
     /// The audit log could not be written: fail closed.
@@ -42,7 +44,7 @@ impl Failure {
             Self::InvalidTransition(_) | Self::Conflict(_) => StatusCode::CONFLICT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::NotAPdf => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            Self::RateLimited | Self::Probing => StatusCode::TOO_MANY_REQUESTS,
             Self::AuditUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -60,6 +62,7 @@ impl Failure {
             Self::PayloadTooLarge => "payload_too_large",
             Self::NotAPdf => "not_a_pdf",
             Self::RateLimited => "rate_limited",
+            Self::Probing => "too_many_not_found",
             Self::InvalidCredentials => "invalid_credentials",
             Self::CsrfMismatch => "csrf_mismatch",
             Self::AuditUnavailable => "audit_unavailable",
@@ -79,6 +82,9 @@ impl Failure {
             Self::PayloadTooLarge => "The upload is larger than the configured limit.".into(),
             Self::NotAPdf => "The uploaded document is not a PDF.".into(),
             Self::RateLimited => "Too many attempts. Please wait a minute and try again.".into(),
+            Self::Probing => {
+                "Too many requests for things that do not exist. Please wait a minute.".into()
+            }
             Self::InvalidCredentials => "E-mail or password is wrong.".into(),
             Self::CsrfMismatch => {
                 "The form has expired. Please reload the page and try again.".into()

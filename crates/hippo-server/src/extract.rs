@@ -4,6 +4,7 @@
 //! action, and which carries the only handle to the caller's data.
 
 use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
 
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::header::{AUTHORIZATION, USER_AGENT};
@@ -11,12 +12,15 @@ use axum::http::request::Parts;
 use axum_extra::extract::CookieJar;
 use hippo_core::Principal;
 use hippo_core::audit::{AuditActor, AuditEvent, Outcome, RequestOrigin};
-use hippo_core::policy::permits;
+use hippo_core::policy::{AccessGate, Action, ResourceRef};
 use hippo_core::time_util::now_millis;
-use hippo_store::{AuditLog, PatientScope, SessionTimes, StaffScope};
+use hippo_store::{AuditLog, OperatorScope, PatientScope, SessionTimes, StaffScope};
 
 use crate::auth::csrf;
-use crate::auth::token::{SESSION_COOKIE, SESSION_COOKIE_SECURE, hash_token, is_well_formed};
+use crate::auth::token::{
+    API_KEY_PREFIX, SESSION_COOKIE, SESSION_COOKIE_SECURE, hash_token, is_well_formed,
+    is_well_formed_api_key,
+};
 use crate::error::{Failure, Rejection, Surface};
 use crate::routes::{RouteSpec, Target};
 use crate::state::AppState;
@@ -60,6 +64,7 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestMeta {
 pub enum Scope {
     Staff(StaffScope),
     Patient(PatientScope),
+    Operator(OperatorScope),
 }
 
 pub struct Authorized {
@@ -69,6 +74,18 @@ pub struct Authorized {
     spec: RouteSpec,
     session_token: String,
     audit: AuditLog,
+    gate: Arc<dyn AccessGate>,
+}
+
+/// Filled by `Authorized` with the actor's ID, read by the route middleware
+/// after the response: not-found answers count towards probing.
+#[derive(Clone, Default)]
+pub struct ActorSlot(pub Arc<Mutex<Option<String>>>);
+
+/// What the request presented: a session token or a lab-system API key.
+enum Credential {
+    Session(String),
+    ApiKey(String),
 }
 
 fn route_spec(parts: &Parts) -> Result<RouteSpec, Rejection> {
@@ -86,7 +103,7 @@ fn route_spec(parts: &Parts) -> Result<RouteSpec, Rejection> {
 /// API clients send `Authorization: Bearer`; browsers send the cookie. Each
 /// surface accepts only its own, so a cookie can never authorise an API
 /// call (no CSRF on the API) and a leaked bearer token cannot drive forms.
-fn session_token(parts: &Parts, surface: Surface) -> Option<String> {
+fn credential(parts: &Parts, surface: Surface) -> Option<Credential> {
     let token = match surface {
         Surface::Api => parts
             .headers
@@ -101,7 +118,11 @@ fn session_token(parts: &Parts, surface: Surface) -> Option<String> {
                 .map(|c| c.value().to_owned())
         }
     };
-    token.filter(|t| is_well_formed(t))
+    let token = token?;
+    if surface == Surface::Api && token.starts_with(API_KEY_PREFIX) {
+        return is_well_formed_api_key(&token).then_some(Credential::ApiKey(token));
+    }
+    is_well_formed(&token).then_some(Credential::Session(token))
 }
 
 impl FromRequestParts<AppState> for Authorized {
@@ -119,13 +140,19 @@ impl FromRequestParts<AppState> for Authorized {
             now: now_millis(),
             idle_timeout_ms: state.config().session_idle_timeout.as_millis() as i64,
         };
-        let principal = match session_token(parts, spec.surface) {
-            Some(token) => state
+        let principal = match credential(parts, spec.surface) {
+            Some(Credential::Session(token)) => state
                 .sessions()
                 .session_principal(&hash_token(&token), times)
                 .await
                 .map_err(|e| reject(e.into()))?
                 .map(|p| (p, token)),
+            Some(Credential::ApiKey(key)) => state
+                .sessions()
+                .api_key_principal(&hash_token(&key))
+                .await
+                .map_err(|e| reject(e.into()))?
+                .map(|p| (p, String::new())),
             None => None,
         };
         let Some((principal, token)) = principal else {
@@ -139,7 +166,22 @@ impl FromRequestParts<AppState> for Authorized {
                 .map_err(|e| reject(e.into()))?;
             return Err(reject(Failure::Unauthenticated));
         };
-        if !permits(principal.kind(), spec.action) {
+        let actor_id = principal.actor_id();
+        if let Some(slot) = parts.extensions.get::<ActorSlot>()
+            && let Ok(mut slot) = slot.0.lock()
+        {
+            *slot = Some(actor_id.clone());
+        }
+        if state.probes().is_probing(&actor_id) {
+            let event = AuditEvent::new(spec.action, spec.resource, Outcome::Probing)
+                .detail(format!("{} {}", parts.method, parts.uri.path()));
+            audit
+                .append(AuditActor::of(&principal), event, &meta.origin)
+                .await
+                .map_err(|e| reject(e.into()))?;
+            return Err(reject(Failure::Probing));
+        }
+        if !route_admits(state, &spec, &principal) {
             let event = AuditEvent::new(spec.action, spec.resource, Outcome::Denied)
                 .detail(format!("{} {}", parts.method, parts.uri.path()));
             audit
@@ -152,14 +194,17 @@ impl FromRequestParts<AppState> for Authorized {
                 Target::Item => Failure::NotFound,
             }));
         }
-        let scope = match (
-            state.staff_scope(&principal, meta.origin.clone()),
-            state.patient_scope(&principal, meta.origin.clone()),
-        ) {
-            (Some(staff), _) => Scope::Staff(staff),
-            (None, Some(patient)) => Scope::Patient(patient),
-            (None, None) => return Err(reject(Failure::Internal)),
+        let origin = meta.origin.clone();
+        let scope = if let Some(s) = state.staff_scope(&principal, origin.clone()) {
+            Scope::Staff(s)
+        } else if let Some(p) = state.patient_scope(&principal, origin.clone()) {
+            Scope::Patient(p)
+        } else if let Some(o) = state.operator_scope(&principal, origin) {
+            Scope::Operator(o)
+        } else {
+            return Err(reject(Failure::Internal));
         };
+        let gate = state.policy().gate(&principal);
         Ok(Self {
             principal,
             origin: meta.origin,
@@ -167,8 +212,20 @@ impl FromRequestParts<AppState> for Authorized {
             spec,
             session_token: token,
             audit,
+            gate,
         })
     }
+}
+
+/// The route-level fence: the principal's kind must be declared on the
+/// route. Under the test-only policy bypass this fence is down too.
+fn route_admits(state: &AppState, spec: &RouteSpec, principal: &Principal) -> bool {
+    #[cfg(feature = "fence-bypass")]
+    if state.config().bypass_policy_for_tests {
+        return true;
+    }
+    let _ = state;
+    spec.allowed.contains(&principal.kind())
 }
 
 impl Authorized {
@@ -178,15 +235,28 @@ impl Authorized {
     pub fn staff(&self) -> Result<&StaffScope, Failure> {
         match &self.scope {
             Scope::Staff(s) => Ok(s),
-            Scope::Patient(_) => Err(Failure::NotFound),
+            _ => Err(Failure::NotFound),
         }
     }
 
     pub fn patient(&self) -> Result<&PatientScope, Failure> {
         match &self.scope {
             Scope::Patient(p) => Ok(p),
-            Scope::Staff(_) => Err(Failure::NotFound),
+            _ => Err(Failure::NotFound),
         }
+    }
+
+    pub fn operator(&self) -> Result<&OperatorScope, Failure> {
+        match &self.scope {
+            Scope::Operator(o) => Ok(o),
+            _ => Err(Failure::NotFound),
+        }
+    }
+
+    /// Whether the policy allows `action` on an object the caller already
+    /// sees (to show or hide a button, never to grant access).
+    pub fn may(&self, action: Action, resource: &ResourceRef) -> bool {
+        self.gate.permits(action, resource)
     }
 
     /// Parse an ID from the path. A malformed ID is answered exactly like an

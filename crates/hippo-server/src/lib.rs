@@ -7,6 +7,8 @@ pub mod auth;
 pub mod config;
 pub mod error;
 pub mod extract;
+pub mod policy_check;
+mod probing;
 pub mod routes;
 pub mod state;
 mod upload;
@@ -63,7 +65,8 @@ fn with_security_headers(router: Router) -> Router {
 
 /// The complete application with its transport layers.
 pub fn app(state: AppState) -> Router {
-    let router = routes::router(state.config().max_upload_bytes).with_state(state);
+    let router =
+        routes::router(state.config().max_upload_bytes, state.probes().clone()).with_state(state);
     with_security_headers(router)
         .layer(TraceLayer::new_for_http())
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
@@ -133,6 +136,25 @@ pub enum StartError {
     },
     #[error("cannot initialise the server")]
     Init,
+    #[error(transparent)]
+    Policy(#[from] hippo_policy::PolicyError),
+    #[error("the route table and the access policy disagree:\n{0}")]
+    RouteTable(String),
+}
+
+/// Load the policy and check it against the route table.
+fn load_policy(config: &ServerConfig) -> Result<hippo_policy::Policy, StartError> {
+    let policy = hippo_policy::Policy::load()?;
+    let problems = policy_check::disagreements(&policy, &routes::specs());
+    if !problems.is_empty() {
+        return Err(StartError::RouteTable(problems.join("\n")));
+    }
+    #[cfg(feature = "fence-bypass")]
+    if config.bypass_policy_for_tests {
+        return Ok(hippo_policy::Policy::bypassed_for_tests()?);
+    }
+    let _ = config;
+    Ok(policy)
 }
 
 /// Bind (port 0 allowed) and serve in the background.
@@ -148,7 +170,8 @@ pub async fn start(store: Store, config: ServerConfig) -> Result<RunningServer, 
         addr: listen,
         source,
     })?;
-    let state = AppState::new(store, config).map_err(|_: Failure| StartError::Init)?;
+    let policy = load_policy(&config)?;
+    let state = AppState::new(store, config, policy).map_err(|_: Failure| StartError::Init)?;
     let app = app(state).into_make_service_with_connect_info::<SocketAddr>();
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {

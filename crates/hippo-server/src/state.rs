@@ -1,17 +1,19 @@
 //! Shared application state. The store is private to this module: handlers
 //! reach data only through the scoped handles that the `Authorized`
-//! extractor builds from a verified principal.
+//! extractor builds from a verified principal and the policy.
 
 use std::sync::Arc;
 
 use hippo_core::Principal;
 use hippo_core::audit::RequestOrigin;
-use hippo_store::{AuditLog, AuthStore, PatientScope, StaffScope, Store};
+use hippo_policy::Policy;
+use hippo_store::{AuditLog, AuthStore, OperatorScope, PatientScope, StaffScope, Store};
 
 use crate::auth::password::PasswordVerifierPool;
 use crate::auth::rate_limit::LoginThrottle;
 use crate::config::ServerConfig;
 use crate::error::Failure;
+use crate::probing::ProbeDetector;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -20,22 +22,27 @@ pub struct AppState {
 
 struct Inner {
     store: Store,
+    policy: Arc<Policy>,
     config: ServerConfig,
     passwords: PasswordVerifierPool,
     throttle: LoginThrottle,
+    probes: ProbeDetector,
 }
 
 impl AppState {
-    pub fn new(store: Store, config: ServerConfig) -> Result<Self, Failure> {
+    pub fn new(store: Store, config: ServerConfig, policy: Policy) -> Result<Self, Failure> {
         let throttle = LoginThrottle::new(
             config.login_attempts_per_account_per_minute,
             config.login_attempts_per_client_per_minute,
         );
+        let probes = ProbeDetector::new(config.not_found_limit, config.not_found_window);
         Ok(Self {
             inner: Arc::new(Inner {
                 store,
+                policy: Arc::new(policy),
                 passwords: PasswordVerifierPool::new()?,
                 throttle,
+                probes,
                 config,
             }),
         })
@@ -45,12 +52,20 @@ impl AppState {
         &self.inner.config
     }
 
+    pub(crate) fn policy(&self) -> &Arc<Policy> {
+        &self.inner.policy
+    }
+
     pub(crate) fn passwords(&self) -> &PasswordVerifierPool {
         &self.inner.passwords
     }
 
     pub(crate) fn throttle(&self) -> &LoginThrottle {
         &self.inner.throttle
+    }
+
+    pub(crate) fn probes(&self) -> &ProbeDetector {
+        &self.inner.probes
     }
 
     pub(crate) fn sessions(&self) -> AuthStore {
@@ -62,7 +77,9 @@ impl AppState {
     }
 
     pub(crate) fn staff_scope(&self, p: &Principal, origin: RequestOrigin) -> Option<StaffScope> {
-        self.inner.store.staff_scope(p, origin)
+        self.inner
+            .store
+            .staff_scope(p, origin, self.inner.policy.gate(p))
     }
 
     pub(crate) fn patient_scope(
@@ -70,6 +87,18 @@ impl AppState {
         p: &Principal,
         origin: RequestOrigin,
     ) -> Option<PatientScope> {
-        self.inner.store.patient_scope(p, origin)
+        self.inner
+            .store
+            .patient_scope(p, origin, self.inner.policy.gate(p))
+    }
+
+    pub(crate) fn operator_scope(
+        &self,
+        p: &Principal,
+        origin: RequestOrigin,
+    ) -> Option<OperatorScope> {
+        self.inner
+            .store
+            .operator_scope(p, origin, self.inner.policy.gate(p))
     }
 }

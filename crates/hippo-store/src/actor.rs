@@ -49,6 +49,23 @@ impl Actor {
         }
     }
 
+    /// Record an object the policy refused, and answer exactly like
+    /// `not_found`: the caller must not learn that it exists.
+    pub(crate) async fn denied(
+        &self,
+        action: Action,
+        kind: ResourceKind,
+        id: impl ToString,
+    ) -> StoreError {
+        let event = AuditEvent::new(action, kind, Outcome::Denied)
+            .resource(id)
+            .detail("policy");
+        match self.log(event).await {
+            Ok(()) => StoreError::NotFound,
+            Err(e) => e,
+        }
+    }
+
     /// Record a refused write (bad transition) after its transaction was
     /// rolled back, and pass the original error on.
     pub(crate) async fn rejected(&self, event: AuditEvent, error: StoreError) -> StoreError {

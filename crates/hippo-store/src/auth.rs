@@ -2,7 +2,7 @@
 //! callers pass the SHA-256 of the token.
 
 use hippo_core::time_util::UnixMillis;
-use hippo_core::{AccountId, PatientLink, Principal, StaffId, StaffRole};
+use hippo_core::{AccountId, ApiKeyId, OperatorId, PatientLink, Principal, StaffId, StaffRole};
 use sqlx::{Row, SqlitePool};
 
 use crate::error::StoreError;
@@ -12,6 +12,7 @@ use crate::rows::parse;
 pub enum LoginSubject {
     Staff(StaffId),
     Account(AccountId),
+    Operator(OperatorId),
 }
 
 impl LoginSubject {
@@ -19,6 +20,7 @@ impl LoginSubject {
         match self {
             Self::Staff(id) => id.to_string(),
             Self::Account(id) => id.to_string(),
+            Self::Operator(id) => id.to_string(),
         }
     }
 }
@@ -60,17 +62,18 @@ impl AuthStore {
     pub async fn credentials(&self, email: &str) -> Result<Option<Credentials>, StoreError> {
         let row = sqlx::query(
             "SELECT 'staff' AS kind, id, password_hash FROM staff_users WHERE email = ?1 \
-             UNION ALL SELECT 'account', id, password_hash FROM accounts WHERE email = ?1 LIMIT 1",
+             UNION ALL SELECT 'account', id, password_hash FROM accounts WHERE email = ?1 \
+             UNION ALL SELECT 'operator', id, password_hash FROM operators WHERE email = ?1 LIMIT 1",
         )
         .bind(email.trim())
         .fetch_optional(&self.pool)
         .await?;
         let Some(row) = row else { return Ok(None) };
         let kind: String = row.try_get("kind")?;
-        let subject = if kind == "staff" {
-            LoginSubject::Staff(parse(&row, "id")?)
-        } else {
-            LoginSubject::Account(parse(&row, "id")?)
+        let subject = match kind.as_str() {
+            "staff" => LoginSubject::Staff(parse(&row, "id")?),
+            "operator" => LoginSubject::Operator(parse(&row, "id")?),
+            _ => LoginSubject::Account(parse(&row, "id")?),
         };
         Ok(Some(Credentials {
             subject,
@@ -85,17 +88,19 @@ impl AuthStore {
         now: UnixMillis,
         expires_at: UnixMillis,
     ) -> Result<(), StoreError> {
-        let (staff, account) = match subject {
-            LoginSubject::Staff(id) => (Some(id.to_string()), None),
-            LoginSubject::Account(id) => (None, Some(id.to_string())),
+        let (staff, account, operator) = match subject {
+            LoginSubject::Staff(id) => (Some(id.to_string()), None, None),
+            LoginSubject::Account(id) => (None, Some(id.to_string()), None),
+            LoginSubject::Operator(id) => (None, None, Some(id.to_string())),
         };
         sqlx::query(
-            "INSERT INTO sessions (token_hash, staff_id, account_id, created_at, last_seen_at, expires_at) \
-             VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO sessions (token_hash, staff_id, account_id, operator_id, created_at, \
+             last_seen_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(token_hash)
         .bind(staff)
         .bind(account)
+        .bind(operator)
         .bind(now)
         .bind(now)
         .bind(expires_at)
@@ -112,7 +117,8 @@ impl AuthStore {
         times: SessionTimes,
     ) -> Result<Option<Principal>, StoreError> {
         let row = sqlx::query(
-            "SELECT staff_id, account_id, last_seen_at, expires_at FROM sessions WHERE token_hash = ?",
+            "SELECT staff_id, account_id, operator_id, last_seen_at, expires_at FROM sessions \
+             WHERE token_hash = ?",
         )
         .bind(token_hash)
         .fetch_optional(&self.pool)
@@ -134,9 +140,11 @@ impl AuthStore {
                 .await?;
         }
         let staff: Option<String> = row.try_get("staff_id")?;
-        let subject = match staff {
-            Some(_) => LoginSubject::Staff(parse(&row, "staff_id")?),
-            None => LoginSubject::Account(parse(&row, "account_id")?),
+        let operator: Option<String> = row.try_get("operator_id")?;
+        let subject = match (staff, operator) {
+            (Some(_), _) => LoginSubject::Staff(parse(&row, "staff_id")?),
+            (None, Some(_)) => LoginSubject::Operator(parse(&row, "operator_id")?),
+            (None, None) => LoginSubject::Account(parse(&row, "account_id")?),
         };
         self.principal(subject).await
     }
@@ -170,6 +178,17 @@ impl AuthStore {
                     display_name: row.try_get("display_name")?,
                 }))
             }
+            LoginSubject::Operator(id) => {
+                let row = sqlx::query("SELECT display_name FROM operators WHERE id = ?")
+                    .bind(id.to_string())
+                    .fetch_optional(&self.pool)
+                    .await?;
+                let Some(row) = row else { return Ok(None) };
+                Ok(Some(Principal::Operator {
+                    operator_id: id,
+                    display_name: row.try_get("display_name")?,
+                }))
+            }
             LoginSubject::Account(id) => {
                 let row = sqlx::query("SELECT display_name FROM accounts WHERE id = ?")
                     .bind(id.to_string())
@@ -198,5 +217,23 @@ impl AuthStore {
                 }))
             }
         }
+    }
+
+    /// The lab system behind an API key, if the key exists and is not
+    /// revoked. `key_hash` is the SHA-256 of the presented secret.
+    pub async fn api_key_principal(&self, key_hash: &str) -> Result<Option<Principal>, StoreError> {
+        let row = sqlx::query(
+            "SELECT id, tenant_id, name FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL",
+        )
+        .bind(key_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let key_id: ApiKeyId = parse(&row, "id")?;
+        Ok(Some(Principal::LabSystem {
+            key_id,
+            tenant_id: parse(&row, "tenant_id")?,
+            display_name: row.try_get("name")?,
+        }))
     }
 }

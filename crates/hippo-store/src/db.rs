@@ -4,16 +4,21 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use hippo_core::Principal;
 use hippo_core::audit::RequestOrigin;
+use hippo_core::policy::AccessGate;
 use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
 use crate::audit::AuditLog;
 use crate::auth::AuthStore;
 use crate::error::StoreError;
+use crate::operator_scope::OperatorScope;
 use crate::patient_scope::PatientScope;
 use crate::provisioning::Provisioning;
+use crate::scoping::Scoping;
 use crate::staff_scope::StaffScope;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -32,6 +37,7 @@ pub struct StoreOptions {
 pub struct Store {
     pool: SqlitePool,
     build: String,
+    scoping: Scoping,
 }
 
 impl std::fmt::Debug for Store {
@@ -73,7 +79,16 @@ impl Store {
         Ok(Self {
             pool,
             build: options.build.clone(),
+            scoping: Scoping::Enforced,
         })
+    }
+
+    /// Test-only: scoped handles forget their tenant and subject filters,
+    /// so tests can show that the policy alone still denies.
+    #[cfg(feature = "fence-bypass")]
+    pub fn bypass_scoping_for_tests(mut self) -> Self {
+        self.scoping = Scoping::BypassedForTests;
+        self
     }
 
     /// Log-in credentials and sessions.
@@ -87,9 +102,21 @@ impl Store {
         AuditLog::new(self.pool.clone(), self.build.clone())
     }
 
-    /// A handle for a staff member; `None` for any other principal.
-    pub fn staff_scope(&self, principal: &Principal, origin: RequestOrigin) -> Option<StaffScope> {
-        StaffScope::new(self.pool.clone(), self.audit_log(), principal, origin)
+    /// A handle for a staff member or lab system; `None` for others.
+    pub fn staff_scope(
+        &self,
+        principal: &Principal,
+        origin: RequestOrigin,
+        gate: Arc<dyn AccessGate>,
+    ) -> Option<StaffScope> {
+        StaffScope::new(
+            self.pool.clone(),
+            self.audit_log(),
+            principal,
+            origin,
+            gate,
+            self.scoping,
+        )
     }
 
     /// A handle for a patient account; `None` for any other principal.
@@ -97,8 +124,26 @@ impl Store {
         &self,
         principal: &Principal,
         origin: RequestOrigin,
+        gate: Arc<dyn AccessGate>,
     ) -> Option<PatientScope> {
-        PatientScope::new(self.pool.clone(), self.audit_log(), principal, origin)
+        PatientScope::new(
+            self.pool.clone(),
+            self.audit_log(),
+            principal,
+            origin,
+            gate,
+            self.scoping,
+        )
+    }
+
+    /// A handle for an operator; `None` for any other principal.
+    pub fn operator_scope(
+        &self,
+        principal: &Principal,
+        origin: RequestOrigin,
+        gate: Arc<dyn AccessGate>,
+    ) -> Option<OperatorScope> {
+        OperatorScope::new(self.pool.clone(), self.audit_log(), principal, origin, gate)
     }
 
     /// Unscoped writes for seeding tenants, staff and accounts. Not

@@ -7,8 +7,9 @@
 //! The unscoped [`Provisioning`] handle exists for seeding and is easy to
 //! grep for.
 //!
-//! Storage never decides policy: whether a role may call a method is decided
-//! by `hippo_core::policy` before a scope is used.
+//! Storage never decides policy: each scope carries an `AccessGate` (the
+//! Cedar policy bound to the principal) and asks it about every object it
+//! loads, before returning it or recording a successful access.
 
 mod actor;
 mod audit;
@@ -16,17 +17,22 @@ mod auth;
 mod db;
 mod error;
 mod model;
+mod operator_scope;
 mod patient_scope;
 mod provisioning;
 mod queries;
 mod rows;
+mod scoping;
 mod staff_scope;
 
 pub use audit::AuditLog;
 pub use auth::{AuthStore, Credentials, LoginSubject, SessionTimes};
 pub use db::{Store, StoreOptions};
 pub use error::StoreError;
-pub use model::{FindingDetail, FindingSummary, PatientRecord, TenantKind};
+pub use model::{
+    ApiKeyRecord, FindingDetail, FindingSummary, PatientRecord, TenantKind, TenantSummary,
+};
+pub use operator_scope::OperatorScope;
 pub use patient_scope::PatientScope;
 pub use provisioning::Provisioning;
 pub use staff_scope::StaffScope;

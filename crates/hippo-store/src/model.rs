@@ -2,7 +2,7 @@
 
 use hippo_core::finding::{FindingStatus, Observation};
 use hippo_core::time_util::UnixMillis;
-use hippo_core::{FindingId, PatientId, TenantId};
+use hippo_core::{ApiKeyId, FindingId, PatientId, TenantId};
 use time::Date;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,4 +52,25 @@ pub struct FindingSummary {
 pub struct FindingDetail {
     pub summary: FindingSummary,
     pub observations: Vec<Observation>,
+}
+
+/// A lab-system key as listed to its tenant's admins: never the secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKeyRecord {
+    pub id: ApiKeyId,
+    pub tenant_id: TenantId,
+    pub name: String,
+    pub created_at: UnixMillis,
+    pub revoked_at: Option<UnixMillis>,
+}
+
+/// Tenant metadata as operators see it: no patient data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TenantSummary {
+    pub id: TenantId,
+    pub name: String,
+    pub kind: String,
+    pub created_at: UnixMillis,
+    pub staff_count: i64,
+    pub patient_count: i64,
 }

@@ -1,11 +1,12 @@
 //! What a patient account can reach: released findings of the patient
-//! records linked to that account. The account ID is in every statement;
-//! the link table decides which (tenant, patient) pairs it covers.
+//! records linked to that account. The account ID is in every statement
+//! and every loaded finding is put to the policy gate.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use hippo_core::audit::{AuditActor, RequestOrigin};
-use hippo_core::policy::{Action, ResourceKind};
+use hippo_core::policy::{AccessGate, Action, ResourceKind, ResourceRef};
 use hippo_core::{AccountId, FindingId, Principal};
 use sqlx::{AssertSqlSafe, SqlitePool};
 
@@ -15,6 +16,8 @@ use crate::error::StoreError;
 use crate::model::{FindingDetail, FindingSummary};
 use crate::queries;
 use crate::rows::{FINDING_COLUMNS, finding_summary};
+use crate::scoping::Scoping;
+use crate::staff_scope::finding_ref;
 
 /// Released findings whose (tenant, patient) is linked to the account.
 const OWN_RELEASED: &str = "f.status = 'released' AND EXISTS (SELECT 1 FROM account_patients ap \
@@ -25,6 +28,8 @@ pub struct PatientScope {
     pool: SqlitePool,
     account: AccountId,
     actor: Actor,
+    gate: Arc<dyn AccessGate>,
+    scoping: Scoping,
 }
 
 impl PatientScope {
@@ -33,6 +38,8 @@ impl PatientScope {
         audit: AuditLog,
         principal: &Principal,
         origin: RequestOrigin,
+        gate: Arc<dyn AccessGate>,
+        scoping: Scoping,
     ) -> Option<Self> {
         let Principal::Patient { account_id, .. } = principal else {
             return None;
@@ -45,28 +52,50 @@ impl PatientScope {
                 actor: AuditActor::of(principal),
                 origin,
             },
+            gate,
+            scoping,
         })
+    }
+
+    fn own_released(&self) -> String {
+        self.scoping.condition(OWN_RELEASED)
     }
 
     /// Own released findings across all linked facilities, newest first.
     /// One audit record per patient record whose data was shown.
     pub async fn findings(&self) -> Result<Vec<FindingSummary>, StoreError> {
+        let action = Action::OwnFindingsList;
+        if !self
+            .gate
+            .permits(action, &ResourceRef::Account(self.account))
+        {
+            return Err(self
+                .actor
+                .denied(action, ResourceKind::Finding, self.account)
+                .await);
+        }
         let findings = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {FINDING_COLUMNS} WHERE {OWN_RELEASED} ORDER BY f.released_at DESC, f.id"
+            "SELECT {FINDING_COLUMNS} WHERE {} ORDER BY f.released_at DESC, f.id",
+            self.own_released()
         )))
         .bind(self.account.to_string())
         .fetch_all(&self.pool)
         .await?
         .iter()
         .map(finding_summary)
-        .collect::<Result<Vec<_>, _>>()?;
+        .collect::<Result<Vec<_>, _>>()?
+        .into_iter()
+        .filter(|f| {
+            self.gate
+                .permits(Action::FindingRead, &finding_ref(f, ResourceKind::Finding))
+        })
+        .collect::<Vec<_>>();
         let mut per_patient = BTreeMap::new();
         for f in &findings {
             *per_patient
                 .entry((f.tenant_id, f.patient_id))
                 .or_insert(0usize) += 1;
         }
-        let action = Action::OwnFindingsList;
         if per_patient.is_empty() {
             self.actor
                 .log(outcome_success(action, ResourceKind::Finding).detail("listed=0"))
@@ -91,15 +120,19 @@ impl PatientScope {
         kind: ResourceKind,
     ) -> Result<FindingSummary, StoreError> {
         let row = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {FINDING_COLUMNS} WHERE f.id = ? AND {OWN_RELEASED}"
+            "SELECT {FINDING_COLUMNS} WHERE f.id = ? AND {}",
+            self.own_released()
         )))
         .bind(id.to_string())
         .bind(self.account.to_string())
         .fetch_optional(&self.pool)
         .await?;
-        match row {
-            Some(row) => finding_summary(&row),
+        match row.as_ref().map(finding_summary).transpose()? {
             None => Err(self.actor.not_found(action, kind, id).await),
+            Some(f) if !self.gate.permits(action, &finding_ref(&f, kind)) => {
+                Err(self.actor.denied(action, kind, id).await)
+            }
+            Some(f) => Ok(f),
         }
     }
 

@@ -5,7 +5,7 @@
 use hippo_core::audit::{AuditActor, AuditEvent, Outcome, RequestOrigin};
 use hippo_core::policy::{Action, ResourceKind};
 use hippo_core::time_util::now_millis;
-use hippo_core::{AccountId, PatientId, StaffId, StaffRole, TenantId};
+use hippo_core::{AccountId, OperatorId, PatientId, StaffId, StaffRole, TenantId};
 use sqlx::{Row, SqliteConnection, SqlitePool};
 
 use crate::audit::{AuditLog, insert};
@@ -37,7 +37,8 @@ fn origin() -> RequestOrigin {
 async fn email_taken(conn: &mut SqliteConnection, email: &str) -> Result<bool, StoreError> {
     let row = sqlx::query(
         "SELECT (SELECT COUNT(*) FROM staff_users WHERE email = ?1) + \
-         (SELECT COUNT(*) FROM accounts WHERE email = ?1) AS n",
+         (SELECT COUNT(*) FROM accounts WHERE email = ?1) + \
+         (SELECT COUNT(*) FROM operators WHERE email = ?1) AS n",
     )
     .bind(email)
     .fetch_one(conn)
@@ -190,5 +191,37 @@ impl Provisioning {
         .await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    pub async fn create_operator(
+        &self,
+        email: &str,
+        display_name: &str,
+        password_hash: &str,
+    ) -> Result<OperatorId, StoreError> {
+        let id = OperatorId::random();
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        if email_taken(&mut tx, email).await? {
+            return Err(StoreError::Conflict("e-mail already in use".into()));
+        }
+        sqlx::query(
+            "INSERT INTO operators (id, email, display_name, password_hash, created_at) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(id.to_string())
+        .bind(email)
+        .bind(display_name)
+        .bind(password_hash)
+        .bind(now_millis())
+        .execute(&mut *tx)
+        .await?;
+        self.audited(
+            &mut tx,
+            AuditEvent::new(Action::Public, ResourceKind::None, Outcome::Success)
+                .resource(id)
+                .detail("operator_created"),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(id)
     }
 }

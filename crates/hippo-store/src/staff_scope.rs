@@ -1,28 +1,61 @@
-//! What a staff member can reach: patients and findings of their own tenant,
-//! and nothing else. Every statement filters on `tenant_id`.
+//! What a facility's staff member (or its lab system) can reach: patients
+//! and findings of their own tenant, and nothing else. Every statement
+//! filters on `tenant_id`, and every loaded object is put to the policy
+//! gate before it is returned or its access recorded as a success.
+
+use std::sync::Arc;
 
 use hippo_core::audit::{AuditActor, AuditEvent, Outcome, RequestOrigin};
 use hippo_core::finding::{FindingStatus, NewFinding, ObservationValue};
 use hippo_core::patient::{NewPatient, format_date};
-use hippo_core::policy::{Action, ResourceKind};
+use hippo_core::policy::{AccessGate, Action, ResourceKind, ResourceRef};
 use hippo_core::time_util::now_millis;
-use hippo_core::{DomainError, FindingId, PatientId, Principal, StaffId, TenantId};
+use hippo_core::{ApiKeyId, DomainError, FindingId, PatientId, Principal, TenantId};
 use sha2::{Digest, Sha256};
 use sqlx::{AssertSqlSafe, Row, SqliteConnection, SqlitePool};
 
 use crate::actor::{Actor, outcome_success};
 use crate::audit::AuditLog;
 use crate::error::StoreError;
-use crate::model::{FindingDetail, FindingSummary, PatientRecord};
+use crate::model::{ApiKeyRecord, FindingDetail, FindingSummary, PatientRecord};
 use crate::queries;
-use crate::rows::{FINDING_COLUMNS, PATIENT_COLUMNS, finding_summary, patient};
+use crate::rows::{FINDING_COLUMNS, PATIENT_COLUMNS, finding_summary, parse, patient};
+use crate::scoping::Scoping;
 
 #[derive(Clone)]
 pub struct StaffScope {
     pool: SqlitePool,
     tenant: TenantId,
-    staff: StaffId,
+    /// Staff ID or API key ID, recorded as a finding's submitter.
+    actor_id: String,
     actor: Actor,
+    gate: Arc<dyn AccessGate>,
+    scoping: Scoping,
+}
+
+pub(crate) fn patient_ref(p: &PatientRecord) -> ResourceRef {
+    ResourceRef::Patient {
+        tenant: p.tenant_id,
+        patient: p.id,
+    }
+}
+
+pub(crate) fn finding_ref(f: &FindingSummary, kind: ResourceKind) -> ResourceRef {
+    if kind == ResourceKind::FindingPdf {
+        ResourceRef::FindingPdf {
+            tenant: f.tenant_id,
+            patient: f.patient_id,
+            finding: f.id,
+            status: f.status,
+        }
+    } else {
+        ResourceRef::Finding {
+            tenant: f.tenant_id,
+            patient: f.patient_id,
+            finding: f.id,
+            status: f.status,
+        }
+    }
 }
 
 impl StaffScope {
@@ -31,24 +64,26 @@ impl StaffScope {
         audit: AuditLog,
         principal: &Principal,
         origin: RequestOrigin,
+        gate: Arc<dyn AccessGate>,
+        scoping: Scoping,
     ) -> Option<Self> {
-        let Principal::Staff {
-            staff_id,
-            tenant_id,
-            ..
-        } = principal
-        else {
-            return None;
+        let tenant = match principal {
+            Principal::Staff { tenant_id, .. } | Principal::LabSystem { tenant_id, .. } => {
+                *tenant_id
+            }
+            Principal::Patient { .. } | Principal::Operator { .. } => return None,
         };
         Some(Self {
             pool,
-            tenant: *tenant_id,
-            staff: *staff_id,
+            tenant,
+            actor_id: principal.actor_id(),
             actor: Actor {
                 audit,
                 actor: AuditActor::of(principal),
                 origin,
             },
+            gate,
+            scoping,
         })
     }
 
@@ -56,20 +91,44 @@ impl StaffScope {
         self.tenant
     }
 
+    /// Whether the policy allows `action` on an object already loaded.
+    pub fn may(&self, action: Action, resource: &ResourceRef) -> bool {
+        self.gate.permits(action, resource)
+    }
+
+    /// Refuse a collection action on the own tenant, audited as a denial.
+    async fn require_tenant_action(
+        &self,
+        action: Action,
+        kind: ResourceKind,
+    ) -> Result<(), StoreError> {
+        if self.gate.permits(action, &ResourceRef::Tenant(self.tenant)) {
+            return Ok(());
+        }
+        Err(self.actor.denied(action, kind, self.tenant).await)
+    }
+
     pub async fn list_patients(&self) -> Result<Vec<PatientRecord>, StoreError> {
+        let action = Action::PatientList;
+        self.require_tenant_action(action, ResourceKind::Patient)
+            .await?;
         let patients = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {PATIENT_COLUMNS} FROM patients p WHERE p.tenant_id = ? \
-             ORDER BY p.family_name, p.given_name, p.id"
+            "SELECT {PATIENT_COLUMNS} FROM patients p WHERE {} \
+             ORDER BY p.family_name, p.given_name, p.id",
+            self.scoping.eq("p.tenant_id")
         )))
         .bind(self.tenant.to_string())
         .fetch_all(&self.pool)
         .await?
         .iter()
         .map(patient)
-        .collect::<Result<Vec<_>, _>>()?;
+        .collect::<Result<Vec<_>, _>>()?
+        .into_iter()
+        .filter(|p| self.gate.permits(Action::PatientRead, &patient_ref(p)))
+        .collect::<Vec<_>>();
         self.actor
             .log(
-                outcome_success(Action::PatientList, ResourceKind::Patient)
+                outcome_success(action, ResourceKind::Patient)
                     .concerning(self.tenant, None)
                     .detail(format!("listed={}", patients.len())),
             )
@@ -78,6 +137,8 @@ impl StaffScope {
     }
 
     pub async fn create_patient(&self, new: &NewPatient) -> Result<PatientRecord, StoreError> {
+        self.require_tenant_action(Action::PatientCreate, ResourceKind::Patient)
+            .await?;
         let record = PatientRecord {
             id: PatientId::random(),
             tenant_id: self.tenant,
@@ -111,9 +172,17 @@ impl StaffScope {
         Ok(record)
     }
 
-    async fn load_patient(&self, id: PatientId) -> Result<Option<PatientRecord>, StoreError> {
-        sqlx::query(AssertSqlSafe(format!(
-            "SELECT {PATIENT_COLUMNS} FROM patients p WHERE p.tenant_id = ? AND p.id = ?"
+    /// Load a patient in scope and put it to the gate; both failures look
+    /// the same to the caller and are audited.
+    async fn gated_patient(
+        &self,
+        id: PatientId,
+        action: Action,
+    ) -> Result<PatientRecord, StoreError> {
+        let kind = ResourceKind::Patient;
+        let record = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {PATIENT_COLUMNS} FROM patients p WHERE {} AND p.id = ?",
+            self.scoping.eq("p.tenant_id")
         )))
         .bind(self.tenant.to_string())
         .bind(id.to_string())
@@ -121,22 +190,24 @@ impl StaffScope {
         .await?
         .as_ref()
         .map(patient)
-        .transpose()
+        .transpose()?;
+        match record {
+            None => Err(self.actor.not_found(action, kind, id).await),
+            Some(r) if !self.gate.permits(action, &patient_ref(&r)) => {
+                Err(self.actor.denied(action, kind, id).await)
+            }
+            Some(r) => Ok(r),
+        }
     }
 
     pub async fn patient(&self, id: PatientId) -> Result<PatientRecord, StoreError> {
         let action = Action::PatientRead;
-        let Some(record) = self.load_patient(id).await? else {
-            return Err(self
-                .actor
-                .not_found(action, ResourceKind::Patient, id)
-                .await);
-        };
+        let record = self.gated_patient(id, action).await?;
         self.actor
             .log(
                 outcome_success(action, ResourceKind::Patient)
                     .resource(id)
-                    .concerning(self.tenant, Some(id)),
+                    .concerning(record.tenant_id, Some(id)),
             )
             .await?;
         Ok(record)
@@ -147,15 +218,10 @@ impl StaffScope {
         id: PatientId,
     ) -> Result<(PatientRecord, Vec<FindingSummary>), StoreError> {
         let action = Action::PatientFindingsList;
-        let Some(record) = self.load_patient(id).await? else {
-            return Err(self
-                .actor
-                .not_found(action, ResourceKind::Patient, id)
-                .await);
-        };
+        let record = self.gated_patient(id, action).await?;
         let findings = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {FINDING_COLUMNS} WHERE f.tenant_id = ? AND f.patient_id = ? \
-             ORDER BY f.created_at DESC, f.id"
+            "SELECT {FINDING_COLUMNS} WHERE {} AND f.patient_id = ? ORDER BY f.created_at DESC, f.id",
+            self.scoping.eq("f.tenant_id")
         )))
         .bind(self.tenant.to_string())
         .bind(id.to_string())
@@ -163,12 +229,18 @@ impl StaffScope {
         .await?
         .iter()
         .map(finding_summary)
-        .collect::<Result<Vec<_>, _>>()?;
+        .collect::<Result<Vec<_>, _>>()?
+        .into_iter()
+        .filter(|f| {
+            self.gate
+                .permits(Action::FindingRead, &finding_ref(f, ResourceKind::Finding))
+        })
+        .collect::<Vec<_>>();
         self.actor
             .log(
                 outcome_success(action, ResourceKind::Patient)
                     .resource(id)
-                    .concerning(self.tenant, Some(id))
+                    .concerning(record.tenant_id, Some(id))
                     .detail(format!("listed={}", findings.len())),
             )
             .await?;
@@ -184,12 +256,7 @@ impl StaffScope {
         pdf: &[u8],
     ) -> Result<FindingSummary, StoreError> {
         let action = Action::FindingUpload;
-        if self.load_patient(patient).await?.is_none() {
-            return Err(self
-                .actor
-                .not_found(action, ResourceKind::Patient, patient)
-                .await);
-        }
+        let record = self.gated_patient(patient, action).await?;
         let id = FindingId::random();
         let now = now_millis();
         let mut tx = self.pool.begin().await?;
@@ -198,19 +265,19 @@ impl StaffScope {
              pdf_size, pdf_sha256) VALUES (?, ?, ?, ?, 'draft', ?, ?, ?, ?)",
         )
         .bind(id.to_string())
-        .bind(self.tenant.to_string())
+        .bind(record.tenant_id.to_string())
         .bind(patient.to_string())
         .bind(&new.title)
-        .bind(self.staff.to_string())
+        .bind(&self.actor_id)
         .bind(now)
         .bind(pdf.len() as i64)
         .bind(hex::encode(Sha256::digest(pdf)))
         .execute(&mut *tx)
         .await?;
-        insert_observations(&mut tx, self.tenant, id, new).await?;
+        insert_observations(&mut tx, record.tenant_id, id, new).await?;
         sqlx::query("INSERT INTO finding_pdfs (finding_id, tenant_id, bytes) VALUES (?, ?, ?)")
             .bind(id.to_string())
-            .bind(self.tenant.to_string())
+            .bind(record.tenant_id.to_string())
             .bind(pdf)
             .execute(&mut *tx)
             .await?;
@@ -219,7 +286,7 @@ impl StaffScope {
                 &mut tx,
                 outcome_success(action, ResourceKind::Finding)
                     .resource(id)
-                    .concerning(self.tenant, Some(patient)),
+                    .concerning(record.tenant_id, Some(patient)),
             )
             .await?;
         tx.commit().await?;
@@ -230,7 +297,8 @@ impl StaffScope {
 
     async fn load_finding(&self, id: FindingId) -> Result<Option<FindingSummary>, StoreError> {
         sqlx::query(AssertSqlSafe(format!(
-            "SELECT {FINDING_COLUMNS} WHERE f.tenant_id = ? AND f.id = ?"
+            "SELECT {FINDING_COLUMNS} WHERE {} AND f.id = ?",
+            self.scoping.eq("f.tenant_id")
         )))
         .bind(self.tenant.to_string())
         .bind(id.to_string())
@@ -241,6 +309,7 @@ impl StaffScope {
         .transpose()
     }
 
+    /// Load a finding in scope and put it to the gate.
     async fn scoped_finding(
         &self,
         id: FindingId,
@@ -248,8 +317,11 @@ impl StaffScope {
         kind: ResourceKind,
     ) -> Result<FindingSummary, StoreError> {
         match self.load_finding(id).await? {
-            Some(f) => Ok(f),
             None => Err(self.actor.not_found(action, kind, id).await),
+            Some(f) if !self.gate.permits(action, &finding_ref(&f, kind)) => {
+                Err(self.actor.denied(action, kind, id).await)
+            }
+            Some(f) => Ok(f),
         }
     }
 
@@ -280,7 +352,8 @@ impl StaffScope {
             .await
     }
 
-    /// Read status, apply the domain rule, write, audit: one transaction.
+    /// Check scope and policy, apply the domain rule, write, audit; the
+    /// write and its record are one transaction.
     async fn transition(
         &self,
         id: FindingId,
@@ -288,25 +361,23 @@ impl StaffScope {
         rule: fn(FindingStatus) -> Result<FindingStatus, DomainError>,
     ) -> Result<FindingSummary, StoreError> {
         let kind = ResourceKind::Finding;
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let row =
-            sqlx::query("SELECT status, patient_id FROM findings WHERE tenant_id = ? AND id = ?")
-                .bind(self.tenant.to_string())
-                .bind(id.to_string())
-                .fetch_optional(&mut *tx)
-                .await?;
-        let Some(row) = row else {
-            drop(tx);
-            return Err(self.actor.not_found(action, kind, id).await);
-        };
-        let status: String = row.try_get("status")?;
-        let patient: PatientId = crate::rows::parse(&row, "patient_id")?;
+        let current = self.scoped_finding(id, action, kind).await?;
         let event = AuditEvent::new(action, kind, Outcome::Success)
             .resource(id)
-            .concerning(self.tenant, Some(patient));
-        let current = FindingStatus::parse(&status)
+            .concerning(current.tenant_id, Some(current.patient_id));
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        // Re-read the status under the write lock: a concurrent release or
+        // retract must not be overwritten.
+        let status: String =
+            sqlx::query("SELECT status FROM findings WHERE tenant_id = ? AND id = ?")
+                .bind(current.tenant_id.to_string())
+                .bind(id.to_string())
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get("status")?;
+        let status = FindingStatus::parse(&status)
             .ok_or_else(|| StoreError::Corrupt("finding status".into()))?;
-        let next = match rule(current) {
+        let next = match rule(status) {
             Ok(next) => next,
             Err(e) => {
                 drop(tx);
@@ -325,14 +396,14 @@ impl StaffScope {
         )))
         .bind(next.as_str())
         .bind(now_millis())
-        .bind(self.tenant.to_string())
+        .bind(current.tenant_id.to_string())
         .bind(id.to_string())
         .execute(&mut *tx)
         .await?;
         self.actor
             .log_in(
                 &mut tx,
-                event.detail(format!("{status}->{}", next.as_str())),
+                event.detail(format!("{}->{}", status.as_str(), next.as_str())),
             )
             .await?;
         tx.commit().await?;
@@ -340,6 +411,138 @@ impl StaffScope {
             .await?
             .ok_or_else(|| StoreError::Corrupt("finding vanished after update".into()))
     }
+
+    pub async fn list_api_keys(&self) -> Result<Vec<ApiKeyRecord>, StoreError> {
+        let action = Action::ApiKeyList;
+        self.require_tenant_action(action, ResourceKind::ApiKey)
+            .await?;
+        let keys = sqlx::query(AssertSqlSafe(format!(
+            "SELECT id, tenant_id, name, created_at, revoked_at FROM api_keys WHERE {} \
+             ORDER BY created_at DESC, id",
+            self.scoping.eq("tenant_id")
+        )))
+        .bind(self.tenant.to_string())
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(api_key)
+        .collect::<Result<Vec<_>, _>>()?
+        .into_iter()
+        .filter(|k| {
+            self.gate.permits(
+                Action::ApiKeyRevoke,
+                &ResourceRef::ApiKey {
+                    tenant: k.tenant_id,
+                    key: k.id,
+                },
+            )
+        })
+        .collect::<Vec<_>>();
+        self.actor
+            .log(
+                outcome_success(action, ResourceKind::ApiKey)
+                    .concerning(self.tenant, None)
+                    .detail(format!("listed={}", keys.len())),
+            )
+            .await?;
+        Ok(keys)
+    }
+
+    /// Register a key for this tenant. The caller generated the secret and
+    /// passes only its hash; the secret is shown once and never stored.
+    pub async fn create_api_key(
+        &self,
+        name: &str,
+        key_hash: &str,
+    ) -> Result<ApiKeyRecord, StoreError> {
+        let action = Action::ApiKeyCreate;
+        self.require_tenant_action(action, ResourceKind::ApiKey)
+            .await?;
+        let record = ApiKeyRecord {
+            id: ApiKeyId::random(),
+            tenant_id: self.tenant,
+            name: name.to_owned(),
+            created_at: now_millis(),
+            revoked_at: None,
+        };
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO api_keys (id, tenant_id, name, key_hash, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(record.id.to_string())
+        .bind(self.tenant.to_string())
+        .bind(name)
+        .bind(key_hash)
+        .bind(&self.actor_id)
+        .bind(record.created_at)
+        .execute(&mut *tx)
+        .await?;
+        self.actor
+            .log_in(
+                &mut tx,
+                outcome_success(action, ResourceKind::ApiKey)
+                    .resource(record.id)
+                    .concerning(self.tenant, None),
+            )
+            .await?;
+        tx.commit().await?;
+        Ok(record)
+    }
+
+    pub async fn revoke_api_key(&self, id: ApiKeyId) -> Result<ApiKeyRecord, StoreError> {
+        let action = Action::ApiKeyRevoke;
+        let kind = ResourceKind::ApiKey;
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT id, tenant_id, name, created_at, revoked_at FROM api_keys WHERE {} AND id = ?",
+            self.scoping.eq("tenant_id")
+        )))
+        .bind(self.tenant.to_string())
+        .bind(id.to_string())
+        .fetch_optional(&self.pool)
+        .await?;
+        let key = match row.as_ref().map(api_key).transpose()? {
+            None => return Err(self.actor.not_found(action, kind, id).await),
+            Some(k) => k,
+        };
+        let resource = ResourceRef::ApiKey {
+            tenant: key.tenant_id,
+            key: key.id,
+        };
+        if !self.gate.permits(action, &resource) {
+            return Err(self.actor.denied(action, kind, id).await);
+        }
+        let now = now_millis();
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?) WHERE tenant_id = ? AND id = ?")
+            .bind(now)
+            .bind(key.tenant_id.to_string())
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        self.actor
+            .log_in(
+                &mut tx,
+                outcome_success(action, kind)
+                    .resource(id)
+                    .concerning(key.tenant_id, None),
+            )
+            .await?;
+        tx.commit().await?;
+        Ok(ApiKeyRecord {
+            revoked_at: Some(key.revoked_at.unwrap_or(now)),
+            ..key
+        })
+    }
+}
+
+fn api_key(row: &sqlx::sqlite::SqliteRow) -> Result<ApiKeyRecord, StoreError> {
+    Ok(ApiKeyRecord {
+        id: parse(row, "id")?,
+        tenant_id: parse(row, "tenant_id")?,
+        name: row.try_get("name")?,
+        created_at: row.try_get("created_at")?,
+        revoked_at: row.try_get("revoked_at")?,
+    })
 }
 
 async fn insert_observations(

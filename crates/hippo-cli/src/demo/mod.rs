@@ -30,7 +30,7 @@ pub struct DemoTenantInfo {
 pub struct DemoUser {
     pub email: String,
     pub password: String,
-    /// `patient`, `clinician` or `tenant_admin`.
+    /// `patient`, `clinician`, `tenant_admin` or `operator`.
     pub role: String,
     pub tenant_id: Option<TenantId>,
     /// Exactly the patient records this user may read.
@@ -196,11 +196,13 @@ impl DemoWorld {
 /// Seed the demo world into an empty store.
 pub async fn seed(store: &Store) -> anyhow::Result<DemoWorld> {
     let provisioning = store.provisioning();
+    let policy = std::sync::Arc::new(hippo_policy::Policy::load()?);
     let total_steps: usize = TENANTS
         .iter()
         .map(|t| t.staff.len() + t.patients.len())
         .sum::<usize>()
-        + PEOPLE.len();
+        + PEOPLE.len()
+        + 1;
     let mut progress = Progress::new("seeding demo", total_steps);
     let mut tenants = Vec::new();
     let mut users = Vec::new();
@@ -247,7 +249,7 @@ pub async fn seed(store: &Store) -> anyhow::Result<DemoWorld> {
             user_agent: Some("hippo demo".into()),
         };
         let scope = store
-            .staff_scope(&principal, origin)
+            .staff_scope(&principal, origin, policy.gate(&principal))
             .context("clinician has no staff scope")?;
         let uploader = Uploader {
             scope,
@@ -331,8 +333,27 @@ pub async fn seed(store: &Store) -> anyhow::Result<DemoWorld> {
         });
         progress.step();
     }
+    let operator_password = new_password();
+    provisioning
+        .create_operator(
+            OPERATOR_EMAIL,
+            "Hippo on-call",
+            &password::hash(&operator_password).map_err(|e| anyhow::anyhow!("{e:?}"))?,
+        )
+        .await?;
+    users.push(DemoUser {
+        email: OPERATOR_EMAIL.into(),
+        password: operator_password,
+        role: "operator".into(),
+        tenant_id: None,
+        patient_ids: Vec::new(),
+        finding_ids: Vec::new(),
+    });
+    progress.step();
     Ok(DemoWorld { tenants, users })
 }
+
+const OPERATOR_EMAIL: &str = "oncall@hippo.example";
 
 /// Seed a fresh data directory, or reuse one seeded before (its
 /// credentials are kept beside the database, readable only by the owner).

@@ -107,12 +107,13 @@ async fn demo_seeds_serves_and_describes_itself() {
     );
 
     let raw: Value = serde_json::from_str(&std::fs::read_to_string(&creds_path).unwrap()).unwrap();
-    let keys: Vec<&str> = raw["users"][0]
+    let mut keys: Vec<&str> = raw["users"][0]
         .as_object()
         .unwrap()
         .keys()
         .map(String::as_str)
         .collect();
+    keys.sort_unstable();
     assert_eq!(
         keys,
         [

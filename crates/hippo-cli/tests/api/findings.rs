@@ -149,7 +149,13 @@ async fn demo_credentials_list_exactly_what_each_user_may_read() {
             user.finding_ids.iter().map(|f| f.to_string()).collect();
         let expected_patients: BTreeSet<String> =
             user.patient_ids.iter().map(|p| p.to_string()).collect();
-        if user.role == "patient" {
+        if user.role == "operator" {
+            assert!(expected_findings.is_empty() && expected_patients.is_empty());
+            let tenants: Value = app.get_json("/api/v1/tenants", &session).await;
+            assert_eq!(tenants.as_array().unwrap().len(), app.world.tenants.len());
+            let r = app.get("/api/v1/patients", &session).await;
+            assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        } else if user.role == "patient" {
             let list: Value = app.get_json("/api/v1/findings", &session).await;
             assert_eq!(ids(&list), expected_findings, "{}", user.email);
             let patient_ids: BTreeSet<String> = list

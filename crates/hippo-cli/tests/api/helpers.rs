@@ -35,6 +35,8 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut ServerConfig)) -> TestAp
         // All test requests come from 127.0.0.1; the per-address budget is
         // exercised by its own test.
         login_attempts_per_client_per_minute: 10_000,
+        // The access tests probe on purpose; probing detection has its own.
+        not_found_limit: 10_000,
         ..ServerConfig::default()
     };
     configure(&mut config);
@@ -134,7 +136,8 @@ impl TestApp {
 
     pub async fn actor_id(&self, email: &str) -> String {
         sqlx::query(
-            "SELECT id FROM staff_users WHERE email = ?1 UNION ALL SELECT id FROM accounts WHERE email = ?1",
+            "SELECT id FROM staff_users WHERE email = ?1 UNION ALL SELECT id FROM accounts WHERE email = ?1 \
+             UNION ALL SELECT id FROM operators WHERE email = ?1",
         )
         .bind(email)
         .fetch_one(&self.db)

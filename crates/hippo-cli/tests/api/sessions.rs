@@ -205,12 +205,13 @@ async fn login_response_carries_no_secrets() {
         .json()
         .await
         .unwrap();
-    let keys: Vec<&str> = body
+    let mut keys: Vec<&str> = body
         .as_object()
         .unwrap()
         .keys()
         .map(String::as_str)
         .collect();
+    keys.sort_unstable();
     assert_eq!(keys, ["expires_at", "principal", "token"]);
     let text = body.to_string();
     assert!(!text.contains("argon2"));

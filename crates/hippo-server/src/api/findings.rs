@@ -50,6 +50,7 @@ pub async fn get(
     let detail = match &caller.scope {
         Scope::Staff(s) => s.finding(id).await?,
         Scope::Patient(p) => p.finding(id).await?,
+        Scope::Operator(_) => return Err(Failure::NotFound.into()),
     };
     Ok(Json((&detail).into()))
 }
@@ -80,6 +81,7 @@ pub async fn pdf(caller: Authorized, Path(raw): Path<String>) -> Result<Response
     let (_, bytes) = match &caller.scope {
         Scope::Staff(s) => s.finding_pdf(id).await?,
         Scope::Patient(p) => p.finding_pdf(id).await?,
+        Scope::Operator(_) => return Err(Failure::NotFound.into()),
     };
     Ok(pdf_response(id, bytes))
 }

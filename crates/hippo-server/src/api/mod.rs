@@ -1,8 +1,10 @@
 //! The JSON API under `/api/v1`. Bearer tokens only; errors are
 //! `{"error": {"code", "message"}}`.
 
+pub mod api_keys;
 pub mod auth;
 pub mod findings;
 pub mod json;
 pub mod openapi;
 pub mod patients;
+pub mod tenants;

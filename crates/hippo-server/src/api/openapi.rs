@@ -4,7 +4,7 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::api::{auth, findings, patients};
+use crate::api::{api_keys, auth, findings, patients, tenants};
 
 struct BearerAuth;
 
@@ -26,6 +26,8 @@ impl Modify for BearerAuth {
         findings::list_own, findings::get, findings::pdf, findings::upload,
         findings::release, findings::retract,
         patients::list, patients::create, patients::get, patients::findings,
+        api_keys::list, api_keys::create, api_keys::revoke,
+        tenants::list,
         openapi_json,
     ),
     modifiers(&BearerAuth),

@@ -28,3 +28,15 @@ pub fn is_well_formed(token: &str) -> bool {
             .bytes()
             .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
+
+/// Lab-system API keys: a recognisable prefix (so secret scanners and people
+/// can tell what leaked) and 256 random bits.
+pub const API_KEY_PREFIX: &str = "hippo_lab_";
+
+pub fn new_api_key() -> String {
+    format!("{API_KEY_PREFIX}{}", new_token())
+}
+
+pub fn is_well_formed_api_key(key: &str) -> bool {
+    key.strip_prefix(API_KEY_PREFIX).is_some_and(is_well_formed)
+}

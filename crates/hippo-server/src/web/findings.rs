@@ -7,12 +7,12 @@ use axum::extract::Path;
 use axum::response::{Redirect, Response};
 use hippo_core::FindingId;
 use hippo_core::finding::FindingStatus;
-use hippo_core::policy::{Action, permits};
+use hippo_core::policy::{Action, ResourceRef};
 use hippo_core::time_util::human;
 use hippo_store::{FindingDetail, FindingSummary};
 
 use crate::api::findings::pdf_response;
-use crate::error::WebError;
+use crate::error::{Failure, WebError};
 use crate::extract::{Authorized, Scope};
 use crate::web::login::CsrfOnly;
 use crate::web::render::{Nav, page};
@@ -82,9 +82,15 @@ pub async fn detail(caller: Authorized, Path(raw): Path<String>) -> Result<Respo
     let detail: FindingDetail = match &caller.scope {
         Scope::Staff(s) => s.finding(id).await?,
         Scope::Patient(p) => p.finding(id).await?,
+        Scope::Operator(_) => return Err(Failure::NotFound.into()),
     };
-    let kind = caller.principal.kind();
     let status = detail.summary.status;
+    let resource = ResourceRef::Finding {
+        tenant: detail.summary.tenant_id,
+        patient: detail.summary.patient_id,
+        finding: id,
+        status,
+    };
     page(&FindingPage {
         nav: Nav::of(&caller),
         finding: (&detail.summary).into(),
@@ -103,8 +109,10 @@ pub async fn detail(caller: Authorized, Path(raw): Path<String>) -> Result<Respo
             })
             .collect(),
         staff_view: matches!(caller.scope, Scope::Staff(_)),
-        can_release: status == FindingStatus::Draft && permits(kind, Action::FindingRelease),
-        can_retract: status == FindingStatus::Released && permits(kind, Action::FindingRetract),
+        can_release: status == FindingStatus::Draft
+            && caller.may(Action::FindingRelease, &resource),
+        can_retract: status == FindingStatus::Released
+            && caller.may(Action::FindingRetract, &resource),
     })
 }
 
@@ -113,6 +121,7 @@ pub async fn pdf(caller: Authorized, Path(raw): Path<String>) -> Result<Response
     let (_, bytes) = match &caller.scope {
         Scope::Staff(s) => s.finding_pdf(id).await?,
         Scope::Patient(p) => p.finding_pdf(id).await?,
+        Scope::Operator(_) => return Err(Failure::NotFound.into()),
     };
     Ok(pdf_response(id, bytes))
 }

@@ -7,7 +7,8 @@ use crate::extract::Authorized;
 
 pub async fn home(caller: Authorized) -> Redirect {
     match caller.principal {
-        Principal::Staff { .. } => Redirect::to("/patients"),
+        Principal::Staff { .. } | Principal::LabSystem { .. } => Redirect::to("/patients"),
         Principal::Patient { .. } => Redirect::to("/findings"),
+        Principal::Operator { .. } => Redirect::to("/tenants"),
     }
 }

@@ -7,3 +7,4 @@ pub mod home;
 pub mod login;
 pub mod patients;
 pub mod render;
+pub mod tenants;

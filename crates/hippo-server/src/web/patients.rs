@@ -8,7 +8,7 @@ use axum::extract::{Multipart, Path, State};
 use axum::response::{Redirect, Response};
 use hippo_core::PatientId;
 use hippo_core::patient::{PatientInput, format_date};
-use hippo_core::policy::{Action, permits};
+use hippo_core::policy::{Action, ResourceRef};
 use hippo_store::PatientRecord;
 use serde::Deserialize;
 
@@ -94,7 +94,13 @@ pub async fn detail(caller: Authorized, Path(raw): Path<String>) -> Result<Respo
         nav: Nav::of(&caller),
         patient: (&patient).into(),
         findings: findings.iter().map(Into::into).collect(),
-        can_upload: permits(caller.principal.kind(), Action::FindingUpload),
+        can_upload: caller.may(
+            Action::FindingUpload,
+            &ResourceRef::Patient {
+                tenant: patient.tenant_id,
+                patient: patient.id,
+            },
+        ),
         example_observations: EXAMPLE_OBSERVATIONS,
     })
 }

@@ -11,6 +11,7 @@ use crate::extract::Authorized;
 pub struct Nav {
     pub user: String,
     pub is_staff: bool,
+    pub is_operator: bool,
     pub csrf: String,
 }
 
@@ -19,6 +20,7 @@ impl Nav {
         Self {
             user: caller.principal.display_name().to_owned(),
             is_staff: matches!(caller.principal, Principal::Staff { .. }),
+            is_operator: matches!(caller.principal, Principal::Operator { .. }),
             csrf: caller.csrf_token(),
         }
     }

@@ -18,6 +18,27 @@ CREATE TABLE staff_users (
     created_at     INTEGER NOT NULL
 );
 
+-- The vendor's on-call staff: tenant metadata, never patient data.
+CREATE TABLE operators (
+    id             TEXT PRIMARY KEY NOT NULL,
+    email          TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    display_name   TEXT NOT NULL,
+    password_hash  TEXT NOT NULL,
+    created_at     INTEGER NOT NULL
+);
+
+-- Lab-system keys, shown once; only the SHA-256 of the secret is kept.
+CREATE TABLE api_keys (
+    id          TEXT PRIMARY KEY NOT NULL,
+    tenant_id   TEXT NOT NULL REFERENCES tenants (id),
+    name        TEXT NOT NULL,
+    key_hash    TEXT NOT NULL UNIQUE,
+    created_by  TEXT NOT NULL REFERENCES staff_users (id),
+    created_at  INTEGER NOT NULL,
+    revoked_at  INTEGER
+);
+CREATE INDEX api_keys_by_tenant ON api_keys (tenant_id, created_at);
+
 -- A person who logs in as a patient; linked to one patient record per tenant.
 CREATE TABLE accounts (
     id             TEXT PRIMARY KEY NOT NULL,
@@ -54,7 +75,8 @@ CREATE TABLE findings (
     patient_id    TEXT NOT NULL,
     title         TEXT NOT NULL,
     status        TEXT NOT NULL CHECK (status IN ('draft', 'released', 'retracted')),
-    created_by    TEXT NOT NULL REFERENCES staff_users (id),
+    -- The staff member or lab-system key that submitted it.
+    created_by    TEXT NOT NULL,
     created_at    INTEGER NOT NULL,
     released_at   INTEGER,
     retracted_at  INTEGER,
@@ -94,10 +116,11 @@ CREATE TABLE sessions (
     token_hash    TEXT PRIMARY KEY NOT NULL,
     staff_id      TEXT REFERENCES staff_users (id),
     account_id    TEXT REFERENCES accounts (id),
+    operator_id   TEXT REFERENCES operators (id),
     created_at    INTEGER NOT NULL,
     last_seen_at  INTEGER NOT NULL,
     expires_at    INTEGER NOT NULL,
-    CHECK ((staff_id IS NULL) <> (account_id IS NULL))
+    CHECK ((staff_id IS NOT NULL) + (account_id IS NOT NULL) + (operator_id IS NOT NULL) = 1)
 );
 
 -- Append-only. `seq` orders the log internally and never leaves the server;

@@ -1,0 +1,125 @@
+use hippo_core::finding::FindingStatus;
+use hippo_core::{AccountId, ApiKeyId, FindingId, OperatorId, PatientLink, StaffId};
+
+use super::*;
+
+fn staff(tenant: TenantId, role: StaffRole) -> Principal {
+    Principal::Staff {
+        staff_id: StaffId::random(),
+        tenant_id: tenant,
+        role,
+        display_name: "s".into(),
+    }
+}
+
+fn finding(tenant: TenantId, patient: PatientId, status: FindingStatus) -> ResourceRef {
+    ResourceRef::Finding {
+        tenant,
+        patient,
+        finding: FindingId::random(),
+        status,
+    }
+}
+
+#[test]
+fn the_shipped_policy_validates_against_the_schema() {
+    Policy::load().unwrap();
+}
+
+#[test]
+fn a_policy_naming_an_unknown_attribute_is_refused() {
+    let bad = "permit(principal is Hippo::Staff, action == Hippo::Action::\"finding_read\", resource is Hippo::Finding) when { principal.tenant == resource.owner };";
+    assert!(matches!(
+        Policy::from_sources(bad, SCHEMA_SOURCE),
+        Err(PolicyError::Invalid(_))
+    ));
+}
+
+#[test]
+fn ownership_decides_for_staff_and_patients() {
+    let policy = Policy::load().unwrap();
+    let (t1, t2) = (TenantId::random(), TenantId::random());
+    let (p1, p2) = (PatientId::random(), PatientId::random());
+    let clinician = staff(t1, StaffRole::Clinician);
+    let admin = staff(t1, StaffRole::TenantAdmin);
+    let patient = Principal::Patient {
+        account_id: AccountId::random(),
+        display_name: "p".into(),
+        links: vec![PatientLink {
+            tenant_id: t1,
+            patient_id: p1,
+        }],
+    };
+    let read = Action::FindingRead;
+    assert!(policy.decide(&clinician, read, &finding(t1, p1, FindingStatus::Draft)));
+    assert!(!policy.decide(&clinician, read, &finding(t2, p2, FindingStatus::Released)));
+    assert!(policy.decide(&patient, read, &finding(t1, p1, FindingStatus::Released)));
+    assert!(!policy.decide(&patient, read, &finding(t1, p1, FindingStatus::Draft)));
+    assert!(!policy.decide(&patient, read, &finding(t1, p1, FindingStatus::Retracted)));
+    assert!(!policy.decide(&patient, read, &finding(t1, p2, FindingStatus::Released)));
+    let release = Action::FindingRelease;
+    assert!(policy.decide(&clinician, release, &finding(t1, p1, FindingStatus::Draft)));
+    assert!(!policy.decide(&admin, release, &finding(t1, p1, FindingStatus::Draft)));
+    assert!(policy.decide(&admin, Action::ApiKeyCreate, &ResourceRef::Tenant(t1)));
+    assert!(!policy.decide(&admin, Action::ApiKeyCreate, &ResourceRef::Tenant(t2)));
+    assert!(!policy.decide(&clinician, Action::ApiKeyCreate, &ResourceRef::Tenant(t1)));
+    let key = ResourceRef::ApiKey {
+        tenant: t2,
+        key: ApiKeyId::random(),
+    };
+    assert!(!policy.decide(&admin, Action::ApiKeyRevoke, &key));
+}
+
+#[test]
+fn operators_never_read_patient_data() {
+    let policy = Policy::load().unwrap();
+    let operator = Principal::Operator {
+        operator_id: OperatorId::random(),
+        display_name: "o".into(),
+    };
+    let (t, p) = (TenantId::random(), PatientId::random());
+    assert!(policy.decide(&operator, Action::TenantList, &ResourceRef::Platform));
+    for action in [
+        Action::FindingRead,
+        Action::FindingPdfDownload,
+        Action::FindingRelease,
+    ] {
+        assert!(!policy.decide(&operator, action, &finding(t, p, FindingStatus::Released)));
+    }
+    assert!(!policy.decide(&operator, Action::PatientList, &ResourceRef::Tenant(t)));
+}
+
+#[test]
+fn lab_systems_only_submit_for_their_own_tenant() {
+    let policy = Policy::load().unwrap();
+    let (t1, t2) = (TenantId::random(), TenantId::random());
+    let lab = Principal::LabSystem {
+        key_id: ApiKeyId::random(),
+        tenant_id: t1,
+        display_name: "lab".into(),
+    };
+    let own = ResourceRef::Patient {
+        tenant: t1,
+        patient: PatientId::random(),
+    };
+    let other = ResourceRef::Patient {
+        tenant: t2,
+        patient: PatientId::random(),
+    };
+    assert!(policy.decide(&lab, Action::FindingUpload, &own));
+    assert!(!policy.decide(&lab, Action::FindingUpload, &other));
+    assert!(!policy.decide(&lab, Action::PatientRead, &own));
+    assert!(!policy.decide(
+        &lab,
+        Action::FindingRead,
+        &finding(t1, PatientId::random(), FindingStatus::Released)
+    ));
+}
+
+#[test]
+fn actions_outside_the_schema_are_denied() {
+    let policy = Policy::load().unwrap();
+    let clinician = staff(TenantId::random(), StaffRole::Clinician);
+    assert!(!policy.decide(&clinician, Action::Public, &ResourceRef::Platform));
+    assert!(!policy.decide(&clinician, Action::Login, &ResourceRef::Platform));
+}

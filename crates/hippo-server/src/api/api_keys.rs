@@ -1,0 +1,99 @@
+//! Lab-system API keys, managed by tenant admins. A key is shown once, at
+//! creation; afterwards only its metadata is listed.
+
+use axum::Json;
+use axum::extract::Path;
+use axum::http::StatusCode;
+use hippo_core::ApiKeyId;
+use hippo_core::time_util::rfc3339;
+use hippo_store::ApiKeyRecord;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::api::json::ApiJson;
+use crate::auth::token::{hash_token, new_api_key};
+use crate::error::{ApiError, ErrorBody, Failure};
+use crate::extract::Authorized;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateApiKeyRequest {
+    /// What the key is for, e.g. "Analyser hall 2".
+    pub name: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApiKeyView {
+    pub id: String,
+    pub name: String,
+    pub created_at: String,
+    pub revoked_at: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CreatedApiKey {
+    #[serde(flatten)]
+    pub key: ApiKeyView,
+    /// The secret, shown this once. Send as `Authorization: Bearer <secret>`.
+    pub secret: String,
+}
+
+impl From<&ApiKeyRecord> for ApiKeyView {
+    fn from(k: &ApiKeyRecord) -> Self {
+        Self {
+            id: k.id.to_string(),
+            name: k.name.clone(),
+            created_at: rfc3339(k.created_at),
+            revoked_at: k.revoked_at.map(rfc3339),
+        }
+    }
+}
+
+/// The facility's lab-system keys (never their secrets).
+#[utoipa::path(get, path = "/api/v1/api-keys", tag = "api keys",
+    responses((status = 200, body = Vec<ApiKeyView>), (status = 403, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn list(caller: Authorized) -> Result<Json<Vec<ApiKeyView>>, ApiError> {
+    let keys = caller.staff()?.list_api_keys().await?;
+    Ok(Json(keys.iter().map(Into::into).collect()))
+}
+
+/// Create a key for a lab system of the caller's facility.
+#[utoipa::path(post, path = "/api/v1/api-keys", tag = "api keys",
+    request_body = CreateApiKeyRequest,
+    responses((status = 201, body = CreatedApiKey), (status = 403, body = ErrorBody),
+        (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn create(
+    caller: Authorized,
+    ApiJson(request): ApiJson<CreateApiKeyRequest>,
+) -> Result<(StatusCode, Json<CreatedApiKey>), ApiError> {
+    let staff = caller.staff()?;
+    let name = request.name.trim();
+    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+        return Err(Failure::Invalid("name: 1 to 100 printable characters".into()).into());
+    }
+    let secret = new_api_key();
+    let record = staff.create_api_key(name, &hash_token(&secret)).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(CreatedApiKey {
+            key: (&record).into(),
+            secret,
+        }),
+    ))
+}
+
+/// Revoke a key; requests with it fail from now on.
+#[utoipa::path(post, path = "/api/v1/api-keys/{id}/revoke", tag = "api keys",
+    params(("id" = String, Path, description = "API key ID")),
+    responses((status = 200, body = ApiKeyView), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn revoke(
+    caller: Authorized,
+    Path(raw): Path<String>,
+) -> Result<Json<ApiKeyView>, ApiError> {
+    let id: ApiKeyId = caller.parse_id(&raw).await?;
+    let record = caller.staff()?.revoke_api_key(id).await?;
+    Ok(Json((&record).into()))
+}

@@ -1,0 +1,79 @@
+//! What an operator can reach: tenant metadata. There is deliberately no
+//! method here that reads patients, findings or PDFs.
+
+use std::sync::Arc;
+
+use hippo_core::Principal;
+use hippo_core::audit::{AuditActor, RequestOrigin};
+use hippo_core::policy::{AccessGate, Action, ResourceKind, ResourceRef};
+use sqlx::{Row, SqlitePool};
+
+use crate::actor::{Actor, outcome_success};
+use crate::audit::AuditLog;
+use crate::error::StoreError;
+use crate::model::TenantSummary;
+use crate::rows::parse;
+
+#[derive(Clone)]
+pub struct OperatorScope {
+    pool: SqlitePool,
+    actor: Actor,
+    gate: Arc<dyn AccessGate>,
+}
+
+impl OperatorScope {
+    pub(crate) fn new(
+        pool: SqlitePool,
+        audit: AuditLog,
+        principal: &Principal,
+        origin: RequestOrigin,
+        gate: Arc<dyn AccessGate>,
+    ) -> Option<Self> {
+        if !matches!(principal, Principal::Operator { .. }) {
+            return None;
+        }
+        Some(Self {
+            pool,
+            actor: Actor {
+                audit,
+                actor: AuditActor::of(principal),
+                origin,
+            },
+            gate,
+        })
+    }
+
+    pub async fn list_tenants(&self) -> Result<Vec<TenantSummary>, StoreError> {
+        let action = Action::TenantList;
+        if !self.gate.permits(action, &ResourceRef::Platform) {
+            return Err(self.actor.denied(action, ResourceKind::Tenant, "all").await);
+        }
+        let tenants = sqlx::query(
+            "SELECT t.id, t.name, t.kind, t.created_at, \
+             (SELECT COUNT(*) FROM staff_users s WHERE s.tenant_id = t.id) AS staff_count, \
+             (SELECT COUNT(*) FROM patients p WHERE p.tenant_id = t.id) AS patient_count \
+             FROM tenants t ORDER BY t.name, t.id",
+        )
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(TenantSummary {
+                id: parse(r, "id")?,
+                name: r.try_get("name")?,
+                kind: r.try_get("kind")?,
+                created_at: r.try_get("created_at")?,
+                staff_count: r.try_get("staff_count")?,
+                patient_count: r.try_get("patient_count")?,
+            })
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+        self.actor
+            .log(
+                outcome_success(action, ResourceKind::Tenant)
+                    .detail(format!("listed={}", tenants.len())),
+            )
+            .await?;
+        Ok(tenants)
+    }
+}
