@@ -134,6 +134,7 @@ pub const TENANTS: &[DemoTenant] = &[
         domain: "labor-nord.example",
         staff: &[
             ("Dr. Anna Keller", "a.keller", StaffRole::Clinician),
+            ("Lea Vogel", "l.vogel", StaffRole::Assistant),
             ("Thomas Brandt", "admin", StaffRole::TenantAdmin),
         ],
         patients: &[0, 1, 2, 3],

@@ -9,6 +9,8 @@ use sqlx::{Row, SqlitePool};
 
 pub struct TestApp {
     pub url: String,
+    /// The server's store, for fast test setup (no HTTP, no argon2).
+    pub store: Store,
     pub client: Client,
     pub world: DemoWorld,
     pub db: SqlitePool,
@@ -20,7 +22,21 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
 
+/// Which fence to switch off (test-only feature `fence-bypass`).
+#[derive(Clone, Copy, Default)]
+pub struct Fences {
+    pub bypass_store_scoping: bool,
+    pub bypass_policy: bool,
+}
+
 pub async fn spawn_app_with(configure: impl FnOnce(&mut ServerConfig)) -> TestApp {
+    spawn_app_fenced(Fences::default(), configure).await
+}
+
+pub async fn spawn_app_fenced(
+    fences: Fences,
+    configure: impl FnOnce(&mut ServerConfig),
+) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&StoreOptions {
         database_url: None,
@@ -39,14 +55,21 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut ServerConfig)) -> TestAp
         not_found_limit: 10_000,
         ..ServerConfig::default()
     };
+    config.bypass_policy_for_tests = fences.bypass_policy;
     configure(&mut config);
-    let server = hippo_server::start(store, config).await.unwrap();
+    let store = if fences.bypass_store_scoping {
+        store.bypass_scoping_for_tests()
+    } else {
+        store
+    };
+    let server = hippo_server::start(store.clone(), config).await.unwrap();
     let db_path = dir.path().join("hippo.db");
     let db = SqlitePool::connect(&format!("sqlite://{}", db_path.display()))
         .await
         .unwrap();
     TestApp {
         url: server.url(),
+        store,
         client: Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()

@@ -8,6 +8,7 @@ mod access;
 mod audit;
 mod bad_input;
 mod demo_binary;
+mod fences;
 mod findings;
 mod helpers;
 mod openapi;

@@ -1,0 +1,104 @@
+//! Two fences: the scoped store and the Cedar policy each deny on their own.
+//! A test-only feature switches one off at a time; with both off the same
+//! requests leak, which shows the test would notice a missing fence.
+
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::helpers::{Fences, TestApp, spawn_app_fenced};
+
+/// Outsiders ask for Max's finding; returns the statuses they got.
+async fn outsider_statuses(app: &TestApp) -> Vec<StatusCode> {
+    let max = app.user("max.schmidt");
+    let finding = max.finding_ids[0].to_string();
+    let patient = max.patient_ids[0].to_string();
+    let mut statuses = Vec::new();
+    for outsider in [
+        "sophie.wagner",
+        "leon.hoffmann",
+        "j.petersen",
+        "admin@testzentrum",
+    ] {
+        let session = app.login(outsider).await;
+        for path in [
+            format!("/api/v1/findings/{finding}"),
+            format!("/api/v1/findings/{finding}/pdf"),
+            format!("/api/v1/patients/{patient}"),
+            format!("/api/v1/patients/{patient}/findings"),
+        ] {
+            statuses.push(app.get(&path, &session).await.status());
+        }
+    }
+    statuses
+}
+
+async fn foreign_rows_in_lists(app: &TestApp) -> usize {
+    let max = app.user("max.schmidt");
+    let sophie = app.login("sophie.wagner").await;
+    let own: Value = app.get_json("/api/v1/findings", &sophie).await;
+    let other_staff = app.login("j.petersen").await;
+    let patients: Value = app.get_json("/api/v1/patients", &other_staff).await;
+    let text = format!("{own}{patients}");
+    max.finding_ids
+        .iter()
+        .map(ToString::to_string)
+        .chain(max.patient_ids.iter().map(ToString::to_string))
+        .filter(|id| text.contains(id.as_str()))
+        .count()
+}
+
+#[tokio::test]
+async fn the_policy_alone_denies_when_store_scoping_is_off() {
+    let app = spawn_app_fenced(
+        Fences {
+            bypass_store_scoping: true,
+            bypass_policy: false,
+        },
+        |_| {},
+    )
+    .await;
+    let statuses = outsider_statuses(&app).await;
+    assert!(
+        statuses.iter().all(|s| *s == StatusCode::NOT_FOUND),
+        "{statuses:?}"
+    );
+    assert_eq!(foreign_rows_in_lists(&app).await, 0);
+    // The store found the objects; the policy refused them, and said so.
+    let refused = app
+        .count("SELECT COUNT(*) FROM audit_records WHERE outcome = 'denied' AND detail = 'policy'")
+        .await;
+    assert!(refused >= 8, "policy denials recorded: {refused}");
+}
+
+#[tokio::test]
+async fn the_store_alone_denies_when_the_policy_is_off() {
+    let app = spawn_app_fenced(
+        Fences {
+            bypass_store_scoping: false,
+            bypass_policy: true,
+        },
+        |_| {},
+    )
+    .await;
+    let statuses = outsider_statuses(&app).await;
+    assert!(
+        statuses.iter().all(|s| *s == StatusCode::NOT_FOUND),
+        "{statuses:?}"
+    );
+    assert_eq!(foreign_rows_in_lists(&app).await, 0);
+}
+
+#[tokio::test]
+async fn with_both_fences_off_the_same_requests_leak() {
+    let app = spawn_app_fenced(
+        Fences {
+            bypass_store_scoping: true,
+            bypass_policy: true,
+        },
+        |_| {},
+    )
+    .await;
+    let statuses = outsider_statuses(&app).await;
+    assert!(statuses.contains(&StatusCode::OK), "{statuses:?}");
+    assert!(foreign_rows_in_lists(&app).await > 0);
+}
