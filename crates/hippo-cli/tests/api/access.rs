@@ -3,43 +3,14 @@
 //! on collection routes get 403, and every denial is audited.
 
 use hippo_core::PrincipalKind;
-use hippo_core::policy::Action;
-use hippo_server::error::Surface;
 use hippo_server::routes::{RouteSpec, Target, specs};
-use reqwest::{Response, StatusCode, multipart};
+use reqwest::{Response, StatusCode};
 
-use crate::helpers::{PDF, Session, TestApp, finding_metadata, spawn_app, upload_form};
+use crate::helpers::{Session, TestApp, spawn_app};
+use crate::requests::{Credential, send};
 
-/// Send the request a route expects, addressed at `id`.
 async fn call(app: &TestApp, spec: &RouteSpec, id: &str, session: &Session) -> Response {
-    let path = spec.path.replace("{id}", id);
-    let url = format!("{}{path}", app.url);
-    let request = match spec.method {
-        "GET" => app.client.get(url),
-        _ => app.client.post(url),
-    };
-    let request = match spec.surface {
-        Surface::Api => request.bearer_auth(&session.token),
-        Surface::Web => request.header("cookie", session.cookie()),
-    };
-    let is_upload = spec.action == Action::FindingUpload;
-    let request = match (spec.surface, spec.method, is_upload) {
-        (_, "GET", _) => request,
-        (Surface::Api, _, true) => request.multipart(upload_form(&finding_metadata(), PDF)),
-        (Surface::Web, _, true) => request.multipart(
-            multipart::Form::new()
-                .text("csrf", session.csrf())
-                .text("title", "Blutbild")
-                .text("observations", "[]")
-                .part(
-                    "pdf",
-                    multipart::Part::bytes(PDF.to_vec()).file_name("r.pdf"),
-                ),
-        ),
-        (Surface::Api, _, false) => request.json(&serde_json::json!({})),
-        (Surface::Web, _, false) => request.form(&[("csrf", session.csrf())]),
-    };
-    request.send().await.unwrap()
+    send(app, spec, id, &Credential::Session(session.token.clone())).await
 }
 
 struct Answer {

@@ -11,6 +11,8 @@ mod demo_binary;
 mod fences;
 mod findings;
 mod helpers;
+mod matrix;
 mod openapi;
+mod requests;
 mod sessions;
 mod web;

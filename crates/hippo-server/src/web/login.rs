@@ -2,7 +2,7 @@
 
 use askama::Template;
 use axum::Form;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
@@ -24,6 +24,7 @@ struct LoginPage {
     csrf: String,
     email: String,
     error: Option<String>,
+    signed_out: bool,
 }
 
 fn cookie(name: &'static str, value: String, secure: bool) -> Cookie<'static> {
@@ -49,6 +50,7 @@ fn login_page(
     jar: CookieJar,
     email: String,
     error: Option<Failure>,
+    signed_out: bool,
 ) -> Result<Response, WebError> {
     let csrf = new_token();
     let jar = jar.add(cookie(
@@ -61,6 +63,7 @@ fn login_page(
         csrf,
         email,
         error: error.map(|f| f.message()),
+        signed_out,
     })?;
     Ok(match status {
         Some(status) => (status, jar, body).into_response(),
@@ -68,8 +71,17 @@ fn login_page(
     })
 }
 
-pub async fn form(State(state): State<AppState>, jar: CookieJar) -> Result<Response, WebError> {
-    login_page(&state, jar, String::new(), None)
+#[derive(Deserialize)]
+pub struct LoginQuery {
+    signed_out: Option<u8>,
+}
+
+pub async fn form(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    Query(query): Query<LoginQuery>,
+) -> Result<Response, WebError> {
+    login_page(&state, jar, String::new(), None, query.signed_out.is_some())
 }
 
 #[derive(Deserialize)]
@@ -87,7 +99,7 @@ pub async fn submit(
 ) -> Result<Response, WebError> {
     let cookie_token = jar.get(LOGIN_CSRF_COOKIE).map(|c| c.value().to_owned());
     if !verify_double_submit(cookie_token.as_deref(), &form.csrf) {
-        return login_page(&state, jar, form.email, Some(Failure::CsrfMismatch));
+        return login_page(&state, jar, form.email, Some(Failure::CsrfMismatch), false);
     }
     match login(
         &state,
@@ -110,7 +122,7 @@ pub async fn submit(
         }
         Err(
             failure @ (Failure::InvalidCredentials | Failure::RateLimited | Failure::BadRequest(_)),
-        ) => login_page(&state, jar, form.email, Some(failure)),
+        ) => login_page(&state, jar, form.email, Some(failure), false),
         Err(other) => Err(WebError(other)),
     }
 }
@@ -132,5 +144,5 @@ pub async fn logout(
         .delete_session(&hash_token(caller.session_token()))
         .await?;
     let jar = jar.remove(Cookie::build(session_cookie_name(&state)).path("/"));
-    Ok((jar, Redirect::to("/login")).into_response())
+    Ok((jar, Redirect::to("/login?signed_out=1")).into_response())
 }

@@ -1,0 +1,347 @@
+//! The generated authorization matrix: every route of the route table, as
+//! every principal kind, against every relation of the target object,
+//! checked against one declarative table of expected outcomes. New routes
+//! are covered without anyone writing a test.
+
+use std::collections::BTreeMap;
+
+use hippo_core::audit::RequestOrigin;
+use hippo_core::finding::NewFinding;
+use hippo_core::policy::Action;
+use hippo_core::time_util::now_millis;
+use hippo_core::{PatientId, PrincipalKind};
+use hippo_server::auth::token::{hash_token, new_api_key, new_token};
+use hippo_server::error::Surface;
+use hippo_server::routes::{RouteSpec, Target, specs};
+use hippo_store::{LoginSubject, StaffScope};
+use reqwest::StatusCode;
+use sqlx::Row;
+
+use crate::helpers::{PDF, TestApp, spawn_app};
+use crate::requests::{Credential, send};
+
+/// How the addressed object relates to the caller. Callers belong to the
+/// first demo tenant; patients are Max Schmidt there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Relation {
+    /// The caller's own record (patients) or an object of their tenant.
+    Own,
+    /// Another patient's object in the caller's tenant.
+    OtherPatientSameTenant,
+    /// An object of another tenant.
+    OtherTenant,
+    Nonexistent,
+    /// A draft finding of the own patient record / tenant.
+    Draft,
+    /// A retracted finding of the own patient record / tenant.
+    Retracted,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Expect {
+    Allowed,
+    Forbidden,
+    NotFound,
+    Conflict,
+    LoginRequired,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum TargetKind {
+    Finding,
+    Patient,
+    ApiKey,
+}
+
+fn target_kind(spec: &RouteSpec) -> Option<TargetKind> {
+    match spec.target {
+        Target::Collection => None,
+        Target::Item if spec.path.contains("/patients/{id}") => Some(TargetKind::Patient),
+        Target::Item if spec.path.contains("/api-keys/{id}") => Some(TargetKind::ApiKey),
+        Target::Item => Some(TargetKind::Finding),
+    }
+}
+
+fn relations(kind: TargetKind) -> &'static [Relation] {
+    use Relation::*;
+    match kind {
+        TargetKind::Finding => &[
+            Own,
+            OtherPatientSameTenant,
+            OtherTenant,
+            Nonexistent,
+            Draft,
+            Retracted,
+        ],
+        TargetKind::Patient => &[Own, OtherPatientSameTenant, OtherTenant, Nonexistent],
+        TargetKind::ApiKey => &[Own, OtherTenant, Nonexistent],
+    }
+}
+
+/// THE table: what every principal kind may expect from every route for
+/// every relation.
+fn expected(spec: &RouteSpec, kind: PrincipalKind, relation: Option<Relation>) -> Expect {
+    use Relation::*;
+    if spec.surface == Surface::Web && kind == PrincipalKind::LabSystem {
+        return Expect::LoginRequired; // API keys open no browser session
+    }
+    if !spec.allowed.contains(&kind) {
+        return match spec.target {
+            Target::Collection => Expect::Forbidden,
+            Target::Item => Expect::NotFound,
+        };
+    }
+    let Some(relation) = relation else {
+        return Expect::Allowed;
+    };
+    let sees = match (kind, relation) {
+        (_, Nonexistent | OtherTenant) => false,
+        (PrincipalKind::Patient, Own) => true,
+        (PrincipalKind::Patient, _) => false,
+        (PrincipalKind::Operator, _) => false,
+        _ => true, // staff and lab systems see every state in their tenant
+    };
+    if !sees {
+        return Expect::NotFound;
+    }
+    match (spec.action, relation) {
+        (Action::FindingRelease, Draft) => Expect::Allowed,
+        (Action::FindingRelease, _) => Expect::Conflict,
+        (Action::FindingRetract, Own | OtherPatientSameTenant) => Expect::Allowed,
+        (Action::FindingRetract, _) => Expect::Conflict,
+        _ => Expect::Allowed,
+    }
+}
+
+struct Callers {
+    by_kind: Vec<(PrincipalKind, LoginSubject)>,
+    lab_key: String,
+}
+
+async fn subject(app: &TestApp, email_prefix: &str) -> LoginSubject {
+    let email = app.user(email_prefix).email;
+    let row = sqlx::query(
+        "SELECT 'staff' AS k, id FROM staff_users WHERE email = ?1 UNION ALL \
+         SELECT 'account', id FROM accounts WHERE email = ?1 UNION ALL \
+         SELECT 'operator', id FROM operators WHERE email = ?1",
+    )
+    .bind(&email)
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    let id: String = row.get("id");
+    match row.get::<String, _>("k").as_str() {
+        "staff" => LoginSubject::Staff(id.parse().unwrap()),
+        "operator" => LoginSubject::Operator(id.parse().unwrap()),
+        _ => LoginSubject::Account(id.parse().unwrap()),
+    }
+}
+
+/// A fresh session for `subject`, minted in the store (no argon2 needed).
+async fn mint_session(app: &TestApp, subject: LoginSubject) -> Credential {
+    let token = new_token();
+    let now = now_millis();
+    app.store
+        .auth()
+        .create_session(&hash_token(&token), subject, now, now + 3_600_000)
+        .await
+        .unwrap();
+    Credential::Session(token)
+}
+
+async fn staff_scope(app: &TestApp, email_prefix: &str) -> StaffScope {
+    let principal = app
+        .store
+        .auth()
+        .principal(subject(app, email_prefix).await)
+        .await
+        .unwrap()
+        .unwrap();
+    let gate = std::sync::Arc::new(hippo_policy::Policy::load().unwrap()).gate(&principal);
+    app.store
+        .staff_scope(
+            &principal,
+            RequestOrigin {
+                request_id: "matrix-setup".into(),
+                ..Default::default()
+            },
+            gate,
+        )
+        .unwrap()
+}
+
+struct World {
+    tenant_a_clinician: StaffScope,
+    tenant_b_clinician: StaffScope,
+    tenant_a_admin: StaffScope,
+    tenant_b_admin: StaffScope,
+    max: PatientId,
+    sophie: PatientId,
+    leon: PatientId,
+}
+
+impl World {
+    async fn finding(&self, relation: Relation) -> String {
+        let (scope, patient) = match relation {
+            Relation::OtherTenant => (&self.tenant_b_clinician, self.leon),
+            Relation::OtherPatientSameTenant => (&self.tenant_a_clinician, self.sophie),
+            _ => (&self.tenant_a_clinician, self.max),
+        };
+        let new = NewFinding {
+            title: "Matrix".into(),
+            observations: Vec::new(),
+        };
+        let f = scope.upload_finding(patient, &new, PDF).await.unwrap();
+        if relation != Relation::Draft {
+            scope.release(f.id).await.unwrap();
+        }
+        if relation == Relation::Retracted {
+            scope.retract(f.id).await.unwrap();
+        }
+        f.id.to_string()
+    }
+
+    async fn target(&self, kind: TargetKind, relation: Relation) -> String {
+        if relation == Relation::Nonexistent {
+            return uuid::Uuid::new_v4().to_string();
+        }
+        match kind {
+            TargetKind::Finding => self.finding(relation).await,
+            TargetKind::Patient => match relation {
+                Relation::OtherTenant => self.leon,
+                Relation::OtherPatientSameTenant => self.sophie,
+                _ => self.max,
+            }
+            .to_string(),
+            TargetKind::ApiKey => {
+                let scope = if relation == Relation::OtherTenant {
+                    &self.tenant_b_admin
+                } else {
+                    &self.tenant_a_admin
+                };
+                scope
+                    .create_api_key("target", &hash_token(&new_api_key()))
+                    .await
+                    .unwrap()
+                    .id
+                    .to_string()
+            }
+        }
+    }
+}
+
+fn outcome(spec: &RouteSpec, status: StatusCode, location: Option<&str>) -> Option<Expect> {
+    match status {
+        s if s.is_success() => Some(Expect::Allowed),
+        StatusCode::SEE_OTHER if location == Some("/login") => Some(Expect::LoginRequired),
+        StatusCode::SEE_OTHER => Some(Expect::Allowed),
+        StatusCode::FORBIDDEN => Some(Expect::Forbidden),
+        StatusCode::NOT_FOUND => Some(Expect::NotFound),
+        StatusCode::CONFLICT => Some(Expect::Conflict),
+        _ => None,
+    }
+}
+
+#[tokio::test]
+async fn every_route_as_every_principal_against_every_relation() {
+    let app = spawn_app().await;
+    let lab_key = new_api_key();
+    let admin = staff_scope(&app, "admin@labor-nord").await;
+    admin
+        .create_api_key("matrix lab", &hash_token(&lab_key))
+        .await
+        .unwrap();
+    let callers = Callers {
+        by_kind: vec![
+            (PrincipalKind::Operator, subject(&app, "oncall@").await),
+            (
+                PrincipalKind::TenantAdmin,
+                subject(&app, "admin@labor-nord").await,
+            ),
+            (PrincipalKind::Clinician, subject(&app, "a.keller").await),
+            (PrincipalKind::Assistant, subject(&app, "l.vogel").await),
+            (PrincipalKind::Patient, subject(&app, "max.schmidt").await),
+        ],
+        lab_key,
+    };
+    let world = World {
+        tenant_a_clinician: staff_scope(&app, "a.keller").await,
+        tenant_b_clinician: staff_scope(&app, "j.petersen").await,
+        tenant_a_admin: admin,
+        tenant_b_admin: staff_scope(&app, "admin@testzentrum").await,
+        max: app.user("max.schmidt").patient_ids[0],
+        sophie: app.user("sophie.wagner").patient_ids[0],
+        leon: app.user("leon.hoffmann").patient_ids[0],
+    };
+
+    let mut cells = 0usize;
+    let mut failures = Vec::new();
+    let mut not_found_bodies: BTreeMap<&'static str, std::collections::BTreeSet<Vec<u8>>> =
+        BTreeMap::new();
+    let mut tally: BTreeMap<String, usize> = BTreeMap::new();
+    for spec in specs().iter().filter(|s| !s.action.is_anonymous()) {
+        for kind in PrincipalKind::ALL {
+            let cases: Vec<Option<Relation>> = match target_kind(spec) {
+                None => vec![None],
+                Some(t) => relations(t).iter().copied().map(Some).collect(),
+            };
+            for relation in cases {
+                // Fresh credentials per cell: logout cells end their session.
+                let credential = match callers.by_kind.iter().find(|(k, _)| *k == kind) {
+                    Some((_, subject)) => mint_session(&app, *subject).await,
+                    None => Credential::ApiKey(callers.lab_key.clone()),
+                };
+                let id = match (target_kind(spec), relation) {
+                    (Some(t), Some(r)) => world.target(t, r).await,
+                    _ => String::new(),
+                };
+                let want = expected(spec, kind, relation);
+                let response = send(&app, spec, &id, &credential).await;
+                let status = response.status();
+                let location = response
+                    .headers()
+                    .get("location")
+                    .map(|l| l.to_str().unwrap().to_owned());
+                let got = outcome(spec, status, location.as_deref());
+                let body = response.bytes().await.unwrap().to_vec();
+                if got == Some(Expect::NotFound) {
+                    let surface = if spec.surface == Surface::Api {
+                        "api"
+                    } else {
+                        "web"
+                    };
+                    not_found_bodies.entry(surface).or_default().insert(body);
+                }
+                if got != Some(want) {
+                    failures.push(format!(
+                        "{} {} as {} on {:?}: expected {want:?}, got {status}",
+                        spec.method,
+                        spec.path,
+                        kind.as_str(),
+                        relation
+                    ));
+                }
+                *tally.entry(format!("{want:?}")).or_default() += 1;
+                cells += 1;
+            }
+        }
+    }
+    println!("authorization matrix: {cells} cells ({tally:?})");
+    assert!(
+        failures.is_empty(),
+        "{} of {cells} cells failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    // Foreign, wrong-role and nonexistent objects all answer with one body
+    // per surface: nothing distinguishes "exists but not yours".
+    for (surface, bodies) in &not_found_bodies {
+        assert_eq!(
+            bodies.len(),
+            1,
+            "{surface}: {} different not-found bodies",
+            bodies.len()
+        );
+    }
+    assert!(cells > 500, "matrix shrank to {cells} cells");
+}
