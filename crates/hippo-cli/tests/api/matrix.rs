@@ -230,7 +230,7 @@ impl World {
     }
 }
 
-fn outcome(spec: &RouteSpec, status: StatusCode, location: Option<&str>) -> Option<Expect> {
+fn outcome(status: StatusCode, location: Option<&str>) -> Option<Expect> {
     match status {
         s if s.is_success() => Some(Expect::Allowed),
         StatusCode::SEE_OTHER if location == Some("/login") => Some(Expect::LoginRequired),
@@ -302,7 +302,7 @@ async fn every_route_as_every_principal_against_every_relation() {
                     .headers()
                     .get("location")
                     .map(|l| l.to_str().unwrap().to_owned());
-                let got = outcome(spec, status, location.as_deref());
+                let got = outcome(status, location.as_deref());
                 let body = response.bytes().await.unwrap().to_vec();
                 if got == Some(Expect::NotFound) {
                     let surface = if spec.surface == Surface::Api {
