@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod access;
+mod api_keys;
 mod audit;
 mod bad_input;
 mod demo_binary;
@@ -13,6 +14,8 @@ mod findings;
 mod helpers;
 mod matrix;
 mod openapi;
+mod probing;
 mod requests;
+mod route_table;
 mod sessions;
 mod web;
