@@ -17,5 +17,6 @@ mod openapi;
 mod probing;
 mod requests;
 mod route_table;
+mod secrets;
 mod sessions;
 mod web;
