@@ -53,6 +53,7 @@ async fn the_policy_alone_denies_when_store_scoping_is_off() {
         Fences {
             bypass_store_scoping: true,
             bypass_policy: false,
+            empty: false,
         },
         |_| {},
     )
@@ -76,6 +77,7 @@ async fn the_store_alone_denies_when_the_policy_is_off() {
         Fences {
             bypass_store_scoping: false,
             bypass_policy: true,
+            empty: false,
         },
         |_| {},
     )
@@ -94,6 +96,7 @@ async fn with_both_fences_off_the_same_requests_leak() {
         Fences {
             bypass_store_scoping: true,
             bypass_policy: true,
+            empty: false,
         },
         |_| {},
     )

@@ -27,6 +27,8 @@ pub async fn spawn_app() -> TestApp {
 pub struct Fences {
     pub bypass_store_scoping: bool,
     pub bypass_policy: bool,
+    /// Start without the demo world (tests that build their own).
+    pub empty: bool,
 }
 
 pub async fn spawn_app_with(configure: impl FnOnce(&mut ServerConfig)) -> TestApp {
@@ -45,7 +47,14 @@ pub async fn spawn_app_fenced(
     })
     .await
     .unwrap();
-    let world = hippo_cli::demo::seed(&store).await.unwrap();
+    let world = if fences.empty {
+        DemoWorld {
+            tenants: Vec::new(),
+            users: Vec::new(),
+        }
+    } else {
+        hippo_cli::demo::seed(&store).await.unwrap()
+    };
     let mut config = ServerConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
         // All test requests come from 127.0.0.1; the per-address budget is

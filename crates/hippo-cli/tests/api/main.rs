@@ -20,3 +20,4 @@ mod route_table;
 mod secrets;
 mod sessions;
 mod web;
+mod worlds;
