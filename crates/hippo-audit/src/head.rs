@@ -35,8 +35,11 @@ pub struct SignedTreeHead {
 
 impl SignedTreeHead {
     pub fn verify(&self, key: &VerifyingKey) -> bool {
-        key.verify(&self.head.message(), &Signature::from_bytes(&self.signature))
-            .is_ok()
+        key.verify(
+            &self.head.message(),
+            &Signature::from_bytes(&self.signature),
+        )
+        .is_ok()
     }
 }
 
@@ -106,7 +109,11 @@ mod tests {
     #[test]
     fn heads_verify_and_forgeries_do_not() {
         let key = AuditSigningKey::generate();
-        let head = TreeHead { size: 3, root: [7; 32], issued_at: 1 };
+        let head = TreeHead {
+            size: 3,
+            root: [7; 32],
+            issued_at: 1,
+        };
         let signed = key.sign(head);
         assert!(signed.verify(&key.verifying_key()));
         let mut forged = signed;

@@ -131,7 +131,13 @@ fn subproof(m: usize, leaves: &[Hash], complete: bool, out: &mut Vec<Hash>) {
 
 /// RFC 9162 §2.1.4.2: verify that the tree of `size1` leaves with root
 /// `root1` is a prefix of the tree of `size2` leaves with root `root2`.
-pub fn verify_consistency(size1: u64, size2: u64, root1: &Hash, root2: &Hash, proof: &[Hash]) -> bool {
+pub fn verify_consistency(
+    size1: u64,
+    size2: u64,
+    root1: &Hash,
+    root2: &Hash,
+    proof: &[Hash],
+) -> bool {
     if size1 == 0 || size1 > size2 {
         return false;
     }

@@ -1,6 +1,7 @@
 //! The pieces of the `hippo` binary that tests also use: settings and the
 //! demo data set.
 
+pub mod audit_cli;
 pub mod demo;
 pub mod progress;
 pub mod settings;

@@ -28,6 +28,46 @@ enum Command {
     Demo(DemoArgs),
     /// Create or upgrade the database schema, then exit.
     Migrate(MigrateArgs),
+    /// Manage keys: `hippo keys init` creates the audit signing key.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// The tamper-evident audit log: verify, head, prove.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Create the audit log's ed25519 signing key file (never overwrites).
+    Init(MigrateArgs),
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Recompute the whole log, check every signed head and their
+    /// consistency; name the first record that is wrong. Exit code 1 if so.
+    Verify {
+        #[command(flatten)]
+        data: DataArgs,
+        /// Check against this public key (hex) instead of the key file's.
+        #[arg(long, value_name = "HEX")]
+        public_key: Option<String>,
+    },
+    /// Show the latest signed tree head.
+    Head {
+        #[command(flatten)]
+        data: DataArgs,
+        /// Issue a fresh head for the current log first.
+        #[arg(long)]
+        issue: bool,
+    },
+    /// Print an inclusion proof of one record in the latest signed head.
+    Prove {
+        #[command(flatten)]
+        data: DataArgs,
+        /// The record's public ID.
+        record: String,
+    },
 }
 
 #[derive(Args)]
@@ -68,7 +108,11 @@ struct MigrateArgs {
     data: DataArgs,
 }
 
-fn server_config(http: &HttpArgs, file: &FileSettings) -> ServerConfig {
+fn server_config(
+    http: &HttpArgs,
+    file: &FileSettings,
+    audit_key: hippo_audit::AuditSigningKey,
+) -> ServerConfig {
     let defaults = ServerConfig::default();
     ServerConfig {
         listen: http.listen.or(file.listen).unwrap_or(defaults.listen),
@@ -77,11 +121,15 @@ fn server_config(http: &HttpArgs, file: &FileSettings) -> ServerConfig {
             .max_upload_mib
             .or(file.max_upload_mib)
             .map_or(defaults.max_upload_bytes, |m| m * 1024 * 1024),
+        audit_key: Some(std::sync::Arc::new(audit_key)),
         ..defaults
     }
 }
 
-async fn open_store(data: &DataArgs, file: &FileSettings) -> anyhow::Result<(Store, PathBuf)> {
+async fn open_store(
+    data: &DataArgs,
+    file: &FileSettings,
+) -> anyhow::Result<(Store, hippo_cli::settings::DataSettings)> {
     let settings = data.resolve(file);
     let store = Store::open(&settings.store_options())
         .await
@@ -91,7 +139,7 @@ async fn open_store(data: &DataArgs, file: &FileSettings) -> anyhow::Result<(Sto
                 settings.data_dir.display()
             )
         })?;
-    Ok((store, settings.data_dir))
+    Ok((store, settings))
 }
 
 #[tokio::main]
@@ -106,22 +154,62 @@ async fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Migrate(args) => {
             let file = FileSettings::load(args.data.config.as_deref())?;
-            let (store, dir) = open_store(&args.data, &file).await?;
+            let (store, settings) = open_store(&args.data, &file).await?;
             store.close().await;
-            println!("database in {} is up to date", dir.display());
+            println!("database in {} is up to date", settings.data_dir.display());
+        }
+        Command::Keys(KeysCommand::Init(args)) => {
+            let file = FileSettings::load(args.data.config.as_deref())?;
+            let settings = args.data.resolve(&file);
+            let created = settings.init_audit_key()?;
+            let key = settings.load_audit_key()?;
+            println!(
+                "{} audit signing key {}\npublic key: {}",
+                if created {
+                    "created"
+                } else {
+                    "kept the existing"
+                },
+                settings.audit_key.display(),
+                key.public_hex()
+            );
+        }
+        Command::Audit(command) => {
+            let data = match &command {
+                AuditCommand::Verify { data, .. }
+                | AuditCommand::Head { data, .. }
+                | AuditCommand::Prove { data, .. } => data,
+            };
+            let file = FileSettings::load(data.config.as_deref())?;
+            let (store, settings) = open_store(data, &file).await?;
+            match &command {
+                AuditCommand::Verify { public_key, .. } => {
+                    hippo_cli::audit_cli::verify(&store, &settings, public_key.as_deref()).await?
+                }
+                AuditCommand::Head { issue, .. } => {
+                    hippo_cli::audit_cli::head(&store, &settings, *issue).await?
+                }
+                AuditCommand::Prove { record, .. } => {
+                    hippo_cli::audit_cli::prove(&store, &settings, record).await?
+                }
+            }
+            store.close().await;
         }
         Command::Serve(args) => {
             let file = FileSettings::load(args.data.config.as_deref())?;
-            let (store, _) = open_store(&args.data, &file).await?;
-            let server = hippo_server::start(store, server_config(&args.http, &file)).await?;
+            let (store, settings) = open_store(&args.data, &file).await?;
+            let key = settings.load_audit_key()?;
+            let server = hippo_server::start(store, server_config(&args.http, &file, key)).await?;
             println!("Hippo {} listening on {}", hippo_cli::BUILD, server.url());
             server.serve_until_signal().await?;
         }
         Command::Demo(args) => {
             let file = FileSettings::load(args.data.config.as_deref())?;
-            let (store, dir) = open_store(&args.data, &file).await?;
-            let world = demo::seed_or_reuse(&store, &dir).await?;
-            let server = hippo_server::start(store, server_config(&args.http, &file)).await?;
+            let (store, settings) = open_store(&args.data, &file).await?;
+            settings.init_audit_key()?;
+            let key = settings.load_audit_key()?;
+            let world = demo::seed_or_reuse(&store, &settings.data_dir).await?;
+            let server = hippo_server::start(store, server_config(&args.http, &file, key)).await?;
             let credentials = world.credentials(server.url());
             if let Some(path) = &args.credentials_out {
                 demo::write_private(path, &serde_json::to_string_pretty(&credentials)?)?;

@@ -19,7 +19,11 @@ impl Progress {
     }
 
     pub fn step(&mut self) {
-        self.done += 1;
+        self.set(self.done + 1);
+    }
+
+    pub fn set(&mut self, done: usize) {
+        self.done = done;
         let width = 30;
         let filled = (self.done * width).checked_div(self.total).unwrap_or(width);
         let mut err = std::io::stderr().lock();

@@ -17,10 +17,15 @@ pub struct DataArgs {
     /// Database URL (`sqlite://PATH`); default: `<data-dir>/hippo.db`.
     #[arg(long, env = "HIPPO_DATABASE_URL", value_name = "URL")]
     pub database_url: Option<String>,
-    /// TOML file with `data_dir`, `database_url`, `listen`, `cookie_secure`,
-    /// `max_upload_mib`.
+    /// TOML file with `data_dir`, `database_url`, `audit_key`, `listen`,
+    /// `cookie_secure`, `max_upload_mib`.
     #[arg(long, env = "HIPPO_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// The audit log's ed25519 signing key (hex seed), made by `hippo keys
+    /// init`; default: `<data-dir>/keys/audit-signing.key`. Never stored in
+    /// the database.
+    #[arg(long, env = "HIPPO_AUDIT_KEY", value_name = "FILE")]
+    pub audit_key: Option<PathBuf>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -28,6 +33,7 @@ pub struct DataArgs {
 pub struct FileSettings {
     pub data_dir: Option<PathBuf>,
     pub database_url: Option<String>,
+    pub audit_key: Option<PathBuf>,
     pub listen: Option<SocketAddr>,
     pub cookie_secure: Option<bool>,
     pub max_upload_mib: Option<usize>,
@@ -49,20 +55,27 @@ impl FileSettings {
 pub struct DataSettings {
     pub data_dir: PathBuf,
     pub database_url: Option<String>,
+    pub audit_key: PathBuf,
 }
 
 impl DataArgs {
     pub fn resolve(&self, file: &FileSettings) -> DataSettings {
+        let data_dir = self
+            .data_dir
+            .clone()
+            .or_else(|| file.data_dir.clone())
+            .unwrap_or_else(|| PathBuf::from("./hippo-data"));
         DataSettings {
-            data_dir: self
-                .data_dir
+            audit_key: self
+                .audit_key
                 .clone()
-                .or_else(|| file.data_dir.clone())
-                .unwrap_or_else(|| PathBuf::from("./hippo-data")),
+                .or_else(|| file.audit_key.clone())
+                .unwrap_or_else(|| data_dir.join("keys").join("audit-signing.key")),
             database_url: self
                 .database_url
                 .clone()
                 .or_else(|| file.database_url.clone()),
+            data_dir,
         }
     }
 }
@@ -74,5 +87,32 @@ impl DataSettings {
             data_dir: self.data_dir.clone(),
             build: crate::BUILD.into(),
         }
+    }
+}
+
+impl DataSettings {
+    /// Load the audit signing key from its file.
+    pub fn load_audit_key(&self) -> anyhow::Result<hippo_audit::AuditSigningKey> {
+        let text = std::fs::read_to_string(&self.audit_key).with_context(|| {
+            format!(
+                "cannot read the audit signing key {}; create one with `hippo keys init`",
+                self.audit_key.display()
+            )
+        })?;
+        Ok(hippo_audit::AuditSigningKey::from_hex(&text)?)
+    }
+
+    /// Create the key file (owner-only) unless it exists; returns whether
+    /// a new key was made.
+    pub fn init_audit_key(&self) -> anyhow::Result<bool> {
+        if self.audit_key.exists() {
+            return Ok(false);
+        }
+        if let Some(dir) = self.audit_key.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let key = hippo_audit::AuditSigningKey::generate();
+        crate::demo::write_private(&self.audit_key, &format!("{}\n", key.to_hex()))?;
+        Ok(true)
     }
 }

@@ -123,6 +123,10 @@ impl AuditEvent {
 /// A complete record as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AuditRecord {
+    /// Position in the log, from 1; assigned when the record is appended.
+    /// Internal: never shown to callers (public references use `id`).
+    #[serde(skip)]
+    pub seq: u64,
     pub id: AuditRecordId,
     pub at: UnixMillis,
     pub actor: AuditActor,
@@ -132,7 +136,31 @@ pub struct AuditRecord {
     pub build: String,
 }
 
-const ENCODING_VERSION: u8 = 1;
+/// The stored columns of a record as text, in canonical order. Both the
+/// writer (from typed fields) and the verifier (from raw columns) encode
+/// through this, so any edit of a column changes the encoding.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CanonicalFields<'a> {
+    pub seq: u64,
+    pub at: i64,
+    pub id: &'a str,
+    pub actor_kind: &'a str,
+    pub actor_id: Option<&'a str>,
+    pub actor_tenant_id: Option<&'a str>,
+    pub action: &'a str,
+    pub resource_kind: &'a str,
+    pub resource_id: Option<&'a str>,
+    pub patient_id: Option<&'a str>,
+    pub tenant_id: Option<&'a str>,
+    pub outcome: &'a str,
+    pub detail: Option<&'a str>,
+    pub request_id: &'a str,
+    pub client_addr: Option<&'a str>,
+    pub user_agent: Option<&'a str>,
+    pub build: &'a str,
+}
+
+const ENCODING_VERSION: u8 = 2;
 
 fn put(out: &mut Vec<u8>, field: Option<&str>) {
     match field {
@@ -145,38 +173,64 @@ fn put(out: &mut Vec<u8>, field: Option<&str>) {
     }
 }
 
-impl AuditRecord {
-    /// The canonical encoding: version byte, then every field in a fixed
-    /// order, each length-prefixed. Two records encode equal iff equal.
-    pub fn canonical_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(256);
+impl CanonicalFields<'_> {
+    /// Version byte, position, time, then every field in a fixed order,
+    /// each length-prefixed. Two records encode equal iff equal.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(320);
         out.push(ENCODING_VERSION);
+        out.extend_from_slice(&self.seq.to_be_bytes());
         out.extend_from_slice(&self.at.to_be_bytes());
-        let tenant = |t: Option<TenantId>| t.map(|t| t.to_string());
-        let fields: [Option<String>; 16] = [
-            Some(self.id.to_string()),
-            Some(self.actor.kind.clone()),
-            self.actor.id.clone(),
-            tenant(self.actor.tenant_id),
-            Some(self.event.action.as_str().into()),
-            Some(self.event.resource_kind.as_str().into()),
-            self.event.resource_id.clone(),
-            self.event.patient_id.map(|p| p.to_string()),
-            tenant(self.event.tenant_id),
-            Some(self.event.outcome.as_str().into()),
-            self.event.detail.clone(),
-            Some(self.origin.request_id.clone()),
-            self.origin.client_addr.clone(),
-            self.origin.user_agent.clone(),
-            Some(self.build.clone()),
-            None,
-        ];
-        // The last slot is reserved (always absent) so the layout can grow
-        // by one field without a version bump for readers that skip it.
-        for f in &fields {
-            put(&mut out, f.as_deref());
+        for f in [
+            Some(self.id),
+            Some(self.actor_kind),
+            self.actor_id,
+            self.actor_tenant_id,
+            Some(self.action),
+            Some(self.resource_kind),
+            self.resource_id,
+            self.patient_id,
+            self.tenant_id,
+            Some(self.outcome),
+            self.detail,
+            Some(self.request_id),
+            self.client_addr,
+            self.user_agent,
+            Some(self.build),
+        ] {
+            put(&mut out, f);
         }
         out
+    }
+}
+
+impl AuditRecord {
+    /// The canonical encoding hashed into the Merkle log.
+    pub fn canonical_bytes(&self) -> Vec<u8> {
+        let id = self.id.to_string();
+        let actor_tenant = self.actor.tenant_id.map(|t| t.to_string());
+        let patient = self.event.patient_id.map(|p| p.to_string());
+        let tenant = self.event.tenant_id.map(|t| t.to_string());
+        CanonicalFields {
+            seq: self.seq,
+            at: self.at,
+            id: &id,
+            actor_kind: &self.actor.kind,
+            actor_id: self.actor.id.as_deref(),
+            actor_tenant_id: actor_tenant.as_deref(),
+            action: self.event.action.as_str(),
+            resource_kind: self.event.resource_kind.as_str(),
+            resource_id: self.event.resource_id.as_deref(),
+            patient_id: patient.as_deref(),
+            tenant_id: tenant.as_deref(),
+            outcome: self.event.outcome.as_str(),
+            detail: self.event.detail.as_deref(),
+            request_id: &self.origin.request_id,
+            client_addr: self.origin.client_addr.as_deref(),
+            user_agent: self.origin.user_agent.as_deref(),
+            build: &self.build,
+        }
+        .encode()
     }
 }
 
@@ -186,6 +240,7 @@ mod tests {
 
     fn record() -> AuditRecord {
         AuditRecord {
+            seq: 1,
             id: AuditRecordId::random(),
             at: 1,
             actor: AuditActor::anonymous(),
@@ -202,5 +257,8 @@ mod tests {
         b.event.detail = Some(String::new());
         assert_ne!(a.canonical_bytes(), b.canonical_bytes());
         assert_eq!(a.canonical_bytes(), a.clone().canonical_bytes());
+        let mut moved = a.clone();
+        moved.seq = 2;
+        assert_ne!(a.canonical_bytes(), moved.canonical_bytes());
     }
 }

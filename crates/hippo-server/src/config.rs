@@ -2,7 +2,10 @@
 //! `secrecy` types so that `Debug` cannot print them.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
+
+use hippo_audit::AuditSigningKey;
 
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
@@ -20,6 +23,13 @@ pub struct ServerConfig {
     /// requests get 429 and an audit record of kind "probing".
     pub not_found_limit: u32,
     pub not_found_window: Duration,
+    /// Signs tree heads of the audit log. Read from configuration (a key
+    /// file), never from the database. Without it no heads are issued.
+    pub audit_key: Option<Arc<AuditSigningKey>>,
+    /// A signed tree head is issued every this many records...
+    pub tree_head_every_records: u64,
+    /// ...or after this long, whichever comes first.
+    pub tree_head_every: Duration,
     /// Test-only: the policy allows everything (see `hippo-policy`).
     #[cfg(feature = "fence-bypass")]
     pub bypass_policy_for_tests: bool,
@@ -37,6 +47,9 @@ impl Default for ServerConfig {
             login_attempts_per_client_per_minute: 30,
             not_found_limit: 20,
             not_found_window: Duration::from_secs(60),
+            audit_key: None,
+            tree_head_every_records: 1000,
+            tree_head_every: Duration::from_secs(10),
             #[cfg(feature = "fence-bypass")]
             bypass_policy_for_tests: false,
         }

@@ -78,6 +78,15 @@ pub struct RunningServer {
     pub addr: SocketAddr,
     shutdown: Option<oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
+    head_issuer: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Drop for RunningServer {
+    fn drop(&mut self) {
+        if let Some(issuer) = self.head_issuer.take() {
+            issuer.abort();
+        }
+    }
 }
 
 impl RunningServer {
@@ -90,7 +99,7 @@ impl RunningServer {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
-        self.task.await.unwrap_or(Ok(()))
+        (&mut self.task).await.unwrap_or(Ok(()))
     }
 
     /// Serve until ctrl-c / SIGTERM.
@@ -100,7 +109,7 @@ impl RunningServer {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
-        self.task.await.unwrap_or(Ok(()))
+        (&mut self.task).await.unwrap_or(Ok(()))
     }
 }
 
@@ -171,6 +180,10 @@ pub async fn start(store: Store, config: ServerConfig) -> Result<RunningServer, 
         source,
     })?;
     let policy = load_policy(&config)?;
+    let head_issuer = match &config.audit_key {
+        Some(key) => Some(spawn_head_issuer(&store, key.clone(), &config).await?),
+        None => None,
+    };
     let state = AppState::new(store, config, policy).map_err(|_: Failure| StartError::Init)?;
     let app = app(state).into_make_service_with_connect_info::<SocketAddr>();
     let (tx, rx) = oneshot::channel::<()>();
@@ -185,5 +198,36 @@ pub async fn start(store: Store, config: ServerConfig) -> Result<RunningServer, 
         addr,
         shutdown: Some(tx),
         task,
+        head_issuer,
     })
+}
+
+/// Issue signed tree heads in the background for as long as the server runs.
+async fn spawn_head_issuer(
+    store: &Store,
+    key: std::sync::Arc<hippo_audit::AuditSigningKey>,
+    config: &ServerConfig,
+) -> Result<tokio::task::JoinHandle<()>, StartError> {
+    let every = config.tree_head_every;
+    let mut issuer = hippo_store::HeadIssuer::new(
+        store.audit_log(),
+        key,
+        config.tree_head_every_records.max(1),
+        every.as_millis() as i64,
+    )
+    .await
+    .map_err(|_| StartError::Init)?;
+    let tick = (every / 4).clamp(
+        std::time::Duration::from_millis(20),
+        std::time::Duration::from_secs(1),
+    );
+    Ok(tokio::spawn(async move {
+        let mut interval = tokio::time::interval(tick);
+        loop {
+            interval.tick().await;
+            if let Err(e) = issuer.tick(false).await {
+                tracing::error!(error = ?e, "issuing a signed tree head failed");
+            }
+        }
+    }))
 }

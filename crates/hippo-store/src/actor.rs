@@ -30,8 +30,8 @@ impl Actor {
         conn: &mut SqliteConnection,
         event: AuditEvent,
     ) -> Result<(), StoreError> {
-        let record = self.audit.record(self.actor.clone(), event, &self.origin);
-        insert(conn, &record).await
+        let mut record = self.audit.record(self.actor.clone(), event, &self.origin);
+        insert(conn, &mut record).await
     }
 
     /// Record a lookup that found nothing in scope and return the error the

@@ -1,22 +1,45 @@
-//! Appending audit records. Append is the only operation; the schema's
-//! triggers refuse UPDATE and DELETE.
+//! Appending audit records to the Merkle log. Append is the only operation;
+//! the schema's triggers refuse UPDATE and DELETE.
+//!
+//! Reads append through a group-commit writer: concurrent requests' records
+//! are written together in one transaction (one fsync), and each request
+//! continues only once its record is durable. Writes append inside their
+//! own transaction, so data and record commit together.
 
+use hippo_audit::merkle::leaf_hash;
 use hippo_core::AuditRecordId;
 use hippo_core::audit::{AuditActor, AuditEvent, AuditRecord, RequestOrigin};
 use hippo_core::time_util::now_millis;
-use sqlx::{SqliteConnection, SqlitePool};
+use sqlx::{Row, SqliteConnection, SqlitePool};
+use tokio::sync::{mpsc, oneshot};
 
 use crate::error::StoreError;
 
+/// The most records one group commit writes.
+const MAX_BATCH: usize = 512;
+
+struct Pending {
+    record: AuditRecord,
+    reply: oneshot::Sender<Result<AuditRecord, String>>,
+}
+
 #[derive(Clone)]
 pub struct AuditLog {
-    pool: SqlitePool,
+    pub(crate) pool: SqlitePool,
     build: String,
+    writer: mpsc::Sender<Pending>,
 }
 
 impl AuditLog {
-    pub(crate) fn new(pool: SqlitePool, build: String) -> Self {
-        Self { pool, build }
+    /// Start the group-commit writer for `pool`.
+    pub(crate) fn start(pool: SqlitePool, build: String) -> Self {
+        let (writer, queue) = mpsc::channel(4096);
+        tokio::spawn(group_commit(pool.clone(), queue));
+        Self {
+            pool,
+            build,
+            writer,
+        }
     }
 
     pub(crate) fn record(
@@ -26,6 +49,7 @@ impl AuditLog {
         origin: &RequestOrigin,
     ) -> AuditRecord {
         AuditRecord {
+            seq: 0,
             id: AuditRecordId::random(),
             at: now_millis(),
             actor,
@@ -35,37 +59,91 @@ impl AuditLog {
         }
     }
 
-    /// Append one record in its own transaction; returns once durable.
+    /// Append one record; returns once it is durable.
     pub async fn append(
         &self,
         actor: AuditActor,
         event: AuditEvent,
         origin: &RequestOrigin,
     ) -> Result<AuditRecord, StoreError> {
-        let record = self.record(actor, event, origin);
-        let mut conn = self
-            .pool
-            .acquire()
+        let (reply, answer) = oneshot::channel();
+        let pending = Pending {
+            record: self.record(actor, event, origin),
+            reply,
+        };
+        self.writer
+            .send(pending)
             .await
-            .map_err(StoreError::AuditUnavailable)?;
-        insert(&mut conn, &record).await?;
-        Ok(record)
+            .map_err(|_| StoreError::AuditUnavailable("audit writer stopped".into()))?;
+        answer
+            .await
+            .map_err(|_| StoreError::AuditUnavailable("audit writer stopped".into()))?
+            .map_err(StoreError::AuditUnavailable)
     }
 }
 
-/// Insert within the caller's transaction, so a write and its audit record
-/// commit together or not at all.
+async fn group_commit(pool: SqlitePool, mut queue: mpsc::Receiver<Pending>) {
+    while let Some(first) = queue.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match queue.try_recv() {
+                Ok(next) => batch.push(next),
+                Err(_) => break,
+            }
+        }
+        let result = write_batch(&pool, &mut batch).await;
+        if let Err(e) = &result {
+            tracing::error!(error = %e, records = batch.len(), "audit group commit failed");
+        }
+        for pending in batch {
+            let answer = match &result {
+                Ok(()) => Ok(pending.record),
+                Err(e) => Err(e.clone()),
+            };
+            let _ = pending.reply.send(answer);
+        }
+    }
+}
+
+async fn write_batch(pool: &SqlitePool, batch: &mut [Pending]) -> Result<(), String> {
+    let mut tx = pool
+        .begin_with("BEGIN IMMEDIATE")
+        .await
+        .map_err(|e| e.to_string())?;
+    for pending in batch.iter_mut() {
+        insert(&mut tx, &mut pending.record)
+            .await
+            .map_err(|e| format!("{e:?}"))?;
+    }
+    tx.commit().await.map_err(|e| e.to_string())
+}
+
+/// Insert within the caller's write transaction: the record takes the next
+/// position in the log. Callers hold the database's write lock (an
+/// IMMEDIATE transaction, or one that has already written), so positions
+/// are assigned without gaps or duplicates.
 pub(crate) async fn insert(
     conn: &mut SqliteConnection,
-    record: &AuditRecord,
+    record: &mut AuditRecord,
 ) -> Result<(), StoreError> {
+    let unavailable = |e: sqlx::Error| StoreError::AuditUnavailable(e.to_string());
+    let next: i64 = sqlx::query("SELECT COALESCE(MAX(seq), 0) + 1 AS next FROM audit_records")
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(unavailable)?
+        .try_get("next")
+        .map_err(unavailable)?;
+    record.seq = next as u64;
+    let canonical = record.canonical_bytes();
+    let leaf = leaf_hash(&canonical);
     let e = &record.event;
     sqlx::query(
-        "INSERT INTO audit_records (id, at, actor_kind, actor_id, actor_tenant_id, action, \
+        "INSERT INTO audit_records (seq, id, at, actor_kind, actor_id, actor_tenant_id, action, \
          resource_kind, resource_id, patient_id, tenant_id, outcome, detail, request_id, \
-         client_addr, user_agent, build, canonical) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         client_addr, user_agent, build, canonical, leaf_hash) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
+    .bind(next)
     .bind(record.id.to_string())
     .bind(record.at)
     .bind(&record.actor.kind)
@@ -82,9 +160,10 @@ pub(crate) async fn insert(
     .bind(&record.origin.client_addr)
     .bind(&record.origin.user_agent)
     .bind(&record.build)
-    .bind(record.canonical_bytes())
+    .bind(canonical)
+    .bind(leaf.as_slice())
     .execute(conn)
     .await
-    .map_err(StoreError::AuditUnavailable)?;
+    .map_err(unavailable)?;
     Ok(())
 }

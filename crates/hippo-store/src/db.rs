@@ -36,13 +36,13 @@ pub struct StoreOptions {
 #[derive(Clone)]
 pub struct Store {
     pool: SqlitePool,
-    build: String,
+    audit: AuditLog,
     scoping: Scoping,
 }
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store").field("build", &self.build).finish()
+        f.debug_struct("Store").finish_non_exhaustive()
     }
 }
 
@@ -77,8 +77,8 @@ impl Store {
             .await?;
         MIGRATOR.run(&pool).await?;
         Ok(Self {
+            audit: AuditLog::start(pool.clone(), options.build.clone()),
             pool,
-            build: options.build.clone(),
             scoping: Scoping::Enforced,
         })
     }
@@ -99,7 +99,7 @@ impl Store {
     /// Append-only access to the audit log for events that touch no data
     /// (logins, role denials, rate limits).
     pub fn audit_log(&self) -> AuditLog {
-        AuditLog::new(self.pool.clone(), self.build.clone())
+        self.audit.clone()
     }
 
     /// A handle for a staff member or lab system; `None` for others.

@@ -15,8 +15,8 @@ pub enum StoreError {
     Conflict(String),
     /// The audit log could not be written; the operation was not performed
     /// or its result is withheld (fail closed).
-    #[error("audit log unavailable")]
-    AuditUnavailable(#[source] sqlx::Error),
+    #[error("audit log unavailable: {0}")]
+    AuditUnavailable(String),
     /// Stored data that does not parse: a bug or tampering, never user input.
     #[error("corrupt row: {0}")]
     Corrupt(String),

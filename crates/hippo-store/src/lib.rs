@@ -24,6 +24,8 @@ mod queries;
 mod rows;
 mod scoping;
 mod staff_scope;
+pub mod tree_heads;
+mod verify;
 
 pub use audit::AuditLog;
 pub use auth::{AuthStore, Credentials, LoginSubject, SessionTimes};
@@ -36,3 +38,5 @@ pub use operator_scope::OperatorScope;
 pub use patient_scope::PatientScope;
 pub use provisioning::Provisioning;
 pub use staff_scope::StaffScope;
+pub use tree_heads::{HeadIssuer, InclusionProof};
+pub use verify::VerifyReport;

@@ -56,8 +56,8 @@ impl Provisioning {
         conn: &mut SqliteConnection,
         event: AuditEvent,
     ) -> Result<(), StoreError> {
-        let record = self.audit.record(system(), event, &origin());
-        insert(conn, &record).await
+        let mut record = self.audit.record(system(), event, &origin());
+        insert(conn, &mut record).await
     }
 
     pub async fn tenant_by_name(&self, name: &str) -> Result<Option<TenantId>, StoreError> {

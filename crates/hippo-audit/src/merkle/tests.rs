@@ -8,10 +8,19 @@ fn h(s: &str) -> Hash {
 
 /// The RFC 6962 reference leaves (certificate-transparency test data).
 fn reference_leaves() -> Vec<Hash> {
-    ["", "00", "10", "2021", "3031", "40414243", "5051525354555657", "606162636465666768696a6b6c6d6e6f"]
-        .iter()
-        .map(|d| leaf_hash(&hex::decode(d).unwrap()))
-        .collect()
+    [
+        "",
+        "00",
+        "10",
+        "2021",
+        "3031",
+        "40414243",
+        "5051525354555657",
+        "606162636465666768696a6b6c6d6e6f",
+    ]
+    .iter()
+    .map(|d| leaf_hash(&hex::decode(d).unwrap()))
+    .collect()
 }
 
 const ROOTS: [&str; 9] = [
@@ -64,7 +73,13 @@ fn inclusion_proofs_match_the_reference_vectors() {
         let proof = inclusion_proof(index, &leaves).unwrap();
         let expected: Vec<Hash> = expected.iter().map(|s| h(s)).collect();
         assert_eq!(proof, expected, "leaf {index}");
-        assert!(verify_inclusion(index as u64, 8, &leaves[index], &proof, &h(ROOTS[8])));
+        assert!(verify_inclusion(
+            index as u64,
+            8,
+            &leaves[index],
+            &proof,
+            &h(ROOTS[8])
+        ));
     }
 }
 
@@ -103,12 +118,20 @@ fn consistency_proofs_match_the_reference_vectors() {
         let proof = consistency_proof(m, &leaves[..n]).unwrap();
         let expected: Vec<Hash> = expected.iter().map(|s| h(s)).collect();
         assert_eq!(proof, expected, "{m} -> {n}");
-        assert!(verify_consistency(m as u64, n as u64, &h(ROOTS[m]), &h(ROOTS[n]), &proof));
+        assert!(verify_consistency(
+            m as u64,
+            n as u64,
+            &h(ROOTS[m]),
+            &h(ROOTS[n]),
+            &proof
+        ));
     }
 }
 
 fn leaves(n: usize) -> Vec<Hash> {
-    (0..n).map(|i| leaf_hash(&(i as u64).to_be_bytes())).collect()
+    (0..n)
+        .map(|i| leaf_hash(&(i as u64).to_be_bytes()))
+        .collect()
 }
 
 proptest! {

@@ -9,6 +9,7 @@ use sqlx::{Row, SqlitePool};
 
 pub struct TestApp {
     pub url: String,
+    pub dir: std::path::PathBuf,
     /// The server's store, for fast test setup (no HTTP, no argon2).
     pub store: Store,
     pub client: Client,
@@ -65,6 +66,12 @@ pub async fn spawn_app_fenced(
         ..ServerConfig::default()
     };
     config.bypass_policy_for_tests = fences.bypass_policy;
+    // The audit key lives in a file, as in production; heads come quickly.
+    let key = hippo_audit::AuditSigningKey::generate();
+    std::fs::create_dir_all(dir.path().join("keys")).unwrap();
+    std::fs::write(dir.path().join("keys/audit-signing.key"), key.to_hex()).unwrap();
+    config.audit_key = Some(std::sync::Arc::new(key));
+    config.tree_head_every = std::time::Duration::from_millis(100);
     configure(&mut config);
     let store = if fences.bypass_store_scoping {
         store.bypass_scoping_for_tests()
@@ -78,6 +85,7 @@ pub async fn spawn_app_fenced(
         .unwrap();
     TestApp {
         url: server.url(),
+        dir: dir.path().to_path_buf(),
         store,
         client: Client::builder()
             .redirect(reqwest::redirect::Policy::none())

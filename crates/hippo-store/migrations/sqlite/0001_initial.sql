@@ -5,6 +5,8 @@ CREATE TABLE tenants (
     id          TEXT PRIMARY KEY NOT NULL,
     name        TEXT NOT NULL,
     kind        TEXT NOT NULL CHECK (kind IN ('lab', 'practice', 'test_centre')),
+    -- Whether patients see staff names in their access history.
+    show_staff_names_to_patients INTEGER NOT NULL DEFAULT 0,
     created_at  INTEGER NOT NULL
 );
 
@@ -123,11 +125,12 @@ CREATE TABLE sessions (
     CHECK ((staff_id IS NOT NULL) + (account_id IS NOT NULL) + (operator_id IS NOT NULL) = 1)
 );
 
--- Append-only. `seq` orders the log internally and never leaves the server;
--- `id` is the public identifier; `canonical` is the exact byte encoding a
--- Merkle log will hash.
+-- Append-only Merkle log. `seq` is the record's position (from 1, no gaps)
+-- and never leaves the server; `id` is the public identifier; `canonical`
+-- is the exact byte encoding hashed into the log, `leaf_hash` its RFC 9162
+-- leaf hash.
 CREATE TABLE audit_records (
-    seq              INTEGER PRIMARY KEY AUTOINCREMENT,
+    seq              INTEGER PRIMARY KEY NOT NULL,
     id               TEXT NOT NULL UNIQUE,
     at               INTEGER NOT NULL,
     actor_kind       TEXT NOT NULL,
@@ -144,11 +147,15 @@ CREATE TABLE audit_records (
     client_addr      TEXT,
     user_agent       TEXT,
     build            TEXT NOT NULL,
-    canonical        BLOB NOT NULL
+    canonical        BLOB NOT NULL,
+    leaf_hash        BLOB NOT NULL
 );
 CREATE INDEX audit_by_patient ON audit_records (patient_id, at);
 CREATE INDEX audit_by_actor ON audit_records (actor_id, at);
 CREATE INDEX audit_by_tenant ON audit_records (tenant_id, at);
+CREATE INDEX audit_by_action ON audit_records (action, at);
+CREATE INDEX audit_by_build ON audit_records (build, at);
+CREATE INDEX audit_by_time ON audit_records (at);
 
 CREATE TRIGGER audit_records_no_update BEFORE UPDATE ON audit_records
 BEGIN
@@ -158,4 +165,25 @@ END;
 CREATE TRIGGER audit_records_no_delete BEFORE DELETE ON audit_records
 BEGIN
     SELECT RAISE(ABORT, 'audit records are append-only');
+END;
+
+-- Signed tree heads: "the log had `size` records with root `root`".
+-- The key that signed them comes from configuration, never from here;
+-- `public_key` only tells which configured key to check against.
+CREATE TABLE tree_heads (
+    size        INTEGER PRIMARY KEY NOT NULL,
+    root        BLOB NOT NULL,
+    issued_at   INTEGER NOT NULL,
+    signature   BLOB NOT NULL,
+    public_key  TEXT NOT NULL
+);
+
+CREATE TRIGGER tree_heads_no_update BEFORE UPDATE ON tree_heads
+BEGIN
+    SELECT RAISE(ABORT, 'tree heads are append-only');
+END;
+
+CREATE TRIGGER tree_heads_no_delete BEFORE DELETE ON tree_heads
+BEGIN
+    SELECT RAISE(ABORT, 'tree heads are append-only');
 END;
