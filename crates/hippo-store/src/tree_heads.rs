@@ -143,7 +143,7 @@ impl HeadIssuer {
         let now = hippo_core::time_util::now_millis();
         let grown = self.range.size().saturating_sub(self.last_size);
         let due = grown >= self.every_records || (grown > 0 && now - self.last_at >= self.every_ms);
-        if !(force && grown > 0) && !due {
+        if !(due || (force && grown > 0)) {
             return Ok(None);
         }
         let signed = self.key.sign(TreeHead {
