@@ -19,5 +19,6 @@ mod requests;
 mod route_table;
 mod secrets;
 mod sessions;
+mod tamper;
 mod web;
 mod worlds;
