@@ -34,6 +34,10 @@ pub enum Action {
     ApiKeyList,
     ApiKeyCreate,
     ApiKeyRevoke,
+    /// A patient reads who accessed their data.
+    AccessLogRead,
+    /// A patient fetches the inclusion proof of one access record.
+    AccessProofRead,
 }
 
 /// What kind of object an action touches; recorded in the audit log.
@@ -47,6 +51,7 @@ pub enum ResourceKind {
     Finding,
     FindingPdf,
     ApiKey,
+    AuditRecord,
 }
 
 impl ResourceKind {
@@ -59,12 +64,13 @@ impl ResourceKind {
             Self::Finding => "finding",
             Self::FindingPdf => "finding_pdf",
             Self::ApiKey => "api_key",
+            Self::AuditRecord => "audit_record",
         }
     }
 }
 
 impl Action {
-    pub const ALL: [Action; 18] = [
+    pub const ALL: [Action; 20] = [
         Self::Public,
         Self::Login,
         Self::Logout,
@@ -83,6 +89,8 @@ impl Action {
         Self::ApiKeyList,
         Self::ApiKeyCreate,
         Self::ApiKeyRevoke,
+        Self::AccessLogRead,
+        Self::AccessProofRead,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -105,6 +113,8 @@ impl Action {
             Self::ApiKeyList => "api_key_list",
             Self::ApiKeyCreate => "api_key_create",
             Self::ApiKeyRevoke => "api_key_revoke",
+            Self::AccessLogRead => "access_log_read",
+            Self::AccessProofRead => "access_proof_read",
         }
     }
 
@@ -141,6 +151,11 @@ pub enum ResourceRef {
     ApiKey {
         tenant: TenantId,
         key: ApiKeyId,
+    },
+    /// An audit record concerning one patient record.
+    AuditEntry {
+        tenant: TenantId,
+        patient: PatientId,
     },
 }
 

@@ -166,6 +166,13 @@ fn resource_entity(resource: &ResourceRef) -> Option<Entity> {
             uid("ApiKey", key)?,
             vec![("tenant", ent(tenant_uid(tenant)?))],
         ),
+        ResourceRef::AuditEntry { tenant, patient } => entity(
+            uid("AuditEntry", format!("{tenant}/{patient}"))?,
+            vec![
+                ("tenant", ent(tenant_uid(tenant)?)),
+                ("patient", ent(patient_uid(patient)?)),
+            ],
+        ),
     }
 }
 

@@ -63,7 +63,7 @@ fn own_object(
         status,
     };
     match action {
-        Action::OwnFindingsList => match principal {
+        Action::OwnFindingsList | Action::AccessLogRead => match principal {
             Principal::Patient { account_id, .. } => ResourceRef::Account(*account_id),
             _ => ResourceRef::Account(AccountId::random()),
         },
@@ -81,6 +81,7 @@ fn own_object(
         Action::PatientRead | Action::PatientFindingsList | Action::FindingUpload => {
             ResourceRef::Patient { tenant, patient }
         }
+        Action::AccessProofRead => ResourceRef::AuditEntry { tenant, patient },
         Action::ApiKeyRevoke => ResourceRef::ApiKey {
             tenant,
             key: ApiKeyId::random(),

@@ -118,6 +118,9 @@ pub fn table(max_upload: usize) -> Vec<Route> {
         route("POST", "/api/v1/api-keys", (A::ApiKeyCreate, R::ApiKey), ADMINS, post(api::api_keys::create)),
         route("POST", "/api/v1/api-keys/{id}/revoke", (A::ApiKeyRevoke, R::ApiKey), ADMINS, post(api::api_keys::revoke)),
         route("GET", "/api/v1/tenants", (A::TenantList, R::Tenant), OPERATORS, get(api::tenants::list)),
+        route("GET", "/api/v1/access-log", (A::AccessLogRead, R::AuditRecord), PATIENTS, get(api::access_log::list)),
+        route("GET", "/api/v1/access-log/{id}/proof", (A::AccessProofRead, R::AuditRecord), PATIENTS,
+            get(api::access_log::proof)),
         route("GET", "/api/v1/openapi.json", (A::Public, R::None), ANONYMOUS, get(api::openapi::openapi_json)),
         // Browser UI
         route("GET", "/", (A::ViewHome, R::None), WITH_SESSION, get(web::home::home)),
@@ -135,6 +138,9 @@ pub fn table(max_upload: usize) -> Vec<Route> {
         route("POST", "/patients/{id}/findings", (A::FindingUpload, R::Finding), CLINICAL,
             post(web::patients::upload).layer(upload_limit)),
         route("GET", "/tenants", (A::TenantList, R::Tenant), OPERATORS, get(web::tenants::list)),
+        route("GET", "/access-log", (A::AccessLogRead, R::AuditRecord), PATIENTS, get(web::access_log::list)),
+        route("GET", "/access-log/{id}/proof", (A::AccessProofRead, R::AuditRecord), PATIENTS,
+            get(web::access_log::proof)),
         route("GET", "/static/hippo.css", (A::Public, R::None), ANONYMOUS, get(web::assets::stylesheet)),
     ];
     routes

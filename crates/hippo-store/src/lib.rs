@@ -32,7 +32,8 @@ pub use auth::{AuthStore, Credentials, LoginSubject, SessionTimes};
 pub use db::{Store, StoreOptions};
 pub use error::StoreError;
 pub use model::{
-    ApiKeyRecord, FindingDetail, FindingSummary, PatientRecord, TenantKind, TenantSummary,
+    AccessEntry, ApiKeyRecord, FindingDetail, FindingSummary, PatientRecord, TenantKind,
+    TenantSummary,
 };
 pub use operator_scope::OperatorScope;
 pub use patient_scope::PatientScope;

@@ -74,3 +74,22 @@ pub struct TenantSummary {
     pub staff_count: i64,
     pub patient_count: i64,
 }
+
+/// One access to a patient's data, as the patient sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessEntry {
+    /// The audit record's public ID (for its inclusion proof).
+    pub id: String,
+    pub at: UnixMillis,
+    pub facility: String,
+    /// `patient` (the account holder), `clinician`, `tenant_admin`, …
+    pub actor_kind: String,
+    /// Whether the actor is the account holder.
+    pub by_self: bool,
+    /// The staff member's name, where the facility allows showing it.
+    pub staff_name: Option<String>,
+    pub action: String,
+    pub resource_kind: String,
+    pub resource_id: Option<String>,
+    pub outcome: String,
+}

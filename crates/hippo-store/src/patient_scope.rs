@@ -7,17 +7,18 @@ use std::sync::Arc;
 
 use hippo_core::audit::{AuditActor, RequestOrigin};
 use hippo_core::policy::{AccessGate, Action, ResourceKind, ResourceRef};
-use hippo_core::{AccountId, FindingId, Principal};
-use sqlx::{AssertSqlSafe, SqlitePool};
+use hippo_core::{AccountId, FindingId, PatientId, Principal, TenantId};
+use sqlx::{AssertSqlSafe, Row, SqlitePool};
 
 use crate::actor::{Actor, outcome_success};
 use crate::audit::AuditLog;
 use crate::error::StoreError;
-use crate::model::{FindingDetail, FindingSummary};
+use crate::model::{AccessEntry, FindingDetail, FindingSummary};
 use crate::queries;
 use crate::rows::{FINDING_COLUMNS, finding_summary};
 use crate::scoping::Scoping;
 use crate::staff_scope::finding_ref;
+use crate::tree_heads::InclusionProof;
 
 /// Released findings whose (tenant, patient) is linked to the account.
 const OWN_RELEASED: &str = "f.status = 'released' AND EXISTS (SELECT 1 FROM account_patients ap \
@@ -151,5 +152,117 @@ impl PatientScope {
             .scoped_finding(id, Action::FindingPdfDownload, ResourceKind::FindingPdf)
             .await?;
         queries::audited_pdf(&self.pool, &self.actor, summary).await
+    }
+
+    /// Every recorded access to the account's patient records, newest
+    /// first (at most `limit`), except the holder's own looks at this list.
+    pub async fn access_history(&self, limit: i64) -> Result<Vec<AccessEntry>, StoreError> {
+        let action = Action::AccessLogRead;
+        let kind = ResourceKind::AuditRecord;
+        if !self
+            .gate
+            .permits(action, &ResourceRef::Account(self.account))
+        {
+            return Err(self.actor.denied(action, kind, self.account).await);
+        }
+        let own = self.scoping.condition(
+            "EXISTS (SELECT 1 FROM account_patients ap WHERE ap.account_id = ?1 \
+             AND ap.tenant_id = a.tenant_id AND ap.patient_id = a.patient_id)",
+        );
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT a.id, a.at, a.actor_kind, a.actor_id, a.action, a.resource_kind, a.resource_id, \
+             a.outcome, a.tenant_id, a.patient_id, t.name AS facility, \
+             CASE WHEN t.show_staff_names_to_patients = 1 THEN s.display_name END AS staff_name \
+             FROM audit_records a JOIN tenants t ON t.id = a.tenant_id \
+             LEFT JOIN staff_users s ON s.id = a.actor_id AND s.tenant_id = a.tenant_id \
+             WHERE a.patient_id IS NOT NULL AND {own} \
+             AND NOT (a.actor_id = ?1 AND a.action IN ('access_log_read', 'access_proof_read')) \
+             ORDER BY a.seq DESC LIMIT ?2"
+        )))
+        .bind(self.account.to_string())
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        let me = self.account.to_string();
+        let mut entries = Vec::with_capacity(rows.len());
+        let mut seen = BTreeMap::new();
+        for row in &rows {
+            let tenant: TenantId = crate::rows::parse(row, "tenant_id")?;
+            let patient: PatientId = crate::rows::parse(row, "patient_id")?;
+            if !self.gate.permits(
+                Action::AccessProofRead,
+                &ResourceRef::AuditEntry { tenant, patient },
+            ) {
+                continue;
+            }
+            *seen.entry((tenant, patient)).or_insert(0usize) += 1;
+            let actor: Option<String> = row.try_get("actor_id")?;
+            entries.push(AccessEntry {
+                id: row.try_get("id")?,
+                at: row.try_get("at")?,
+                facility: row.try_get("facility")?,
+                actor_kind: row.try_get("actor_kind")?,
+                by_self: actor.as_deref() == Some(me.as_str()),
+                staff_name: row.try_get("staff_name")?,
+                action: row.try_get("action")?,
+                resource_kind: row.try_get("resource_kind")?,
+                resource_id: row.try_get("resource_id")?,
+                outcome: row.try_get("outcome")?,
+            });
+        }
+        if seen.is_empty() {
+            self.actor
+                .log(outcome_success(action, kind).detail("listed=0"))
+                .await?;
+        }
+        for ((tenant, patient), count) in seen {
+            self.actor
+                .log(
+                    outcome_success(action, kind)
+                        .concerning(tenant, Some(patient))
+                        .detail(format!("listed={count}")),
+                )
+                .await?;
+        }
+        Ok(entries)
+    }
+
+    /// The inclusion proof of one access record about the account's own
+    /// patient records; anything else is not found.
+    pub async fn access_proof(&self, id: &str) -> Result<InclusionProof, StoreError> {
+        let action = Action::AccessProofRead;
+        let kind = ResourceKind::AuditRecord;
+        let own = self.scoping.condition(
+            "EXISTS (SELECT 1 FROM account_patients ap WHERE ap.account_id = ? \
+             AND ap.tenant_id = a.tenant_id AND ap.patient_id = a.patient_id)",
+        );
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT a.tenant_id, a.patient_id FROM audit_records a \
+             WHERE a.id = ? AND a.patient_id IS NOT NULL AND {own}"
+        )))
+        .bind(id)
+        .bind(self.account.to_string())
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else {
+            return Err(self.actor.not_found(action, kind, id).await);
+        };
+        let tenant: TenantId = crate::rows::parse(&row, "tenant_id")?;
+        let patient: PatientId = crate::rows::parse(&row, "patient_id")?;
+        if !self
+            .gate
+            .permits(action, &ResourceRef::AuditEntry { tenant, patient })
+        {
+            return Err(self.actor.denied(action, kind, id).await);
+        }
+        let proof = self.actor.audit.inclusion_proof(id).await?;
+        self.actor
+            .log(
+                outcome_success(action, kind)
+                    .resource(id)
+                    .concerning(tenant, Some(patient)),
+            )
+            .await?;
+        Ok(proof)
     }
 }

@@ -224,4 +224,27 @@ impl Provisioning {
         tx.commit().await?;
         Ok(id)
     }
+
+    /// Whether patients of `tenant` see staff names in their access history.
+    pub async fn set_show_staff_names(
+        &self,
+        tenant: TenantId,
+        show: bool,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE tenants SET show_staff_names_to_patients = ? WHERE id = ?")
+            .bind(show)
+            .bind(tenant.to_string())
+            .execute(&mut *tx)
+            .await?;
+        self.audited(
+            &mut tx,
+            AuditEvent::new(Action::Public, ResourceKind::Tenant, Outcome::Success)
+                .concerning(tenant, None)
+                .detail(format!("show_staff_names_to_patients={show}")),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
 }

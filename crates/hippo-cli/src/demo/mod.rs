@@ -213,6 +213,11 @@ pub async fn seed(store: &Store) -> anyhow::Result<DemoWorld> {
 
     for tenant in TENANTS {
         let tenant_id = provisioning.create_tenant(tenant.name, tenant.kind).await?;
+        // The lab shows its staff's names in patients' access histories;
+        // the test centre shows roles only.
+        provisioning
+            .set_show_staff_names(tenant_id, tenant.kind == hippo_store::TenantKind::Lab)
+            .await?;
         tenants.push(DemoTenantInfo {
             id: tenant_id,
             name: tenant.name.into(),

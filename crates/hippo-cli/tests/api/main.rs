@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod access;
+mod access_history;
 mod api_keys;
 mod audit;
 mod bad_input;

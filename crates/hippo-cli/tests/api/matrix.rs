@@ -51,6 +51,7 @@ enum TargetKind {
     Finding,
     Patient,
     ApiKey,
+    AuditEntry,
 }
 
 fn target_kind(spec: &RouteSpec) -> Option<TargetKind> {
@@ -58,6 +59,7 @@ fn target_kind(spec: &RouteSpec) -> Option<TargetKind> {
         Target::Collection => None,
         Target::Item if spec.path.contains("/patients/{id}") => Some(TargetKind::Patient),
         Target::Item if spec.path.contains("/api-keys/{id}") => Some(TargetKind::ApiKey),
+        Target::Item if spec.path.contains("/access-log/{id}") => Some(TargetKind::AuditEntry),
         Target::Item => Some(TargetKind::Finding),
     }
 }
@@ -75,6 +77,7 @@ fn relations(kind: TargetKind) -> &'static [Relation] {
         ],
         TargetKind::Patient => &[Own, OtherPatientSameTenant, OtherTenant, Nonexistent],
         TargetKind::ApiKey => &[Own, OtherTenant, Nonexistent],
+        TargetKind::AuditEntry => &[Own, OtherPatientSameTenant, OtherTenant, Nonexistent],
     }
 }
 
@@ -171,6 +174,8 @@ async fn staff_scope(app: &TestApp, email_prefix: &str) -> StaffScope {
 }
 
 struct World {
+    db: sqlx::SqlitePool,
+    log: hippo_store::AuditLog,
     tenant_a_clinician: StaffScope,
     tenant_b_clinician: StaffScope,
     tenant_a_admin: StaffScope,
@@ -181,6 +186,25 @@ struct World {
 }
 
 impl World {
+    /// An audit record about `patient` that a signed tree head covers.
+    async fn covered_record_about(&self, patient: PatientId) -> String {
+        let (id, seq): (String, i64) = sqlx::query_as(
+            "SELECT id, seq FROM audit_records WHERE patient_id = ? ORDER BY seq LIMIT 1",
+        )
+        .bind(patient.to_string())
+        .fetch_one(&self.db)
+        .await
+        .unwrap();
+        for _ in 0..200 {
+            let head = self.log.latest_head().await.unwrap();
+            if head.is_some_and(|h| h.head.size >= seq as u64) {
+                return id;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        panic!("no signed head covers record #{seq}");
+    }
+
     async fn finding(&self, relation: Relation) -> String {
         let (scope, patient) = match relation {
             Relation::OtherTenant => (&self.tenant_b_clinician, self.leon),
@@ -213,6 +237,14 @@ impl World {
                 _ => self.max,
             }
             .to_string(),
+            TargetKind::AuditEntry => {
+                let patient = match relation {
+                    Relation::OtherTenant => self.leon,
+                    Relation::OtherPatientSameTenant => self.sophie,
+                    _ => self.max,
+                };
+                self.covered_record_about(patient).await
+            }
             TargetKind::ApiKey => {
                 let scope = if relation == Relation::OtherTenant {
                     &self.tenant_b_admin
@@ -265,6 +297,8 @@ async fn every_route_as_every_principal_against_every_relation() {
         lab_key,
     };
     let world = World {
+        db: app.db.clone(),
+        log: app.store.audit_log(),
         tenant_a_clinician: staff_scope(&app, "a.keller").await,
         tenant_b_clinician: staff_scope(&app, "j.petersen").await,
         tenant_a_admin: admin,

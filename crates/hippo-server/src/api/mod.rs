@@ -1,6 +1,7 @@
 //! The JSON API under `/api/v1`. Bearer tokens only; errors are
 //! `{"error": {"code", "message"}}`.
 
+pub mod access_log;
 pub mod api_keys;
 pub mod auth;
 pub mod findings;

@@ -4,7 +4,7 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::api::{api_keys, auth, findings, patients, tenants};
+use crate::api::{access_log, api_keys, auth, findings, patients, tenants};
 
 struct BearerAuth;
 
@@ -28,6 +28,7 @@ impl Modify for BearerAuth {
         patients::list, patients::create, patients::get, patients::findings,
         api_keys::list, api_keys::create, api_keys::revoke,
         tenants::list,
+        access_log::list, access_log::proof,
         openapi_json,
     ),
     modifiers(&BearerAuth),
