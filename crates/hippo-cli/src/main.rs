@@ -34,6 +34,28 @@ enum Command {
     /// The tamper-evident audit log: verify, head, prove.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Forensic questions to the audit log: who accessed what, when.
+    #[command(subcommand)]
+    Forensics(ForensicsCommand),
+}
+
+#[derive(Subcommand)]
+enum ForensicsCommand {
+    /// Accesses by actor, patient, tenant, action, route or build, in a window.
+    Accesses {
+        #[command(flatten)]
+        data: DataArgs,
+        #[command(flatten)]
+        filter: hippo_cli::forensics_cli::FilterArgs,
+    },
+    /// Every access in the window by someone who was neither the patient's
+    /// own account nor staff of the patient's facility, by tenant and patient.
+    BlastRadius {
+        #[command(flatten)]
+        data: DataArgs,
+        #[command(flatten)]
+        filter: hippo_cli::forensics_cli::FilterArgs,
+    },
 }
 
 #[derive(Subcommand)]
@@ -193,6 +215,24 @@ async fn main() -> anyhow::Result<()> {
                     hippo_cli::audit_cli::prove(&store, &settings, record).await?
                 }
             }
+            store.close().await;
+        }
+        Command::Forensics(command) => {
+            let (data, filter) = match &command {
+                ForensicsCommand::Accesses { data, filter }
+                | ForensicsCommand::BlastRadius { data, filter } => (data, filter),
+            };
+            let file = FileSettings::load(data.config.as_deref())?;
+            let (store, _) = open_store(data, &file).await?;
+            let out = match command {
+                ForensicsCommand::Accesses { .. } => {
+                    hippo_cli::forensics_cli::accesses(&store, filter).await?
+                }
+                ForensicsCommand::BlastRadius { .. } => {
+                    hippo_cli::forensics_cli::blast_radius(&store, filter).await?
+                }
+            };
+            println!("{out}");
             store.close().await;
         }
         Command::Serve(args) => {

@@ -71,6 +71,9 @@ impl AuditActor {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct RequestOrigin {
     pub request_id: String,
+    /// The route as declared in the route table, e.g.
+    /// `GET /api/v1/findings/{id}/pdf`: forensics select by it.
+    pub route: Option<String>,
     pub client_addr: Option<String>,
     pub user_agent: Option<String>,
 }
@@ -155,6 +158,7 @@ pub struct CanonicalFields<'a> {
     pub outcome: &'a str,
     pub detail: Option<&'a str>,
     pub request_id: &'a str,
+    pub route: Option<&'a str>,
     pub client_addr: Option<&'a str>,
     pub user_agent: Option<&'a str>,
     pub build: &'a str,
@@ -194,6 +198,7 @@ impl CanonicalFields<'_> {
             Some(self.outcome),
             self.detail,
             Some(self.request_id),
+            self.route,
             self.client_addr,
             self.user_agent,
             Some(self.build),
@@ -226,6 +231,7 @@ impl AuditRecord {
             outcome: self.event.outcome.as_str(),
             detail: self.event.detail.as_deref(),
             request_id: &self.origin.request_id,
+            route: self.origin.route.as_deref(),
             client_addr: self.origin.client_addr.as_deref(),
             user_agent: self.origin.user_agent.as_deref(),
             build: &self.build,

@@ -38,6 +38,8 @@ pub enum Action {
     AccessLogRead,
     /// A patient fetches the inclusion proof of one access record.
     AccessProofRead,
+    /// Operators query the audit log (accesses, blast radius).
+    ForensicsQuery,
 }
 
 /// What kind of object an action touches; recorded in the audit log.
@@ -70,7 +72,7 @@ impl ResourceKind {
 }
 
 impl Action {
-    pub const ALL: [Action; 20] = [
+    pub const ALL: [Action; 21] = [
         Self::Public,
         Self::Login,
         Self::Logout,
@@ -91,6 +93,7 @@ impl Action {
         Self::ApiKeyRevoke,
         Self::AccessLogRead,
         Self::AccessProofRead,
+        Self::ForensicsQuery,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -115,6 +118,7 @@ impl Action {
             Self::ApiKeyRevoke => "api_key_revoke",
             Self::AccessLogRead => "access_log_read",
             Self::AccessProofRead => "access_proof_read",
+            Self::ForensicsQuery => "forensics_query",
         }
     }
 

@@ -20,6 +20,13 @@ pub fn rfc3339(ms: UnixMillis) -> String {
         .unwrap_or_else(|| ms.to_string())
 }
 
+/// Parse an RFC 3339 time (e.g. `2026-11-23T13:00:00Z`) to Unix millis.
+pub fn parse_rfc3339(text: &str) -> Option<UnixMillis> {
+    OffsetDateTime::parse(text.trim(), &Rfc3339)
+        .ok()
+        .map(|t| (t.unix_timestamp_nanos() / 1_000_000) as i64)
+}
+
 /// `YYYY-MM-DD HH:MM` (UTC) for people.
 pub fn human(ms: UnixMillis) -> String {
     let fmt = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
@@ -37,5 +44,7 @@ mod tests {
     fn formats_epoch() {
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
         assert_eq!(human(86_400_000), "1970-01-02 00:00 UTC");
+        assert_eq!(parse_rfc3339("1970-01-01T00:00:01Z"), Some(1000));
+        assert_eq!(parse_rfc3339("yesterday"), None);
     }
 }

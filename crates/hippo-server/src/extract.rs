@@ -52,6 +52,10 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestMeta {
         Ok(Self {
             origin: RequestOrigin {
                 request_id: header("x-request-id").unwrap_or_default(),
+                route: parts
+                    .extensions
+                    .get::<RouteSpec>()
+                    .map(|s| format!("{} {}", s.method, s.path)),
                 client_addr: client_ip.map(|ip| ip.to_string()),
                 user_agent: header(USER_AGENT.as_str()),
             },

@@ -86,9 +86,12 @@ fn own_object(
             tenant,
             key: ApiKeyId::random(),
         },
-        Action::Public | Action::Login | Action::Logout | Action::ViewHome | Action::TenantList => {
-            ResourceRef::Platform
-        }
+        Action::Public
+        | Action::Login
+        | Action::Logout
+        | Action::ViewHome
+        | Action::TenantList
+        | Action::ForensicsQuery => ResourceRef::Platform,
     }
 }
 

@@ -139,9 +139,9 @@ pub(crate) async fn insert(
     let e = &record.event;
     sqlx::query(
         "INSERT INTO audit_records (seq, id, at, actor_kind, actor_id, actor_tenant_id, action, \
-         resource_kind, resource_id, patient_id, tenant_id, outcome, detail, request_id, \
+         resource_kind, resource_id, patient_id, tenant_id, outcome, detail, request_id, route, \
          client_addr, user_agent, build, canonical, leaf_hash) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(next)
     .bind(record.id.to_string())
@@ -157,6 +157,7 @@ pub(crate) async fn insert(
     .bind(e.outcome.as_str())
     .bind(&e.detail)
     .bind(&record.origin.request_id)
+    .bind(&record.origin.route)
     .bind(&record.origin.client_addr)
     .bind(&record.origin.user_agent)
     .bind(&record.build)

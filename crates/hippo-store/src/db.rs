@@ -91,6 +91,15 @@ impl Store {
         self
     }
 
+    /// Test-only incident drill: the patient PDF download stops checking
+    /// the owner (in the store and at the policy gate), like the 2021
+    /// test-centre portal. Everything is still audited.
+    #[cfg(feature = "fence-bypass")]
+    pub fn safeplay_drill_for_tests(mut self) -> Self {
+        self.scoping = Scoping::SafePlayDrill;
+        self
+    }
+
     /// Log-in credentials and sessions.
     pub fn auth(&self) -> AuthStore {
         AuthStore::new(self.pool.clone())
@@ -144,6 +153,12 @@ impl Store {
         gate: Arc<dyn AccessGate>,
     ) -> Option<OperatorScope> {
         OperatorScope::new(self.pool.clone(), self.audit_log(), principal, origin, gate)
+    }
+
+    /// The operators' unscoped view of the audit log (CLI forensics; the
+    /// HTTP API reaches it only through `OperatorScope`).
+    pub fn forensics(&self) -> crate::forensics::Forensics {
+        crate::forensics::Forensics::new(self.pool.clone())
     }
 
     /// Unscoped writes for seeding tenants, staff and accounts. Not

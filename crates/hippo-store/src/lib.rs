@@ -16,6 +16,7 @@ mod audit;
 mod auth;
 mod db;
 mod error;
+pub mod forensics;
 mod model;
 mod operator_scope;
 mod patient_scope;
@@ -31,6 +32,7 @@ pub use audit::AuditLog;
 pub use auth::{AuthStore, Credentials, LoginSubject, SessionTimes};
 pub use db::{Store, StoreOptions};
 pub use error::StoreError;
+pub use forensics::{BlastRadius, ForensicFilter, Forensics};
 pub use model::{
     AccessEntry, ApiKeyRecord, FindingDetail, FindingSummary, PatientRecord, TenantKind,
     TenantSummary,

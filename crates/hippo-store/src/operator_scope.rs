@@ -11,6 +11,7 @@ use sqlx::{Row, SqlitePool};
 use crate::actor::{Actor, outcome_success};
 use crate::audit::AuditLog;
 use crate::error::StoreError;
+use crate::forensics::{AccessRecord, BlastRadius, ForensicFilter, Forensics};
 use crate::model::TenantSummary;
 use crate::rows::parse;
 
@@ -75,5 +76,38 @@ impl OperatorScope {
             )
             .await?;
         Ok(tenants)
+    }
+
+    async fn require_forensics(&self) -> Result<Forensics, StoreError> {
+        let action = Action::ForensicsQuery;
+        if !self.gate.permits(action, &ResourceRef::Platform) {
+            return Err(self
+                .actor
+                .denied(action, ResourceKind::AuditRecord, "forensics")
+                .await);
+        }
+        Ok(Forensics::new(self.pool.clone()))
+    }
+
+    pub async fn accesses(&self, filter: &ForensicFilter) -> Result<Vec<AccessRecord>, StoreError> {
+        let records = self.require_forensics().await?.accesses(filter).await?;
+        self.actor
+            .log(
+                outcome_success(Action::ForensicsQuery, ResourceKind::AuditRecord)
+                    .detail(format!("accesses={} {filter:?}", records.len())),
+            )
+            .await?;
+        Ok(records)
+    }
+
+    pub async fn blast_radius(&self, filter: &ForensicFilter) -> Result<BlastRadius, StoreError> {
+        let report = self.require_forensics().await?.blast_radius(filter).await?;
+        self.actor
+            .log(
+                outcome_success(Action::ForensicsQuery, ResourceKind::AuditRecord)
+                    .detail(format!("blast_radius={} {filter:?}", report.accesses)),
+            )
+            .await?;
+        Ok(report)
     }
 }

@@ -148,6 +148,9 @@ impl PatientScope {
         &self,
         id: FindingId,
     ) -> Result<(FindingSummary, Vec<u8>), StoreError> {
+        if self.scoping.drill_skips_owner_check() {
+            return self.drill_unchecked_pdf(id).await;
+        }
         let summary = self
             .scoped_finding(id, Action::FindingPdfDownload, ResourceKind::FindingPdf)
             .await?;
@@ -264,5 +267,24 @@ impl PatientScope {
             )
             .await?;
         Ok(proof)
+    }
+
+    /// The drill's bug: any released finding by ID, no owner, no gate.
+    async fn drill_unchecked_pdf(
+        &self,
+        id: FindingId,
+    ) -> Result<(FindingSummary, Vec<u8>), StoreError> {
+        let action = Action::FindingPdfDownload;
+        let kind = ResourceKind::FindingPdf;
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {FINDING_COLUMNS} WHERE f.id = ? AND f.status = 'released'"
+        )))
+        .bind(id.to_string())
+        .fetch_optional(&self.pool)
+        .await?;
+        match row.as_ref().map(finding_summary).transpose()? {
+            None => Err(self.actor.not_found(action, kind, id).await),
+            Some(summary) => queries::audited_pdf(&self.pool, &self.actor, summary).await,
+        }
     }
 }

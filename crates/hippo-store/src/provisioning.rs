@@ -29,6 +29,7 @@ fn system() -> AuditActor {
 fn origin() -> RequestOrigin {
     RequestOrigin {
         request_id: "provisioning".into(),
+        route: None,
         client_addr: None,
         user_agent: None,
     }

@@ -10,6 +10,10 @@ pub(crate) enum Scoping {
     Enforced,
     #[cfg(feature = "fence-bypass")]
     BypassedForTests,
+    /// Incident drill: re-creates the 2021 test-centre bug in one place,
+    /// the patient's PDF download, which stops checking the owner.
+    #[cfg(feature = "fence-bypass")]
+    SafePlayDrill,
 }
 
 impl Scoping {
@@ -19,6 +23,8 @@ impl Scoping {
             Self::Enforced => format!("{column} = ?"),
             #[cfg(feature = "fence-bypass")]
             Self::BypassedForTests => format!("({column} = ? OR 1 = 1)"),
+            #[cfg(feature = "fence-bypass")]
+            Self::SafePlayDrill => format!("{column} = ?"),
         }
     }
 
@@ -28,6 +34,17 @@ impl Scoping {
             Self::Enforced => condition.to_owned(),
             #[cfg(feature = "fence-bypass")]
             Self::BypassedForTests => format!("(({condition}) OR 1 = 1)"),
+            #[cfg(feature = "fence-bypass")]
+            Self::SafePlayDrill => condition.to_owned(),
         }
+    }
+
+    /// Whether the drill's missing owner check is active.
+    pub(crate) fn drill_skips_owner_check(self) -> bool {
+        #[cfg(feature = "fence-bypass")]
+        if self == Self::SafePlayDrill {
+            return true;
+        }
+        false
     }
 }

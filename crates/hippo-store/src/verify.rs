@@ -61,7 +61,8 @@ impl AuditLog {
                 );
                 let (patient, tenant, detail) =
                     (text("patient_id")?, text("tenant_id")?, text("detail")?);
-                let (client, agent) = (text("client_addr")?, text("user_agent")?);
+                let (client, agent, route) =
+                    (text("client_addr")?, text("user_agent")?, text("route")?);
                 let (kind, action, rkind): (String, String, String) = (
                     row.try_get("actor_kind")?,
                     row.try_get("action")?,
@@ -87,6 +88,7 @@ impl AuditLog {
                     outcome: &outcome,
                     detail: detail.as_deref(),
                     request_id: &request,
+                    route: route.as_deref(),
                     client_addr: client.as_deref(),
                     user_agent: agent.as_deref(),
                     build: &build,

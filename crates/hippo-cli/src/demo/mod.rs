@@ -250,6 +250,7 @@ pub async fn seed(store: &Store) -> anyhow::Result<DemoWorld> {
             .context("clinician vanished")?;
         let origin = RequestOrigin {
             request_id: "demo-seed".into(),
+            route: None,
             client_addr: None,
             user_agent: Some("hippo demo".into()),
         };

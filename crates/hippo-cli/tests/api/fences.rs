@@ -54,6 +54,7 @@ async fn the_policy_alone_denies_when_store_scoping_is_off() {
             bypass_store_scoping: true,
             bypass_policy: false,
             empty: false,
+            safeplay_drill: false,
         },
         |_| {},
     )
@@ -78,6 +79,7 @@ async fn the_store_alone_denies_when_the_policy_is_off() {
             bypass_store_scoping: false,
             bypass_policy: true,
             empty: false,
+            safeplay_drill: false,
         },
         |_| {},
     )
@@ -97,6 +99,7 @@ async fn with_both_fences_off_the_same_requests_leak() {
             bypass_store_scoping: true,
             bypass_policy: true,
             empty: false,
+            safeplay_drill: false,
         },
         |_| {},
     )

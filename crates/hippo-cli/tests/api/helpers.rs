@@ -30,6 +30,8 @@ pub struct Fences {
     pub bypass_policy: bool,
     /// Start without the demo world (tests that build their own).
     pub empty: bool,
+    /// Incident drill: the patient PDF download skips the owner check.
+    pub safeplay_drill: bool,
 }
 
 pub async fn spawn_app_with(configure: impl FnOnce(&mut ServerConfig)) -> TestApp {
@@ -75,6 +77,8 @@ pub async fn spawn_app_fenced(
     configure(&mut config);
     let store = if fences.bypass_store_scoping {
         store.bypass_scoping_for_tests()
+    } else if fences.safeplay_drill {
+        store.safeplay_drill_for_tests()
     } else {
         store
     };

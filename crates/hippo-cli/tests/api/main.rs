@@ -10,6 +10,7 @@ mod api_keys;
 mod audit;
 mod bad_input;
 mod demo_binary;
+mod drill;
 mod fences;
 mod findings;
 mod helpers;

@@ -174,7 +174,7 @@ async fn a_consistently_rewritten_record_is_caught_by_the_signed_heads() {
     let (actor_id, actor_tenant, resource) =
         (t("actor_id"), t("actor_tenant_id"), t("resource_id"));
     let (patient, tenant, detail) = (t("patient_id"), t("tenant_id"), t("detail"));
-    let (client, agent) = (t("client_addr"), t("user_agent"));
+    let (client, agent, route) = (t("client_addr"), t("user_agent"), t("route"));
     let (id, kind, action, rkind, outcome, request) = (
         s("id"),
         s("actor_kind"),
@@ -198,6 +198,7 @@ async fn a_consistently_rewritten_record_is_caught_by_the_signed_heads() {
         outcome: &outcome,
         detail: detail.as_deref(),
         request_id: &request,
+        route: route.as_deref(),
         client_addr: client.as_deref(),
         user_agent: agent.as_deref(),
         build: "innocent-build",

@@ -5,6 +5,7 @@ pub mod access_log;
 pub mod api_keys;
 pub mod auth;
 pub mod findings;
+pub mod forensics;
 pub mod json;
 pub mod openapi;
 pub mod patients;

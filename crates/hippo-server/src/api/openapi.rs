@@ -4,7 +4,7 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::api::{access_log, api_keys, auth, findings, patients, tenants};
+use crate::api::{access_log, api_keys, auth, findings, forensics, patients, tenants};
 
 struct BearerAuth;
 
@@ -29,6 +29,7 @@ impl Modify for BearerAuth {
         api_keys::list, api_keys::create, api_keys::revoke,
         tenants::list,
         access_log::list, access_log::proof,
+        forensics::accesses, forensics::blast_radius,
         openapi_json,
     ),
     modifiers(&BearerAuth),

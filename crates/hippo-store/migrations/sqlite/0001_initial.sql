@@ -144,6 +144,7 @@ CREATE TABLE audit_records (
     outcome          TEXT NOT NULL,
     detail           TEXT,
     request_id       TEXT NOT NULL,
+    route            TEXT,
     client_addr      TEXT,
     user_agent       TEXT,
     build            TEXT NOT NULL,
@@ -155,6 +156,7 @@ CREATE INDEX audit_by_actor ON audit_records (actor_id, at);
 CREATE INDEX audit_by_tenant ON audit_records (tenant_id, at);
 CREATE INDEX audit_by_action ON audit_records (action, at);
 CREATE INDEX audit_by_build ON audit_records (build, at);
+CREATE INDEX audit_by_route ON audit_records (route, at);
 CREATE INDEX audit_by_time ON audit_records (at);
 
 CREATE TRIGGER audit_records_no_update BEFORE UPDATE ON audit_records

@@ -1,0 +1,238 @@
+//! Forensic queries over the audit log: who accessed what, when, through
+//! which route and build; and the blast radius of an incident. This is the
+//! operators' unscoped view of the log (records reference patients by ID,
+//! never by content); the HTTP API reaches it only through `OperatorScope`.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use hippo_core::time_util::UnixMillis;
+use sqlx::sqlite::SqliteRow;
+use sqlx::{AssertSqlSafe, Row, SqlitePool};
+
+use crate::error::StoreError;
+
+/// What to select. Empty lists and `None` mean "any".
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ForensicFilter {
+    pub from: Option<UnixMillis>,
+    pub to: Option<UnixMillis>,
+    pub actor: Option<String>,
+    pub patient: Option<String>,
+    pub tenant: Option<String>,
+    pub actions: Vec<String>,
+    /// Routes as declared, e.g. `GET /api/v1/findings/{id}/pdf`.
+    pub routes: Vec<String>,
+    pub builds: Vec<String>,
+    pub outcome: Option<String>,
+    pub limit: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct AccessRecord {
+    pub id: String,
+    pub at: UnixMillis,
+    pub actor_kind: String,
+    pub actor_id: Option<String>,
+    pub actor_tenant_id: Option<String>,
+    pub action: String,
+    pub route: Option<String>,
+    pub resource_kind: String,
+    pub resource_id: Option<String>,
+    pub patient_id: Option<String>,
+    pub tenant_id: Option<String>,
+    pub outcome: String,
+    pub build: String,
+    pub client_addr: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct AffectedPatient {
+    pub patient_id: String,
+    pub accesses: u64,
+    pub first: UnixMillis,
+    pub last: UnixMillis,
+    pub actors: BTreeSet<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct AffectedTenant {
+    pub tenant_id: String,
+    pub tenant_name: String,
+    pub accesses: u64,
+    pub patients: Vec<AffectedPatient>,
+}
+
+/// Every access in which the actor was neither the patient's own account
+/// nor staff (or lab system) of the patient's tenant.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct BlastRadius {
+    pub filter_from: Option<UnixMillis>,
+    pub filter_to: Option<UnixMillis>,
+    pub accesses: u64,
+    pub first: Option<UnixMillis>,
+    pub last: Option<UnixMillis>,
+    pub actors: BTreeMap<String, u64>,
+    pub tenants: Vec<AffectedTenant>,
+    /// The unauthorised accesses themselves, oldest first.
+    pub records: Vec<AccessRecord>,
+}
+
+#[derive(Clone)]
+pub struct Forensics {
+    pool: SqlitePool,
+}
+
+fn record(r: &SqliteRow) -> Result<AccessRecord, StoreError> {
+    Ok(AccessRecord {
+        id: r.try_get("id")?,
+        at: r.try_get("at")?,
+        actor_kind: r.try_get("actor_kind")?,
+        actor_id: r.try_get("actor_id")?,
+        actor_tenant_id: r.try_get("actor_tenant_id")?,
+        action: r.try_get("action")?,
+        route: r.try_get("route")?,
+        resource_kind: r.try_get("resource_kind")?,
+        resource_id: r.try_get("resource_id")?,
+        patient_id: r.try_get("patient_id")?,
+        tenant_id: r.try_get("tenant_id")?,
+        outcome: r.try_get("outcome")?,
+        build: r.try_get("build")?,
+        client_addr: r.try_get("client_addr")?,
+    })
+}
+
+const COLUMNS: &str = "a.id, a.at, a.actor_kind, a.actor_id, a.actor_tenant_id, a.action, a.route, \
+     a.resource_kind, a.resource_id, a.patient_id, a.tenant_id, a.outcome, a.build, a.client_addr";
+
+/// Accesses by someone with no claim to the record: not the patient's own
+/// account, not staff or a lab system of the patient's tenant.
+const UNAUTHORISED: &str = "a.outcome = 'success' AND a.patient_id IS NOT NULL AND a.actor_kind <> 'system' \
+     AND NOT (a.actor_kind IN ('tenant_admin', 'clinician', 'assistant', 'lab_system') \
+              AND a.actor_tenant_id = a.tenant_id) \
+     AND NOT (a.actor_kind = 'patient' AND EXISTS (SELECT 1 FROM account_patients ap \
+              WHERE ap.account_id = a.actor_id AND ap.tenant_id = a.tenant_id \
+              AND ap.patient_id = a.patient_id))";
+
+impl Forensics {
+    pub(crate) fn new(pool: SqlitePool) -> Self {
+        Self { pool }
+    }
+
+    /// SQL condition and bind values for a filter (values bound in order).
+    fn condition(filter: &ForensicFilter) -> (String, Vec<String>) {
+        let mut parts = vec!["1 = 1".to_owned()];
+        let mut binds = Vec::new();
+        let mut one = |column: &str, value: &Option<String>| {
+            if let Some(v) = value {
+                parts.push(format!("a.{column} = ?"));
+                binds.push(v.clone());
+            }
+        };
+        one("actor_id", &filter.actor);
+        one("patient_id", &filter.patient);
+        one("tenant_id", &filter.tenant);
+        one("outcome", &filter.outcome);
+        for (column, values) in [
+            ("action", &filter.actions),
+            ("route", &filter.routes),
+            ("build", &filter.builds),
+        ] {
+            if !values.is_empty() {
+                parts.push(format!(
+                    "a.{column} IN ({})",
+                    vec!["?"; values.len()].join(", ")
+                ));
+                binds.extend(values.iter().cloned());
+            }
+        }
+        if let Some(from) = filter.from {
+            parts.push(format!("a.at >= {from}"));
+        }
+        if let Some(to) = filter.to {
+            parts.push(format!("a.at <= {to}"));
+        }
+        (parts.join(" AND "), binds)
+    }
+
+    async fn select(
+        &self,
+        filter: &ForensicFilter,
+        extra: &str,
+    ) -> Result<Vec<AccessRecord>, StoreError> {
+        let (condition, binds) = Self::condition(filter);
+        let limit = filter.limit.unwrap_or(100_000).clamp(1, 1_000_000);
+        let sql = format!(
+            "SELECT {COLUMNS} FROM audit_records a WHERE {condition} AND {extra} ORDER BY a.at, a.seq LIMIT {limit}"
+        );
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        for b in binds {
+            query = query.bind(b);
+        }
+        query
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(record)
+            .collect()
+    }
+
+    /// Accesses matching the filter, oldest first.
+    pub async fn accesses(&self, filter: &ForensicFilter) -> Result<Vec<AccessRecord>, StoreError> {
+        self.select(filter, "1 = 1").await
+    }
+
+    pub async fn blast_radius(&self, filter: &ForensicFilter) -> Result<BlastRadius, StoreError> {
+        let records = self.select(filter, UNAUTHORISED).await?;
+        let names: BTreeMap<String, String> = sqlx::query("SELECT id, name FROM tenants")
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| Ok((r.try_get("id")?, r.try_get("name")?)))
+            .collect::<Result<_, StoreError>>()?;
+        let mut tenants: BTreeMap<String, BTreeMap<String, AffectedPatient>> = BTreeMap::new();
+        let mut actors: BTreeMap<String, u64> = BTreeMap::new();
+        for r in &records {
+            let tenant = r.tenant_id.clone().unwrap_or_default();
+            let patient = r.patient_id.clone().unwrap_or_default();
+            let actor = format!(
+                "{}:{}",
+                r.actor_kind,
+                r.actor_id.clone().unwrap_or_default()
+            );
+            *actors.entry(actor.clone()).or_default() += 1;
+            let entry = tenants
+                .entry(tenant)
+                .or_default()
+                .entry(patient.clone())
+                .or_insert_with(|| AffectedPatient {
+                    patient_id: patient,
+                    accesses: 0,
+                    first: r.at,
+                    last: r.at,
+                    actors: BTreeSet::new(),
+                });
+            entry.accesses += 1;
+            entry.first = entry.first.min(r.at);
+            entry.last = entry.last.max(r.at);
+            entry.actors.insert(actor);
+        }
+        Ok(BlastRadius {
+            filter_from: filter.from,
+            filter_to: filter.to,
+            accesses: records.len() as u64,
+            first: records.first().map(|r| r.at),
+            last: records.last().map(|r| r.at),
+            actors,
+            tenants: tenants
+                .into_iter()
+                .map(|(tenant_id, patients)| AffectedTenant {
+                    tenant_name: names.get(&tenant_id).cloned().unwrap_or_default(),
+                    accesses: patients.values().map(|p| p.accesses).sum(),
+                    tenant_id,
+                    patients: patients.into_values().collect(),
+                })
+                .collect(),
+            records,
+        })
+    }
+}
