@@ -39,6 +39,7 @@ enum Command {
     Forensics(ForensicsCommand),
 }
 
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum ForensicsCommand {
     /// Accesses by actor, patient, tenant, action, route or build, in a window.
@@ -64,6 +65,8 @@ enum KeysCommand {
     Init(MigrateArgs),
 }
 
+// Parsed once per run; the size of a variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum AuditCommand {
     /// Recompute the whole log, check every signed head and their
@@ -82,6 +85,19 @@ enum AuditCommand {
         /// Issue a fresh head for the current log first.
         #[arg(long)]
         issue: bool,
+    },
+    /// Export records (JSON lines, or FHIR R4 AuditEvent ndjson).
+    Export {
+        #[command(flatten)]
+        data: DataArgs,
+        #[command(flatten)]
+        filter: hippo_cli::forensics_cli::FilterArgs,
+        /// Write FHIR R4 AuditEvent resources instead of Hippo's records.
+        #[arg(long)]
+        fhir: bool,
+        /// Output file; default standard output.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
     },
     /// Print an inclusion proof of one record in the latest signed head.
     Prove {
@@ -200,6 +216,7 @@ async fn main() -> anyhow::Result<()> {
             let data = match &command {
                 AuditCommand::Verify { data, .. }
                 | AuditCommand::Head { data, .. }
+                | AuditCommand::Export { data, .. }
                 | AuditCommand::Prove { data, .. } => data,
             };
             let file = FileSettings::load(data.config.as_deref())?;
@@ -210,6 +227,25 @@ async fn main() -> anyhow::Result<()> {
                 }
                 AuditCommand::Head { issue, .. } => {
                     hippo_cli::audit_cli::head(&store, &settings, *issue).await?
+                }
+                AuditCommand::Export {
+                    filter, fhir, out, ..
+                } => {
+                    let mut filter_values = filter.filter()?;
+                    filter_values.limit = Some(1_000_000);
+                    let records = store.forensics().accesses(&filter_values).await?;
+                    match out {
+                        Some(path) => {
+                            let mut file = std::io::BufWriter::new(std::fs::File::create(path)?);
+                            hippo_cli::export::write(&records, *fhir, &mut file)?;
+                            eprintln!("wrote {} records to {}", records.len(), path.display());
+                        }
+                        None => hippo_cli::export::write(
+                            &records,
+                            *fhir,
+                            &mut std::io::stdout().lock(),
+                        )?,
+                    }
                 }
                 AuditCommand::Prove { record, .. } => {
                     hippo_cli::audit_cli::prove(&store, &settings, record).await?

@@ -21,6 +21,8 @@ pub struct NewPatient {
     pub given_name: String,
     pub family_name: String,
     pub birth_date: Date,
+    /// A decoy (honeytoken) record: any access to it raises an alert.
+    pub decoy: bool,
 }
 
 const MAX_NAME: usize = 100;
@@ -66,6 +68,7 @@ impl NewPatient {
             given_name,
             family_name,
             birth_date,
+            decoy: false,
         })
     }
 }

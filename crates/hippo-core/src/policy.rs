@@ -40,6 +40,8 @@ pub enum Action {
     AccessProofRead,
     /// Operators query the audit log (accesses, blast radius).
     ForensicsQuery,
+    /// Operators list security alerts.
+    AlertList,
 }
 
 /// What kind of object an action touches; recorded in the audit log.
@@ -72,7 +74,7 @@ impl ResourceKind {
 }
 
 impl Action {
-    pub const ALL: [Action; 21] = [
+    pub const ALL: [Action; 22] = [
         Self::Public,
         Self::Login,
         Self::Logout,
@@ -94,6 +96,7 @@ impl Action {
         Self::AccessLogRead,
         Self::AccessProofRead,
         Self::ForensicsQuery,
+        Self::AlertList,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -119,6 +122,7 @@ impl Action {
             Self::AccessLogRead => "access_log_read",
             Self::AccessProofRead => "access_proof_read",
             Self::ForensicsQuery => "forensics_query",
+            Self::AlertList => "alert_list",
         }
     }
 

@@ -30,6 +30,11 @@ pub struct ServerConfig {
     pub tree_head_every_records: u64,
     /// ...or after this long, whichever comes first.
     pub tree_head_every: Duration,
+    /// Anomaly rules: thresholds, how often they run, and where alerts go
+    /// besides the log and the operator API (`http://host:port/path`).
+    pub anomaly_thresholds: hippo_store::AnomalyThresholds,
+    pub anomaly_every: Duration,
+    pub alert_webhook: Option<String>,
     /// Test-only: the policy allows everything (see `hippo-policy`).
     #[cfg(feature = "fence-bypass")]
     pub bypass_policy_for_tests: bool,
@@ -50,6 +55,9 @@ impl Default for ServerConfig {
             audit_key: None,
             tree_head_every_records: 1000,
             tree_head_every: Duration::from_secs(10),
+            anomaly_thresholds: hippo_store::AnomalyThresholds::default(),
+            anomaly_every: Duration::from_secs(5),
+            alert_webhook: None,
             #[cfg(feature = "fence-bypass")]
             bypass_policy_for_tests: false,
         }

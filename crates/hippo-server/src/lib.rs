@@ -2,6 +2,7 @@
 //! authorise, handlers for the JSON API and the browser UI, and the one
 //! mapping of failures to responses.
 
+mod alerts;
 pub mod api;
 pub mod auth;
 pub mod config;
@@ -79,6 +80,7 @@ pub struct RunningServer {
     shutdown: Option<oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
     head_issuer: Option<tokio::task::JoinHandle<()>>,
+    anomaly_watcher: tokio::task::JoinHandle<()>,
 }
 
 impl Drop for RunningServer {
@@ -86,6 +88,7 @@ impl Drop for RunningServer {
         if let Some(issuer) = self.head_issuer.take() {
             issuer.abort();
         }
+        self.anomaly_watcher.abort();
     }
 }
 
@@ -184,6 +187,12 @@ pub async fn start(store: Store, config: ServerConfig) -> Result<RunningServer, 
         Some(key) => Some(spawn_head_issuer(&store, key.clone(), &config).await?),
         None => None,
     };
+    let anomaly_watcher = alerts::spawn(
+        store.anomalies(),
+        config.anomaly_thresholds,
+        config.anomaly_every,
+        config.alert_webhook.clone(),
+    );
     let state = AppState::new(store, config, policy).map_err(|_: Failure| StartError::Init)?;
     let app = app(state).into_make_service_with_connect_info::<SocketAddr>();
     let (tx, rx) = oneshot::channel::<()>();
@@ -199,6 +208,7 @@ pub async fn start(store: Store, config: ServerConfig) -> Result<RunningServer, 
         shutdown: Some(tx),
         task,
         head_issuer,
+        anomaly_watcher,
     })
 }
 

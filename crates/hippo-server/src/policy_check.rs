@@ -91,7 +91,8 @@ fn own_object(
         | Action::Logout
         | Action::ViewHome
         | Action::TenantList
-        | Action::ForensicsQuery => ResourceRef::Platform,
+        | Action::ForensicsQuery
+        | Action::AlertList => ResourceRef::Platform,
     }
 }
 

@@ -122,6 +122,7 @@ pub fn table(max_upload: usize) -> Vec<Route> {
             get(api::forensics::accesses)),
         route("GET", "/api/v1/forensics/blast-radius", (A::ForensicsQuery, R::AuditRecord), OPERATORS,
             get(api::forensics::blast_radius)),
+        route("GET", "/api/v1/alerts", (A::AlertList, R::AuditRecord), OPERATORS, get(api::alerts::list)),
         route("GET", "/api/v1/access-log", (A::AccessLogRead, R::AuditRecord), PATIENTS, get(api::access_log::list)),
         route("GET", "/api/v1/access-log/{id}/proof", (A::AccessProofRead, R::AuditRecord), PATIENTS,
             get(api::access_log::proof)),

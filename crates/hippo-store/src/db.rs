@@ -161,6 +161,11 @@ impl Store {
         crate::forensics::Forensics::new(self.pool.clone())
     }
 
+    /// Anomaly rules and alerts (server background task, CLI, operators).
+    pub fn anomalies(&self) -> crate::anomalies::Anomalies {
+        crate::anomalies::Anomalies::new(self.pool.clone())
+    }
+
     /// Unscoped writes for seeding tenants, staff and accounts. Not
     /// reachable from any HTTP handler.
     pub fn provisioning(&self) -> Provisioning {

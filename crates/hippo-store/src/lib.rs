@@ -12,6 +12,7 @@
 //! loads, before returning it or recording a successful access.
 
 mod actor;
+pub mod anomalies;
 mod audit;
 mod auth;
 mod db;
@@ -28,6 +29,7 @@ mod staff_scope;
 pub mod tree_heads;
 mod verify;
 
+pub use anomalies::{Alert, Anomalies, AnomalyThresholds};
 pub use audit::AuditLog;
 pub use auth::{AuthStore, Credentials, LoginSubject, SessionTimes};
 pub use db::{Store, StoreOptions};

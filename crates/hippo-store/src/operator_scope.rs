@@ -9,6 +9,7 @@ use hippo_core::policy::{AccessGate, Action, ResourceKind, ResourceRef};
 use sqlx::{Row, SqlitePool};
 
 use crate::actor::{Actor, outcome_success};
+use crate::anomalies::{Alert, Anomalies};
 use crate::audit::AuditLog;
 use crate::error::StoreError;
 use crate::forensics::{AccessRecord, BlastRadius, ForensicFilter, Forensics};
@@ -109,5 +110,23 @@ impl OperatorScope {
             )
             .await?;
         Ok(report)
+    }
+
+    pub async fn alerts(&self, limit: i64) -> Result<Vec<Alert>, StoreError> {
+        let action = Action::AlertList;
+        if !self.gate.permits(action, &ResourceRef::Platform) {
+            return Err(self
+                .actor
+                .denied(action, ResourceKind::AuditRecord, "alerts")
+                .await);
+        }
+        let alerts = Anomalies::new(self.pool.clone()).alerts(limit).await?;
+        self.actor
+            .log(
+                outcome_success(action, ResourceKind::AuditRecord)
+                    .detail(format!("listed={}", alerts.len())),
+            )
+            .await?;
+        Ok(alerts)
     }
 }

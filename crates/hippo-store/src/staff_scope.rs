@@ -149,14 +149,15 @@ impl StaffScope {
         };
         let mut tx = self.pool.begin().await?;
         sqlx::query(
-            "INSERT INTO patients (id, tenant_id, given_name, family_name, birth_date, created_at) \
-             VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO patients (id, tenant_id, given_name, family_name, birth_date, honeytoken, \
+             created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(record.id.to_string())
         .bind(self.tenant.to_string())
         .bind(&record.given_name)
         .bind(&record.family_name)
         .bind(format_date(record.birth_date))
+        .bind(new.decoy)
         .bind(record.created_at)
         .execute(&mut *tx)
         .await?;

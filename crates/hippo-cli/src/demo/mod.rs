@@ -272,6 +272,7 @@ pub async fn seed(store: &Store) -> anyhow::Result<DemoWorld> {
                     given_name: given.into(),
                     family_name: family.into(),
                     birth_date: hippo_core::patient::parse_birth_date(birth)?,
+                    decoy: false,
                 })
                 .await?;
             tenant_patients.push(record.id);

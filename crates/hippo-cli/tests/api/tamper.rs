@@ -283,3 +283,54 @@ async fn old_heads_stay_consistent_and_records_provably_included() {
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("\"verified\": true"));
 }
+
+#[tokio::test]
+async fn export_writes_json_lines_and_fhir_audit_events() {
+    let app = spawn_app().await;
+    busy_log(&app).await;
+    let run = |fhir: bool| {
+        let mut cmd = Command::new(HIPPO);
+        cmd.args(["audit", "export", "--format", "json", "--data-dir"])
+            .arg(&app.dir);
+        if fhir {
+            cmd.arg("--fhir");
+        }
+        let out = cmd.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let total = app.count("SELECT COUNT(*) FROM audit_records").await as usize;
+    let lines = run(false);
+    // Records appended after the export started may be missing; none extra.
+    let n = lines.lines().count();
+    assert!(n > 0 && n <= total, "{n} of {total}");
+    let first: serde_json::Value = serde_json::from_str(lines.lines().next().unwrap()).unwrap();
+    assert!(first["id"].is_string() && first["action"].is_string());
+
+    let fhir = run(true);
+    let events: Vec<serde_json::Value> = fhir
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(
+        events
+            .iter()
+            .all(|e| e["resourceType"] == "AuditEvent" && e["recorded"].is_string())
+    );
+    let read = events
+        .iter()
+        .find(|e| e["subtype"][0]["code"] == "finding_read" && e["outcome"] == "0")
+        .expect("a successful finding read");
+    assert_eq!(read["action"], "R");
+    assert!(
+        read["entity"][0]["what"]["reference"]
+            .as_str()
+            .unwrap()
+            .starts_with("Patient/")
+    );
+    assert_eq!(read["agent"][0]["type"]["text"], "patient");
+}

@@ -119,6 +119,7 @@ async fn build(app: &TestApp, shape: &[TenantShape]) -> (Vec<PatientFacts>, Vec<
                     given_name: names[0].clone(),
                     family_name: names[1].clone(),
                     birth_date: time::macros::date!(1980 - 01 - 01),
+                    decoy: false,
                 })
                 .await
                 .unwrap();

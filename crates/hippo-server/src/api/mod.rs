@@ -2,6 +2,7 @@
 //! `{"error": {"code", "message"}}`.
 
 pub mod access_log;
+pub mod alerts;
 pub mod api_keys;
 pub mod auth;
 pub mod findings;

@@ -4,7 +4,7 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::api::{access_log, api_keys, auth, findings, forensics, patients, tenants};
+use crate::api::{access_log, alerts, api_keys, auth, findings, forensics, patients, tenants};
 
 struct BearerAuth;
 
@@ -30,6 +30,7 @@ impl Modify for BearerAuth {
         tenants::list,
         access_log::list, access_log::proof,
         forensics::accesses, forensics::blast_radius,
+        alerts::list,
         openapi_json,
     ),
     modifiers(&BearerAuth),

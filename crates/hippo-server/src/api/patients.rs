@@ -21,6 +21,9 @@ pub struct CreatePatientRequest {
     pub family_name: Option<String>,
     /// `YYYY-MM-DD`.
     pub birth_date: Option<String>,
+    /// Create a decoy (honeytoken) record: any access to it raises an alert.
+    #[serde(default)]
+    pub decoy: bool,
 }
 
 pub fn parse_new_patient(input: PatientInput) -> Result<NewPatient, hippo_core::DomainError> {
@@ -46,11 +49,12 @@ pub async fn create(
     ApiJson(request): ApiJson<CreatePatientRequest>,
 ) -> Result<(StatusCode, Json<PatientView>), ApiError> {
     let staff = caller.staff()?;
-    let new = parse_new_patient(PatientInput {
+    let mut new = parse_new_patient(PatientInput {
         given_name: request.given_name,
         family_name: request.family_name,
         birth_date: request.birth_date,
     })?;
+    new.decoy = request.decoy;
     let record = staff.create_patient(&new).await?;
     Ok((StatusCode::CREATED, Json((&record).into())))
 }

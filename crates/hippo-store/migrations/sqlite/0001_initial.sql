@@ -56,6 +56,8 @@ CREATE TABLE patients (
     given_name   TEXT NOT NULL,
     family_name  TEXT NOT NULL,
     birth_date   TEXT NOT NULL,
+    -- A decoy record: any access to it raises an alert.
+    honeytoken   INTEGER NOT NULL DEFAULT 0,
     created_at   INTEGER NOT NULL,
     UNIQUE (tenant_id, id)
 );
@@ -189,3 +191,20 @@ CREATE TRIGGER tree_heads_no_delete BEFORE DELETE ON tree_heads
 BEGIN
     SELECT RAISE(ABORT, 'tree heads are append-only');
 END;
+
+-- Alerts raised by the anomaly rules; `dedup_key` keeps one alert per rule,
+-- subject and window.
+CREATE TABLE alerts (
+    id          TEXT PRIMARY KEY NOT NULL,
+    rule        TEXT NOT NULL,
+    raised_at   INTEGER NOT NULL,
+    actor       TEXT,
+    tenant_id   TEXT,
+    patient_id  TEXT,
+    first_at    INTEGER NOT NULL,
+    last_at     INTEGER NOT NULL,
+    count       INTEGER NOT NULL,
+    detail      TEXT NOT NULL,
+    dedup_key   TEXT NOT NULL UNIQUE
+);
+CREATE INDEX alerts_by_time ON alerts (raised_at);

@@ -2,7 +2,7 @@
 //! signed tree head issuance, full verification, and forensic queries over
 //! the resulting log. Prints a Markdown table for docs/BENCHMARKS.md.
 //!
-//! cargo bench -p hippo-cli --bench audit_log -- [RECORDS] [CONCURRENCY]
+//! cargo bench -p hippo-bench --bench audit_log -- [RECORDS] [CONCURRENCY]
 
 use std::sync::Arc;
 use std::time::Instant;

@@ -1,0 +1,81 @@
+//! The anomaly watcher: runs the anomaly rules over a sliding window of the
+//! audit log and sends new alerts to the log and to a webhook.
+
+use std::time::Duration;
+
+use hippo_core::time_util::now_millis;
+use hippo_store::{Alert, Anomalies, AnomalyThresholds};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// POST one alert as JSON to a plain-HTTP webhook (`http://host:port/path`).
+/// Hand-rolled: one request per alert does not justify an HTTP client
+/// dependency in the server; put a TLS-terminating relay in front for
+/// external receivers.
+pub async fn post_webhook(url: &str, alert: &Alert) -> Result<u16, String> {
+    let rest = url
+        .strip_prefix("http://")
+        .ok_or("alert webhook must be an http:// URL")?;
+    let (authority, path) = rest
+        .split_once('/')
+        .map_or((rest, "/".to_owned()), |(a, p)| (a, format!("/{p}")));
+    let body = serde_json::to_string(alert).map_err(|e| e.to_string())?;
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nHost: {authority}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let exchange = async {
+        let mut stream = TcpStream::connect(authority)
+            .await
+            .map_err(|e| e.to_string())?;
+        stream
+            .write_all(request.as_bytes())
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut head = [0u8; 64];
+        let n = stream.read(&mut head).await.map_err(|e| e.to_string())?;
+        let status = String::from_utf8_lossy(&head[..n])
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        Ok::<u16, String>(status)
+    };
+    tokio::time::timeout(Duration::from_secs(5), exchange)
+        .await
+        .map_err(|_| "webhook timed out".to_owned())?
+}
+
+pub fn spawn(
+    anomalies: Anomalies,
+    thresholds: AnomalyThresholds,
+    every: Duration,
+    webhook: Option<String>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut interval = tokio::time::interval(every);
+        loop {
+            interval.tick().await;
+            let now = now_millis();
+            let alerts = match anomalies
+                .scan(now - thresholds.window_ms, now, thresholds)
+                .await
+            {
+                Ok(alerts) => alerts,
+                Err(e) => {
+                    tracing::error!(error = ?e, "anomaly scan failed");
+                    continue;
+                }
+            };
+            for alert in alerts {
+                tracing::warn!(rule = %alert.rule, actor = ?alert.actor, count = alert.count, "security alert");
+                if let Some(url) = &webhook
+                    && let Err(e) = post_webhook(url, &alert).await
+                {
+                    tracing::error!(error = %e, "alert webhook failed");
+                }
+            }
+        }
+    })
+}
