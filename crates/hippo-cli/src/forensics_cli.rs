@@ -286,3 +286,57 @@ fn write_svg(path: &Path, records: &[AccessRecord], title: &str) -> anyhow::Resu
     std::fs::write(path, timeline_svg(records, title))
         .with_context(|| format!("cannot write {}", path.display()))
 }
+
+/// Run the anomaly rules window by window over the filter's time span.
+pub async fn anomalies(store: &Store, args: &FilterArgs) -> anyhow::Result<String> {
+    let filter = args.filter()?;
+    let thresholds = hippo_store::AnomalyThresholds::default();
+    let anomalies = store.anomalies();
+    let first = match filter.from {
+        Some(from) => from,
+        None => store
+            .forensics()
+            .accesses(&ForensicFilter {
+                limit: Some(1),
+                ..Default::default()
+            })
+            .await?
+            .first()
+            .map_or(0, |r| r.at),
+    };
+    let last = filter.to.unwrap_or_else(hippo_core::time_util::now_millis);
+    let step = thresholds.window_ms;
+    let windows = ((last - first) / (step / 2).max(1) + 1).max(1) as usize;
+    let mut progress = crate::progress::Progress::new("scanning", windows);
+    let mut raised = Vec::new();
+    let mut from = first;
+    while from <= last {
+        // Overlapping windows so a burst across a boundary is still seen.
+        raised.extend(anomalies.scan(from, from + step, thresholds).await?);
+        progress.step();
+        from += step / 2;
+    }
+    let alerts = anomalies.alerts(10_000).await?;
+    Ok(match args.format {
+        Format::Json => serde_json::to_string_pretty(&alerts)?,
+        Format::Table | Format::Markdown => {
+            let mut out = format!(
+                "{} new alert(s); all alerts:\n| raised | rule | actor | patient | count | detail |\n|---|---|---|---|---|---|\n",
+                raised.len()
+            );
+            for a in &alerts {
+                let _ = writeln!(
+                    out,
+                    "| {} | {} | {} | {} | {} | {} |",
+                    rfc3339(a.raised_at),
+                    a.rule,
+                    a.actor.as_deref().unwrap_or("-"),
+                    a.patient_id.as_deref().unwrap_or("-"),
+                    a.count,
+                    a.detail
+                );
+            }
+            out
+        }
+    })
+}

@@ -57,6 +57,14 @@ enum ForensicsCommand {
         #[command(flatten)]
         filter: hippo_cli::forensics_cli::FilterArgs,
     },
+    /// Run the anomaly rules over history (window by window) and list the
+    /// alerts they raise (also stored for the operator API).
+    Anomalies {
+        #[command(flatten)]
+        data: DataArgs,
+        #[command(flatten)]
+        filter: hippo_cli::forensics_cli::FilterArgs,
+    },
 }
 
 #[derive(Subcommand)]
@@ -256,7 +264,8 @@ async fn main() -> anyhow::Result<()> {
         Command::Forensics(command) => {
             let (data, filter) = match &command {
                 ForensicsCommand::Accesses { data, filter }
-                | ForensicsCommand::BlastRadius { data, filter } => (data, filter),
+                | ForensicsCommand::BlastRadius { data, filter }
+                | ForensicsCommand::Anomalies { data, filter } => (data, filter),
             };
             let file = FileSettings::load(data.config.as_deref())?;
             let (store, _) = open_store(data, &file).await?;
@@ -266,6 +275,9 @@ async fn main() -> anyhow::Result<()> {
                 }
                 ForensicsCommand::BlastRadius { .. } => {
                     hippo_cli::forensics_cli::blast_radius(&store, filter).await?
+                }
+                ForensicsCommand::Anomalies { .. } => {
+                    hippo_cli::forensics_cli::anomalies(&store, filter).await?
                 }
             };
             println!("{out}");

@@ -148,3 +148,32 @@ async fn counting_up_identifiers_and_touching_many_patients_raise_alerts() {
     );
     assert!(many["count"].as_i64().unwrap() >= 4);
 }
+
+#[tokio::test]
+async fn the_rules_also_run_over_history_from_the_cli() {
+    // No watcher in the server: only the CLI scan can find it.
+    let app = spawn_app_with(|c| c.anomaly_every = Duration::from_secs(3600)).await;
+    let max = app.login("max.schmidt").await;
+    for n in 1..=3 {
+        app.get(&format!("/api/v1/findings/{n}"), &max).await;
+    }
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hippo"))
+        .args(["forensics", "anomalies", "--format", "json", "--data-dir"])
+        .arg(&app.dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let alerts: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        alerts
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["rule"] == "sequential_probing"
+                && a["actor"] == format!("patient:{}", max.actor_id).as_str())
+    );
+}
