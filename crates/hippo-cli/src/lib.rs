@@ -5,6 +5,7 @@ pub mod audit_cli;
 pub mod demo;
 pub mod export;
 pub mod forensics_cli;
+pub mod incident_cli;
 pub mod progress;
 pub mod settings;
 

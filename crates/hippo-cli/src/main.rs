@@ -37,6 +37,50 @@ enum Command {
     /// Forensic questions to the audit log: who accessed what, when.
     #[command(subcommand)]
     Forensics(ForensicsCommand),
+    /// Incident records, timelines and notification drafts.
+    #[command(subcommand)]
+    Incident(IncidentCommand),
+}
+
+#[allow(clippy::large_enum_variant)]
+#[derive(Subcommand)]
+enum IncidentCommand {
+    /// Open an incident; its affected tenants and patients are the blast
+    /// radius of the given filter (window, routes, actions, builds).
+    Open {
+        #[command(flatten)]
+        data: DataArgs,
+        #[arg(long)]
+        title: String,
+        /// When the incident was detected (RFC 3339); default now. The
+        /// 72-hour notification deadline runs from here.
+        #[arg(long)]
+        detected_at: Option<String>,
+        #[command(flatten)]
+        filter: hippo_cli::forensics_cli::FilterArgs,
+    },
+    /// Add a timeline entry.
+    Note {
+        #[command(flatten)]
+        data: DataArgs,
+        id: String,
+        text: String,
+    },
+    /// Show the incident: deadline clock, timeline, affected records.
+    Show {
+        #[command(flatten)]
+        data: DataArgs,
+        id: String,
+    },
+    /// Draft notices per affected facility and letters per affected patient,
+    /// in German and English, into a directory.
+    Notices {
+        #[command(flatten)]
+        data: DataArgs,
+        id: String,
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
 }
 
 #[allow(clippy::large_enum_variant)]
@@ -281,6 +325,58 @@ async fn main() -> anyhow::Result<()> {
                 }
             };
             println!("{out}");
+            store.close().await;
+        }
+        Command::Incident(command) => {
+            let data = match &command {
+                IncidentCommand::Open { data, .. }
+                | IncidentCommand::Note { data, .. }
+                | IncidentCommand::Show { data, .. }
+                | IncidentCommand::Notices { data, .. } => data,
+            };
+            let file = FileSettings::load(data.config.as_deref())?;
+            let (store, _) = open_store(data, &file).await?;
+            let incidents = store.incidents();
+            match &command {
+                IncidentCommand::Open {
+                    title,
+                    detected_at,
+                    filter,
+                    ..
+                } => {
+                    let detected = match detected_at {
+                        Some(t) => hippo_core::time_util::parse_rfc3339(t).with_context(|| {
+                            format!("--detected-at {t:?} is not an RFC 3339 time")
+                        })?,
+                        None => hippo_core::time_util::now_millis(),
+                    };
+                    let (id, radius) = incidents.open(title, detected, &filter.filter()?).await?;
+                    println!(
+                        "opened incident {id}: {} unauthorised accesses to {} patients in {} facilities",
+                        radius.accesses,
+                        radius
+                            .tenants
+                            .iter()
+                            .map(|t| t.patients.len())
+                            .sum::<usize>(),
+                        radius.tenants.len()
+                    );
+                }
+                IncidentCommand::Note { id, text, .. } => {
+                    incidents.add_event(id, text).await?;
+                    println!("added to the timeline of {id}");
+                }
+                IncidentCommand::Show { id, .. } => {
+                    println!(
+                        "{}",
+                        hippo_cli::incident_cli::show(&incidents.get(id).await?)
+                    );
+                }
+                IncidentCommand::Notices { id, out, .. } => {
+                    let n = hippo_cli::incident_cli::write_notices(&incidents.get(id).await?, out)?;
+                    println!("wrote {n} drafts to {}", out.display());
+                }
+            }
             store.close().await;
         }
         Command::Serve(args) => {

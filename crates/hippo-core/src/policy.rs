@@ -42,6 +42,8 @@ pub enum Action {
     ForensicsQuery,
     /// Operators list security alerts.
     AlertList,
+    /// Operators open and update incident records (CLI only).
+    IncidentManage,
 }
 
 /// What kind of object an action touches; recorded in the audit log.
@@ -56,6 +58,7 @@ pub enum ResourceKind {
     FindingPdf,
     ApiKey,
     AuditRecord,
+    Incident,
 }
 
 impl ResourceKind {
@@ -69,12 +72,13 @@ impl ResourceKind {
             Self::FindingPdf => "finding_pdf",
             Self::ApiKey => "api_key",
             Self::AuditRecord => "audit_record",
+            Self::Incident => "incident",
         }
     }
 }
 
 impl Action {
-    pub const ALL: [Action; 22] = [
+    pub const ALL: [Action; 23] = [
         Self::Public,
         Self::Login,
         Self::Logout,
@@ -97,6 +101,7 @@ impl Action {
         Self::AccessProofRead,
         Self::ForensicsQuery,
         Self::AlertList,
+        Self::IncidentManage,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -123,6 +128,7 @@ impl Action {
             Self::AccessProofRead => "access_proof_read",
             Self::ForensicsQuery => "forensics_query",
             Self::AlertList => "alert_list",
+            Self::IncidentManage => "incident_manage",
         }
     }
 

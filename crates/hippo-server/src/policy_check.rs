@@ -92,7 +92,8 @@ fn own_object(
         | Action::ViewHome
         | Action::TenantList
         | Action::ForensicsQuery
-        | Action::AlertList => ResourceRef::Platform,
+        | Action::AlertList
+        | Action::IncidentManage => ResourceRef::Platform,
     }
 }
 

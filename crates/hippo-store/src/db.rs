@@ -161,6 +161,11 @@ impl Store {
         crate::forensics::Forensics::new(self.pool.clone())
     }
 
+    /// Incident records (operator CLI).
+    pub fn incidents(&self) -> crate::incidents::Incidents {
+        crate::incidents::Incidents::new(self.pool.clone(), self.audit_log())
+    }
+
     /// Anomaly rules and alerts (server background task, CLI, operators).
     pub fn anomalies(&self) -> crate::anomalies::Anomalies {
         crate::anomalies::Anomalies::new(self.pool.clone())

@@ -12,7 +12,7 @@ use sqlx::{AssertSqlSafe, Row, SqlitePool};
 use crate::error::StoreError;
 
 /// What to select. Empty lists and `None` mean "any".
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct ForensicFilter {
     pub from: Option<UnixMillis>,
     pub to: Option<UnixMillis>,

@@ -18,6 +18,7 @@ mod auth;
 mod db;
 mod error;
 pub mod forensics;
+pub mod incidents;
 mod model;
 mod operator_scope;
 mod patient_scope;

@@ -208,3 +208,31 @@ CREATE TABLE alerts (
     dedup_key   TEXT NOT NULL UNIQUE
 );
 CREATE INDEX alerts_by_time ON alerts (raised_at);
+
+-- Incidents: detection time, the GDPR Art. 33 deadline (72 hours), the
+-- forensic query that bounds them, and the affected tenants and patients
+-- taken from it.
+CREATE TABLE incidents (
+    id           TEXT PRIMARY KEY NOT NULL,
+    title        TEXT NOT NULL,
+    detected_at  INTEGER NOT NULL,
+    deadline_at  INTEGER NOT NULL,
+    query        TEXT NOT NULL,
+    created_at   INTEGER NOT NULL
+);
+
+CREATE TABLE incident_events (
+    incident_id  TEXT NOT NULL REFERENCES incidents (id),
+    at           INTEGER NOT NULL,
+    text         TEXT NOT NULL
+);
+
+CREATE TABLE incident_affected (
+    incident_id  TEXT NOT NULL REFERENCES incidents (id),
+    tenant_id    TEXT NOT NULL,
+    patient_id   TEXT NOT NULL,
+    accesses     INTEGER NOT NULL,
+    first_at     INTEGER NOT NULL,
+    last_at      INTEGER NOT NULL,
+    PRIMARY KEY (incident_id, patient_id)
+);
