@@ -6,11 +6,17 @@ use hippo_core::audit::{AuditActor, AuditEvent, Outcome, RequestOrigin};
 use hippo_core::policy::{Action, ResourceKind};
 use hippo_core::time_util::now_millis;
 use hippo_core::{AccountId, OperatorId, PatientId, StaffId, StaffRole, TenantId};
-use sqlx::{Row, SqliteConnection, SqlitePool};
+use sqlx::{AssertSqlSafe, Row, SqliteConnection, SqlitePool};
 
 use crate::audit::{AuditLog, insert};
 use crate::error::StoreError;
 use crate::model::TenantKind;
+
+#[derive(Clone, Copy)]
+enum PersonTable {
+    Accounts,
+    Operators,
+}
 
 #[derive(Clone)]
 pub struct Provisioning {
@@ -140,14 +146,39 @@ impl Provisioning {
         password_hash: &str,
     ) -> Result<AccountId, StoreError> {
         let id = AccountId::random();
+        self.create_person(
+            PersonTable::Accounts,
+            &id.to_string(),
+            email,
+            display_name,
+            password_hash,
+        )
+        .await?;
+        Ok(id)
+    }
+
+    /// Accounts and operators have the same shape: one e-mail namespace,
+    /// a name and a password hash.
+    async fn create_person(
+        &self,
+        table: PersonTable,
+        id: &str,
+        email: &str,
+        display_name: &str,
+        password_hash: &str,
+    ) -> Result<(), StoreError> {
+        let (name, detail) = match table {
+            PersonTable::Accounts => ("accounts", "account_created"),
+            PersonTable::Operators => ("operators", "operator_created"),
+        };
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         if email_taken(&mut tx, email).await? {
             return Err(StoreError::Conflict("e-mail already in use".into()));
         }
-        sqlx::query(
-            "INSERT INTO accounts (id, email, display_name, password_hash, created_at) VALUES (?, ?, ?, ?, ?)",
-        )
-        .bind(id.to_string())
+        sqlx::query(AssertSqlSafe(format!(
+            "INSERT INTO {name} (id, email, display_name, password_hash, created_at) VALUES (?, ?, ?, ?, ?)"
+        )))
+        .bind(id)
         .bind(email)
         .bind(display_name)
         .bind(password_hash)
@@ -158,11 +189,11 @@ impl Provisioning {
             &mut tx,
             AuditEvent::new(Action::Public, ResourceKind::None, Outcome::Success)
                 .resource(id)
-                .detail("account_created"),
+                .detail(detail),
         )
         .await?;
         tx.commit().await?;
-        Ok(id)
+        Ok(())
     }
 
     /// Link an account to a patient record; the pair (tenant, patient) must
@@ -201,28 +232,14 @@ impl Provisioning {
         password_hash: &str,
     ) -> Result<OperatorId, StoreError> {
         let id = OperatorId::random();
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        if email_taken(&mut tx, email).await? {
-            return Err(StoreError::Conflict("e-mail already in use".into()));
-        }
-        sqlx::query(
-            "INSERT INTO operators (id, email, display_name, password_hash, created_at) VALUES (?, ?, ?, ?, ?)",
-        )
-        .bind(id.to_string())
-        .bind(email)
-        .bind(display_name)
-        .bind(password_hash)
-        .bind(now_millis())
-        .execute(&mut *tx)
-        .await?;
-        self.audited(
-            &mut tx,
-            AuditEvent::new(Action::Public, ResourceKind::None, Outcome::Success)
-                .resource(id)
-                .detail("operator_created"),
+        self.create_person(
+            PersonTable::Operators,
+            &id.to_string(),
+            email,
+            display_name,
+            password_hash,
         )
         .await?;
-        tx.commit().await?;
         Ok(id)
     }
 
