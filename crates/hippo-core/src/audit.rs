@@ -137,6 +137,9 @@ pub struct AuditRecord {
     pub origin: RequestOrigin,
     /// Build that wrote the record, so a bug can be bounded to its builds.
     pub build: String,
+    /// The actor's claim to the patient's data at the time (`own`,
+    /// `tenant`, `system`, `none`, `n/a`); set when appended.
+    pub claim: String,
 }
 
 /// The stored columns of a record as text, in canonical order. Both the
@@ -162,6 +165,7 @@ pub struct CanonicalFields<'a> {
     pub client_addr: Option<&'a str>,
     pub user_agent: Option<&'a str>,
     pub build: &'a str,
+    pub claim: &'a str,
 }
 
 const ENCODING_VERSION: u8 = 2;
@@ -202,6 +206,7 @@ impl CanonicalFields<'_> {
             self.client_addr,
             self.user_agent,
             Some(self.build),
+            Some(self.claim),
         ] {
             put(&mut out, f);
         }
@@ -235,6 +240,7 @@ impl AuditRecord {
             client_addr: self.origin.client_addr.as_deref(),
             user_agent: self.origin.user_agent.as_deref(),
             build: &self.build,
+            claim: &self.claim,
         }
         .encode()
     }
@@ -253,6 +259,7 @@ mod tests {
             event: AuditEvent::new(Action::Login, ResourceKind::Session, Outcome::Rejected),
             origin: RequestOrigin::default(),
             build: "test".into(),
+            claim: "n/a".into(),
         }
     }
 

@@ -56,6 +56,7 @@ impl AuditLog {
             event,
             origin: origin.clone(),
             build: self.build.clone(),
+            claim: String::new(),
         }
     }
 
@@ -134,14 +135,15 @@ pub(crate) async fn insert(
         .try_get("next")
         .map_err(unavailable)?;
     record.seq = next as u64;
+    record.claim = claim(conn, record).await.map_err(unavailable)?;
     let canonical = record.canonical_bytes();
     let leaf = leaf_hash(&canonical);
     let e = &record.event;
     sqlx::query(
         "INSERT INTO audit_records (seq, id, at, actor_kind, actor_id, actor_tenant_id, action, \
          resource_kind, resource_id, patient_id, tenant_id, outcome, detail, request_id, route, \
-         client_addr, user_agent, build, canonical, leaf_hash) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         client_addr, user_agent, build, claim, canonical, leaf_hash) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(next)
     .bind(record.id.to_string())
@@ -161,10 +163,39 @@ pub(crate) async fn insert(
     .bind(&record.origin.client_addr)
     .bind(&record.origin.user_agent)
     .bind(&record.build)
+    .bind(&record.claim)
     .bind(canonical)
     .bind(leaf.as_slice())
     .execute(conn)
     .await
     .map_err(unavailable)?;
     Ok(())
+}
+
+/// Whether the actor had a claim to the patient's data when acting: the
+/// patient's own account, or staff / lab system of the patient's facility.
+/// Recorded (and hashed) with the record, so that "who had no business
+/// here" is an index lookup, not a scan, and cannot be edited unseen.
+async fn claim(conn: &mut SqliteConnection, record: &AuditRecord) -> Result<String, sqlx::Error> {
+    let (Some(patient), Some(tenant)) = (record.event.patient_id, record.event.tenant_id) else {
+        return Ok("n/a".into());
+    };
+    let actor = &record.actor;
+    let claim = match actor.kind.as_str() {
+        "system" | "operator_cli" => "system",
+        "tenant_admin" | "clinician" | "assistant" | "lab_system" if actor.tenant_id == Some(tenant) => "tenant",
+        "patient" => {
+            let linked = sqlx::query(
+                "SELECT 1 FROM account_patients WHERE account_id = ? AND tenant_id = ? AND patient_id = ?",
+            )
+            .bind(&actor.id)
+            .bind(tenant.to_string())
+            .bind(patient.to_string())
+            .fetch_optional(&mut *conn)
+            .await?;
+            if linked.is_some() { "own" } else { "none" }
+        }
+        _ => "none",
+    };
+    Ok(claim.into())
 }

@@ -104,14 +104,10 @@ fn record(r: &SqliteRow) -> Result<AccessRecord, StoreError> {
 const COLUMNS: &str = "a.id, a.at, a.actor_kind, a.actor_id, a.actor_tenant_id, a.action, a.route, \
      a.resource_kind, a.resource_id, a.patient_id, a.tenant_id, a.outcome, a.build, a.client_addr";
 
-/// Accesses by someone with no claim to the record: not the patient's own
-/// account, not staff or a lab system of the patient's tenant.
-const UNAUTHORISED: &str = "a.outcome = 'success' AND a.patient_id IS NOT NULL AND a.actor_kind <> 'system' \
-     AND NOT (a.actor_kind IN ('tenant_admin', 'clinician', 'assistant', 'lab_system') \
-              AND a.actor_tenant_id = a.tenant_id) \
-     AND NOT (a.actor_kind = 'patient' AND EXISTS (SELECT 1 FROM account_patients ap \
-              WHERE ap.account_id = a.actor_id AND ap.tenant_id = a.tenant_id \
-              AND ap.patient_id = a.patient_id))";
+/// Successful accesses by someone with no claim to the record: not the
+/// patient's own account, not staff or a lab system of the patient's
+/// tenant (classified when the record was written; index `(claim, at)`).
+const UNAUTHORISED: &str = "a.claim = 'none' AND a.outcome = 'success'";
 
 impl Forensics {
     pub(crate) fn new(pool: SqlitePool) -> Self {

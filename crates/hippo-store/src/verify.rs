@@ -73,6 +73,7 @@ impl AuditLog {
                     row.try_get("request_id")?,
                     row.try_get("build")?,
                 );
+                let claim: String = row.try_get("claim")?;
                 let encoded = CanonicalFields {
                     seq,
                     at: row.try_get("at")?,
@@ -92,6 +93,7 @@ impl AuditLog {
                     client_addr: client.as_deref(),
                     user_agent: agent.as_deref(),
                     build: &build,
+                    claim: &claim,
                 }
                 .encode();
                 let canonical: Vec<u8> = row.try_get("canonical")?;

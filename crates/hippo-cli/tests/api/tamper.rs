@@ -202,6 +202,7 @@ async fn a_consistently_rewritten_record_is_caught_by_the_signed_heads() {
         client_addr: client.as_deref(),
         user_agent: agent.as_deref(),
         build: "innocent-build",
+        claim: &s("claim"),
     }
     .encode();
     let leaf = hippo_audit::merkle::leaf_hash(&canonical);

@@ -150,6 +150,11 @@ CREATE TABLE audit_records (
     client_addr      TEXT,
     user_agent       TEXT,
     build            TEXT NOT NULL,
+    -- The actor's claim to the patient's data when the record was written:
+    -- 'own' (the patient's account), 'tenant' (staff or lab system of the
+    -- patient's facility), 'system', 'none', or 'n/a' (no patient).
+    -- Part of the canonical encoding, so it cannot be edited unseen.
+    claim            TEXT NOT NULL,
     canonical        BLOB NOT NULL,
     leaf_hash        BLOB NOT NULL
 );
@@ -160,6 +165,7 @@ CREATE INDEX audit_by_action ON audit_records (action, at);
 CREATE INDEX audit_by_build ON audit_records (build, at);
 CREATE INDEX audit_by_route ON audit_records (route, at);
 CREATE INDEX audit_by_time ON audit_records (at);
+CREATE INDEX audit_by_claim ON audit_records (claim, at);
 
 CREATE TRIGGER audit_records_no_update BEFORE UPDATE ON audit_records
 BEGIN
