@@ -83,6 +83,31 @@ impl AuditLog {
     }
 }
 
+impl AuditLog {
+    /// Append many records in one transaction (imports, and generating
+    /// large logs for benchmarks); the same positions, claims and hashes as
+    /// single appends.
+    pub async fn append_bulk(
+        &self,
+        entries: Vec<(AuditActor, AuditEvent, RequestOrigin)>,
+    ) -> Result<u64, StoreError> {
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(|e| StoreError::AuditUnavailable(e.to_string()))?;
+        let n = entries.len() as u64;
+        for (actor, event, origin) in entries {
+            let mut record = self.record(actor, event, &origin);
+            insert(&mut tx, &mut record).await?;
+        }
+        tx.commit()
+            .await
+            .map_err(|e| StoreError::AuditUnavailable(e.to_string()))?;
+        Ok(n)
+    }
+}
+
 async fn group_commit(pool: SqlitePool, mut queue: mpsc::Receiver<Pending>) {
     while let Some(first) = queue.recv().await {
         let mut batch = vec![first];
@@ -183,7 +208,11 @@ async fn claim(conn: &mut SqliteConnection, record: &AuditRecord) -> Result<Stri
     let actor = &record.actor;
     let claim = match actor.kind.as_str() {
         "system" | "operator_cli" => "system",
-        "tenant_admin" | "clinician" | "assistant" | "lab_system" if actor.tenant_id == Some(tenant) => "tenant",
+        "tenant_admin" | "clinician" | "assistant" | "lab_system"
+            if actor.tenant_id == Some(tenant) =>
+        {
+            "tenant"
+        }
         "patient" => {
             let linked = sqlx::query(
                 "SELECT 1 FROM account_patients WHERE account_id = ? AND tenant_id = ? AND patient_id = ?",
