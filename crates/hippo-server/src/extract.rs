@@ -159,16 +159,21 @@ impl FromRequestParts<AppState> for Authorized {
                 .map(|p| (p, String::new())),
             None => None,
         };
+        let request_line = format!("{} {}", parts.method, parts.uri.path());
+        // Record a refusal, then refuse; if the record cannot be written,
+        // the answer is 503 instead (fail closed).
+        let refuse = async |actor: AuditActor, outcome, detail: String, failure| {
+            let event = AuditEvent::new(spec.action, spec.resource, outcome).detail(detail);
+            match audit.append(actor, event, &meta.origin).await {
+                Ok(_) => reject(failure),
+                Err(e) => reject(e.into()),
+            }
+        };
         let Some((principal, token)) = principal else {
             // Attempts without a valid session are denied attempts too.
-            let event = AuditEvent::new(spec.action, spec.resource, Outcome::Denied).detail(
-                format!("unauthenticated {} {}", parts.method, parts.uri.path()),
-            );
-            audit
-                .append(AuditActor::anonymous(), event, &meta.origin)
-                .await
-                .map_err(|e| reject(e.into()))?;
-            return Err(reject(Failure::Unauthenticated));
+            let detail = format!("unauthenticated {request_line}");
+            let anonymous = AuditActor::anonymous();
+            return Err(refuse(anonymous, Outcome::Denied, detail, Failure::Unauthenticated).await);
         };
         let actor_id = principal.actor_id();
         if let Some(slot) = parts.extensions.get::<ActorSlot>()
@@ -177,26 +182,17 @@ impl FromRequestParts<AppState> for Authorized {
             *slot = Some(actor_id.clone());
         }
         if state.probes().is_probing(&actor_id) {
-            let event = AuditEvent::new(spec.action, spec.resource, Outcome::Probing)
-                .detail(format!("{} {}", parts.method, parts.uri.path()));
-            audit
-                .append(AuditActor::of(&principal), event, &meta.origin)
-                .await
-                .map_err(|e| reject(e.into()))?;
-            return Err(reject(Failure::Probing));
+            let actor = AuditActor::of(&principal);
+            return Err(refuse(actor, Outcome::Probing, request_line, Failure::Probing).await);
         }
         if !route_admits(state, &spec, &principal) {
-            let event = AuditEvent::new(spec.action, spec.resource, Outcome::Denied)
-                .detail(format!("{} {}", parts.method, parts.uri.path()));
-            audit
-                .append(AuditActor::of(&principal), event, &meta.origin)
-                .await
-                .map_err(|e| reject(e.into()))?;
             // Item routes answer exactly like a missing object (invariant 3).
-            return Err(reject(match spec.target {
+            let failure = match spec.target {
                 Target::Collection => Failure::Forbidden,
                 Target::Item => Failure::NotFound,
-            }));
+            };
+            let actor = AuditActor::of(&principal);
+            return Err(refuse(actor, Outcome::Denied, request_line, failure).await);
         }
         let origin = meta.origin.clone();
         let scope = if let Some(s) = state.staff_scope(&principal, origin.clone()) {

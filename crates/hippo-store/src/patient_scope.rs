@@ -178,7 +178,7 @@ impl PatientScope {
              CASE WHEN t.show_staff_names_to_patients = 1 THEN s.display_name END AS staff_name \
              FROM audit_records a JOIN tenants t ON t.id = a.tenant_id \
              LEFT JOIN staff_users s ON s.id = a.actor_id AND s.tenant_id = a.tenant_id \
-             WHERE a.patient_id IS NOT NULL AND {own} \
+             WHERE a.patient_id IS NOT NULL AND a.actor_kind <> 'system' AND {own} \
              AND NOT (a.actor_id = ?1 AND a.action IN ('access_log_read', 'access_proof_read')) \
              ORDER BY a.seq DESC LIMIT ?2"
         )))
