@@ -128,13 +128,16 @@ impl PatientScope {
         .bind(self.account.to_string())
         .fetch_optional(&self.pool)
         .await?;
-        match row.as_ref().map(finding_summary).transpose()? {
-            None => Err(self.actor.not_found(action, kind, id).await),
-            Some(f) if !self.gate.permits(action, &finding_ref(&f, kind)) => {
-                Err(self.actor.denied(action, kind, id).await)
-            }
-            Some(f) => Ok(f),
-        }
+        let loaded = row.as_ref().map(finding_summary).transpose()?;
+        self.actor
+            .admit(
+                loaded,
+                |f| self.gate.permits(action, &finding_ref(f, kind)),
+                action,
+                kind,
+                id,
+            )
+            .await
     }
 
     pub async fn finding(&self, id: FindingId) -> Result<FindingDetail, StoreError> {
@@ -247,17 +250,22 @@ impl PatientScope {
         .bind(self.account.to_string())
         .fetch_optional(&self.pool)
         .await?;
-        let Some(row) = row else {
-            return Err(self.actor.not_found(action, kind, id).await);
+        let loaded = row
+            .map(|r| -> Result<(TenantId, PatientId), StoreError> {
+                Ok((
+                    crate::rows::parse(&r, "tenant_id")?,
+                    crate::rows::parse(&r, "patient_id")?,
+                ))
+            })
+            .transpose()?;
+        let permitted = |&(tenant, patient): &(TenantId, PatientId)| {
+            self.gate
+                .permits(action, &ResourceRef::AuditEntry { tenant, patient })
         };
-        let tenant: TenantId = crate::rows::parse(&row, "tenant_id")?;
-        let patient: PatientId = crate::rows::parse(&row, "patient_id")?;
-        if !self
-            .gate
-            .permits(action, &ResourceRef::AuditEntry { tenant, patient })
-        {
-            return Err(self.actor.denied(action, kind, id).await);
-        }
+        let (tenant, patient) = self
+            .actor
+            .admit(loaded, permitted, action, kind, id)
+            .await?;
         let proof = self.actor.audit.inclusion_proof(id).await?;
         self.actor
             .log(

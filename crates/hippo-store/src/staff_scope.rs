@@ -192,13 +192,15 @@ impl StaffScope {
         .as_ref()
         .map(patient)
         .transpose()?;
-        match record {
-            None => Err(self.actor.not_found(action, kind, id).await),
-            Some(r) if !self.gate.permits(action, &patient_ref(&r)) => {
-                Err(self.actor.denied(action, kind, id).await)
-            }
-            Some(r) => Ok(r),
-        }
+        self.actor
+            .admit(
+                record,
+                |r| self.gate.permits(action, &patient_ref(r)),
+                action,
+                kind,
+                id,
+            )
+            .await
     }
 
     pub async fn patient(&self, id: PatientId) -> Result<PatientRecord, StoreError> {
@@ -317,13 +319,16 @@ impl StaffScope {
         action: Action,
         kind: ResourceKind,
     ) -> Result<FindingSummary, StoreError> {
-        match self.load_finding(id).await? {
-            None => Err(self.actor.not_found(action, kind, id).await),
-            Some(f) if !self.gate.permits(action, &finding_ref(&f, kind)) => {
-                Err(self.actor.denied(action, kind, id).await)
-            }
-            Some(f) => Ok(f),
-        }
+        let loaded = self.load_finding(id).await?;
+        self.actor
+            .admit(
+                loaded,
+                |f| self.gate.permits(action, &finding_ref(f, kind)),
+                action,
+                kind,
+                id,
+            )
+            .await
     }
 
     pub async fn finding(&self, id: FindingId) -> Result<FindingDetail, StoreError> {
@@ -501,17 +506,18 @@ impl StaffScope {
         .bind(id.to_string())
         .fetch_optional(&self.pool)
         .await?;
-        let key = match row.as_ref().map(api_key).transpose()? {
-            None => return Err(self.actor.not_found(action, kind, id).await),
-            Some(k) => k,
+        let loaded = row.as_ref().map(api_key).transpose()?;
+        let permitted = |k: &ApiKeyRecord| {
+            let resource = ResourceRef::ApiKey {
+                tenant: k.tenant_id,
+                key: k.id,
+            };
+            self.gate.permits(action, &resource)
         };
-        let resource = ResourceRef::ApiKey {
-            tenant: key.tenant_id,
-            key: key.id,
-        };
-        if !self.gate.permits(action, &resource) {
-            return Err(self.actor.denied(action, kind, id).await);
-        }
+        let key = self
+            .actor
+            .admit(loaded, permitted, action, kind, id)
+            .await?;
         let now = now_millis();
         let mut tx = self.pool.begin().await?;
         sqlx::query("UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?) WHERE tenant_id = ? AND id = ?")
