@@ -186,13 +186,6 @@ impl CanonicalFields<'_> {
     /// each length-prefixed. Two records encode equal iff equal.
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(320);
-        self.encode_into(&mut out);
-        out
-    }
-
-    /// Encode into a reused buffer (verification encodes millions).
-    pub fn encode_into(&self, out: &mut Vec<u8>) {
-        out.clear();
         out.push(ENCODING_VERSION);
         out.extend_from_slice(&self.seq.to_be_bytes());
         out.extend_from_slice(&self.at.to_be_bytes());
@@ -215,8 +208,9 @@ impl CanonicalFields<'_> {
             Some(self.build),
             Some(self.claim),
         ] {
-            put(out, f);
+            put(&mut out, f);
         }
+        out
     }
 }
 
