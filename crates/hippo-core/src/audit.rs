@@ -186,6 +186,13 @@ impl CanonicalFields<'_> {
     /// each length-prefixed. Two records encode equal iff equal.
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(320);
+        self.encode_into(&mut out);
+        out
+    }
+
+    /// Encode into a reused buffer (verification encodes millions).
+    pub fn encode_into(&self, out: &mut Vec<u8>) {
+        out.clear();
         out.push(ENCODING_VERSION);
         out.extend_from_slice(&self.seq.to_be_bytes());
         out.extend_from_slice(&self.at.to_be_bytes());
@@ -208,9 +215,8 @@ impl CanonicalFields<'_> {
             Some(self.build),
             Some(self.claim),
         ] {
-            put(&mut out, f);
+            put(out, f);
         }
-        out
     }
 }
 

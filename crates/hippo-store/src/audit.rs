@@ -26,17 +26,20 @@ struct Pending {
 #[derive(Clone)]
 pub struct AuditLog {
     pub(crate) pool: SqlitePool,
+    /// The database file, for verification's sequential read.
+    pub(crate) path: std::path::PathBuf,
     build: String,
     writer: mpsc::Sender<Pending>,
 }
 
 impl AuditLog {
     /// Start the group-commit writer for `pool`.
-    pub(crate) fn start(pool: SqlitePool, build: String) -> Self {
+    pub(crate) fn start(pool: SqlitePool, build: String, path: std::path::PathBuf) -> Self {
         let (writer, queue) = mpsc::channel(4096);
         tokio::spawn(group_commit(pool.clone(), queue));
         Self {
             pool,
+            path,
             build,
             writer,
         }

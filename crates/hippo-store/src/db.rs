@@ -71,13 +71,14 @@ impl Store {
         // (invariant 5) depends on it.
         .synchronous(SqliteSynchronous::Full)
         .busy_timeout(Duration::from_secs(10));
+        let path = connect.get_filename().to_path_buf();
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .connect_with(connect)
             .await?;
         MIGRATOR.run(&pool).await?;
         Ok(Self {
-            audit: AuditLog::start(pool.clone(), options.build.clone()),
+            audit: AuditLog::start(pool.clone(), options.build.clone(), path),
             pool,
             scoping: Scoping::Enforced,
         })

@@ -5,7 +5,9 @@ use ed25519_dalek::VerifyingKey;
 use hippo_audit::merkle::{consistency_proof, leaf_hash, verify_consistency};
 use hippo_audit::{CompactRange, Hash};
 use hippo_core::audit::CanonicalFields;
-use sqlx::Row;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::audit::AuditLog;
 use crate::error::StoreError;
@@ -18,7 +20,109 @@ pub struct VerifyReport {
     pub problem: Option<String>,
 }
 
-const PAGE: i64 = 20_000;
+/// Columns in the order `scan` reads them by index.
+const SCAN: &str = "SELECT seq, at, id, actor_kind, actor_id, actor_tenant_id, action, resource_kind, \
+     resource_id, patient_id, tenant_id, outcome, detail, request_id, route, client_addr, user_agent, \
+     build, claim, canonical, leaf_hash FROM audit_records ORDER BY seq";
+
+fn corrupt(e: rusqlite::Error) -> StoreError {
+    StoreError::Corrupt(format!("reading the audit log: {e}"))
+}
+
+/// One sequential pass over the log on a plain SQLite cursor (rusqlite on
+/// a blocking thread): sqlx hands each row across threads, which costs more
+/// than hashing it. Checks positions, re-encodes every record from its
+/// columns and re-hashes it. Returns the leaves, or the first problem.
+fn scan(path: &Path, done: &AtomicU64) -> Result<Result<Vec<Hash>, String>, StoreError> {
+    use rusqlite::OpenFlags;
+    let conn = rusqlite::Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(corrupt)?;
+    let mut statement = conn.prepare(SCAN).map_err(corrupt)?;
+    let mut rows = statement.query([]).map_err(corrupt)?;
+    let mut leaves = Vec::new();
+    let mut encoded = Vec::with_capacity(512);
+    let mut expected = 1u64;
+    while let Some(row) = rows.next().map_err(corrupt)? {
+        let text = |i: usize| -> Result<&str, StoreError> {
+            row.get_ref(i)
+                .map_err(corrupt)?
+                .as_str()
+                .map_err(|e| StoreError::Corrupt(e.to_string()))
+        };
+        let opt = |i: usize| -> Result<Option<&str>, StoreError> {
+            row.get_ref(i)
+                .map_err(corrupt)?
+                .as_str_or_null()
+                .map_err(|e| StoreError::Corrupt(e.to_string()))
+        };
+        let blob = |i: usize| -> Result<&[u8], StoreError> {
+            row.get_ref(i)
+                .map_err(corrupt)?
+                .as_bytes()
+                .map_err(|e| StoreError::Corrupt(e.to_string()))
+        };
+        let seq = row.get::<_, i64>(0).map_err(corrupt)? as u64;
+        if seq != expected {
+            return Ok(Err(format!(
+                "record #{expected} is missing: the log jumps from #{} to #{seq}",
+                expected - 1
+            )));
+        }
+        // Any column of the wrong type is an altered record, like any
+        // other difference.
+        let mut check = || -> Result<(bool, Hash, String), StoreError> {
+            let id = text(2)?;
+            CanonicalFields {
+                seq,
+                at: row.get(1).map_err(corrupt)?,
+                id,
+                actor_kind: text(3)?,
+                actor_id: opt(4)?,
+                actor_tenant_id: opt(5)?,
+                action: text(6)?,
+                resource_kind: text(7)?,
+                resource_id: opt(8)?,
+                patient_id: opt(9)?,
+                tenant_id: opt(10)?,
+                outcome: text(11)?,
+                detail: opt(12)?,
+                request_id: text(13)?,
+                route: opt(14)?,
+                client_addr: opt(15)?,
+                user_agent: opt(16)?,
+                build: text(17)?,
+                claim: text(18)?,
+            }
+            .encode_into(&mut encoded);
+            let canonical = blob(19)?;
+            let leaf = leaf_hash(canonical);
+            Ok((
+                encoded == canonical && blob(20)? == leaf,
+                leaf,
+                id.to_owned(),
+            ))
+        };
+        let leaf = match check() {
+            Ok((true, leaf, _)) => leaf,
+            Ok((false, _, id)) => {
+                return Ok(Err(format!(
+                    "record #{seq} ({id}) was altered: its fields, its encoding and its hash disagree"
+                )));
+            }
+            Err(e) => return Ok(Err(format!("record #{seq} was altered: {e}"))),
+        };
+        leaves.push(leaf);
+        expected += 1;
+        if expected.is_multiple_of(10_000) {
+            done.store(expected - 1, Ordering::Relaxed);
+        }
+    }
+    done.store(expected - 1, Ordering::Relaxed);
+    Ok(Ok(leaves))
+}
 
 impl AuditLog {
     /// Check every record and every signed head. `progress(done, total)` is
@@ -30,90 +134,24 @@ impl AuditLog {
     ) -> Result<VerifyReport, StoreError> {
         let total = self.size().await?;
         let heads = self.heads().await?;
-        let mut leaves: Vec<Hash> = Vec::with_capacity(total as usize);
-        let mut problem: Option<String> = None;
-        let mut expected = 1u64;
-        'pages: loop {
-            let rows =
-                sqlx::query("SELECT * FROM audit_records WHERE seq >= ? ORDER BY seq LIMIT ?")
-                    .bind(expected as i64)
-                    .bind(PAGE)
-                    .fetch_all(&self.pool)
-                    .await?;
-            if rows.is_empty() {
-                break;
+        let done = Arc::new(AtomicU64::new(0));
+        let (path, counter) = (self.path.clone(), done.clone());
+        let mut task = tokio::task::spawn_blocking(move || scan(&path, &counter));
+        let scanned = loop {
+            tokio::select! {
+                result = &mut task => break result,
+                _ = tokio::time::sleep(std::time::Duration::from_millis(200)) => {
+                    progress(done.load(Ordering::Relaxed), total);
+                }
             }
-            for row in &rows {
-                let seq = row.try_get::<i64, _>("seq")? as u64;
-                if seq != expected {
-                    problem = Some(format!(
-                        "record #{expected} is missing: the log jumps from #{} to #{seq}",
-                        expected - 1
-                    ));
-                    break 'pages;
-                }
-                let id: String = row.try_get("id")?;
-                let text = |c: &str| row.try_get::<Option<String>, _>(c);
-                let (actor_id, actor_tenant, resource_id) = (
-                    text("actor_id")?,
-                    text("actor_tenant_id")?,
-                    text("resource_id")?,
-                );
-                let (patient, tenant, detail) =
-                    (text("patient_id")?, text("tenant_id")?, text("detail")?);
-                let (client, agent, route) =
-                    (text("client_addr")?, text("user_agent")?, text("route")?);
-                let (kind, action, rkind): (String, String, String) = (
-                    row.try_get("actor_kind")?,
-                    row.try_get("action")?,
-                    row.try_get("resource_kind")?,
-                );
-                let (outcome, request, build): (String, String, String) = (
-                    row.try_get("outcome")?,
-                    row.try_get("request_id")?,
-                    row.try_get("build")?,
-                );
-                let claim: String = row.try_get("claim")?;
-                let encoded = CanonicalFields {
-                    seq,
-                    at: row.try_get("at")?,
-                    id: &id,
-                    actor_kind: &kind,
-                    actor_id: actor_id.as_deref(),
-                    actor_tenant_id: actor_tenant.as_deref(),
-                    action: &action,
-                    resource_kind: &rkind,
-                    resource_id: resource_id.as_deref(),
-                    patient_id: patient.as_deref(),
-                    tenant_id: tenant.as_deref(),
-                    outcome: &outcome,
-                    detail: detail.as_deref(),
-                    request_id: &request,
-                    route: route.as_deref(),
-                    client_addr: client.as_deref(),
-                    user_agent: agent.as_deref(),
-                    build: &build,
-                    claim: &claim,
-                }
-                .encode();
-                let canonical: Vec<u8> = row.try_get("canonical")?;
-                let stored_leaf: Vec<u8> = row.try_get("leaf_hash")?;
-                let leaf = leaf_hash(&canonical);
-                if encoded != canonical || stored_leaf != leaf {
-                    problem = Some(format!(
-                        "record #{seq} ({id}) was altered: its fields, its encoding and its hash disagree"
-                    ));
-                    break 'pages;
-                }
-                leaves.push(leaf);
-                expected += 1;
-            }
-            progress(leaves.len() as u64, total);
-        }
-        let records = leaves.len() as u64;
-        if problem.is_none() {
-            problem = check_heads(&heads, &leaves, key);
-        }
+        };
+        progress(done.load(Ordering::Relaxed), total);
+        let scanned =
+            scanned.map_err(|e| StoreError::Corrupt(format!("verifier failed: {e}")))??;
+        let (records, problem) = match scanned {
+            Ok(leaves) => (leaves.len() as u64, check_heads(&heads, &leaves, key)),
+            Err(problem) => (done.load(Ordering::Relaxed), Some(problem)),
+        };
         Ok(VerifyReport {
             records,
             heads: heads.len() as u64,
