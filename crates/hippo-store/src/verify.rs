@@ -23,7 +23,7 @@ pub struct VerifyReport {
 /// Columns in the order `scan` reads them by index.
 const SCAN: &str = "SELECT seq, at, id, actor_kind, actor_id, actor_tenant_id, action, resource_kind, \
      resource_id, patient_id, tenant_id, outcome, detail, request_id, route, client_addr, user_agent, \
-     build, claim, canonical, leaf_hash FROM audit_records ORDER BY seq";
+     build, claim, canonical, leaf_hash FROM audit_records WHERE seq BETWEEN ?1 AND ?2 ORDER BY seq";
 
 fn corrupt(e: rusqlite::Error) -> StoreError {
     StoreError::Corrupt(format!("reading the audit log: {e}"))
@@ -33,7 +33,12 @@ fn corrupt(e: rusqlite::Error) -> StoreError {
 /// a blocking thread): sqlx hands each row across threads, which costs more
 /// than hashing it. Checks positions, re-encodes every record from its
 /// columns and re-hashes it. Returns the leaves, or the first problem.
-fn scan(path: &Path, done: &AtomicU64) -> Result<Result<Vec<Hash>, String>, StoreError> {
+fn scan(
+    path: &Path,
+    first: u64,
+    last: u64,
+    done: &AtomicU64,
+) -> Result<Result<Vec<Hash>, String>, StoreError> {
     use rusqlite::OpenFlags;
     let conn = rusqlite::Connection::open_with_flags(
         path,
@@ -41,10 +46,12 @@ fn scan(path: &Path, done: &AtomicU64) -> Result<Result<Vec<Hash>, String>, Stor
     )
     .map_err(corrupt)?;
     let mut statement = conn.prepare(SCAN).map_err(corrupt)?;
-    let mut rows = statement.query([]).map_err(corrupt)?;
-    let mut leaves = Vec::new();
+    let mut rows = statement
+        .query([first as i64, last as i64])
+        .map_err(corrupt)?;
+    let mut leaves = Vec::with_capacity((last + 1).saturating_sub(first) as usize);
     let mut encoded = Vec::with_capacity(512);
-    let mut expected = 1u64;
+    let mut expected = first;
     while let Some(row) = rows.next().map_err(corrupt)? {
         let text = |i: usize| -> Result<&str, StoreError> {
             row.get_ref(i)
@@ -117,10 +124,15 @@ fn scan(path: &Path, done: &AtomicU64) -> Result<Result<Vec<Hash>, String>, Stor
         leaves.push(leaf);
         expected += 1;
         if expected.is_multiple_of(10_000) {
-            done.store(expected - 1, Ordering::Relaxed);
+            done.fetch_add(10_000, Ordering::Relaxed);
         }
     }
-    done.store(expected - 1, Ordering::Relaxed);
+    if expected <= last {
+        return Ok(Err(format!(
+            "record #{expected} is missing: nothing follows #{}",
+            expected - 1
+        )));
+    }
     Ok(Ok(leaves))
 }
 
@@ -135,23 +147,48 @@ impl AuditLog {
         let total = self.size().await?;
         let heads = self.heads().await?;
         let done = Arc::new(AtomicU64::new(0));
-        let (path, counter) = (self.path.clone(), done.clone());
-        let mut task = tokio::task::spawn_blocking(move || scan(&path, &counter));
-        let scanned = loop {
-            tokio::select! {
-                result = &mut task => break result,
-                _ = tokio::time::sleep(std::time::Duration::from_millis(200)) => {
-                    progress(done.load(Ordering::Relaxed), total);
+        // One range per core, each on its own connection and thread.
+        let workers = std::thread::available_parallelism()
+            .map_or(2, |n| n.get())
+            .clamp(1, 8) as u64;
+        let per = total.div_ceil(workers).max(1);
+        let mut tasks = Vec::new();
+        let mut first = 1;
+        while first <= total {
+            let last = (first + per - 1).min(total);
+            let (path, counter) = (self.path.clone(), done.clone());
+            tasks.push(tokio::task::spawn_blocking(move || {
+                scan(&path, first, last, &counter)
+            }));
+            first = last + 1;
+        }
+        let mut leaves: Vec<Hash> = Vec::with_capacity(total as usize);
+        let mut problem = None;
+        for mut task in tasks {
+            let scanned = loop {
+                tokio::select! {
+                    result = &mut task => break result,
+                    _ = tokio::time::sleep(std::time::Duration::from_millis(200)) => {
+                        progress(done.load(Ordering::Relaxed), total);
+                    }
+                }
+            };
+            let scanned =
+                scanned.map_err(|e| StoreError::Corrupt(format!("verifier failed: {e}")))??;
+            // Ranges come in log order: the first problem is the earliest.
+            match scanned {
+                Ok(mut part) if problem.is_none() => leaves.append(&mut part),
+                Ok(_) => {}
+                Err(p) => {
+                    problem.get_or_insert(p);
                 }
             }
-        };
-        progress(done.load(Ordering::Relaxed), total);
-        let scanned =
-            scanned.map_err(|e| StoreError::Corrupt(format!("verifier failed: {e}")))??;
-        let (records, problem) = match scanned {
-            Ok(leaves) => (leaves.len() as u64, check_heads(&heads, &leaves, key)),
-            Err(problem) => (done.load(Ordering::Relaxed), Some(problem)),
-        };
+        }
+        progress(total, total);
+        let records = leaves.len() as u64;
+        if problem.is_none() {
+            problem = check_heads(&heads, &leaves, key);
+        }
         Ok(VerifyReport {
             records,
             heads: heads.len() as u64,
