@@ -143,6 +143,7 @@ pub fn table(max_upload: usize) -> Vec<Route> {
         route("POST", "/patients/{id}/findings", (A::FindingUpload, R::Finding), CLINICAL,
             post(web::patients::upload).layer(upload_limit)),
         route("GET", "/tenants", (A::TenantList, R::Tenant), OPERATORS, get(web::tenants::list)),
+        route("GET", "/alerts", (A::AlertList, R::AuditRecord), OPERATORS, get(web::alerts::list)),
         route("GET", "/access-log", (A::AccessLogRead, R::AuditRecord), PATIENTS, get(web::access_log::list)),
         route("GET", "/access-log/{id}/proof", (A::AccessProofRead, R::AuditRecord), PATIENTS,
             get(web::access_log::proof)),

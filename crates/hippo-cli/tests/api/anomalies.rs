@@ -113,6 +113,17 @@ async fn touching_a_decoy_patient_raises_an_alert_everywhere() {
         .filter(|a| a["rule"] == "honeytoken")
         .count();
     assert_eq!(honeytokens, 1);
+    // The operator console lists it too.
+    let html = app
+        .web_get("/alerts", &operator)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("honeytoken") && html.contains(&decoy_id),
+        "{html}"
+    );
 }
 
 #[tokio::test]
