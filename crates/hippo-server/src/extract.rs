@@ -10,11 +10,14 @@ use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::header::{AUTHORIZATION, USER_AGENT};
 use axum::http::request::Parts;
 use axum_extra::extract::CookieJar;
+use hippo_core::FindingId;
 use hippo_core::Principal;
 use hippo_core::audit::{AuditActor, AuditEvent, Outcome, RequestOrigin};
 use hippo_core::policy::{AccessGate, Action, ResourceRef};
 use hippo_core::time_util::now_millis;
-use hippo_store::{AuditLog, OperatorScope, PatientScope, SessionTimes, StaffScope};
+use hippo_store::{
+    AuditLog, FindingDetail, FindingSummary, OperatorScope, PatientScope, SessionTimes, StaffScope,
+};
 
 use crate::auth::csrf;
 use crate::auth::token::{
@@ -250,6 +253,24 @@ impl Authorized {
         match &self.scope {
             Scope::Operator(o) => Ok(o),
             _ => Err(Failure::NotFound),
+        }
+    }
+
+    /// A finding with its values, through whichever scope the caller has.
+    pub async fn finding(&self, id: FindingId) -> Result<FindingDetail, Failure> {
+        match &self.scope {
+            Scope::Staff(s) => Ok(s.finding(id).await?),
+            Scope::Patient(p) => Ok(p.finding(id).await?),
+            Scope::Operator(_) => Err(Failure::NotFound),
+        }
+    }
+
+    /// A finding's PDF, through whichever scope the caller has.
+    pub async fn finding_pdf(&self, id: FindingId) -> Result<(FindingSummary, Vec<u8>), Failure> {
+        match &self.scope {
+            Scope::Staff(s) => Ok(s.finding_pdf(id).await?),
+            Scope::Patient(p) => Ok(p.finding_pdf(id).await?),
+            Scope::Operator(_) => Err(Failure::NotFound),
         }
     }
 

@@ -11,7 +11,7 @@ use hippo_core::{FindingId, PatientId};
 use utoipa::ToSchema;
 
 use crate::error::{ApiError, ErrorBody, Failure};
-use crate::extract::{Authorized, Scope};
+use crate::extract::Authorized;
 use crate::state::AppState;
 use crate::upload::read_upload;
 use crate::views::{FindingSummaryView, FindingView};
@@ -47,11 +47,7 @@ pub async fn get(
     Path(raw): Path<String>,
 ) -> Result<Json<FindingView>, ApiError> {
     let id: FindingId = caller.parse_id(&raw).await?;
-    let detail = match &caller.scope {
-        Scope::Staff(s) => s.finding(id).await?,
-        Scope::Patient(p) => p.finding(id).await?,
-        Scope::Operator(_) => return Err(Failure::NotFound.into()),
-    };
+    let detail = caller.finding(id).await?;
     Ok(Json((&detail).into()))
 }
 
@@ -78,11 +74,7 @@ pub fn pdf_response(id: FindingId, bytes: Vec<u8>) -> Response {
     security(("bearer" = [])))]
 pub async fn pdf(caller: Authorized, Path(raw): Path<String>) -> Result<Response, ApiError> {
     let id: FindingId = caller.parse_id(&raw).await?;
-    let (_, bytes) = match &caller.scope {
-        Scope::Staff(s) => s.finding_pdf(id).await?,
-        Scope::Patient(p) => p.finding_pdf(id).await?,
-        Scope::Operator(_) => return Err(Failure::NotFound.into()),
-    };
+    let (_, bytes) = caller.finding_pdf(id).await?;
     Ok(pdf_response(id, bytes))
 }
 

@@ -12,7 +12,7 @@ use hippo_core::time_util::human;
 use hippo_store::{FindingDetail, FindingSummary};
 
 use crate::api::findings::pdf_response;
-use crate::error::{Failure, WebError};
+use crate::error::WebError;
 use crate::extract::{Authorized, Scope};
 use crate::web::login::CsrfOnly;
 use crate::web::render::{Nav, page};
@@ -79,11 +79,7 @@ struct FindingPage {
 
 pub async fn detail(caller: Authorized, Path(raw): Path<String>) -> Result<Response, WebError> {
     let id: FindingId = caller.parse_id(&raw).await?;
-    let detail: FindingDetail = match &caller.scope {
-        Scope::Staff(s) => s.finding(id).await?,
-        Scope::Patient(p) => p.finding(id).await?,
-        Scope::Operator(_) => return Err(Failure::NotFound.into()),
-    };
+    let detail: FindingDetail = caller.finding(id).await?;
     let status = detail.summary.status;
     let resource = ResourceRef::Finding {
         tenant: detail.summary.tenant_id,
@@ -118,11 +114,7 @@ pub async fn detail(caller: Authorized, Path(raw): Path<String>) -> Result<Respo
 
 pub async fn pdf(caller: Authorized, Path(raw): Path<String>) -> Result<Response, WebError> {
     let id: FindingId = caller.parse_id(&raw).await?;
-    let (_, bytes) = match &caller.scope {
-        Scope::Staff(s) => s.finding_pdf(id).await?,
-        Scope::Patient(p) => p.finding_pdf(id).await?,
-        Scope::Operator(_) => return Err(Failure::NotFound.into()),
-    };
+    let (_, bytes) = caller.finding_pdf(id).await?;
     Ok(pdf_response(id, bytes))
 }
 
