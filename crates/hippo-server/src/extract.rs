@@ -197,17 +197,10 @@ impl FromRequestParts<AppState> for Authorized {
             let actor = AuditActor::of(&principal);
             return Err(refuse(actor, Outcome::Denied, request_line, failure).await);
         }
-        let origin = meta.origin.clone();
-        let scope = if let Some(s) = state.staff_scope(&principal, origin.clone()) {
-            Scope::Staff(s)
-        } else if let Some(p) = state.patient_scope(&principal, origin.clone()) {
-            Scope::Patient(p)
-        } else if let Some(o) = state.operator_scope(&principal, origin) {
-            Scope::Operator(o)
-        } else {
-            return Err(reject(Failure::Internal));
-        };
         let gate = state.policy().gate(&principal);
+        let scope = state
+            .scope_for(&principal, meta.origin.clone(), gate.clone())
+            .ok_or_else(|| reject(Failure::Internal))?;
         Ok(Self {
             principal,
             origin: meta.origin,

@@ -6,13 +6,15 @@ use std::sync::Arc;
 
 use hippo_core::Principal;
 use hippo_core::audit::RequestOrigin;
+use hippo_core::policy::AccessGate;
 use hippo_policy::Policy;
-use hippo_store::{AuditLog, AuthStore, OperatorScope, PatientScope, StaffScope, Store};
+use hippo_store::{AuditLog, AuthStore, Store};
 
 use crate::auth::password::PasswordVerifierPool;
 use crate::auth::rate_limit::LoginThrottle;
 use crate::config::ServerConfig;
 use crate::error::Failure;
+use crate::extract::Scope;
 use crate::probing::ProbeDetector;
 
 #[derive(Clone)]
@@ -76,29 +78,23 @@ impl AppState {
         self.inner.store.audit_log()
     }
 
-    pub(crate) fn staff_scope(&self, p: &Principal, origin: RequestOrigin) -> Option<StaffScope> {
-        self.inner
-            .store
-            .staff_scope(p, origin, self.inner.policy.gate(p))
-    }
-
-    pub(crate) fn patient_scope(
+    /// The data handle for `p`, decided once by principal kind, with the
+    /// policy gate bound to `p`.
+    pub(crate) fn scope_for(
         &self,
         p: &Principal,
         origin: RequestOrigin,
-    ) -> Option<PatientScope> {
-        self.inner
-            .store
-            .patient_scope(p, origin, self.inner.policy.gate(p))
-    }
-
-    pub(crate) fn operator_scope(
-        &self,
-        p: &Principal,
-        origin: RequestOrigin,
-    ) -> Option<OperatorScope> {
-        self.inner
-            .store
-            .operator_scope(p, origin, self.inner.policy.gate(p))
+        gate: Arc<dyn AccessGate>,
+    ) -> Option<Scope> {
+        let store = &self.inner.store;
+        match p {
+            Principal::Staff { .. } | Principal::LabSystem { .. } => {
+                store.staff_scope(p, origin, gate).map(Scope::Staff)
+            }
+            Principal::Patient { .. } => store.patient_scope(p, origin, gate).map(Scope::Patient),
+            Principal::Operator { .. } => {
+                store.operator_scope(p, origin, gate).map(Scope::Operator)
+            }
+        }
     }
 }
