@@ -207,6 +207,32 @@ impl CompactRange {
         self.size += 1;
     }
 
+    /// Append `next`, a compact range of the leaves that follow this one's,
+    /// built on its own (e.g. by another thread). Every perfect subtree
+    /// of `next` must be aligned in the whole tree, which holds when this
+    /// range's size is a multiple of a power of two at least `next.size()`;
+    /// returns `false` (and changes nothing) otherwise.
+    pub fn append(&mut self, next: &CompactRange) -> bool {
+        // The largest power of two dividing this size: `next` fits under it.
+        let alignment = 1u64 << self.size.trailing_zeros().min(63);
+        if self.size != 0 && next.size > alignment {
+            return false;
+        }
+        for &(height, root) in &next.peaks {
+            let mut node = (height, root);
+            while let Some(&(h, left)) = self.peaks.last() {
+                if h != node.0 {
+                    break;
+                }
+                self.peaks.pop();
+                node = (h + 1, node_hash(&left, &node.1));
+            }
+            self.peaks.push(node);
+            self.size += 1u64 << height;
+        }
+        true
+    }
+
     /// MTH of everything pushed so far.
     pub fn root(&self) -> Hash {
         let mut iter = self.peaks.iter().rev();

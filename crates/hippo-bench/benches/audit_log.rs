@@ -68,29 +68,64 @@ fn main() {
     let records: usize = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(200_000);
     let concurrency: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(64);
     let bulk = args.get(3).is_some_and(|s| s == "bulk");
+    // `verify`: only time verification of a kept log (HIPPO_BENCH_DIR).
+    let verify_only = args.get(3).is_some_and(|s| s == "verify");
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .unwrap();
     runtime.block_on(async move {
-        let dir = tempfile::tempdir().unwrap();
+        // HIPPO_BENCH_DIR keeps the generated log between runs (a 10 M log
+        // takes minutes to build); only the missing records are appended.
+        let temporary = tempfile::tempdir().unwrap();
+        let data_dir: std::path::PathBuf =
+            std::env::var_os("HIPPO_BENCH_DIR").map_or_else(|| temporary.path().to_path_buf(), Into::into);
+        std::fs::create_dir_all(&data_dir).unwrap();
+        // The signing key is kept with the log, so that a kept log's heads
+        // verify in later runs.
+        let key_file = data_dir.join("bench-audit.key");
+        let key = Arc::new(match std::fs::read_to_string(&key_file) {
+            Ok(hex) => AuditSigningKey::from_hex(hex.trim()).unwrap(),
+            Err(_) => {
+                let key = AuditSigningKey::generate();
+                std::fs::write(&key_file, key.to_hex()).unwrap();
+                key
+            }
+        });
         let store = Store::open(&StoreOptions {
             database_url: None,
-            data_dir: dir.path().to_path_buf(),
+            data_dir: data_dir.clone(),
             build: "bench".into(),
         })
         .await
         .unwrap();
-        let tenants: Vec<TenantId> = (0..TENANTS).map(|_| TenantId::random()).collect();
-        let patients: Vec<PatientId> = (0..TENANTS * PATIENTS_PER_TENANT).map(|_| PatientId::random()).collect();
-        let staff: Vec<StaffId> = (0..TENANTS * STAFF_PER_TENANT).map(|_| StaffId::random()).collect();
+        // Deterministic IDs, so that a kept log and a new run agree.
+        let id = |kind: u128, i: usize| uuid::Uuid::from_u128((kind << 64) | i as u128);
+        let tenants: Vec<TenantId> = (0..TENANTS).map(|i| TenantId::from_uuid(id(1, i))).collect();
+        let patients: Vec<PatientId> = (0..TENANTS * PATIENTS_PER_TENANT).map(|i| PatientId::from_uuid(id(2, i))).collect();
+        let staff: Vec<StaffId> = (0..TENANTS * STAFF_PER_TENANT).map(|i| StaffId::from_uuid(id(3, i))).collect();
         let (tenants, patients, staff) = (Arc::new(tenants), Arc::new(patients), Arc::new(staff));
 
         // 1. Append: `concurrency` tasks, each awaiting durability per record.
         let log = store.audit_log();
+        if verify_only {
+            let mut xs = Vec::new();
+            let mut size = 0;
+            for _ in 0..3 {
+                let s = Instant::now();
+                let report = log.verify(&key.verifying_key(), |_, _| {}).await.unwrap();
+                xs.push(s.elapsed().as_secs_f64());
+                assert!(report.problem.is_none(), "{:?}", report.problem);
+                size = report.records;
+            }
+            let seconds = median(xs);
+            println!("| `verify` ({size} records, median of 3) | {seconds:.2} s = **{:.0} records/s** |", size as f64 / seconds);
+            return;
+        }
+        let existing = log.size().await.unwrap() as usize;
         let started = Instant::now();
         if bulk {
-            let mut i = 0;
+            let mut i = existing;
             while i < records {
                 let chunk: Vec<_> = (i..(i + 20_000).min(records))
                     .map(|i| entry(i, &tenants, &patients, &staff))
@@ -98,7 +133,7 @@ fn main() {
                 i += chunk.len();
                 log.append_bulk(chunk).await.unwrap();
                 if i % 1_000_000 == 0 {
-                    eprintln!("{i} records");
+                    eprintln!("{i} records, {:.0} s", started.elapsed().as_secs_f64());
                 }
             }
         }
@@ -106,7 +141,7 @@ fn main() {
         for task in (0..concurrency).filter(|_| !bulk) {
             let (log, tenants, patients, staff) = (log.clone(), tenants.clone(), patients.clone(), staff.clone());
             tasks.push(tokio::spawn(async move {
-                let mut i = task;
+                let mut i = existing + task;
                 while i < records {
                     let (actor, event, origin) = entry(i, &tenants, &patients, &staff);
                     log.append(actor, event, &origin).await.unwrap();
@@ -119,10 +154,10 @@ fn main() {
         }
         let append_s = started.elapsed().as_secs_f64();
         let size = log.size().await.unwrap();
+        let appended = size as usize - existing;
 
         // 2. A signed tree head over the whole log (cold: compact range built
         //    from every leaf), then an incremental one.
-        let key = Arc::new(AuditSigningKey::generate());
         let started = Instant::now();
         let mut issuer = HeadIssuer::new(log.clone(), key.clone(), u64::MAX, i64::MAX).await.unwrap();
         issuer.tick(true).await.unwrap();
@@ -175,7 +210,10 @@ fn main() {
         } else {
             format!("appended ({concurrency} concurrent writers, durable group commit)")
         };
-        println!("| records {how} | {size} in {append_s:.1} s = **{:.0} records/s** |", size as f64 / append_s);
+        println!(
+            "| records {how} | {appended} in {append_s:.1} s = **{:.0} records/s** (log now {size}) |",
+            appended as f64 / append_s
+        );
         println!("| first signed tree head (cold, all {size} leaves) | {:.0} ms |", head_cold_s * 1000.0);
         println!("| `verify` (re-encode, re-hash, check heads) | {verify_s:.2} s = **{:.0} records/s** |", size as f64 / verify_s);
         for (name, seconds, n) in timings {

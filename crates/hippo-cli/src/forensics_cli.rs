@@ -71,6 +71,7 @@ impl FilterArgs {
             builds: self.builds.clone(),
             outcome: self.outcome.clone(),
             limit: None,
+            after: None,
         })
     }
 }

@@ -25,10 +25,30 @@ pub struct ForensicFilter {
     pub builds: Vec<String>,
     pub outcome: Option<String>,
     pub limit: Option<i64>,
+    /// Continue after this cursor (from [`AccessPage::next`]).
+    pub after: Option<String>,
 }
+
+/// One page of accesses, with the totals of the whole selection.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct AccessPage {
+    /// Matching records in total (all pages).
+    pub total: u64,
+    /// First and last access of the whole selection.
+    pub first: Option<UnixMillis>,
+    pub last: Option<UnixMillis>,
+    pub records: Vec<AccessRecord>,
+    /// Cursor for the next page; `None` on the last one.
+    pub next: Option<String>,
+}
+
+/// Records per page when the caller does not say.
+pub const DEFAULT_PAGE: i64 = 1_000;
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct AccessRecord {
+    /// Position in the log.
+    pub seq: u64,
     pub id: String,
     pub at: UnixMillis,
     pub actor_kind: String,
@@ -84,6 +104,7 @@ pub struct Forensics {
 
 fn record(r: &SqliteRow) -> Result<AccessRecord, StoreError> {
     Ok(AccessRecord {
+        seq: r.try_get::<i64, _>("seq")? as u64,
         id: r.try_get("id")?,
         at: r.try_get("at")?,
         actor_kind: r.try_get("actor_kind")?,
@@ -101,13 +122,26 @@ fn record(r: &SqliteRow) -> Result<AccessRecord, StoreError> {
     })
 }
 
-const COLUMNS: &str = "a.id, a.at, a.actor_kind, a.actor_id, a.actor_tenant_id, a.action, a.route, \
+const COLUMNS: &str = "a.seq, a.id, a.at, a.actor_kind, a.actor_id, a.actor_tenant_id, a.action, a.route, \
      a.resource_kind, a.resource_id, a.patient_id, a.tenant_id, a.outcome, a.build, a.client_addr";
 
 /// Successful accesses by someone with no claim to the record: not the
 /// patient's own account, not staff or a lab system of the patient's
 /// tenant (classified when the record was written; index `(claim, at)`).
 const UNAUTHORISED: &str = "a.claim = 'none' AND a.outcome = 'success'";
+
+/// A cursor is `<at>.<seq>` of the last record of the previous page.
+fn parse_cursor(cursor: &str) -> Result<(i64, i64), StoreError> {
+    cursor
+        .split_once('.')
+        .and_then(|(at, seq)| Some((at.parse().ok()?, seq.parse().ok()?)))
+        .ok_or_else(|| {
+            StoreError::Domain(hippo_core::DomainError::invalid(
+                "after",
+                "not a page cursor from a previous page's `next`",
+            ))
+        })
+}
 
 impl Forensics {
     pub(crate) fn new(pool: SqlitePool) -> Self {
@@ -157,8 +191,17 @@ impl Forensics {
     ) -> Result<Vec<AccessRecord>, StoreError> {
         let (condition, binds) = Self::condition(filter);
         let limit = filter.limit.unwrap_or(100_000).clamp(1, 1_000_000);
+        // Keyset paging on the sort key (at, seq): each page is an index
+        // range, however deep into the selection it starts.
+        let after = match filter.after.as_deref() {
+            None => String::new(),
+            Some(cursor) => {
+                let (at, seq) = parse_cursor(cursor)?;
+                format!(" AND (a.at, a.seq) > ({at}, {seq})")
+            }
+        };
         let sql = format!(
-            "SELECT {COLUMNS} FROM audit_records a WHERE {condition} AND {extra} ORDER BY a.at, a.seq LIMIT {limit}"
+            "SELECT {COLUMNS} FROM audit_records a WHERE {condition}{after} AND {extra} ORDER BY a.at, a.seq LIMIT {limit}"
         );
         let mut query = sqlx::query(AssertSqlSafe(sql));
         for b in binds {
@@ -175,6 +218,43 @@ impl Forensics {
     /// Accesses matching the filter, oldest first.
     pub async fn accesses(&self, filter: &ForensicFilter) -> Result<Vec<AccessRecord>, StoreError> {
         self.select(filter, "1 = 1").await
+    }
+
+    /// One page of accesses (`filter.limit` records, default
+    /// [`DEFAULT_PAGE`], after `filter.after`), with the count and the
+    /// first and last access of the whole selection.
+    pub async fn page(&self, filter: &ForensicFilter) -> Result<AccessPage, StoreError> {
+        let (condition, binds) = Self::condition(filter);
+        let mut summary = sqlx::query(AssertSqlSafe(format!(
+            "SELECT COUNT(*) AS n, MIN(a.at) AS first, MAX(a.at) AS last FROM audit_records a WHERE {condition}"
+        )));
+        for b in &binds {
+            summary = summary.bind(b.clone());
+        }
+        let summary = summary.fetch_one(&self.pool).await?;
+        let size = filter.limit.unwrap_or(DEFAULT_PAGE).clamp(1, 100_000);
+        let mut records = self
+            .select(
+                &ForensicFilter {
+                    limit: Some(size + 1),
+                    ..filter.clone()
+                },
+                "1 = 1",
+            )
+            .await?;
+        let next = if records.len() as i64 > size {
+            records.truncate(size as usize);
+            records.last().map(|r| format!("{}.{}", r.at, r.seq))
+        } else {
+            None
+        };
+        Ok(AccessPage {
+            total: summary.try_get::<i64, _>("n")? as u64,
+            first: summary.try_get("first")?,
+            last: summary.try_get("last")?,
+            records,
+            next,
+        })
     }
 
     pub async fn blast_radius(&self, filter: &ForensicFilter) -> Result<BlastRadius, StoreError> {

@@ -35,7 +35,7 @@ pub use audit::AuditLog;
 pub use auth::{AuthStore, Credentials, LoginSubject, SessionTimes};
 pub use db::{Store, StoreOptions};
 pub use error::StoreError;
-pub use forensics::{BlastRadius, ForensicFilter, Forensics};
+pub use forensics::{AccessPage, BlastRadius, ForensicFilter, Forensics};
 pub use model::{
     AccessEntry, ApiKeyRecord, FindingDetail, FindingSummary, PatientRecord, TenantKind,
     TenantSummary,

@@ -12,7 +12,7 @@ use crate::actor::{Actor, outcome_success};
 use crate::anomalies::{Alert, Anomalies};
 use crate::audit::AuditLog;
 use crate::error::StoreError;
-use crate::forensics::{AccessRecord, BlastRadius, ForensicFilter, Forensics};
+use crate::forensics::{AccessPage, BlastRadius, ForensicFilter, Forensics};
 use crate::model::TenantSummary;
 use crate::rows::parse;
 
@@ -90,15 +90,18 @@ impl OperatorScope {
         Ok(Forensics::new(self.pool.clone()))
     }
 
-    pub async fn accesses(&self, filter: &ForensicFilter) -> Result<Vec<AccessRecord>, StoreError> {
-        let records = self.require_forensics().await?.accesses(filter).await?;
+    pub async fn accesses(&self, filter: &ForensicFilter) -> Result<AccessPage, StoreError> {
+        let page = self.require_forensics().await?.page(filter).await?;
         self.actor
             .log(
-                outcome_success(Action::ForensicsQuery, ResourceKind::AuditRecord)
-                    .detail(format!("accesses={} {filter:?}", records.len())),
+                outcome_success(Action::ForensicsQuery, ResourceKind::AuditRecord).detail(format!(
+                    "accesses={} of {} {filter:?}",
+                    page.records.len(),
+                    page.total
+                )),
             )
             .await?;
-        Ok(records)
+        Ok(page)
     }
 
     pub async fn blast_radius(&self, filter: &ForensicFilter) -> Result<BlastRadius, StoreError> {

@@ -5,6 +5,7 @@ use ed25519_dalek::VerifyingKey;
 use hippo_audit::merkle::leaf_hash;
 use hippo_audit::{CompactRange, Hash};
 use hippo_core::audit::CanonicalFields;
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -29,27 +30,44 @@ fn corrupt(e: rusqlite::Error) -> StoreError {
     StoreError::Corrupt(format!("reading the audit log: {e}"))
 }
 
-/// One sequential pass over the log on a plain SQLite cursor (rusqlite on
-/// a blocking thread): sqlx hands each row across threads, which costs more
-/// than hashing it. Checks positions, re-encodes every record from its
-/// columns and re-hashes it. Returns the leaves, or the first problem.
+/// Records per block (2^16): the unit of work of one verifier thread. A
+/// power of two, so that each block is a perfect subtree of the log's
+/// Merkle tree and the threads' compact ranges join without rehashing.
+const BLOCK_HEIGHT: u32 = 16;
+
+/// What one block contributes: its compact range, and the range as it was
+/// at every head size that falls inside the block.
+struct Block {
+    range: CompactRange,
+    at_heads: Vec<(u64, CompactRange)>,
+}
+
+/// A block, or the first problem in it.
+type Scanned = Result<Block, String>;
+
+/// Scan records `first..=last` (one block) on `statement`: check positions,
+/// re-encode every record from its columns, re-hash it, and build the
+/// block's compact range. Returns the block, or the first problem.
 fn scan(
-    path: &Path,
+    statement: &mut rusqlite::Statement<'_>,
     first: u64,
     last: u64,
+    head_sizes: &[u64],
     done: &AtomicU64,
-) -> Result<Result<Vec<Hash>, String>, StoreError> {
-    use rusqlite::OpenFlags;
-    let conn = rusqlite::Connection::open_with_flags(
-        path,
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .map_err(corrupt)?;
-    let mut statement = conn.prepare(SCAN).map_err(corrupt)?;
+) -> Result<Scanned, StoreError> {
     let mut rows = statement
         .query([first as i64, last as i64])
         .map_err(corrupt)?;
-    let mut leaves = Vec::with_capacity((last + 1).saturating_sub(first) as usize);
+    let mut block = Block {
+        range: CompactRange::default(),
+        at_heads: Vec::new(),
+    };
+    let mut heads = head_sizes
+        .iter()
+        .copied()
+        .skip_while(|&size| size < first)
+        .take_while(|&size| size <= last)
+        .peekable();
     let mut encoded = Vec::with_capacity(512);
     let mut expected = first;
     while let Some(row) = rows.next().map_err(corrupt)? {
@@ -121,7 +139,10 @@ fn scan(
             }
             Err(e) => return Ok(Err(format!("record #{seq} was altered: {e}"))),
         };
-        leaves.push(leaf);
+        block.range.push(leaf);
+        if heads.next_if_eq(&expected).is_some() {
+            block.at_heads.push((expected, block.range.clone()));
+        }
         expected += 1;
         if expected.is_multiple_of(10_000) {
             done.fetch_add(10_000, Ordering::Relaxed);
@@ -133,7 +154,44 @@ fn scan(
             expected - 1
         )));
     }
-    Ok(Ok(leaves))
+    Ok(Ok(block))
+}
+
+/// One verifier thread: its own read-only connection, memory-mapped so
+/// that pages are not copied out of the OS cache, and blocks taken in
+/// turn from `next_block` until none is left or an earlier block failed.
+fn verifier(
+    path: &Path,
+    total: u64,
+    block: u64,
+    head_sizes: &[u64],
+    next_block: &AtomicU64,
+    first_failed: &AtomicU64,
+    done: &AtomicU64,
+) -> Result<Vec<(u64, Scanned)>, StoreError> {
+    use rusqlite::OpenFlags;
+    let conn = rusqlite::Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(corrupt)?;
+    conn.pragma_update(None, "mmap_size", 1i64 << 40)
+        .map_err(corrupt)?;
+    let mut statement = conn.prepare(SCAN).map_err(corrupt)?;
+    let mut results = Vec::new();
+    loop {
+        let index = next_block.fetch_add(1, Ordering::Relaxed);
+        let first = index * block + 1;
+        if first > total || index > first_failed.load(Ordering::Relaxed) {
+            return Ok(results);
+        }
+        let last = ((index + 1) * block).min(total);
+        let block = scan(&mut statement, first, last, head_sizes, done)?;
+        if block.is_err() {
+            first_failed.fetch_min(index, Ordering::Relaxed);
+        }
+        results.push((index, block));
+    }
 }
 
 impl AuditLog {
@@ -142,30 +200,48 @@ impl AuditLog {
     pub async fn verify(
         &self,
         key: &VerifyingKey,
+        progress: impl FnMut(u64, u64),
+    ) -> Result<VerifyReport, StoreError> {
+        self.verify_in_blocks(key, BLOCK_HEIGHT, progress).await
+    }
+
+    /// [`Self::verify`] with blocks of 2^`block_height` records; tests use
+    /// small blocks so that small logs cross many block boundaries.
+    pub async fn verify_in_blocks(
+        &self,
+        key: &VerifyingKey,
+        block_height: u32,
         mut progress: impl FnMut(u64, u64),
     ) -> Result<VerifyReport, StoreError> {
+        let block = 1u64 << block_height.min(40);
         let total = self.size().await?;
         let heads = self.heads().await?;
+        let mut head_sizes: Vec<u64> = heads.iter().map(|h| h.head.size).collect();
+        head_sizes.sort_unstable();
+        head_sizes.dedup();
+        let head_sizes = Arc::new(head_sizes);
         let done = Arc::new(AtomicU64::new(0));
-        // One range per core, each on its own connection and thread.
+        let next_block = Arc::new(AtomicU64::new(0));
+        let first_failed = Arc::new(AtomicU64::new(u64::MAX));
         let workers = std::thread::available_parallelism()
             .map_or(2, |n| n.get())
-            .clamp(1, 8) as u64;
-        let per = total.div_ceil(workers).max(1);
+            .clamp(1, 8);
         let mut tasks = Vec::new();
-        let mut first = 1;
-        while first <= total {
-            let last = (first + per - 1).min(total);
-            let (path, counter) = (self.path.clone(), done.clone());
+        for _ in 0..workers {
+            let path = self.path.clone();
+            let (sizes, next, failed, counter) = (
+                head_sizes.clone(),
+                next_block.clone(),
+                first_failed.clone(),
+                done.clone(),
+            );
             tasks.push(tokio::task::spawn_blocking(move || {
-                scan(&path, first, last, &counter)
+                verifier(&path, total, block, &sizes, &next, &failed, &counter)
             }));
-            first = last + 1;
         }
-        let mut leaves: Vec<Hash> = Vec::with_capacity(total as usize);
-        let mut problem = None;
+        let mut blocks = BTreeMap::new();
         for mut task in tasks {
-            let scanned = loop {
+            let finished = loop {
                 tokio::select! {
                     result = &mut task => break result,
                     _ = tokio::time::sleep(std::time::Duration::from_millis(200)) => {
@@ -173,21 +249,40 @@ impl AuditLog {
                     }
                 }
             };
-            let scanned =
-                scanned.map_err(|e| StoreError::Corrupt(format!("verifier failed: {e}")))??;
-            // Ranges come in log order: the first problem is the earliest.
-            match scanned {
-                Ok(mut part) if problem.is_none() => leaves.append(&mut part),
-                Ok(_) => {}
-                Err(p) => {
-                    problem.get_or_insert(p);
-                }
-            }
+            let finished =
+                finished.map_err(|e| StoreError::Corrupt(format!("verifier failed: {e}")))??;
+            blocks.extend(finished);
         }
         progress(total, total);
-        let records = leaves.len() as u64;
+        // Join the blocks in log order: the first problem is the earliest,
+        // and the root at every head size is the blocks before it joined
+        // with the range inside its own block.
+        let misaligned = || StoreError::Corrupt("verifier blocks misaligned".into());
+        let mut whole = CompactRange::default();
+        let mut roots = BTreeMap::new();
+        let mut problem = None;
+        for (_, block) in blocks {
+            let block = match block {
+                Ok(block) => block,
+                Err(p) => {
+                    problem = Some(p);
+                    break;
+                }
+            };
+            for (size, inside) in &block.at_heads {
+                let mut at_head = whole.clone();
+                if !at_head.append(inside) {
+                    return Err(misaligned());
+                }
+                roots.insert(*size, at_head.root());
+            }
+            if !whole.append(&block.range) {
+                return Err(misaligned());
+            }
+        }
+        let records = whole.size();
         if problem.is_none() {
-            problem = check_heads(&heads, &leaves, key);
+            problem = check_heads(&heads, total, &roots, key);
         }
         Ok(VerifyReport {
             records,
@@ -205,10 +300,10 @@ impl AuditLog {
 /// tests check them against heads of a live log).
 fn check_heads(
     heads: &[hippo_audit::SignedTreeHead],
-    leaves: &[Hash],
+    total: u64,
+    roots: &BTreeMap<u64, Hash>,
     key: &VerifyingKey,
 ) -> Option<String> {
-    let mut range = CompactRange::default();
     let mut previous = 0u64;
     for signed in heads {
         let head = signed.head;
@@ -218,19 +313,22 @@ fn check_heads(
                 head.size
             ));
         }
-        if head.size > leaves.len() as u64 {
+        if head.size > total {
             return Some(format!(
-                "the log was truncated: a signed head covers {} records, the log holds {}; records #{}..#{} are gone",
+                "the log was truncated: a signed head covers {} records, the log holds {total}; records #{}..#{} are gone",
                 head.size,
-                leaves.len(),
-                leaves.len() + 1,
+                total + 1,
                 head.size
             ));
         }
-        while range.size() < head.size {
-            range.push(leaves[range.size() as usize]);
-        }
-        if range.root() != head.root {
+        let root = match head.size {
+            0 => hippo_audit::merkle::empty_root(),
+            size => match roots.get(&size) {
+                Some(root) => *root,
+                None => return Some(format!("no recomputed root for {size} records")),
+            },
+        };
+        if root != head.root {
             return Some(format!(
                 "the records #{}..#{} do not match the signed head for {} records: one of them was changed, removed or reordered",
                 previous + 1,

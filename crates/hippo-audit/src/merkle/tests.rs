@@ -170,4 +170,41 @@ proptest! {
         prop_assert_eq!(range.root(), root(&l));
         prop_assert_eq!(range.size(), n as u64);
     }
+
+    #[test]
+    fn compact_ranges_built_apart_and_appended_agree_with_the_root(
+        blocks in 0usize..6, block_height in 0u32..5, rest in 0usize..40,
+    ) {
+        // Whole blocks of 2^h leaves, then a partial one: the way `verify`
+        // splits the log over threads.
+        let block = 1usize << block_height;
+        let n = blocks * block + rest.min(block);
+        let l = leaves(n);
+        let mut whole = CompactRange::default();
+        for part in l.chunks(block) {
+            let mut range = CompactRange::default();
+            for leaf in part {
+                range.push(*leaf);
+            }
+            prop_assert!(whole.append(&range));
+        }
+        prop_assert_eq!(whole.root(), root(&l));
+        prop_assert_eq!(whole.size(), n as u64);
+    }
+
+    #[test]
+    fn a_misaligned_compact_range_is_refused(n in 1usize..64) {
+        // A size that is not a multiple of the appended range's size.
+        let mut first = CompactRange::default();
+        for leaf in leaves(2 * n + 1) {
+            first.push(leaf);
+        }
+        let mut next = CompactRange::default();
+        for leaf in leaves(2) {
+            next.push(leaf);
+        }
+        let before = first.root();
+        prop_assert!(!first.append(&next));
+        prop_assert_eq!(first.root(), before);
+    }
 }

@@ -14,6 +14,7 @@ mod demo_binary;
 mod drill;
 mod fences;
 mod findings;
+mod forensics;
 mod helpers;
 mod matrix;
 mod openapi;

@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::Query;
 use hippo_core::time_util::parse_rfc3339;
-use hippo_store::forensics::AccessRecord;
+use hippo_store::AccessPage;
 use hippo_store::{BlastRadius, ForensicFilter};
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -28,7 +28,10 @@ pub struct ForensicQuery {
     /// Comma-separated build versions.
     pub builds: Option<String>,
     pub outcome: Option<String>,
+    /// Records per page (accesses; default 1,000, at most 100,000).
     pub limit: Option<i64>,
+    /// The previous page's `next` cursor.
+    pub after: Option<String>,
 }
 
 fn list(value: &Option<String>) -> Vec<String> {
@@ -66,6 +69,7 @@ impl ForensicQuery {
             builds: list(&self.builds),
             outcome: self.outcome.clone(),
             limit: self.limit,
+            after: self.after.clone(),
         })
     }
 }
@@ -77,14 +81,16 @@ fn query(
         .map_err(|e| Failure::BadRequest(e.body_text()))
 }
 
-/// Audit records matching the filter, oldest first (operators only).
+/// Audit records matching the filter, oldest first, one page at a time
+/// (`limit`, default 1,000; `after` = the previous page's `next`), with the
+/// count and first/last access of the whole selection (operators only).
 #[utoipa::path(get, path = "/api/v1/forensics/accesses", tag = "operator", params(ForensicQuery),
     responses((status = 200, description = "matching audit records"), (status = 403, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn accesses(
     caller: Authorized,
     q: Result<Query<ForensicQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<Vec<AccessRecord>>, ApiError> {
+) -> Result<Json<AccessPage>, ApiError> {
     let filter = query(q)?.filter()?;
     Ok(Json(caller.operator()?.accesses(&filter).await?))
 }
