@@ -132,7 +132,7 @@ fn main() {
                     .collect();
                 i += chunk.len();
                 log.append_bulk(chunk).await.unwrap();
-                if i % 1_000_000 == 0 {
+                if i.is_multiple_of(1_000_000) {
                     eprintln!("{i} records, {:.0} s", started.elapsed().as_secs_f64());
                 }
             }
