@@ -3,6 +3,8 @@
 //! small log crosses many block boundaries, with signed heads inside
 //! blocks, on their edges and at the end.
 
+#![allow(clippy::expect_used)]
+
 use std::sync::Arc;
 
 use hippo_audit::AuditSigningKey;
