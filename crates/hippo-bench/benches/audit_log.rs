@@ -96,6 +96,8 @@ fn main() {
             database_url: None,
             data_dir: data_dir.clone(),
             build: "bench".into(),
+            blob_url: None,
+            keys: None,
         })
         .await
         .unwrap();

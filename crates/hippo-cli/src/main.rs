@@ -28,9 +28,31 @@ enum Command {
     Demo(DemoArgs),
     /// Create or upgrade the database schema, then exit.
     Migrate(MigrateArgs),
-    /// Manage keys: `hippo keys init` creates the audit signing key.
+    /// Manage keys: the audit signing key and the master keyring.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Tenants: `hippo tenant delete` removes one and destroys its data key.
+    #[command(subcommand)]
+    Tenant(TenantCommand),
+    /// The sealed blob store: find orphans.
+    #[command(subcommand)]
+    Blobs(BlobsCommand),
+    /// Write a consistent backup (database and sealed blobs, no keys) into
+    /// a new directory while the server keeps running.
+    Backup {
+        #[command(flatten)]
+        data: DataArgs,
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
+    /// Restore a backup into a new, empty data directory. The master keyring
+    /// and audit key are not in backups: provide them as usual.
+    Restore {
+        #[command(flatten)]
+        data: DataArgs,
+        #[arg(long, value_name = "DIR")]
+        from: PathBuf,
+    },
     /// The tamper-evident audit log: verify, head, prove.
     #[command(subcommand)]
     Audit(AuditCommand),
@@ -113,8 +135,49 @@ enum ForensicsCommand {
 
 #[derive(Subcommand)]
 enum KeysCommand {
-    /// Create the audit log's ed25519 signing key file (never overwrites).
+    /// Create the audit log's ed25519 signing key and the master keyring
+    /// (never overwrites either).
     Init(MigrateArgs),
+    /// Put a new master key in front of the keyring and re-wrap every data
+    /// key under it, without downtime; `--retire` then drops the old keys.
+    Rotate {
+        #[command(flatten)]
+        data: DataArgs,
+        /// Drop the old master keys (refused while any data key needs one).
+        #[arg(long)]
+        retire: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum TenantCommand {
+    /// Delete a tenant: its patients, findings, staff and keys are removed
+    /// and its data key destroyed, so its sealed blobs (and any copies of
+    /// them) can no longer be opened. Audited.
+    Delete {
+        #[command(flatten)]
+        data: DataArgs,
+        /// The tenant's ID.
+        id: String,
+        /// The same ID again, to confirm.
+        #[arg(long)]
+        confirm: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum BlobsCommand {
+    /// List blobs no row refers to (and rows whose blob is missing).
+    Sweep {
+        #[command(flatten)]
+        data: DataArgs,
+        /// Leave blobs younger than this alone (uploads in progress).
+        #[arg(long, default_value_t = 60)]
+        grace_minutes: i64,
+        /// Delete the orphans found.
+        #[arg(long)]
+        delete: bool,
+    },
 }
 
 // Parsed once per run; the size of a variant does not matter.
@@ -253,6 +316,16 @@ async fn main() -> anyhow::Result<()> {
             let settings = args.data.resolve(&file);
             let created = settings.init_audit_key()?;
             let key = settings.load_audit_key()?;
+            let keyring_created = settings.init_master_keyring()?;
+            println!(
+                "{} master keyring {} (keep it apart from backups)",
+                if keyring_created {
+                    "created"
+                } else {
+                    "kept the existing"
+                },
+                settings.master_keyring.display()
+            );
             println!(
                 "{} audit signing key {}\npublic key: {}",
                 if created {
@@ -379,6 +452,61 @@ async fn main() -> anyhow::Result<()> {
             }
             store.close().await;
         }
+        Command::Keys(KeysCommand::Rotate { data, retire }) => {
+            let file = FileSettings::load(data.config.as_deref())?;
+            let (store, settings) = open_store(&data, &file).await?;
+            print!(
+                "{}",
+                hippo_cli::keys_cli::rotate(&store, &settings, retire).await?
+            );
+            store.close().await;
+        }
+        Command::Tenant(TenantCommand::Delete { data, id, confirm }) => {
+            let file = FileSettings::load(data.config.as_deref())?;
+            let (store, _) = open_store(&data, &file).await?;
+            println!(
+                "{}",
+                hippo_cli::keys_cli::delete_tenant(&store, &id, &confirm).await?
+            );
+            store.close().await;
+        }
+        Command::Blobs(BlobsCommand::Sweep {
+            data,
+            grace_minutes,
+            delete,
+        }) => {
+            let file = FileSettings::load(data.config.as_deref())?;
+            let (store, _) = open_store(&data, &file).await?;
+            print!(
+                "{}",
+                hippo_cli::storage_cli::sweep(&store, grace_minutes, delete).await?
+            );
+            store.close().await;
+        }
+        Command::Backup { data, out } => {
+            let file = FileSettings::load(data.config.as_deref())?;
+            let (store, _) = open_store(&data, &file).await?;
+            let manifest = hippo_cli::storage_cli::backup(&store, &out).await?;
+            store.close().await;
+            println!(
+                "backup in {}: database ({} audit records) and {} sealed blobs; keys are not included",
+                out.display(),
+                manifest.audit_records,
+                manifest.blobs
+            );
+        }
+        Command::Restore { data, from } => {
+            let file = FileSettings::load(data.config.as_deref())?;
+            let settings = data.resolve(&file);
+            let manifest = hippo_cli::storage_cli::restore(&from, &settings).await?;
+            println!(
+                "restored the backup of {} ({} audit records, {} blobs) into {}; run `hippo audit verify` next",
+                manifest.created_at,
+                manifest.audit_records,
+                manifest.blobs,
+                settings.data_dir.display()
+            );
+        }
         Command::Serve(args) => {
             let file = FileSettings::load(args.data.config.as_deref())?;
             let (store, settings) = open_store(&args.data, &file).await?;
@@ -391,6 +519,7 @@ async fn main() -> anyhow::Result<()> {
             let file = FileSettings::load(args.data.config.as_deref())?;
             let (store, settings) = open_store(&args.data, &file).await?;
             settings.init_audit_key()?;
+            settings.init_master_keyring()?;
             let key = settings.load_audit_key()?;
             let world = demo::seed_or_reuse(&store, &settings.data_dir).await?;
             let server = hippo_server::start(store, server_config(&args.http, &file, key)).await?;

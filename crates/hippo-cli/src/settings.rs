@@ -26,6 +26,16 @@ pub struct DataArgs {
     /// the database.
     #[arg(long, env = "HIPPO_AUDIT_KEY", value_name = "FILE")]
     pub audit_key: Option<PathBuf>,
+    /// The master keyring that wraps the tenants' data keys, made by `hippo
+    /// keys init`; default: `<data-dir>/keys/master.keyring`. Never stored
+    /// in the database. `HIPPO_MASTER_KEY` (64 hex digits) replaces it with
+    /// a single key from the environment.
+    #[arg(long, env = "HIPPO_MASTER_KEYRING", value_name = "FILE")]
+    pub master_keyring: Option<PathBuf>,
+    /// Blob store: `file:///dir` or `s3://bucket` (credentials, region and
+    /// endpoint from the `AWS_*` variables); default `<data-dir>/blobs`.
+    #[arg(long, env = "HIPPO_BLOB_URL", value_name = "URL")]
+    pub blob_url: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -34,6 +44,8 @@ pub struct FileSettings {
     pub data_dir: Option<PathBuf>,
     pub database_url: Option<String>,
     pub audit_key: Option<PathBuf>,
+    pub master_keyring: Option<PathBuf>,
+    pub blob_url: Option<String>,
     pub listen: Option<SocketAddr>,
     pub cookie_secure: Option<bool>,
     pub max_upload_mib: Option<usize>,
@@ -56,6 +68,8 @@ pub struct DataSettings {
     pub data_dir: PathBuf,
     pub database_url: Option<String>,
     pub audit_key: PathBuf,
+    pub master_keyring: PathBuf,
+    pub blob_url: Option<String>,
 }
 
 impl DataArgs {
@@ -66,6 +80,12 @@ impl DataArgs {
             .or_else(|| file.data_dir.clone())
             .unwrap_or_else(|| PathBuf::from("./hippo-data"));
         DataSettings {
+            master_keyring: self
+                .master_keyring
+                .clone()
+                .or_else(|| file.master_keyring.clone())
+                .unwrap_or_else(|| data_dir.join("keys").join("master.keyring")),
+            blob_url: self.blob_url.clone().or_else(|| file.blob_url.clone()),
             audit_key: self
                 .audit_key
                 .clone()
@@ -86,7 +106,43 @@ impl DataSettings {
             database_url: self.database_url.clone(),
             data_dir: self.data_dir.clone(),
             build: crate::BUILD.into(),
+            blob_url: self.blob_url.clone(),
+            keys: Some(self.key_source()),
         }
+    }
+
+    /// The master keys: one from `HIPPO_MASTER_KEY`, else the keyring file
+    /// (read when first needed, so commands that never open a blob run
+    /// without it).
+    pub fn key_source(&self) -> hippo_store::KeySource {
+        match std::env::var("HIPPO_MASTER_KEY") {
+            Ok(hex) if !hex.trim().is_empty() => match hippo_crypto::MasterKey::from_hex(&hex) {
+                Ok(key) => hippo_store::KeySource::Fixed(std::sync::Arc::new(
+                    hippo_crypto::Keyring::new(key),
+                )),
+                // Unusable: fall back to the file, whose absence is reported
+                // when a key is needed; the variable's value is never shown.
+                Err(_) => {
+                    tracing::error!("HIPPO_MASTER_KEY is set but is not 64 hex digits; ignored");
+                    hippo_store::KeySource::File(self.master_keyring.clone())
+                }
+            },
+            _ => hippo_store::KeySource::File(self.master_keyring.clone()),
+        }
+    }
+
+    /// Create the master keyring (owner-only) unless it exists; returns
+    /// whether a new one was made.
+    pub fn init_master_keyring(&self) -> anyhow::Result<bool> {
+        if self.master_keyring.exists() {
+            return Ok(false);
+        }
+        if let Some(dir) = self.master_keyring.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let ring = hippo_crypto::Keyring::generate()?;
+        crate::demo::write_private(&self.master_keyring, &ring.to_text())?;
+        Ok(true)
     }
 }
 

@@ -44,6 +44,10 @@ pub enum Action {
     AlertList,
     /// Operators open and update incident records (CLI only).
     IncidentManage,
+    /// Operators delete a tenant: its data key is destroyed (CLI only).
+    TenantDelete,
+    /// Operators re-wrap data keys under a new master key (CLI only).
+    KeyRotate,
 }
 
 /// What kind of object an action touches; recorded in the audit log.
@@ -78,7 +82,7 @@ impl ResourceKind {
 }
 
 impl Action {
-    pub const ALL: [Action; 23] = [
+    pub const ALL: [Action; 25] = [
         Self::Public,
         Self::Login,
         Self::Logout,
@@ -102,6 +106,8 @@ impl Action {
         Self::ForensicsQuery,
         Self::AlertList,
         Self::IncidentManage,
+        Self::TenantDelete,
+        Self::KeyRotate,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -129,6 +135,8 @@ impl Action {
             Self::ForensicsQuery => "forensics_query",
             Self::AlertList => "alert_list",
             Self::IncidentManage => "incident_manage",
+            Self::TenantDelete => "tenant_delete",
+            Self::KeyRotate => "key_rotate",
         }
     }
 

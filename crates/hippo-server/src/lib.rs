@@ -152,6 +152,27 @@ pub enum StartError {
     Policy(#[from] hippo_policy::PolicyError),
     #[error("the route table and the access policy disagree:\n{0}")]
     RouteTable(String),
+    /// No master keys: there is no unencrypted mode to fall back to.
+    #[error("envelope encryption is not ready: {0}")]
+    Keys(String),
+}
+
+/// A server never starts without its master keys (no unencrypted mode
+/// exists), and seals PDFs that earlier versions kept in the database.
+async fn prepare_vault(store: &Store) -> Result<(), StartError> {
+    let vault = store.vault();
+    let current = vault
+        .check_keyring()
+        .map_err(|e| StartError::Keys(e.to_string()))?;
+    tracing::info!(master_key = %current, blobs = %vault.blobs().location, "envelope encryption ready");
+    let moved = vault
+        .seal_legacy_pdfs()
+        .await
+        .map_err(|e| StartError::Keys(e.to_string()))?;
+    if moved > 0 {
+        tracing::info!(moved, "sealed PDFs from the database into the blob store");
+    }
+    Ok(())
 }
 
 /// Load the policy and check it against the route table.
@@ -183,6 +204,7 @@ pub async fn start(store: Store, config: ServerConfig) -> Result<RunningServer, 
         source,
     })?;
     let policy = load_policy(&config)?;
+    prepare_vault(&store).await?;
     let head_issuer = match &config.audit_key {
         Some(key) => Some(spawn_head_issuer(&store, key.clone(), &config).await?),
         None => None,

@@ -93,7 +93,9 @@ fn own_object(
         | Action::TenantList
         | Action::ForensicsQuery
         | Action::AlertList
-        | Action::IncidentManage => ResourceRef::Platform,
+        | Action::IncidentManage
+        | Action::TenantDelete
+        | Action::KeyRotate => ResourceRef::Platform,
     }
 }
 

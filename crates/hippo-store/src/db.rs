@@ -14,12 +14,14 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 
 use crate::audit::AuditLog;
 use crate::auth::AuthStore;
+use crate::blobs::BlobStore;
 use crate::error::StoreError;
 use crate::operator_scope::OperatorScope;
 use crate::patient_scope::PatientScope;
 use crate::provisioning::Provisioning;
 use crate::scoping::Scoping;
 use crate::staff_scope::StaffScope;
+use crate::vault::{KeySource, Vault};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
@@ -30,6 +32,11 @@ pub struct StoreOptions {
     pub data_dir: std::path::PathBuf,
     /// Recorded in every audit record.
     pub build: String,
+    /// Blob store URL; `None` means `<data_dir>/blobs`.
+    pub blob_url: Option<String>,
+    /// Master keys for sealing and opening blobs; commands that never
+    /// touch blob contents (audit, forensics) run without.
+    pub keys: Option<KeySource>,
 }
 
 /// The database. Deliberately has no method that returns the pool.
@@ -37,6 +44,7 @@ pub struct StoreOptions {
 pub struct Store {
     pool: SqlitePool,
     audit: AuditLog,
+    vault: Vault,
     scoping: Scoping,
 }
 
@@ -71,6 +79,9 @@ impl Store {
         // (invariant 5) depends on it.
         .synchronous(SqliteSynchronous::Full)
         .busy_timeout(Duration::from_secs(10))
+        // Deleted and overwritten content is zeroed, so that a destroyed
+        // data key does not linger in free space of the file.
+        .pragma("secure_delete", "ON")
         // 32 MiB of page cache per connection instead of SQLite's 2 MiB: the
         // audit log's indexes are keyed by random IDs, so appends touch
         // pages all over them; with the small cache every append re-read
@@ -82,8 +93,10 @@ impl Store {
             .connect_with(connect)
             .await?;
         MIGRATOR.run(&pool).await?;
+        let blobs = BlobStore::open(options.blob_url.as_deref(), &options.data_dir)?;
         Ok(Self {
             audit: AuditLog::start(pool.clone(), options.build.clone(), path),
+            vault: Vault::new(pool.clone(), blobs, options.keys.clone()),
             pool,
             scoping: Scoping::Enforced,
         })
@@ -106,6 +119,24 @@ impl Store {
         self
     }
 
+    /// A consistent copy of the database in one file (SQLite's `VACUUM
+    /// INTO`: a read transaction, so the server keeps serving meanwhile).
+    pub async fn backup_database_into(&self, file: &Path) -> Result<(), StoreError> {
+        let target = file
+            .to_str()
+            .ok_or_else(|| StoreError::Corrupt("backup path is not UTF-8".into()))?;
+        sqlx::query("VACUUM INTO ?")
+            .bind(target)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Sealed blobs and the keys that open them.
+    pub fn vault(&self) -> Vault {
+        self.vault.clone()
+    }
+
     /// Log-in credentials and sessions.
     pub fn auth(&self) -> AuthStore {
         AuthStore::new(self.pool.clone())
@@ -126,6 +157,7 @@ impl Store {
     ) -> Option<StaffScope> {
         StaffScope::new(
             self.pool.clone(),
+            self.vault.clone(),
             self.audit_log(),
             principal,
             origin,
@@ -143,6 +175,7 @@ impl Store {
     ) -> Option<PatientScope> {
         PatientScope::new(
             self.pool.clone(),
+            self.vault.clone(),
             self.audit_log(),
             principal,
             origin,
@@ -180,7 +213,7 @@ impl Store {
     /// Unscoped writes for seeding tenants, staff and accounts. Not
     /// reachable from any HTTP handler.
     pub fn provisioning(&self) -> Provisioning {
-        Provisioning::new(self.pool.clone(), self.audit_log())
+        Provisioning::new(self.pool.clone(), self.audit_log(), self.vault.clone())
     }
 
     pub async fn close(&self) {

@@ -20,6 +20,13 @@ pub enum StoreError {
     /// Stored data that does not parse: a bug or tampering, never user input.
     #[error("corrupt row: {0}")]
     Corrupt(String),
+    /// The blob store could not be read or written.
+    #[error("blob store: {0}")]
+    Blob(String),
+    /// No master key for an operation that seals or opens data, or a data
+    /// key that does not open (wrong keyring, or crypto-shredded).
+    #[error("keys: {0}")]
+    Keys(String),
     #[error("database error")]
     Database(#[from] sqlx::Error),
     #[error("migration failed")]

@@ -15,6 +15,7 @@ mod actor;
 pub mod anomalies;
 mod audit;
 mod auth;
+pub mod blobs;
 mod db;
 mod error;
 pub mod forensics;
@@ -28,6 +29,7 @@ mod rows;
 mod scoping;
 mod staff_scope;
 pub mod tree_heads;
+pub mod vault;
 mod verify;
 
 pub use anomalies::{Alert, Anomalies, AnomalyThresholds};
@@ -42,7 +44,8 @@ pub use model::{
 };
 pub use operator_scope::OperatorScope;
 pub use patient_scope::PatientScope;
-pub use provisioning::Provisioning;
+pub use provisioning::{Provisioning, TenantDeletion};
 pub use staff_scope::StaffScope;
 pub use tree_heads::{HeadIssuer, InclusionProof};
+pub use vault::{BlobRef, KeySource, SweepReport, Vault};
 pub use verify::VerifyReport;

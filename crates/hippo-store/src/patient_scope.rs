@@ -19,6 +19,7 @@ use crate::rows::{FINDING_COLUMNS, finding_summary};
 use crate::scoping::Scoping;
 use crate::staff_scope::finding_ref;
 use crate::tree_heads::InclusionProof;
+use crate::vault::Vault;
 
 /// Released findings whose (tenant, patient) is linked to the account.
 const OWN_RELEASED: &str = "f.status = 'released' AND EXISTS (SELECT 1 FROM account_patients ap \
@@ -27,6 +28,7 @@ const OWN_RELEASED: &str = "f.status = 'released' AND EXISTS (SELECT 1 FROM acco
 #[derive(Clone)]
 pub struct PatientScope {
     pool: SqlitePool,
+    vault: Vault,
     account: AccountId,
     actor: Actor,
     gate: Arc<dyn AccessGate>,
@@ -36,6 +38,7 @@ pub struct PatientScope {
 impl PatientScope {
     pub(crate) fn new(
         pool: SqlitePool,
+        vault: Vault,
         audit: AuditLog,
         principal: &Principal,
         origin: RequestOrigin,
@@ -47,6 +50,7 @@ impl PatientScope {
         };
         Some(Self {
             pool,
+            vault,
             account: *account_id,
             actor: Actor {
                 audit,
@@ -157,7 +161,7 @@ impl PatientScope {
         let summary = self
             .scoped_finding(id, Action::FindingPdfDownload, ResourceKind::FindingPdf)
             .await?;
-        queries::audited_pdf(&self.pool, &self.actor, summary).await
+        queries::audited_pdf(&self.vault, &self.actor, summary).await
     }
 
     /// Every recorded access to the account's patient records, newest
@@ -292,7 +296,7 @@ impl PatientScope {
         .await?;
         match row.as_ref().map(finding_summary).transpose()? {
             None => Err(self.actor.not_found(action, kind, id).await),
-            Some(summary) => queries::audited_pdf(&self.pool, &self.actor, summary).await,
+            Some(summary) => queries::audited_pdf(&self.vault, &self.actor, summary).await,
         }
     }
 }

@@ -11,6 +11,7 @@ use sqlx::{AssertSqlSafe, Row, SqliteConnection, SqlitePool};
 use crate::audit::{AuditLog, insert};
 use crate::error::StoreError;
 use crate::model::TenantKind;
+use crate::vault::Vault;
 
 #[derive(Clone, Copy)]
 enum PersonTable {
@@ -22,6 +23,18 @@ enum PersonTable {
 pub struct Provisioning {
     pool: SqlitePool,
     audit: AuditLog,
+    vault: Vault,
+}
+
+/// What deleting a tenant removed.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct TenantDeletion {
+    pub tenant_id: TenantId,
+    pub name: String,
+    pub patients: u64,
+    pub findings: u64,
+    /// Sealed blobs left in the object store, unreadable without the key.
+    pub unreadable_blobs: u64,
 }
 
 fn system() -> AuditActor {
@@ -54,8 +67,93 @@ async fn email_taken(conn: &mut SqliteConnection, email: &str) -> Result<bool, S
 }
 
 impl Provisioning {
-    pub(crate) fn new(pool: SqlitePool, audit: AuditLog) -> Self {
-        Self { pool, audit }
+    pub(crate) fn new(pool: SqlitePool, audit: AuditLog, vault: Vault) -> Self {
+        Self { pool, audit, vault }
+    }
+
+    /// Delete a tenant (operator CLI): its data key is destroyed
+    /// (crypto-shredding: its sealed blobs, wherever copies of them are,
+    /// can no longer be opened), its patients, findings, staff, API keys
+    /// and sessions are removed, and the act is audited in the same
+    /// transaction. The tenant row stays, marked deleted, because the
+    /// audit log refers to it.
+    pub async fn delete_tenant(
+        &self,
+        tenant: TenantId,
+        actor: AuditActor,
+    ) -> Result<TenantDeletion, StoreError> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let t = tenant.to_string();
+        let row = sqlx::query("SELECT name FROM tenants WHERE id = ? AND deleted_at IS NULL")
+            .bind(&t)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let name: String = row.try_get("name")?;
+        let count = |table: &'static str| {
+            AssertSqlSafe(format!(
+                "SELECT COUNT(*) AS n FROM {table} WHERE tenant_id = ?"
+            ))
+        };
+        let mut counts = Vec::new();
+        for table in ["patients", "findings", "blobs"] {
+            let n: i64 = sqlx::query(count(table))
+                .bind(&t)
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get("n")?;
+            counts.push(n as u64);
+        }
+        self.vault.destroy_in(&mut tx, tenant).await?;
+        // Children before parents (foreign keys).
+        for statement in [
+            "DELETE FROM sessions WHERE staff_id IN (SELECT id FROM staff_users WHERE tenant_id = ?1)",
+            "DELETE FROM observations WHERE tenant_id = ?1",
+            "DELETE FROM finding_pdfs WHERE tenant_id = ?1",
+            "DELETE FROM blobs WHERE tenant_id = ?1",
+            "DELETE FROM findings WHERE tenant_id = ?1",
+            "DELETE FROM account_patients WHERE tenant_id = ?1",
+            "DELETE FROM patients WHERE tenant_id = ?1",
+            "DELETE FROM api_keys WHERE tenant_id = ?1",
+            "DELETE FROM staff_users WHERE tenant_id = ?1",
+            "UPDATE tenants SET deleted_at = ?2 WHERE id = ?1",
+        ] {
+            sqlx::query(statement)
+                .bind(&t)
+                .bind(now_millis())
+                .execute(&mut *tx)
+                .await?;
+        }
+        let deletion = TenantDeletion {
+            tenant_id: tenant,
+            name,
+            patients: counts[0],
+            findings: counts[1],
+            unreadable_blobs: counts[2],
+        };
+        let mut record = self.audit.record(
+            actor,
+            AuditEvent::new(Action::TenantDelete, ResourceKind::Tenant, Outcome::Success)
+                .resource(tenant)
+                .concerning(tenant, None)
+                .detail(format!(
+                    "data key destroyed; patients={} findings={} unreadable_blobs={}",
+                    deletion.patients, deletion.findings, deletion.unreadable_blobs
+                )),
+            &RequestOrigin {
+                request_id: "cli".into(),
+                route: Some("hippo tenant delete".into()),
+                ..RequestOrigin::default()
+            },
+        );
+        insert(&mut tx, &mut record).await?;
+        tx.commit().await?;
+        // Out of the write-ahead log, so the old wrapped key is not left in
+        // it (secure_delete zeroes it in the database file itself).
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&self.pool)
+            .await?;
+        Ok(deletion)
     }
 
     async fn audited(

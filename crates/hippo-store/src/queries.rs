@@ -5,12 +5,13 @@
 use hippo_core::finding::Observation;
 use hippo_core::policy::{Action, ResourceKind};
 use hippo_core::{FindingId, TenantId};
-use sqlx::{Row, SqlitePool};
+use sqlx::SqlitePool;
 
 use crate::actor::{Actor, outcome_success};
 use crate::error::StoreError;
 use crate::model::{FindingDetail, FindingSummary};
 use crate::rows::observation;
+use crate::vault::Vault;
 
 pub(crate) async fn observations(
     pool: &SqlitePool,
@@ -30,19 +31,8 @@ pub(crate) async fn observations(
     .collect()
 }
 
-pub(crate) async fn pdf_bytes(
-    pool: &SqlitePool,
-    tenant: TenantId,
-    finding: FindingId,
-) -> Result<Vec<u8>, StoreError> {
-    let row = sqlx::query("SELECT bytes FROM finding_pdfs WHERE tenant_id = ? AND finding_id = ?")
-        .bind(tenant.to_string())
-        .bind(finding.to_string())
-        .fetch_optional(pool)
-        .await?
-        .ok_or_else(|| StoreError::Corrupt("finding without PDF".into()))?;
-    Ok(row.try_get("bytes")?)
-}
+/// The blob kind of a finding's PDF (part of every PDF's encryption binding).
+pub(crate) const PDF_BLOB: &str = "finding_pdf";
 
 /// Complete a scope-checked finding with its observations, audited.
 pub(crate) async fn audited_detail(
@@ -66,11 +56,13 @@ pub(crate) async fn audited_detail(
 
 /// The PDF of a scope-checked finding, audited.
 pub(crate) async fn audited_pdf(
-    pool: &SqlitePool,
+    vault: &Vault,
     actor: &Actor,
     summary: FindingSummary,
 ) -> Result<(FindingSummary, Vec<u8>), StoreError> {
-    let bytes = pdf_bytes(pool, summary.tenant_id, summary.id).await?;
+    let bytes = vault
+        .get_and_open(summary.tenant_id, PDF_BLOB, &summary.id.to_string())
+        .await?;
     actor
         .log(
             outcome_success(Action::FindingPdfDownload, ResourceKind::FindingPdf)

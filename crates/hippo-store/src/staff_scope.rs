@@ -18,13 +18,15 @@ use crate::actor::{Actor, outcome_success};
 use crate::audit::AuditLog;
 use crate::error::StoreError;
 use crate::model::{ApiKeyRecord, FindingDetail, FindingSummary, PatientRecord};
-use crate::queries;
+use crate::queries::{self, PDF_BLOB};
 use crate::rows::{FINDING_COLUMNS, PATIENT_COLUMNS, finding_summary, parse, patient};
 use crate::scoping::Scoping;
+use crate::vault::{BlobRef, Vault};
 
 #[derive(Clone)]
 pub struct StaffScope {
     pool: SqlitePool,
+    vault: Vault,
     tenant: TenantId,
     /// Staff ID or API key ID, recorded as a finding's submitter.
     actor_id: String,
@@ -61,6 +63,7 @@ pub(crate) fn finding_ref(f: &FindingSummary, kind: ResourceKind) -> ResourceRef
 impl StaffScope {
     pub(crate) fn new(
         pool: SqlitePool,
+        vault: Vault,
         audit: AuditLog,
         principal: &Principal,
         origin: RequestOrigin,
@@ -75,6 +78,7 @@ impl StaffScope {
         };
         Some(Self {
             pool,
+            vault,
             tenant,
             actor_id: principal.actor_id(),
             actor: Actor {
@@ -261,6 +265,34 @@ impl StaffScope {
         let action = Action::FindingUpload;
         let record = self.gated_patient(patient, action).await?;
         let id = FindingId::random();
+        // The sealed PDF is stored first; if the transaction below fails,
+        // it is removed again (a crash in between leaves an orphan that
+        // the sweeper reports, never a finding without its PDF).
+        let blob = self
+            .vault
+            .seal_and_put(record.tenant_id, PDF_BLOB, &id.to_string(), pdf.to_vec())
+            .await?;
+        match self.insert_finding(id, &record, new, pdf, &blob).await {
+            Ok(()) => {}
+            Err(e) => {
+                self.vault.discard(&blob).await;
+                return Err(e);
+            }
+        }
+        self.load_finding(id)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("finding vanished after insert".into()))
+    }
+
+    async fn insert_finding(
+        &self,
+        id: FindingId,
+        record: &PatientRecord,
+        new: &NewFinding,
+        pdf: &[u8],
+        blob: &BlobRef,
+    ) -> Result<(), StoreError> {
+        let patient = record.id;
         let now = now_millis();
         let mut tx = self.pool.begin().await?;
         sqlx::query(
@@ -278,24 +310,17 @@ impl StaffScope {
         .execute(&mut *tx)
         .await?;
         insert_observations(&mut tx, record.tenant_id, id, new).await?;
-        sqlx::query("INSERT INTO finding_pdfs (finding_id, tenant_id, bytes) VALUES (?, ?, ?)")
-            .bind(id.to_string())
-            .bind(record.tenant_id.to_string())
-            .bind(pdf)
-            .execute(&mut *tx)
-            .await?;
+        Vault::record(&mut tx, blob, record.tenant_id, PDF_BLOB, &id.to_string()).await?;
         self.actor
             .log_in(
                 &mut tx,
-                outcome_success(action, ResourceKind::Finding)
+                outcome_success(Action::FindingUpload, ResourceKind::Finding)
                     .resource(id)
                     .concerning(record.tenant_id, Some(patient)),
             )
             .await?;
         tx.commit().await?;
-        self.load_finding(id)
-            .await?
-            .ok_or_else(|| StoreError::Corrupt("finding vanished after insert".into()))
+        Ok(())
     }
 
     async fn load_finding(&self, id: FindingId) -> Result<Option<FindingSummary>, StoreError> {
@@ -345,7 +370,7 @@ impl StaffScope {
         let summary = self
             .scoped_finding(id, Action::FindingPdfDownload, ResourceKind::FindingPdf)
             .await?;
-        queries::audited_pdf(&self.pool, &self.actor, summary).await
+        queries::audited_pdf(&self.vault, &self.actor, summary).await
     }
 
     pub async fn release(&self, id: FindingId) -> Result<FindingSummary, StoreError> {

@@ -40,6 +40,8 @@ async fn log_with_heads(
         database_url: None,
         data_dir: dir.to_path_buf(),
         build: "test".into(),
+        blob_url: None,
+        keys: None,
     })
     .await
     .expect("store");

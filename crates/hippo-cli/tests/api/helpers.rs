@@ -43,10 +43,24 @@ pub async fn spawn_app_fenced(
     configure: impl FnOnce(&mut ServerConfig),
 ) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
+    // The master keyring lives in a file, as in production (and where the
+    // `hippo` binary looks for it when tests run it on this directory).
+    let keyring = dir.path().join("keys/master.keyring");
+    std::fs::create_dir_all(dir.path().join("keys")).unwrap();
+    std::fs::write(
+        &keyring,
+        hippo_crypto::Keyring::generate()
+            .unwrap()
+            .to_text()
+            .as_str(),
+    )
+    .unwrap();
     let store = Store::open(&StoreOptions {
         database_url: None,
         data_dir: dir.path().to_path_buf(),
         build: "test-build".into(),
+        blob_url: None,
+        keys: Some(hippo_store::KeySource::File(keyring)),
     })
     .await
     .unwrap();

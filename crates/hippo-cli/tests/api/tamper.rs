@@ -154,6 +154,8 @@ async fn a_consistently_rewritten_record_is_caught_by_the_signed_heads() {
         database_url: Some(format!("sqlite://{}", db.display())),
         data_dir: app.dir.clone(),
         build: "attacker".into(),
+        blob_url: None,
+        keys: None,
     })
     .await
     .unwrap();

@@ -1,0 +1,126 @@
+//! Blob storage through the `object_store` crate: the local filesystem by
+//! default (`<data_dir>/blobs`), S3-compatible storage by configuration.
+//! Blobs are only ever sealed ciphertext (see `vault`); object names carry
+//! IDs only, never names or content.
+//!
+//! Writes are atomic on both backends (the local store writes a temporary
+//! file and renames it; an S3 PUT appears whole or not at all). A blob is
+//! written before the database row that refers to it and deleted again if
+//! that transaction fails; a crash in between leaves an orphan, which
+//! `orphans` finds.
+
+use std::sync::Arc;
+
+use futures_util::TryStreamExt;
+use object_store::path::Path as ObjectPath;
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+
+use crate::error::StoreError;
+
+#[derive(Clone)]
+pub struct BlobStore {
+    store: Arc<dyn ObjectStore>,
+    /// Where the blobs are, for messages and backups (no credentials).
+    pub location: String,
+    /// The local directory, when the store is the local filesystem.
+    pub local_dir: Option<std::path::PathBuf>,
+}
+
+impl std::fmt::Debug for BlobStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "BlobStore({})", self.location)
+    }
+}
+
+fn unavailable(e: object_store::Error) -> StoreError {
+    StoreError::Blob(e.to_string())
+}
+
+impl BlobStore {
+    /// `url`: `None` for `<data_dir>/blobs`, `file:///dir`, or
+    /// `s3://bucket[/prefix]` with credentials, region and endpoint from the
+    /// usual `AWS_*` environment variables (e.g. `AWS_ENDPOINT`,
+    /// `AWS_ALLOW_HTTP=true` for an S3-compatible server on loopback).
+    pub fn open(url: Option<&str>, data_dir: &std::path::Path) -> Result<Self, StoreError> {
+        match url {
+            None => Self::local(&data_dir.join("blobs")),
+            Some(url) if url.starts_with("file://") => {
+                Self::local(std::path::Path::new(url.trim_start_matches("file://")))
+            }
+            Some(url) if url.starts_with("s3://") => {
+                let parsed =
+                    url::Url::parse(url).map_err(|e| StoreError::Blob(format!("blob URL: {e}")))?;
+                let options = std::env::vars()
+                    .filter(|(k, _)| k.starts_with("AWS_"))
+                    .map(|(k, v)| (k.to_ascii_lowercase(), v));
+                let (store, prefix) = object_store::parse_url_opts(&parsed, options)
+                    .map_err(|e| StoreError::Blob(format!("blob URL: {e}")))?;
+                if !prefix.as_ref().is_empty() {
+                    return Err(StoreError::Blob(
+                        "use a bucket of its own for Hippo's blobs (no path prefix)".into(),
+                    ));
+                }
+                Ok(Self {
+                    store: Arc::from(store),
+                    location: url.to_owned(),
+                    local_dir: None,
+                })
+            }
+            Some(other) => Err(StoreError::Blob(format!(
+                "unsupported blob URL {other:?}: use file:///dir or s3://bucket"
+            ))),
+        }
+    }
+
+    fn local(dir: &std::path::Path) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(dir).map_err(|e| StoreError::Blob(e.to_string()))?;
+        let store = object_store::local::LocalFileSystem::new_with_prefix(dir)
+            .map_err(unavailable)?
+            .with_automatic_cleanup(true);
+        Ok(Self {
+            store: Arc::new(store),
+            location: format!("file://{}", dir.display()),
+            local_dir: Some(dir.to_path_buf()),
+        })
+    }
+
+    pub async fn put(&self, name: &str, bytes: Vec<u8>) -> Result<(), StoreError> {
+        self.store
+            .put(&ObjectPath::from(name), PutPayload::from(bytes))
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    pub async fn get(&self, name: &str) -> Result<Vec<u8>, StoreError> {
+        let result = self
+            .store
+            .get(&ObjectPath::from(name))
+            .await
+            .map_err(unavailable)?;
+        Ok(result.bytes().await.map_err(unavailable)?.to_vec())
+    }
+
+    /// Delete; a blob that is already gone is not an error.
+    pub async fn delete(&self, name: &str) -> Result<(), StoreError> {
+        match self.store.delete(&ObjectPath::from(name)).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    /// Every blob's name and last modification time.
+    pub async fn list(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        self.store
+            .list(None)
+            .map_ok(|meta| {
+                (
+                    meta.location.to_string(),
+                    meta.last_modified.timestamp_millis(),
+                )
+            })
+            .try_collect()
+            .await
+            .map_err(unavailable)
+    }
+}

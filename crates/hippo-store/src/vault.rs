@@ -1,0 +1,458 @@
+//! Envelope encryption of blobs (DESIGN invariant 7): every blob is sealed
+//! with its tenant's data key before it leaves the process, and opened only
+//! after it was read back. There is no unencrypted path and no parameter
+//! that selects one.
+//!
+//! Data keys are created on first use, stored only wrapped under the
+//! current master key (`tenant_keys`), and cached unwrapped in memory for a
+//! minute, so that a key destroyed or re-wrapped by another process is
+//! noticed soon.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use hippo_core::TenantId;
+use hippo_core::time_util::now_millis;
+use hippo_crypto::{CryptoError, DataKey, Keyring, MasterKeyId, ObjectBinding, WrappedDataKey};
+use sqlx::{Row, SqliteConnection, SqlitePool};
+
+use crate::blobs::BlobStore;
+use crate::error::StoreError;
+
+const CACHE_FOR: Duration = Duration::from_secs(60);
+
+/// Where the master keys come from.
+#[derive(Debug, Clone)]
+pub enum KeySource {
+    /// A keyring file (`hippo keys init`); re-read when a data key names a
+    /// master key it does not know yet (after `hippo keys rotate`).
+    File(PathBuf),
+    /// A fixed keyring, e.g. one key from the environment.
+    Fixed(Arc<Keyring>),
+}
+
+impl KeySource {
+    fn load(&self) -> Result<Arc<Keyring>, StoreError> {
+        match self {
+            Self::Fixed(ring) => Ok(ring.clone()),
+            Self::File(path) => {
+                let text = zeroize::Zeroizing::new(std::fs::read_to_string(path).map_err(|e| {
+                    StoreError::Keys(format!(
+                        "cannot read the master keyring {}: {e}; create one with `hippo keys init`",
+                        path.display()
+                    ))
+                })?);
+                Ok(Arc::new(Keyring::parse(&text).map_err(keys)?))
+            }
+        }
+    }
+}
+
+fn keys(e: CryptoError) -> StoreError {
+    StoreError::Keys(e.to_string())
+}
+
+/// A stored blob: its object name and sealed size.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlobRef {
+    pub name: String,
+    pub sealed_size: i64,
+}
+
+#[derive(Clone)]
+pub struct Vault {
+    pool: SqlitePool,
+    blobs: BlobStore,
+    source: Option<KeySource>,
+    keyring: Arc<RwLock<Option<Arc<Keyring>>>>,
+    cache: Arc<Mutex<HashMap<TenantId, (Instant, Arc<DataKey>)>>>,
+}
+
+impl Vault {
+    pub(crate) fn new(pool: SqlitePool, blobs: BlobStore, source: Option<KeySource>) -> Self {
+        Self {
+            pool,
+            blobs,
+            source,
+            keyring: Arc::default(),
+            cache: Arc::default(),
+        }
+    }
+
+    pub fn blobs(&self) -> &BlobStore {
+        &self.blobs
+    }
+
+    /// The object name of a tenant's blob: IDs only.
+    pub fn blob_name(tenant: TenantId, kind: &str, object_id: &str) -> String {
+        format!("tenants/{tenant}/{kind}/{object_id}")
+    }
+
+    fn keyring(&self, reload: bool) -> Result<Arc<Keyring>, StoreError> {
+        let source = self.source.as_ref().ok_or_else(|| {
+            StoreError::Keys("no master keyring is configured; see `hippo keys init`".into())
+        })?;
+        if !reload
+            && let Ok(guard) = self.keyring.read()
+            && let Some(ring) = guard.as_ref()
+        {
+            return Ok(ring.clone());
+        }
+        let ring = source.load()?;
+        if let Ok(mut guard) = self.keyring.write() {
+            *guard = Some(ring.clone());
+        }
+        Ok(ring)
+    }
+
+    /// Check at start-up that the master keyring can be read.
+    pub fn check_keyring(&self) -> Result<MasterKeyId, StoreError> {
+        Ok(self.keyring(true)?.current().id())
+    }
+
+    fn unwrap_key(
+        &self,
+        tenant: TenantId,
+        wrapped: &WrappedDataKey,
+    ) -> Result<DataKey, StoreError> {
+        let tenant_text = tenant.to_string();
+        match DataKey::unwrap(&*self.keyring(false)?, &tenant_text, wrapped) {
+            // Rotated by another process: read the keyring file again.
+            Err(CryptoError::UnknownMasterKey(_)) => {
+                DataKey::unwrap(&*self.keyring(true)?, &tenant_text, wrapped).map_err(keys)
+            }
+            other => other.map_err(keys),
+        }
+    }
+
+    /// The tenant's data key, created on first use.
+    async fn data_key(&self, tenant: TenantId) -> Result<Arc<DataKey>, StoreError> {
+        if let Ok(cache) = self.cache.lock()
+            && let Some((at, key)) = cache.get(&tenant)
+            && at.elapsed() < CACHE_FOR
+        {
+            return Ok(key.clone());
+        }
+        let key = match self.stored_key(tenant).await? {
+            Some(wrapped) => self.unwrap_key(tenant, &wrapped)?,
+            None => {
+                let fresh = DataKey::generate().map_err(keys)?;
+                let wrapped = fresh
+                    .wrap(self.keyring(false)?.current(), &tenant.to_string())
+                    .map_err(keys)?;
+                // Another instance may create the key at the same moment:
+                // the first row wins and everyone uses it.
+                sqlx::query(
+                    "INSERT INTO tenant_keys (tenant_id, master_key_id, wrapped, created_at) \
+                     VALUES (?, ?, ?, ?) ON CONFLICT (tenant_id) DO NOTHING",
+                )
+                .bind(tenant.to_string())
+                .bind(wrapped.master_key.to_hex())
+                .bind(&wrapped.sealed)
+                .bind(now_millis())
+                .execute(&self.pool)
+                .await?;
+                let stored = self
+                    .stored_key(tenant)
+                    .await?
+                    .ok_or_else(|| StoreError::Keys("data key vanished".into()))?;
+                self.unwrap_key(tenant, &stored)?
+            }
+        };
+        let key = Arc::new(key);
+        if let Ok(mut cache) = self.cache.lock() {
+            cache.insert(tenant, (Instant::now(), key.clone()));
+        }
+        Ok(key)
+    }
+
+    async fn stored_key(&self, tenant: TenantId) -> Result<Option<WrappedDataKey>, StoreError> {
+        let Some(row) = sqlx::query(
+            "SELECT master_key_id, wrapped, destroyed_at FROM tenant_keys WHERE tenant_id = ?",
+        )
+        .bind(tenant.to_string())
+        .fetch_optional(&self.pool)
+        .await?
+        else {
+            return Ok(None);
+        };
+        if row.try_get::<Option<i64>, _>("destroyed_at")?.is_some() {
+            return Err(StoreError::Keys(format!(
+                "the data key of tenant {tenant} was destroyed"
+            )));
+        }
+        let master: String = row.try_get("master_key_id")?;
+        Ok(Some(WrappedDataKey {
+            master_key: MasterKeyId::from_hex(&master).map_err(keys)?,
+            sealed: row.try_get("wrapped")?,
+        }))
+    }
+
+    /// Seal `plaintext` for the tenant's object and store it. The caller
+    /// records the returned reference in its transaction, and calls
+    /// [`Self::discard`] if that transaction fails.
+    pub async fn seal_and_put(
+        &self,
+        tenant: TenantId,
+        kind: &str,
+        object_id: &str,
+        plaintext: Vec<u8>,
+    ) -> Result<BlobRef, StoreError> {
+        let key = self.data_key(tenant).await?;
+        let (tenant_text, kind_text, id_text) =
+            (tenant.to_string(), kind.to_owned(), object_id.to_owned());
+        // Sealing megabytes takes milliseconds: off the async workers.
+        let sealed = tokio::task::spawn_blocking(move || {
+            key.seal(
+                &ObjectBinding {
+                    tenant: &tenant_text,
+                    kind: &kind_text,
+                    object_id: &id_text,
+                },
+                plaintext,
+            )
+        })
+        .await
+        .map_err(|e| StoreError::Keys(e.to_string()))?
+        .map_err(keys)?;
+        let name = Self::blob_name(tenant, kind, object_id);
+        let sealed_size = sealed.len() as i64;
+        self.blobs.put(&name, sealed).await?;
+        Ok(BlobRef { name, sealed_size })
+    }
+
+    /// Record a stored blob in the caller's transaction.
+    pub(crate) async fn record(
+        conn: &mut SqliteConnection,
+        blob: &BlobRef,
+        tenant: TenantId,
+        kind: &str,
+        object_id: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO blobs (name, tenant_id, kind, object_id, sealed_size, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&blob.name)
+        .bind(tenant.to_string())
+        .bind(kind)
+        .bind(object_id)
+        .bind(blob.sealed_size)
+        .bind(now_millis())
+        .execute(conn)
+        .await?;
+        Ok(())
+    }
+
+    /// Remove a blob whose transaction failed (best effort: what is left is
+    /// an orphan the sweeper reports).
+    pub async fn discard(&self, blob: &BlobRef) {
+        if let Err(e) = self.blobs.delete(&blob.name).await {
+            tracing::warn!(error = %e, blob = %blob.name, "could not remove the blob of a failed write");
+        }
+    }
+
+    /// Read and open the tenant's object. The row in `blobs` names it; the
+    /// binding checks that the ciphertext belongs to exactly this object.
+    pub async fn get_and_open(
+        &self,
+        tenant: TenantId,
+        kind: &str,
+        object_id: &str,
+    ) -> Result<Vec<u8>, StoreError> {
+        let row = sqlx::query(
+            "SELECT name FROM blobs WHERE tenant_id = ? AND kind = ? AND object_id = ?",
+        )
+        .bind(tenant.to_string())
+        .bind(kind)
+        .bind(object_id)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or_else(|| StoreError::Corrupt(format!("no blob for {kind} {object_id}")))?;
+        let name: String = row.try_get("name")?;
+        let sealed = self.blobs.get(&name).await?;
+        let key = self.data_key(tenant).await?;
+        let (tenant_text, kind_text, id_text) =
+            (tenant.to_string(), kind.to_owned(), object_id.to_owned());
+        tokio::task::spawn_blocking(move || {
+            key.open(
+                &ObjectBinding {
+                    tenant: &tenant_text,
+                    kind: &kind_text,
+                    object_id: &id_text,
+                },
+                &sealed,
+            )
+        })
+        .await
+        .map_err(|e| StoreError::Keys(e.to_string()))?
+        .map_err(|e| StoreError::Corrupt(format!("{kind} {object_id}: {e}")))
+    }
+
+    /// Re-wrap every data key not yet under the current master key.
+    /// Returns how many were re-wrapped. Data keys themselves do not
+    /// change, so blobs are untouched and running servers are unaffected.
+    pub async fn rewrap_all(&self) -> Result<u64, StoreError> {
+        let ring = self.keyring(true)?;
+        let current = ring.current().id().to_hex();
+        let rows = sqlx::query(
+            "SELECT tenant_id, master_key_id, wrapped FROM tenant_keys \
+             WHERE wrapped IS NOT NULL AND master_key_id <> ?",
+        )
+        .bind(&current)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut rewrapped = 0;
+        for row in rows {
+            let tenant_text: String = row.try_get("tenant_id")?;
+            let old: String = row.try_get("master_key_id")?;
+            let wrapped = WrappedDataKey {
+                master_key: MasterKeyId::from_hex(&old).map_err(keys)?,
+                sealed: row.try_get("wrapped")?,
+            };
+            let key = DataKey::unwrap(&ring, &tenant_text, &wrapped).map_err(keys)?;
+            let new = key.wrap(ring.current(), &tenant_text).map_err(keys)?;
+            // Only if nobody changed the row meanwhile (another rotation,
+            // or crypto-shredding).
+            let done = sqlx::query(
+                "UPDATE tenant_keys SET master_key_id = ?, wrapped = ?, rewrapped_at = ? \
+                 WHERE tenant_id = ? AND master_key_id = ? AND wrapped IS NOT NULL",
+            )
+            .bind(&current)
+            .bind(&new.sealed)
+            .bind(now_millis())
+            .bind(&tenant_text)
+            .bind(&old)
+            .execute(&self.pool)
+            .await?;
+            rewrapped += done.rows_affected();
+        }
+        Ok(rewrapped)
+    }
+
+    /// How many live data keys each master key wraps.
+    pub async fn key_usage(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        sqlx::query(
+            "SELECT master_key_id, COUNT(*) AS n FROM tenant_keys WHERE wrapped IS NOT NULL \
+             GROUP BY master_key_id ORDER BY master_key_id",
+        )
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get("master_key_id")?, r.try_get("n")?)))
+        .collect()
+    }
+
+    /// Crypto-shredding, inside the caller's transaction: the wrapped key
+    /// is overwritten, so no keyring can open the tenant's blobs again.
+    pub(crate) async fn destroy_in(
+        &self,
+        conn: &mut SqliteConnection,
+        tenant: TenantId,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO tenant_keys (tenant_id, master_key_id, wrapped, created_at, destroyed_at) \
+             VALUES (?1, NULL, NULL, ?2, ?2) \
+             ON CONFLICT (tenant_id) DO UPDATE SET master_key_id = NULL, wrapped = NULL, destroyed_at = ?2",
+        )
+        .bind(tenant.to_string())
+        .bind(now_millis())
+        .execute(conn)
+        .await?;
+        if let Ok(mut cache) = self.cache.lock() {
+            cache.remove(&tenant);
+        }
+        Ok(())
+    }
+
+    /// Names of the blobs the database refers to.
+    pub async fn recorded_blobs(&self) -> Result<std::collections::BTreeSet<String>, StoreError> {
+        sqlx::query("SELECT name FROM blobs")
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| Ok(r.try_get("name")?))
+            .collect()
+    }
+
+    /// Blobs in the store that no row refers to (a crash between writing a
+    /// blob and committing its row), older than `grace_ms` so that uploads
+    /// in progress are not counted; and rows whose blob is missing.
+    pub async fn sweep(&self, grace_ms: i64) -> Result<SweepReport, StoreError> {
+        let stored = self.blobs.list().await?;
+        let recorded = self.recorded_blobs().await?;
+        let cutoff = now_millis() - grace_ms;
+        let present: std::collections::BTreeSet<&str> =
+            stored.iter().map(|(name, _)| name.as_str()).collect();
+        Ok(SweepReport {
+            stored: stored.len() as u64,
+            orphans: stored
+                .iter()
+                .filter(|(name, modified)| !recorded.contains(name) && *modified < cutoff)
+                .map(|(name, _)| name.clone())
+                .collect(),
+            missing: recorded
+                .iter()
+                .filter(|name| !present.contains(name.as_str()))
+                .cloned()
+                .collect(),
+        })
+    }
+
+    /// Move PDFs stored in the database by earlier versions into sealed
+    /// blobs. Returns how many were moved.
+    pub async fn seal_legacy_pdfs(&self) -> Result<u64, StoreError> {
+        let rows = sqlx::query("SELECT finding_id, tenant_id FROM finding_pdfs")
+            .fetch_all(&self.pool)
+            .await?;
+        let mut moved = 0;
+        for row in rows {
+            let finding: String = row.try_get("finding_id")?;
+            let tenant: TenantId = crate::rows::parse(&row, "tenant_id")?;
+            let bytes: Vec<u8> = sqlx::query("SELECT bytes FROM finding_pdfs WHERE finding_id = ?")
+                .bind(&finding)
+                .fetch_one(&self.pool)
+                .await?
+                .try_get("bytes")?;
+            let blob = self
+                .seal_and_put(tenant, "finding_pdf", &finding, bytes)
+                .await?;
+            let mut tx = self.pool.begin().await?;
+            let written = async {
+                Self::record(&mut tx, &blob, tenant, "finding_pdf", &finding).await?;
+                sqlx::query("DELETE FROM finding_pdfs WHERE finding_id = ?")
+                    .bind(&finding)
+                    .execute(&mut *tx)
+                    .await?;
+                Ok::<_, StoreError>(())
+            }
+            .await;
+            match written {
+                Ok(()) => tx.commit().await?,
+                Err(e) => {
+                    drop(tx);
+                    self.discard(&blob).await;
+                    return Err(e);
+                }
+            }
+            moved += 1;
+        }
+        if moved > 0 {
+            // Rewrite the file so the plaintext leaves its free pages.
+            sqlx::query("VACUUM").execute(&self.pool).await?;
+        }
+        Ok(moved)
+    }
+}
+
+/// What `hippo blobs sweep` found.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SweepReport {
+    pub stored: u64,
+    /// In the store, referred to by no row.
+    pub orphans: Vec<String>,
+    /// Referred to by a row, absent from the store.
+    pub missing: Vec<String>,
+}
