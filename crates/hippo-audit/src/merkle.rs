@@ -72,6 +72,28 @@ fn path(m: usize, leaves: &[Hash], out: &mut Vec<Hash>) {
     }
 }
 
+/// Leaves per tile: the log keeps the root of every complete, aligned block
+/// of 2^8 leaves, so that proofs and restarts need O(n / 256) stored
+/// hashes instead of all n leaves.
+pub const TILE_HEIGHT: u32 = 8;
+pub const TILE_SIZE: usize = 1 << TILE_HEIGHT;
+
+/// PATH(m, D[n]) from tiles: `tile_leaves` are the leaves of the tile that
+/// holds leaf `index` (a partial tile if it is the last), `tile_roots` the
+/// roots of all tiles of the tree (complete ones, then the partial last
+/// one's root, if any). Equal to [`inclusion_proof`] over all leaves: for
+/// tree sizes above one tile, RFC 9162 splits at multiples of the tile
+/// size, so the tree over tile roots is the upper part of the tree.
+pub fn inclusion_proof_from_tiles(
+    index: usize,
+    tile_leaves: &[Hash],
+    tile_roots: &[Hash],
+) -> Option<Vec<Hash>> {
+    let mut proof = inclusion_proof(index % TILE_SIZE, tile_leaves)?;
+    proof.extend(inclusion_proof(index / TILE_SIZE, tile_roots)?);
+    Some(proof)
+}
+
 /// RFC 9162 §2.1.3.2: verify that `leaf` is at `index` in the tree of
 /// `size` leaves with root `root`.
 pub fn verify_inclusion(index: u64, size: u64, leaf: &Hash, proof: &[Hash], root: &Hash) -> bool {
@@ -205,6 +227,17 @@ impl CompactRange {
         }
         self.peaks.push(node);
         self.size += 1;
+    }
+
+    /// Append a perfect subtree of 2^`height` leaves with root `root`;
+    /// `false` (and nothing changes) unless the range's size is a multiple
+    /// of 2^`height`.
+    pub fn push_subtree(&mut self, height: u32, root: Hash) -> bool {
+        let next = CompactRange {
+            size: 1 << height,
+            peaks: vec![(height, root)],
+        };
+        self.size.is_multiple_of(1 << height) && self.append(&next)
     }
 
     /// Append `next`, a compact range of the leaves that follow this one's,

@@ -1,6 +1,7 @@
 //! Reading the log's leaves and keeping its signed tree heads.
 
-use hippo_audit::{Hash, SignedTreeHead, TreeHead};
+use hippo_audit::merkle::{self, TILE_HEIGHT, TILE_SIZE};
+use hippo_audit::{CompactRange, Hash, SignedTreeHead, TreeHead};
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
@@ -12,6 +13,40 @@ fn hash(row: &SqliteRow, column: &str) -> Result<Hash, StoreError> {
     bytes
         .try_into()
         .map_err(|_| StoreError::Corrupt(format!("{column} is not 32 bytes")))
+}
+
+fn read_leaf_hashes(
+    path: &std::path::Path,
+    first: u64,
+    last: u64,
+) -> Result<Vec<Hash>, StoreError> {
+    use rusqlite::OpenFlags;
+    let corrupt = |e: rusqlite::Error| StoreError::Corrupt(format!("reading leaf hashes: {e}"));
+    let conn = rusqlite::Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(corrupt)?;
+    let mut statement = conn
+        .prepare("SELECT leaf_hash FROM audit_records WHERE seq BETWEEN ?1 AND ?2 ORDER BY seq")
+        .map_err(corrupt)?;
+    let mut rows = statement
+        .query([first as i64, last as i64])
+        .map_err(corrupt)?;
+    let mut leaves = Vec::with_capacity((last + 1).saturating_sub(first) as usize);
+    while let Some(row) = rows.next().map_err(corrupt)? {
+        let bytes = row
+            .get_ref(0)
+            .map_err(corrupt)?
+            .as_bytes()
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        leaves.push(
+            bytes
+                .try_into()
+                .map_err(|_| StoreError::Corrupt("leaf_hash is not 32 bytes".into()))?,
+        );
+    }
+    Ok(leaves)
 }
 
 fn head(row: &SqliteRow) -> Result<SignedTreeHead, StoreError> {
@@ -39,15 +74,66 @@ impl AuditLog {
     }
 
     /// Leaf hashes of records `first..=last` (1-based positions), in order.
+    /// Read on a plain SQLite cursor on a blocking thread: sqlx hands each
+    /// row across threads, ~10x slower for this one-column scan.
     pub async fn leaf_hashes(&self, first: u64, last: u64) -> Result<Vec<Hash>, StoreError> {
-        sqlx::query("SELECT leaf_hash FROM audit_records WHERE seq BETWEEN ? AND ? ORDER BY seq")
-            .bind(first as i64)
-            .bind(last as i64)
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(|r| hash(r, "leaf_hash"))
-            .collect()
+        let path = self.path.clone();
+        tokio::task::spawn_blocking(move || read_leaf_hashes(&path, first, last))
+            .await
+            .map_err(|e| StoreError::Corrupt(format!("leaf reader failed: {e}")))?
+    }
+
+    /// Stored tile roots `first..` (0-based tile indexes), in order, up to
+    /// the first gap.
+    pub async fn tiles(&self, first: u64, count: u64) -> Result<Vec<Hash>, StoreError> {
+        let rows =
+            sqlx::query("SELECT idx, root FROM tree_tiles WHERE idx >= ? AND idx < ? ORDER BY idx")
+                .bind(first as i64)
+                .bind((first + count) as i64)
+                .fetch_all(&self.pool)
+                .await?;
+        let mut tiles = Vec::with_capacity(rows.len());
+        for (expected, row) in (first..).zip(&rows) {
+            if row.try_get::<i64, _>("idx")? as u64 != expected {
+                break;
+            }
+            tiles.push(hash(row, "root")?);
+        }
+        Ok(tiles)
+    }
+
+    pub(crate) async fn store_tiles(&self, first: u64, roots: &[Hash]) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        for (idx, root) in (first..).zip(roots) {
+            sqlx::query("INSERT OR REPLACE INTO tree_tiles (idx, root) VALUES (?, ?)")
+                .bind(idx as i64)
+                .bind(root.as_slice())
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Roots of the tiles of a tree of `size` leaves: stored roots of the
+    /// complete tiles (computed from leaves and stored where missing),
+    /// then the root of the partial last tile.
+    async fn tile_roots(&self, size: u64) -> Result<Vec<Hash>, StoreError> {
+        let tile = TILE_SIZE as u64;
+        let complete = size / tile;
+        let mut roots = self.tiles(0, complete).await?;
+        if (roots.len() as u64) < complete {
+            let from = roots.len() as u64;
+            let leaves = self.leaf_hashes(from * tile + 1, complete * tile).await?;
+            let computed: Vec<Hash> = leaves.chunks(TILE_SIZE).map(merkle::root).collect();
+            self.store_tiles(from, &computed).await?;
+            roots.extend(computed);
+        }
+        if !size.is_multiple_of(tile) {
+            let leaves = self.leaf_hashes(complete * tile + 1, size).await?;
+            roots.push(merkle::root(&leaves));
+        }
+        Ok(roots)
     }
 
     pub async fn latest_head(&self) -> Result<Option<SignedTreeHead>, StoreError> {
@@ -102,11 +188,15 @@ impl AuditLog {
 
 /// Issues signed tree heads every `every_records` records or `every_ms`
 /// milliseconds, whichever comes first, keeping the log's compact range in
-/// memory so that each head costs O(new records), not O(log size).
+/// memory so that each head costs O(new records), not O(log size). On the
+/// way it stores the root of every completed tile; a restart rebuilds the
+/// range from those (n / 256 hashes) and the leaves of the last tile.
 pub struct HeadIssuer {
     log: AuditLog,
     key: std::sync::Arc<hippo_audit::AuditSigningKey>,
-    range: hippo_audit::CompactRange,
+    range: CompactRange,
+    /// Leaves of the current, incomplete tile.
+    tile: Vec<Hash>,
     last_size: u64,
     last_at: i64,
     pub every_records: u64,
@@ -121,25 +211,64 @@ impl HeadIssuer {
         every_ms: i64,
     ) -> Result<Self, StoreError> {
         let latest = log.latest_head().await?;
-        Ok(Self {
+        let size = log.size().await?;
+        let tile = TILE_SIZE as u64;
+        let roots = log.tile_roots(size - size % tile).await?;
+        let mut range = CompactRange::default();
+        for root in roots {
+            if !range.push_subtree(TILE_HEIGHT, root) {
+                return Err(StoreError::Corrupt("tree tiles misaligned".into()));
+            }
+        }
+        let mut issuer = Self {
             log,
             key,
-            range: hippo_audit::CompactRange::default(),
+            range,
+            tile: Vec::with_capacity(TILE_SIZE),
             last_size: latest.map_or(0, |h| h.head.size),
             last_at: latest.map_or(0, |h| h.head.issued_at),
             every_records,
             every_ms,
-        })
+        };
+        issuer.catch_up(size).await?;
+        if let Some(head) = latest
+            && head.head.size == issuer.range.size()
+            && head.head.root != issuer.range.root()
+        {
+            tracing::error!(
+                size = head.head.size,
+                "the log does not match its latest signed head; run `hippo audit verify`"
+            );
+        }
+        Ok(issuer)
+    }
+
+    /// Push the leaves up to `size`, storing each tile as it completes.
+    async fn catch_up(&mut self, size: u64) -> Result<(), StoreError> {
+        if size <= self.range.size() {
+            return Ok(());
+        }
+        let leaves = self.log.leaf_hashes(self.range.size() + 1, size).await?;
+        let first_tile = self.range.size() / TILE_SIZE as u64;
+        let mut completed = Vec::new();
+        for leaf in leaves {
+            self.range.push(leaf);
+            self.tile.push(leaf);
+            if self.tile.len() == TILE_SIZE {
+                completed.push(merkle::root(&self.tile));
+                self.tile.clear();
+            }
+        }
+        if !completed.is_empty() {
+            self.log.store_tiles(first_tile, &completed).await?;
+        }
+        Ok(())
     }
 
     /// Catch up with the log and issue a head if one is due (or `force`).
     pub async fn tick(&mut self, force: bool) -> Result<Option<SignedTreeHead>, StoreError> {
         let size = self.log.size().await?;
-        if size > self.range.size() {
-            for leaf in self.log.leaf_hashes(self.range.size() + 1, size).await? {
-                self.range.push(leaf);
-            }
-        }
+        self.catch_up(size).await?;
         let now = hippo_core::time_util::now_millis();
         let grown = self.range.size().saturating_sub(self.last_size);
         let due = grown >= self.every_records || (grown > 0 && now - self.last_at >= self.every_ms);
@@ -183,13 +312,25 @@ impl AuditLog {
                     "this record is not yet covered by a signed tree head; try again in a few seconds".into(),
                 )
             })?;
-        let leaves = self.leaf_hashes(1, head.head.size).await?;
-        let index = (position - 1) as usize;
-        let audit_path = hippo_audit::merkle::inclusion_proof(index, &leaves)
+        // The leaves of the record's tile and the roots of all tiles:
+        // O(256 + n / 256) hashes instead of all n leaves.
+        let size = head.head.size;
+        let index = position - 1;
+        let tile = TILE_SIZE as u64;
+        let tile_first = index - index % tile;
+        let tile_leaves = self
+            .leaf_hashes(tile_first + 1, (tile_first + tile).min(size))
+            .await?;
+        let roots = self.tile_roots(size).await?;
+        let within = (index - tile_first) as usize;
+        let leaf_hash = *tile_leaves
+            .get(within)
+            .ok_or_else(|| StoreError::Corrupt("log shorter than its head".into()))?;
+        let audit_path = merkle::inclusion_proof_from_tiles(index as usize, &tile_leaves, &roots)
             .ok_or_else(|| StoreError::Corrupt("log shorter than its head".into()))?;
         Ok(InclusionProof {
-            leaf_index: index as u64,
-            leaf_hash: leaves[index],
+            leaf_index: index,
+            leaf_hash,
             audit_path,
             head,
         })

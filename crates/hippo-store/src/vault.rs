@@ -61,13 +61,16 @@ pub struct BlobRef {
     pub sealed_size: i64,
 }
 
+/// Unwrapped data keys by tenant, with the time they were read.
+type KeyCache = HashMap<TenantId, (Instant, Arc<DataKey>)>;
+
 #[derive(Clone)]
 pub struct Vault {
     pool: SqlitePool,
     blobs: BlobStore,
     source: Option<KeySource>,
     keyring: Arc<RwLock<Option<Arc<Keyring>>>>,
-    cache: Arc<Mutex<HashMap<TenantId, (Instant, Arc<DataKey>)>>>,
+    cache: Arc<Mutex<KeyCache>>,
 }
 
 impl Vault {

@@ -207,4 +207,29 @@ proptest! {
         prop_assert!(!first.append(&next));
         prop_assert_eq!(first.root(), before);
     }
+
+    #[test]
+    fn proofs_from_tiles_equal_proofs_from_all_leaves(n in 1usize..1200, pick in any::<prop::sample::Index>()) {
+        let l = leaves(n);
+        let index = pick.index(n);
+        let tile = index / TILE_SIZE;
+        let tile_leaves = &l[tile * TILE_SIZE..((tile + 1) * TILE_SIZE).min(n)];
+        let tile_roots: Vec<Hash> = l.chunks(TILE_SIZE).map(root).collect();
+        prop_assert_eq!(
+            inclusion_proof_from_tiles(index, tile_leaves, &tile_roots),
+            inclusion_proof(index, &l)
+        );
+        // A compact range built from tile roots has the same root.
+        let mut range = CompactRange::default();
+        for (i, chunk) in l.chunks(TILE_SIZE).enumerate() {
+            if chunk.len() == TILE_SIZE {
+                prop_assert!(range.push_subtree(TILE_HEIGHT, tile_roots[i]));
+            } else {
+                for leaf in chunk {
+                    range.push(*leaf);
+                }
+            }
+        }
+        prop_assert_eq!(range.root(), root(&l));
+    }
 }
