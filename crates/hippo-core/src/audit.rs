@@ -144,44 +144,47 @@ pub struct AuditRecord {
 
 /// The stored columns of a record as text, in canonical order. Both the
 /// writer (from typed fields) and the verifier (from raw columns) encode
-/// through this, so any edit of a column changes the encoding.
+/// through this, so any edit of a column changes the encoding. `T` is
+/// `str`, or `[u8]` for the verifier, which compares column bytes without
+/// first checking that they are UTF-8 (any changed byte changes the
+/// encoding either way).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CanonicalFields<'a> {
+pub struct CanonicalFields<'a, T: ?Sized + AsRef<[u8]> = str> {
     pub seq: u64,
     pub at: i64,
-    pub id: &'a str,
-    pub actor_kind: &'a str,
-    pub actor_id: Option<&'a str>,
-    pub actor_tenant_id: Option<&'a str>,
-    pub action: &'a str,
-    pub resource_kind: &'a str,
-    pub resource_id: Option<&'a str>,
-    pub patient_id: Option<&'a str>,
-    pub tenant_id: Option<&'a str>,
-    pub outcome: &'a str,
-    pub detail: Option<&'a str>,
-    pub request_id: &'a str,
-    pub route: Option<&'a str>,
-    pub client_addr: Option<&'a str>,
-    pub user_agent: Option<&'a str>,
-    pub build: &'a str,
-    pub claim: &'a str,
+    pub id: &'a T,
+    pub actor_kind: &'a T,
+    pub actor_id: Option<&'a T>,
+    pub actor_tenant_id: Option<&'a T>,
+    pub action: &'a T,
+    pub resource_kind: &'a T,
+    pub resource_id: Option<&'a T>,
+    pub patient_id: Option<&'a T>,
+    pub tenant_id: Option<&'a T>,
+    pub outcome: &'a T,
+    pub detail: Option<&'a T>,
+    pub request_id: &'a T,
+    pub route: Option<&'a T>,
+    pub client_addr: Option<&'a T>,
+    pub user_agent: Option<&'a T>,
+    pub build: &'a T,
+    pub claim: &'a T,
 }
 
 const ENCODING_VERSION: u8 = 2;
 
-fn put(out: &mut Vec<u8>, field: Option<&str>) {
+fn put(out: &mut Vec<u8>, field: Option<&[u8]>) {
     match field {
         // u32::MAX marks "absent", distinct from the empty string.
         None => out.extend_from_slice(&u32::MAX.to_be_bytes()),
         Some(s) => {
             out.extend_from_slice(&(s.len() as u32).to_be_bytes());
-            out.extend_from_slice(s.as_bytes());
+            out.extend_from_slice(s);
         }
     }
 }
 
-impl CanonicalFields<'_> {
+impl<T: ?Sized + AsRef<[u8]>> CanonicalFields<'_, T> {
     /// Version byte, position, time, then every field in a fixed order,
     /// each length-prefixed. Two records encode equal iff equal.
     pub fn encode(&self) -> Vec<u8> {
@@ -215,7 +218,7 @@ impl CanonicalFields<'_> {
             Some(self.build),
             Some(self.claim),
         ] {
-            put(out, f);
+            put(out, f.map(AsRef::as_ref));
         }
     }
 }
@@ -227,7 +230,7 @@ impl AuditRecord {
         let actor_tenant = self.actor.tenant_id.map(|t| t.to_string());
         let patient = self.event.patient_id.map(|p| p.to_string());
         let tenant = self.event.tenant_id.map(|t| t.to_string());
-        CanonicalFields {
+        CanonicalFields::<str> {
             seq: self.seq,
             at: self.at,
             id: &id,

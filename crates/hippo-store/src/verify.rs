@@ -71,16 +71,17 @@ fn scan(
     let mut encoded = Vec::with_capacity(512);
     let mut expected = first;
     while let Some(row) = rows.next().map_err(corrupt)? {
-        let text = |i: usize| -> Result<&str, StoreError> {
+        // Column bytes as stored (text or blob), without a UTF-8 check.
+        let text = |i: usize| -> Result<&[u8], StoreError> {
             row.get_ref(i)
                 .map_err(corrupt)?
-                .as_str()
+                .as_bytes()
                 .map_err(|e| StoreError::Corrupt(e.to_string()))
         };
-        let opt = |i: usize| -> Result<Option<&str>, StoreError> {
+        let opt = |i: usize| -> Result<Option<&[u8]>, StoreError> {
             row.get_ref(i)
                 .map_err(corrupt)?
-                .as_str_or_null()
+                .as_bytes_or_null()
                 .map_err(|e| StoreError::Corrupt(e.to_string()))
         };
         let blob = |i: usize| -> Result<&[u8], StoreError> {
@@ -100,7 +101,7 @@ fn scan(
         // other difference.
         let mut check = || -> Result<(bool, Hash, String), StoreError> {
             let id = text(2)?;
-            CanonicalFields {
+            CanonicalFields::<[u8]> {
                 seq,
                 at: row.get(1).map_err(corrupt)?,
                 id,
@@ -127,7 +128,7 @@ fn scan(
             Ok((
                 encoded == canonical && blob(20)? == leaf,
                 leaf,
-                id.to_owned(),
+                String::from_utf8_lossy(id).into_owned(),
             ))
         };
         let leaf = match check() {

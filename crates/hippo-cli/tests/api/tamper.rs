@@ -185,7 +185,7 @@ async fn a_consistently_rewritten_record_is_caught_by_the_signed_heads() {
         s("outcome"),
         s("request_id"),
     );
-    let canonical = hippo_core::audit::CanonicalFields {
+    let canonical = hippo_core::audit::CanonicalFields::<str> {
         seq: 5,
         at: r.get("at"),
         id: &id,
