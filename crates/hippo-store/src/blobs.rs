@@ -76,7 +76,11 @@ impl BlobStore {
         std::fs::create_dir_all(dir).map_err(|e| StoreError::Blob(e.to_string()))?;
         let store = object_store::local::LocalFileSystem::new_with_prefix(dir)
             .map_err(unavailable)?
-            .with_automatic_cleanup(true);
+            .with_automatic_cleanup(true)
+            // A blob must be on disk before the row that refers to it
+            // commits (SQLite commits with synchronous=FULL); without fsync
+            // a power cut could leave a finding whose PDF is gone.
+            .with_fsync(true);
         Ok(Self {
             store: Arc::new(store),
             location: format!("file://{}", dir.display()),

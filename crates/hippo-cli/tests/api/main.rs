@@ -12,6 +12,8 @@ mod audit;
 mod bad_input;
 mod demo_binary;
 mod drill;
+mod durability;
+mod encryption;
 mod fences;
 mod findings;
 mod forensics;
