@@ -107,6 +107,11 @@ impl DataSettings {
             data_dir: self.data_dir.clone(),
             build: crate::BUILD.into(),
             blob_url: self.blob_url.clone(),
+            // object_store's S3 settings, from the usual AWS variables.
+            blob_options: std::env::vars()
+                .filter(|(k, _)| k.starts_with("AWS_"))
+                .map(|(k, v)| (k.to_ascii_lowercase(), v))
+                .collect(),
             keys: Some(self.key_source()),
         }
     }

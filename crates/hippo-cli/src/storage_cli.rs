@@ -69,6 +69,7 @@ pub async fn backup(store: &Store, out: &Path) -> anyhow::Result<Manifest> {
         data_dir: out.to_path_buf(),
         build: crate::BUILD.into(),
         blob_url: Some(format!("file://{}", out.join("blobs").display())),
+        blob_options: Vec::new(),
         keys: None,
     })
     .await?;

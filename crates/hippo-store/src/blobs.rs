@@ -38,10 +38,14 @@ fn unavailable(e: object_store::Error) -> StoreError {
 
 impl BlobStore {
     /// `url`: `None` for `<data_dir>/blobs`, `file:///dir`, or
-    /// `s3://bucket[/prefix]` with credentials, region and endpoint from the
-    /// usual `AWS_*` environment variables (e.g. `AWS_ENDPOINT`,
-    /// `AWS_ALLOW_HTTP=true` for an S3-compatible server on loopback).
-    pub fn open(url: Option<&str>, data_dir: &std::path::Path) -> Result<Self, StoreError> {
+    /// `s3://bucket` with `options` such as `aws_endpoint`,
+    /// `aws_allow_http`, `aws_region`, `aws_access_key_id` (the CLI takes
+    /// them from the usual `AWS_*` environment variables).
+    pub fn open(
+        url: Option<&str>,
+        options: &[(String, String)],
+        data_dir: &std::path::Path,
+    ) -> Result<Self, StoreError> {
         match url {
             None => Self::local(&data_dir.join("blobs")),
             Some(url) if url.starts_with("file://") => {
@@ -50,11 +54,9 @@ impl BlobStore {
             Some(url) if url.starts_with("s3://") => {
                 let parsed =
                     url::Url::parse(url).map_err(|e| StoreError::Blob(format!("blob URL: {e}")))?;
-                let options = std::env::vars()
-                    .filter(|(k, _)| k.starts_with("AWS_"))
-                    .map(|(k, v)| (k.to_ascii_lowercase(), v));
-                let (store, prefix) = object_store::parse_url_opts(&parsed, options)
-                    .map_err(|e| StoreError::Blob(format!("blob URL: {e}")))?;
+                let (store, prefix) =
+                    object_store::parse_url_opts(&parsed, options.iter().cloned())
+                        .map_err(|e| StoreError::Blob(format!("blob URL: {e}")))?;
                 if !prefix.as_ref().is_empty() {
                     return Err(StoreError::Blob(
                         "use a bucket of its own for Hippo's blobs (no path prefix)".into(),

@@ -34,6 +34,8 @@ pub struct StoreOptions {
     pub build: String,
     /// Blob store URL; `None` means `<data_dir>/blobs`.
     pub blob_url: Option<String>,
+    /// Options of an `s3://` blob store (`aws_endpoint`, `aws_region`, …).
+    pub blob_options: Vec<(String, String)>,
     /// Master keys for sealing and opening blobs; commands that never
     /// touch blob contents (audit, forensics) run without.
     pub keys: Option<KeySource>,
@@ -93,7 +95,11 @@ impl Store {
             .connect_with(connect)
             .await?;
         MIGRATOR.run(&pool).await?;
-        let blobs = BlobStore::open(options.blob_url.as_deref(), &options.data_dir)?;
+        let blobs = BlobStore::open(
+            options.blob_url.as_deref(),
+            &options.blob_options,
+            &options.data_dir,
+        )?;
         Ok(Self {
             audit: AuditLog::start(pool.clone(), options.build.clone(), path),
             vault: Vault::new(pool.clone(), blobs, options.keys.clone()),

@@ -183,6 +183,7 @@ async fn writes_acknowledged_before_a_sigkill_survive_it_whole() {
         data_dir: dir.path().to_path_buf(),
         build: "test-build".into(),
         blob_url: None,
+        blob_options: Vec::new(),
         keys: Some(KeySource::File(dir.path().join("keys/master.keyring"))),
     })
     .await

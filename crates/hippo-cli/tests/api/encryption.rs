@@ -30,6 +30,7 @@ async fn open_other_instance(app: &crate::helpers::TestApp, keys: KeySource) -> 
         data_dir: app.dir.clone(),
         build: "test-build".into(),
         blob_url: None,
+        blob_options: Vec::new(),
         keys: Some(keys),
     })
     .await

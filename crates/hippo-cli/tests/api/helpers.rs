@@ -42,6 +42,20 @@ pub async fn spawn_app_fenced(
     fences: Fences,
     configure: impl FnOnce(&mut ServerConfig),
 ) -> TestApp {
+    spawn(fences, None, Vec::new(), configure).await
+}
+
+/// The demo world served with its blobs in another store (e.g. S3).
+pub async fn spawn_app_with_blob_store(url: &str, options: Vec<(String, String)>) -> TestApp {
+    spawn(Fences::default(), Some(url.to_owned()), options, |_| {}).await
+}
+
+async fn spawn(
+    fences: Fences,
+    blob_url: Option<String>,
+    blob_options: Vec<(String, String)>,
+    configure: impl FnOnce(&mut ServerConfig),
+) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     // The master keyring lives in a file, as in production (and where the
     // `hippo` binary looks for it when tests run it on this directory).
@@ -59,7 +73,8 @@ pub async fn spawn_app_fenced(
         database_url: None,
         data_dir: dir.path().to_path_buf(),
         build: "test-build".into(),
-        blob_url: None,
+        blob_url,
+        blob_options,
         keys: Some(hippo_store::KeySource::File(keyring)),
     })
     .await

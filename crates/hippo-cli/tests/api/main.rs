@@ -23,6 +23,7 @@ mod openapi;
 mod probing;
 mod requests;
 mod route_table;
+mod s3;
 mod secrets;
 mod sessions;
 mod tamper;

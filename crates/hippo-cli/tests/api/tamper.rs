@@ -155,6 +155,7 @@ async fn a_consistently_rewritten_record_is_caught_by_the_signed_heads() {
         data_dir: app.dir.clone(),
         build: "attacker".into(),
         blob_url: None,
+        blob_options: Vec::new(),
         keys: None,
     })
     .await
