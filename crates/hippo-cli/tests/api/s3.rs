@@ -31,12 +31,30 @@ fn free_port() -> u16 {
 #[tokio::test]
 async fn sealed_blobs_round_trip_through_s3_compatible_storage() {
     let port = free_port();
-    let moto = match Command::new("moto_server")
-        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+    // `python3 -m moto.server` works wherever the package is installed,
+    // with or without its script on PATH.
+    let moto = match Command::new("python3")
+        .args([
+            "-m",
+            "moto.server",
+            "-H",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-    {
+        .and_then(|mut child| {
+            std::thread::sleep(Duration::from_millis(300));
+            match child.try_wait()? {
+                // Exited at once: the module is not installed.
+                Some(status) => Err(std::io::Error::other(format!(
+                    "moto.server exited: {status}"
+                ))),
+                None => Ok(child),
+            }
+        }) {
         Ok(child) => Moto(child),
         Err(e) if std::env::var("CI").as_deref() != Ok("true") => {
             eprintln!("SKIPPED: moto_server not available ({e}); `pip install 'moto[server]'`");
