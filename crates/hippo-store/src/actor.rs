@@ -3,7 +3,7 @@
 
 use hippo_core::audit::{AuditActor, AuditEvent, Outcome, RequestOrigin};
 use hippo_core::policy::{Action, ResourceKind};
-use sqlx::SqliteConnection;
+use sqlx::AnyConnection;
 
 use crate::audit::{AuditLog, insert};
 use crate::error::StoreError;
@@ -27,7 +27,7 @@ impl Actor {
     /// Append inside the caller's write transaction.
     pub(crate) async fn log_in(
         &self,
-        conn: &mut SqliteConnection,
+        conn: &mut AnyConnection,
         event: AuditEvent,
     ) -> Result<(), StoreError> {
         let mut record = self.audit.record(self.actor.clone(), event, &self.origin);

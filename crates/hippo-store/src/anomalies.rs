@@ -5,7 +5,7 @@
 
 use hippo_core::time_util::UnixMillis;
 use serde::Serialize;
-use sqlx::{AssertSqlSafe, Row, SqlitePool};
+use sqlx::{AnyPool, Row};
 
 use crate::error::StoreError;
 
@@ -51,7 +51,7 @@ pub struct Alert {
 
 #[derive(Clone)]
 pub struct Anomalies {
-    pool: SqlitePool,
+    pool: AnyPool,
 }
 
 struct Finding {
@@ -66,7 +66,7 @@ struct Finding {
 }
 
 impl Anomalies {
-    pub(crate) fn new(pool: SqlitePool) -> Self {
+    pub(crate) fn new(pool: AnyPool) -> Self {
         Self { pool }
     }
 
@@ -78,7 +78,7 @@ impl Anomalies {
         to: i64,
         detail: impl Fn(i64) -> String,
     ) -> Result<Vec<Finding>, StoreError> {
-        let rows = sqlx::query(AssertSqlSafe(sql.to_owned()))
+        let rows = sqlx::query(crate::sql::numbered(sql.to_owned()))
             .bind(from)
             .bind(to)
             .fetch_all(&self.pool)
@@ -193,7 +193,7 @@ impl Anomalies {
             };
             let inserted = sqlx::query(
                 "INSERT OR IGNORE INTO alerts (id, rule, raised_at, actor, tenant_id, patient_id, first_at, \
-                 last_at, count, detail, dedup_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                 last_at, count, detail, dedup_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
             )
             .bind(&alert.id)
             .bind(&alert.rule)
@@ -218,7 +218,7 @@ impl Anomalies {
 
     /// Alerts raised so far, newest first.
     pub async fn alerts(&self, limit: i64) -> Result<Vec<Alert>, StoreError> {
-        sqlx::query("SELECT * FROM alerts ORDER BY raised_at DESC, id LIMIT ?")
+        sqlx::query("SELECT * FROM alerts ORDER BY raised_at DESC, id LIMIT $1")
             .bind(limit)
             .fetch_all(&self.pool)
             .await?

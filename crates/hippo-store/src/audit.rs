@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use hippo_core::audit::{AuditActor, AuditEvent, AuditRecord, RequestOrigin};
 use hippo_core::time_util::now_millis;
 use hippo_core::{AuditRecordId, PatientId, TenantId};
-use sqlx::{AssertSqlSafe, Row, SqliteConnection, SqlitePool};
+use sqlx::{AnyConnection, AnyPool, Row};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::error::StoreError;
@@ -27,16 +27,17 @@ struct Pending {
 
 #[derive(Clone)]
 pub struct AuditLog {
-    pub(crate) pool: SqlitePool,
-    /// The database file, for verification's sequential read.
-    pub(crate) path: std::path::PathBuf,
+    pub(crate) pool: AnyPool,
+    /// The SQLite file, for verification's sequential read; `None` on
+    /// PostgreSQL.
+    pub(crate) path: Option<std::path::PathBuf>,
     build: String,
     writer: mpsc::Sender<Pending>,
 }
 
 impl AuditLog {
     /// Start the group-commit writer for `pool`.
-    pub(crate) fn start(pool: SqlitePool, build: String, path: std::path::PathBuf) -> Self {
+    pub(crate) fn start(pool: AnyPool, build: String, path: Option<std::path::PathBuf>) -> Self {
         let (writer, queue) = mpsc::channel(4096);
         tokio::spawn(group_commit(pool.clone(), queue));
         Self {
@@ -96,9 +97,7 @@ impl AuditLog {
         &self,
         entries: Vec<(AuditActor, AuditEvent, RequestOrigin)>,
     ) -> Result<u64, StoreError> {
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
+        let mut tx = crate::sql::begin_write(&self.pool)
             .await
             .map_err(|e| StoreError::AuditUnavailable(e.to_string()))?;
         let mut records: Vec<AuditRecord> = entries
@@ -113,7 +112,7 @@ impl AuditLog {
     }
 }
 
-async fn group_commit(pool: SqlitePool, mut queue: mpsc::Receiver<Pending>) {
+async fn group_commit(pool: AnyPool, mut queue: mpsc::Receiver<Pending>) {
     while let Some(first) = queue.recv().await {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -136,9 +135,8 @@ async fn group_commit(pool: SqlitePool, mut queue: mpsc::Receiver<Pending>) {
     }
 }
 
-async fn write_batch(pool: &SqlitePool, batch: &mut [Pending]) -> Result<(), String> {
-    let mut tx = pool
-        .begin_with("BEGIN IMMEDIATE")
+async fn write_batch(pool: &AnyPool, batch: &mut [Pending]) -> Result<(), String> {
+    let mut tx = crate::sql::begin_write(pool)
         .await
         .map_err(|e| e.to_string())?;
     let mut records: Vec<AuditRecord> = batch.iter().map(|p| p.record.clone()).collect();
@@ -170,7 +168,7 @@ const ROWS_PER_STATEMENT: usize = 64;
 /// IMMEDIATE transaction, or one that has already written), so positions
 /// are assigned without gaps or duplicates.
 pub(crate) async fn insert(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     record: &mut AuditRecord,
 ) -> Result<(), StoreError> {
     insert_all(conn, std::slice::from_mut(record)).await
@@ -180,12 +178,22 @@ pub(crate) async fn insert(
 /// same locking rule as [`insert`]: one position lookup for all of them,
 /// then multi-row statements.
 pub(crate) async fn insert_all(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     records: &mut [AuditRecord],
 ) -> Result<(), StoreError> {
     let unavailable = |e: sqlx::Error| StoreError::AuditUnavailable(e.to_string());
     if records.is_empty() {
         return Ok(());
+    }
+    // The single sequencer: on SQLite the write transaction already holds
+    // the database's only write lock; on PostgreSQL every instance queues
+    // here until this transaction ends, so positions stay gapless and in
+    // order however many servers append.
+    if crate::sql::Backend::of_connection(conn) == crate::sql::Backend::Postgres {
+        sqlx::query("SELECT pg_advisory_xact_lock(72010001)")
+            .execute(&mut *conn)
+            .await
+            .map_err(unavailable)?;
     }
     let next: i64 = sqlx::query("SELECT COALESCE(MAX(seq), 0) + 1 AS next FROM audit_records")
         .fetch_one(&mut *conn)
@@ -204,7 +212,7 @@ pub(crate) async fn insert_all(
             "INSERT INTO audit_records ({COLUMNS}) VALUES {}",
             vec![row.as_str(); chunk.len()].join(", ")
         );
-        let mut query = sqlx::query(AssertSqlSafe(sql));
+        let mut query = sqlx::query(crate::sql::numbered(sql));
         for record in chunk {
             query = bind_record(query, record);
         }
@@ -213,7 +221,7 @@ pub(crate) async fn insert_all(
     Ok(())
 }
 
-type InsertQuery<'q> = sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments>;
+type InsertQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>;
 
 fn bind_record<'q>(query: InsertQuery<'q>, record: &AuditRecord) -> InsertQuery<'q> {
     let canonical = record.canonical_bytes();
@@ -257,7 +265,7 @@ impl ClaimCache {
     /// unseen.
     async fn claim(
         &mut self,
-        conn: &mut SqliteConnection,
+        conn: &mut AnyConnection,
         record: &AuditRecord,
     ) -> Result<String, sqlx::Error> {
         let (Some(patient), Some(tenant)) = (record.event.patient_id, record.event.tenant_id)
@@ -279,7 +287,7 @@ impl ClaimCache {
                     Some(linked) => *linked,
                     None => {
                         let linked = sqlx::query(
-                            "SELECT 1 FROM account_patients WHERE account_id = ? AND tenant_id = ? AND patient_id = ?",
+                            "SELECT 1 FROM account_patients WHERE account_id = $1 AND tenant_id = $2 AND patient_id = $3",
                         )
                         .bind(&key.0)
                         .bind(tenant.to_string())

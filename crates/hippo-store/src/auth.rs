@@ -3,7 +3,7 @@
 
 use hippo_core::time_util::UnixMillis;
 use hippo_core::{AccountId, ApiKeyId, OperatorId, PatientLink, Principal, StaffId, StaffRole};
-use sqlx::{Row, SqlitePool};
+use sqlx::{AnyPool, Row};
 
 use crate::error::StoreError;
 use crate::rows::parse;
@@ -49,11 +49,11 @@ pub struct SessionTimes {
 
 #[derive(Clone)]
 pub struct AuthStore {
-    pool: SqlitePool,
+    pool: AnyPool,
 }
 
 impl AuthStore {
-    pub(crate) fn new(pool: SqlitePool) -> Self {
+    pub(crate) fn new(pool: AnyPool) -> Self {
         Self { pool }
     }
 
@@ -61,9 +61,9 @@ impl AuthStore {
     /// provisioning), so at most one row matches.
     pub async fn credentials(&self, email: &str) -> Result<Option<Credentials>, StoreError> {
         let row = sqlx::query(
-            "SELECT 'staff' AS kind, id, password_hash FROM staff_users WHERE email = ?1 \
-             UNION ALL SELECT 'account', id, password_hash FROM accounts WHERE email = ?1 \
-             UNION ALL SELECT 'operator', id, password_hash FROM operators WHERE email = ?1 LIMIT 1",
+            "SELECT 'staff' AS kind, id, password_hash FROM staff_users WHERE email = $1 \
+             UNION ALL SELECT 'account', id, password_hash FROM accounts WHERE email = $1 \
+             UNION ALL SELECT 'operator', id, password_hash FROM operators WHERE email = $1 LIMIT 1",
         )
         .bind(email.trim())
         .fetch_optional(&self.pool)
@@ -95,7 +95,7 @@ impl AuthStore {
         };
         sqlx::query(
             "INSERT INTO sessions (token_hash, staff_id, account_id, operator_id, created_at, \
-             last_seen_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+             last_seen_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(token_hash)
         .bind(staff)
@@ -118,7 +118,7 @@ impl AuthStore {
     ) -> Result<Option<Principal>, StoreError> {
         let row = sqlx::query(
             "SELECT staff_id, account_id, operator_id, last_seen_at, expires_at FROM sessions \
-             WHERE token_hash = ?",
+             WHERE token_hash = $1",
         )
         .bind(token_hash)
         .fetch_optional(&self.pool)
@@ -133,7 +133,7 @@ impl AuthStore {
         // Refresh at most every few seconds: the idle clock needs no
         // millisecond precision and this saves a write per request.
         if times.now - last_seen > 5_000 {
-            sqlx::query("UPDATE sessions SET last_seen_at = ? WHERE token_hash = ?")
+            sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE token_hash = $2")
                 .bind(times.now)
                 .bind(token_hash)
                 .execute(&self.pool)
@@ -150,7 +150,7 @@ impl AuthStore {
     }
 
     pub async fn delete_session(&self, token_hash: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM sessions WHERE token_hash = ?")
+        sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
             .bind(token_hash)
             .execute(&self.pool)
             .await?;
@@ -163,7 +163,7 @@ impl AuthStore {
         match subject {
             LoginSubject::Staff(id) => {
                 let row = sqlx::query(
-                    "SELECT tenant_id, role, display_name FROM staff_users WHERE id = ?",
+                    "SELECT tenant_id, role, display_name FROM staff_users WHERE id = $1",
                 )
                 .bind(id.to_string())
                 .fetch_optional(&self.pool)
@@ -179,7 +179,7 @@ impl AuthStore {
                 }))
             }
             LoginSubject::Operator(id) => {
-                let row = sqlx::query("SELECT display_name FROM operators WHERE id = ?")
+                let row = sqlx::query("SELECT display_name FROM operators WHERE id = $1")
                     .bind(id.to_string())
                     .fetch_optional(&self.pool)
                     .await?;
@@ -190,13 +190,13 @@ impl AuthStore {
                 }))
             }
             LoginSubject::Account(id) => {
-                let row = sqlx::query("SELECT display_name FROM accounts WHERE id = ?")
+                let row = sqlx::query("SELECT display_name FROM accounts WHERE id = $1")
                     .bind(id.to_string())
                     .fetch_optional(&self.pool)
                     .await?;
                 let Some(row) = row else { return Ok(None) };
                 let links = sqlx::query(
-                    "SELECT tenant_id, patient_id FROM account_patients WHERE account_id = ? \
+                    "SELECT tenant_id, patient_id FROM account_patients WHERE account_id = $1 \
                      ORDER BY tenant_id",
                 )
                 .bind(id.to_string())
@@ -223,7 +223,7 @@ impl AuthStore {
     /// revoked. `key_hash` is the SHA-256 of the presented secret.
     pub async fn api_key_principal(&self, key_hash: &str) -> Result<Option<Principal>, StoreError> {
         let row = sqlx::query(
-            "SELECT id, tenant_id, name FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL",
+            "SELECT id, tenant_id, name FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL",
         )
         .bind(key_hash)
         .fetch_optional(&self.pool)

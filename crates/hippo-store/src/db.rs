@@ -1,16 +1,14 @@
 //! Opening the database and handing out scoped handles.
 
-use std::path::Path;
-use std::str::FromStr;
-use std::time::Duration;
+use std::path::{Path, PathBuf};
 
 use std::sync::Arc;
 
 use hippo_core::Principal;
 use hippo_core::audit::RequestOrigin;
 use hippo_core::policy::AccessGate;
-use sqlx::SqlitePool;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::AnyPool;
+use sqlx::any::AnyPoolOptions;
 
 use crate::audit::AuditLog;
 use crate::auth::AuthStore;
@@ -20,10 +18,12 @@ use crate::operator_scope::OperatorScope;
 use crate::patient_scope::PatientScope;
 use crate::provisioning::Provisioning;
 use crate::scoping::Scoping;
+use crate::sql::Backend;
 use crate::staff_scope::StaffScope;
 use crate::vault::{KeySource, Vault};
 
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
 #[derive(Debug, Clone)]
 pub struct StoreOptions {
@@ -44,7 +44,7 @@ pub struct StoreOptions {
 /// The database. Deliberately has no method that returns the pool.
 #[derive(Clone)]
 pub struct Store {
-    pool: SqlitePool,
+    pool: AnyPool,
     audit: AuditLog,
     vault: Vault,
     scoping: Scoping,
@@ -59,42 +59,74 @@ impl std::fmt::Debug for Store {
 impl Store {
     /// Open (creating if needed) and migrate.
     pub async fn open(options: &StoreOptions) -> Result<Self, StoreError> {
-        let connect = match &options.database_url {
-            Some(url) if url.starts_with("sqlite:") => SqliteConnectOptions::from_str(url)?,
-            Some(url) if url.contains("://") => {
-                return Err(StoreError::Corrupt(format!(
-                    "unsupported database URL scheme in {}; use sqlite://",
-                    url.split("://").next().unwrap_or_default()
-                )));
-            }
-            Some(path) => SqliteConnectOptions::new().filename(path),
+        sqlx::any::install_default_drivers();
+        // The SQLite file, or `None` on PostgreSQL.
+        let file = match options.database_url.as_deref() {
+            Some(url) => match Backend::of_url(url) {
+                Some(Backend::Sqlite) => Some(PathBuf::from(
+                    url.trim_start_matches("sqlite://")
+                        .trim_start_matches("sqlite:")
+                        .split('?')
+                        .next()
+                        .unwrap_or_default(),
+                )),
+                Some(Backend::Postgres) => None,
+                None if url.contains("://") => {
+                    return Err(StoreError::Corrupt(format!(
+                        "unsupported database URL scheme in {}; use sqlite:// or postgres://",
+                        url.split("://").next().unwrap_or_default()
+                    )));
+                }
+                None => Some(PathBuf::from(url)),
+            },
             None => {
                 std::fs::create_dir_all(&options.data_dir)
                     .map_err(|e| StoreError::Database(sqlx::Error::Io(e)))?;
-                SqliteConnectOptions::new().filename(Path::new(&options.data_dir).join("hippo.db"))
+                Some(Path::new(&options.data_dir).join("hippo.db"))
             }
-        }
-        .create_if_missing(true)
-        .foreign_keys(true)
-        .journal_mode(SqliteJournalMode::Wal)
-        // FULL: a commit is on disk before we answer; audit durability
-        // (invariant 5) depends on it.
-        .synchronous(SqliteSynchronous::Full)
-        .busy_timeout(Duration::from_secs(10))
-        // Deleted and overwritten content is zeroed, so that a destroyed
-        // data key does not linger in free space of the file.
-        .pragma("secure_delete", "ON")
-        // 32 MiB of page cache per connection instead of SQLite's 2 MiB: the
-        // audit log's indexes are keyed by random IDs, so appends touch
-        // pages all over them; with the small cache every append re-read
-        // its index pages from the OS.
-        .pragma("cache_size", "-32768");
-        let path = connect.get_filename().to_path_buf();
-        let pool = SqlitePoolOptions::new()
+        };
+        let url = match (&file, options.database_url.as_deref()) {
+            (Some(file), _) => {
+                let absolute = std::path::absolute(file)
+                    .map_err(|e| StoreError::Database(sqlx::Error::Io(e)))?;
+                let encoded = url::Url::from_file_path(&absolute).map_err(|()| {
+                    StoreError::Corrupt(format!("not a usable path: {}", file.display()))
+                })?;
+                format!("sqlite://{}?mode=rwc", encoded.path())
+            }
+            (None, Some(url)) => url.to_owned(),
+            (None, None) => return Err(StoreError::Corrupt("no database".into())),
+        };
+        let pool = AnyPoolOptions::new()
             .max_connections(8)
-            .connect_with(connect)
+            .after_connect(|conn, _| {
+                Box::pin(async move {
+                    if Backend::of_connection(conn) == Backend::Sqlite {
+                        // FULL: a commit is on disk before we answer; audit
+                        // durability (invariant 5) depends on it.
+                        // secure_delete: deleted and overwritten content is
+                        // zeroed, so a destroyed data key does not linger in
+                        // free space of the file. cache_size: 32 MiB instead
+                        // of 2 MiB; the audit log's indexes are keyed by
+                        // random IDs, so appends touch pages all over them.
+                        sqlx::raw_sql(
+                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
+                             PRAGMA secure_delete = ON; PRAGMA cache_size = -32768;",
+                        )
+                        .execute(conn)
+                        .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect(&url)
             .await?;
-        MIGRATOR.run(&pool).await?;
+        match Backend::of_pool(&pool) {
+            Backend::Sqlite => SQLITE_MIGRATOR.run(&pool).await?,
+            Backend::Postgres => POSTGRES_MIGRATOR.run(&pool).await?,
+        }
+        let path = file;
         let blobs = BlobStore::open(
             options.blob_url.as_deref(),
             &options.blob_options,
@@ -131,7 +163,7 @@ impl Store {
         let target = file
             .to_str()
             .ok_or_else(|| StoreError::Corrupt("backup path is not UTF-8".into()))?;
-        sqlx::query("VACUUM INTO ?")
+        sqlx::query("VACUUM INTO $1")
             .bind(target)
             .execute(&self.pool)
             .await?;

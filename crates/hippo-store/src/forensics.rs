@@ -6,8 +6,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use hippo_core::time_util::UnixMillis;
-use sqlx::sqlite::SqliteRow;
-use sqlx::{AssertSqlSafe, Row, SqlitePool};
+use sqlx::any::AnyRow;
+use sqlx::{AnyPool, Row};
 
 use crate::error::StoreError;
 
@@ -99,10 +99,10 @@ pub struct BlastRadius {
 
 #[derive(Clone)]
 pub struct Forensics {
-    pool: SqlitePool,
+    pool: AnyPool,
 }
 
-fn record(r: &SqliteRow) -> Result<AccessRecord, StoreError> {
+fn record(r: &AnyRow) -> Result<AccessRecord, StoreError> {
     Ok(AccessRecord {
         seq: r.try_get::<i64, _>("seq")? as u64,
         id: r.try_get("id")?,
@@ -144,7 +144,7 @@ fn parse_cursor(cursor: &str) -> Result<(i64, i64), StoreError> {
 }
 
 impl Forensics {
-    pub(crate) fn new(pool: SqlitePool) -> Self {
+    pub(crate) fn new(pool: AnyPool) -> Self {
         Self { pool }
     }
 
@@ -203,7 +203,7 @@ impl Forensics {
         let sql = format!(
             "SELECT {COLUMNS} FROM audit_records a WHERE {condition}{after} AND {extra} ORDER BY a.at, a.seq LIMIT {limit}"
         );
-        let mut query = sqlx::query(AssertSqlSafe(sql));
+        let mut query = sqlx::query(crate::sql::numbered(sql));
         for b in binds {
             query = query.bind(b);
         }
@@ -225,7 +225,7 @@ impl Forensics {
     /// first and last access of the whole selection.
     pub async fn page(&self, filter: &ForensicFilter) -> Result<AccessPage, StoreError> {
         let (condition, binds) = Self::condition(filter);
-        let mut summary = sqlx::query(AssertSqlSafe(format!(
+        let mut summary = sqlx::query(crate::sql::numbered(format!(
             "SELECT COUNT(*) AS n, MIN(a.at) AS first, MAX(a.at) AS last FROM audit_records a WHERE {condition}"
         )));
         for b in &binds {

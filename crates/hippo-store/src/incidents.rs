@@ -6,7 +6,7 @@ use hippo_core::audit::{AuditActor, AuditEvent, Outcome, RequestOrigin};
 use hippo_core::policy::{Action, ResourceKind};
 use hippo_core::time_util::{UnixMillis, now_millis};
 use serde::Serialize;
-use sqlx::{Row, SqlitePool};
+use sqlx::{AnyPool, Row};
 
 use crate::audit::{AuditLog, insert};
 use crate::error::StoreError;
@@ -47,7 +47,7 @@ pub struct Incident {
 
 #[derive(Clone)]
 pub struct Incidents {
-    pool: SqlitePool,
+    pool: AnyPool,
     audit: AuditLog,
 }
 
@@ -67,13 +67,13 @@ fn operator_cli() -> (AuditActor, RequestOrigin) {
 }
 
 impl Incidents {
-    pub(crate) fn new(pool: SqlitePool, audit: AuditLog) -> Self {
+    pub(crate) fn new(pool: AnyPool, audit: AuditLog) -> Self {
         Self { pool, audit }
     }
 
     async fn audited(
         &self,
-        conn: &mut sqlx::SqliteConnection,
+        conn: &mut sqlx::AnyConnection,
         incident: &str,
         detail: String,
     ) -> Result<(), StoreError> {
@@ -106,8 +106,8 @@ impl Incidents {
         let id = uuid::Uuid::new_v4().to_string();
         let query =
             serde_json::to_string(filter).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        sqlx::query("INSERT INTO incidents (id, title, detected_at, deadline_at, query, created_at) VALUES (?, ?, ?, ?, ?, ?)")
+        let mut tx = crate::sql::begin_write(&self.pool).await?;
+        sqlx::query("INSERT INTO incidents (id, title, detected_at, deadline_at, query, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
             .bind(&id)
             .bind(title)
             .bind(detected_at)
@@ -120,7 +120,7 @@ impl Incidents {
             for p in &tenant.patients {
                 sqlx::query(
                     "INSERT INTO incident_affected (incident_id, tenant_id, patient_id, accesses, first_at, last_at) \
-                     VALUES (?, ?, ?, ?, ?, ?)",
+                     VALUES ($1, $2, $3, $4, $5, $6)",
                 )
                 .bind(&id)
                 .bind(&tenant.tenant_id)
@@ -142,7 +142,7 @@ impl Incidents {
                 .map(|t| t.patients.len())
                 .sum::<usize>()
         );
-        sqlx::query("INSERT INTO incident_events (incident_id, at, text) VALUES (?, ?, ?)")
+        sqlx::query("INSERT INTO incident_events (incident_id, at, text) VALUES ($1, $2, $3)")
             .bind(&id)
             .bind(now_millis())
             .bind(&opened)
@@ -166,15 +166,15 @@ impl Incidents {
     }
 
     pub async fn add_event(&self, id: &str, text: &str) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let exists = sqlx::query("SELECT 1 FROM incidents WHERE id = ?")
+        let mut tx = crate::sql::begin_write(&self.pool).await?;
+        let exists = sqlx::query("SELECT 1 FROM incidents WHERE id = $1")
             .bind(id)
             .fetch_optional(&mut *tx)
             .await?;
         if exists.is_none() {
             return Err(StoreError::NotFound);
         }
-        sqlx::query("INSERT INTO incident_events (incident_id, at, text) VALUES (?, ?, ?)")
+        sqlx::query("INSERT INTO incident_events (incident_id, at, text) VALUES ($1, $2, $3)")
             .bind(id)
             .bind(now_millis())
             .bind(text)
@@ -187,13 +187,13 @@ impl Incidents {
     }
 
     pub async fn get(&self, id: &str) -> Result<Incident, StoreError> {
-        let row = sqlx::query("SELECT * FROM incidents WHERE id = ?")
+        let row = sqlx::query("SELECT * FROM incidents WHERE id = $1")
             .bind(id)
             .fetch_optional(&self.pool)
             .await?
             .ok_or(StoreError::NotFound)?;
         let timeline = sqlx::query(
-            "SELECT at, text FROM incident_events WHERE incident_id = ? ORDER BY at, rowid",
+            "SELECT at, text FROM incident_events WHERE incident_id = $1 ORDER BY at, rowid",
         )
         .bind(id)
         .fetch_all(&self.pool)
@@ -210,7 +210,7 @@ impl Incidents {
             "SELECT a.*, t.name AS tenant_name, COALESCE(p.given_name, '') AS given_name, \
              COALESCE(p.family_name, '') AS family_name FROM incident_affected a \
              LEFT JOIN tenants t ON t.id = a.tenant_id LEFT JOIN patients p ON p.id = a.patient_id \
-             WHERE a.incident_id = ? ORDER BY t.name, p.family_name, a.patient_id",
+             WHERE a.incident_id = $1 ORDER BY t.name, p.family_name, a.patient_id",
         )
         .bind(id)
         .fetch_all(&self.pool)

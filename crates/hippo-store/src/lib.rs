@@ -27,6 +27,7 @@ mod provisioning;
 mod queries;
 mod rows;
 mod scoping;
+pub mod sql;
 mod staff_scope;
 pub mod tree_heads;
 pub mod vault;

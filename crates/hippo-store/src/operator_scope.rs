@@ -6,7 +6,7 @@ use std::sync::Arc;
 use hippo_core::Principal;
 use hippo_core::audit::{AuditActor, RequestOrigin};
 use hippo_core::policy::{AccessGate, Action, ResourceKind, ResourceRef};
-use sqlx::{Row, SqlitePool};
+use sqlx::{AnyPool, Row};
 
 use crate::actor::{Actor, outcome_success};
 use crate::anomalies::{Alert, Anomalies};
@@ -18,14 +18,14 @@ use crate::rows::parse;
 
 #[derive(Clone)]
 pub struct OperatorScope {
-    pool: SqlitePool,
+    pool: AnyPool,
     actor: Actor,
     gate: Arc<dyn AccessGate>,
 }
 
 impl OperatorScope {
     pub(crate) fn new(
-        pool: SqlitePool,
+        pool: AnyPool,
         audit: AuditLog,
         principal: &Principal,
         origin: RequestOrigin,

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use hippo_core::audit::{AuditActor, RequestOrigin};
 use hippo_core::policy::{AccessGate, Action, ResourceKind, ResourceRef};
 use hippo_core::{AccountId, FindingId, PatientId, Principal, TenantId};
-use sqlx::{AssertSqlSafe, Row, SqlitePool};
+use sqlx::{AnyPool, Row};
 
 use crate::actor::{Actor, outcome_success};
 use crate::audit::AuditLog;
@@ -27,7 +27,7 @@ const OWN_RELEASED: &str = "f.status = 'released' AND EXISTS (SELECT 1 FROM acco
 
 #[derive(Clone)]
 pub struct PatientScope {
-    pool: SqlitePool,
+    pool: AnyPool,
     vault: Vault,
     account: AccountId,
     actor: Actor,
@@ -37,7 +37,7 @@ pub struct PatientScope {
 
 impl PatientScope {
     pub(crate) fn new(
-        pool: SqlitePool,
+        pool: AnyPool,
         vault: Vault,
         audit: AuditLog,
         principal: &Principal,
@@ -79,7 +79,7 @@ impl PatientScope {
                 .denied(action, ResourceKind::Finding, self.account)
                 .await);
         }
-        let findings = sqlx::query(AssertSqlSafe(format!(
+        let findings = sqlx::query(crate::sql::numbered(format!(
             "SELECT {FINDING_COLUMNS} WHERE {} ORDER BY f.released_at DESC, f.id",
             self.own_released()
         )))
@@ -124,7 +124,7 @@ impl PatientScope {
         action: Action,
         kind: ResourceKind,
     ) -> Result<FindingSummary, StoreError> {
-        let row = sqlx::query(AssertSqlSafe(format!(
+        let row = sqlx::query(crate::sql::numbered(format!(
             "SELECT {FINDING_COLUMNS} WHERE f.id = ? AND {}",
             self.own_released()
         )))
@@ -179,7 +179,7 @@ impl PatientScope {
             "EXISTS (SELECT 1 FROM account_patients ap WHERE ap.account_id = ?1 \
              AND ap.tenant_id = a.tenant_id AND ap.patient_id = a.patient_id)",
         );
-        let rows = sqlx::query(AssertSqlSafe(format!(
+        let rows = sqlx::query(crate::sql::numbered(format!(
             "SELECT a.id, a.at, a.actor_kind, a.actor_id, a.action, a.resource_kind, a.resource_id, \
              a.outcome, a.tenant_id, a.patient_id, t.name AS facility, \
              CASE WHEN t.show_staff_names_to_patients = 1 THEN s.display_name END AS staff_name \
@@ -246,7 +246,7 @@ impl PatientScope {
             "EXISTS (SELECT 1 FROM account_patients ap WHERE ap.account_id = ? \
              AND ap.tenant_id = a.tenant_id AND ap.patient_id = a.patient_id)",
         );
-        let row = sqlx::query(AssertSqlSafe(format!(
+        let row = sqlx::query(crate::sql::numbered(format!(
             "SELECT a.tenant_id, a.patient_id FROM audit_records a \
              WHERE a.id = ? AND a.patient_id IS NOT NULL AND {own}"
         )))
@@ -288,7 +288,7 @@ impl PatientScope {
     ) -> Result<(FindingSummary, Vec<u8>), StoreError> {
         let action = Action::FindingPdfDownload;
         let kind = ResourceKind::FindingPdf;
-        let row = sqlx::query(AssertSqlSafe(format!(
+        let row = sqlx::query(crate::sql::numbered(format!(
             "SELECT {FINDING_COLUMNS} WHERE f.id = ? AND f.status = 'released'"
         )))
         .bind(id.to_string())

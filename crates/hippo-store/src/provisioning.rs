@@ -6,7 +6,7 @@ use hippo_core::audit::{AuditActor, AuditEvent, Outcome, RequestOrigin};
 use hippo_core::policy::{Action, ResourceKind};
 use hippo_core::time_util::now_millis;
 use hippo_core::{AccountId, OperatorId, PatientId, StaffId, StaffRole, TenantId};
-use sqlx::{AssertSqlSafe, Row, SqliteConnection, SqlitePool};
+use sqlx::{AnyConnection, AnyPool, Row};
 
 use crate::audit::{AuditLog, insert};
 use crate::error::StoreError;
@@ -21,7 +21,7 @@ enum PersonTable {
 
 #[derive(Clone)]
 pub struct Provisioning {
-    pool: SqlitePool,
+    pool: AnyPool,
     audit: AuditLog,
     vault: Vault,
 }
@@ -54,11 +54,11 @@ fn origin() -> RequestOrigin {
     }
 }
 
-async fn email_taken(conn: &mut SqliteConnection, email: &str) -> Result<bool, StoreError> {
+async fn email_taken(conn: &mut AnyConnection, email: &str) -> Result<bool, StoreError> {
     let row = sqlx::query(
-        "SELECT (SELECT COUNT(*) FROM staff_users WHERE email = ?1) + \
-         (SELECT COUNT(*) FROM accounts WHERE email = ?1) + \
-         (SELECT COUNT(*) FROM operators WHERE email = ?1) AS n",
+        "SELECT (SELECT COUNT(*) FROM staff_users WHERE email = $1) + \
+         (SELECT COUNT(*) FROM accounts WHERE email = $1) + \
+         (SELECT COUNT(*) FROM operators WHERE email = $1) AS n",
     )
     .bind(email)
     .fetch_one(conn)
@@ -67,7 +67,7 @@ async fn email_taken(conn: &mut SqliteConnection, email: &str) -> Result<bool, S
 }
 
 impl Provisioning {
-    pub(crate) fn new(pool: SqlitePool, audit: AuditLog, vault: Vault) -> Self {
+    pub(crate) fn new(pool: AnyPool, audit: AuditLog, vault: Vault) -> Self {
         Self { pool, audit, vault }
     }
 
@@ -82,16 +82,16 @@ impl Provisioning {
         tenant: TenantId,
         actor: AuditActor,
     ) -> Result<TenantDeletion, StoreError> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = crate::sql::begin_write(&self.pool).await?;
         let t = tenant.to_string();
-        let row = sqlx::query("SELECT name FROM tenants WHERE id = ? AND deleted_at IS NULL")
+        let row = sqlx::query("SELECT name FROM tenants WHERE id = $1 AND deleted_at IS NULL")
             .bind(&t)
             .fetch_optional(&mut *tx)
             .await?
             .ok_or(StoreError::NotFound)?;
         let name: String = row.try_get("name")?;
         let count = |table: &'static str| {
-            AssertSqlSafe(format!(
+            crate::sql::numbered(format!(
                 "SELECT COUNT(*) AS n FROM {table} WHERE tenant_id = ?"
             ))
         };
@@ -156,17 +156,13 @@ impl Provisioning {
         Ok(deletion)
     }
 
-    async fn audited(
-        &self,
-        conn: &mut SqliteConnection,
-        event: AuditEvent,
-    ) -> Result<(), StoreError> {
+    async fn audited(&self, conn: &mut AnyConnection, event: AuditEvent) -> Result<(), StoreError> {
         let mut record = self.audit.record(system(), event, &origin());
         insert(conn, &mut record).await
     }
 
     pub async fn tenant_by_name(&self, name: &str) -> Result<Option<TenantId>, StoreError> {
-        sqlx::query("SELECT id FROM tenants WHERE name = ?")
+        sqlx::query("SELECT id FROM tenants WHERE name = $1")
             .bind(name)
             .fetch_optional(&self.pool)
             .await?
@@ -181,7 +177,7 @@ impl Provisioning {
     ) -> Result<TenantId, StoreError> {
         let id = TenantId::random();
         let mut tx = self.pool.begin().await?;
-        sqlx::query("INSERT INTO tenants (id, name, kind, created_at) VALUES (?, ?, ?, ?)")
+        sqlx::query("INSERT INTO tenants (id, name, kind, created_at) VALUES ($1, $2, $3, $4)")
             .bind(id.to_string())
             .bind(name)
             .bind(kind.as_str())
@@ -208,13 +204,13 @@ impl Provisioning {
         password_hash: &str,
     ) -> Result<StaffId, StoreError> {
         let id = StaffId::random();
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = crate::sql::begin_write(&self.pool).await?;
         if email_taken(&mut tx, email).await? {
             return Err(StoreError::Conflict("e-mail already in use".into()));
         }
         sqlx::query(
             "INSERT INTO staff_users (id, tenant_id, email, display_name, role, password_hash, created_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(id.to_string())
         .bind(tenant.to_string())
@@ -269,11 +265,11 @@ impl Provisioning {
             PersonTable::Accounts => ("accounts", "account_created"),
             PersonTable::Operators => ("operators", "operator_created"),
         };
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = crate::sql::begin_write(&self.pool).await?;
         if email_taken(&mut tx, email).await? {
             return Err(StoreError::Conflict("e-mail already in use".into()));
         }
-        sqlx::query(AssertSqlSafe(format!(
+        sqlx::query(crate::sql::numbered(format!(
             "INSERT INTO {name} (id, email, display_name, password_hash, created_at) VALUES (?, ?, ?, ?, ?)"
         )))
         .bind(id)
@@ -304,7 +300,7 @@ impl Provisioning {
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         sqlx::query(
-            "INSERT INTO account_patients (account_id, tenant_id, patient_id) VALUES (?, ?, ?)",
+            "INSERT INTO account_patients (account_id, tenant_id, patient_id) VALUES ($1, $2, $3)",
         )
         .bind(account.to_string())
         .bind(tenant.to_string())
@@ -348,7 +344,7 @@ impl Provisioning {
         show: bool,
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query("UPDATE tenants SET show_staff_names_to_patients = ? WHERE id = ?")
+        sqlx::query("UPDATE tenants SET show_staff_names_to_patients = $1 WHERE id = $2")
             .bind(show)
             .bind(tenant.to_string())
             .execute(&mut *tx)

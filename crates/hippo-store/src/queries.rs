@@ -5,7 +5,7 @@
 use hippo_core::finding::Observation;
 use hippo_core::policy::{Action, ResourceKind};
 use hippo_core::{FindingId, TenantId};
-use sqlx::SqlitePool;
+use sqlx::AnyPool;
 
 use crate::actor::{Actor, outcome_success};
 use crate::error::StoreError;
@@ -14,13 +14,13 @@ use crate::rows::observation;
 use crate::vault::Vault;
 
 pub(crate) async fn observations(
-    pool: &SqlitePool,
+    pool: &AnyPool,
     tenant: TenantId,
     finding: FindingId,
 ) -> Result<Vec<Observation>, StoreError> {
     sqlx::query(
         "SELECT code, display, value_numeric, value_text, unit, reference_low, reference_high, flag \
-         FROM observations WHERE tenant_id = ? AND finding_id = ? ORDER BY position",
+         FROM observations WHERE tenant_id = $1 AND finding_id = $2 ORDER BY position",
     )
     .bind(tenant.to_string())
     .bind(finding.to_string())
@@ -36,7 +36,7 @@ pub(crate) const PDF_BLOB: &str = "finding_pdf";
 
 /// Complete a scope-checked finding with its observations, audited.
 pub(crate) async fn audited_detail(
-    pool: &SqlitePool,
+    pool: &AnyPool,
     actor: &Actor,
     summary: FindingSummary,
 ) -> Result<FindingDetail, StoreError> {

@@ -6,12 +6,12 @@ use std::str::FromStr;
 use hippo_core::finding::{AbnormalFlag, FindingStatus, Observation, ObservationValue};
 use hippo_core::patient::parse_birth_date;
 use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
+use sqlx::any::AnyRow;
 
 use crate::error::StoreError;
 use crate::model::{FindingSummary, PatientRecord};
 
-pub(crate) fn parse<T: FromStr>(row: &SqliteRow, column: &str) -> Result<T, StoreError> {
+pub(crate) fn parse<T: FromStr>(row: &AnyRow, column: &str) -> Result<T, StoreError> {
     let raw: String = row.try_get(column)?;
     raw.parse()
         .map_err(|_| StoreError::Corrupt(format!("{column} does not parse")))
@@ -21,7 +21,7 @@ pub(crate) fn parse<T: FromStr>(row: &SqliteRow, column: &str) -> Result<T, Stor
 pub(crate) const PATIENT_COLUMNS: &str =
     "p.id, p.tenant_id, p.given_name, p.family_name, p.birth_date, p.created_at";
 
-pub(crate) fn patient(row: &SqliteRow) -> Result<PatientRecord, StoreError> {
+pub(crate) fn patient(row: &AnyRow) -> Result<PatientRecord, StoreError> {
     let birth: String = row.try_get("birth_date")?;
     Ok(PatientRecord {
         id: parse(row, "id")?,
@@ -40,7 +40,7 @@ pub(crate) const FINDING_COLUMNS: &str = "f.id, f.tenant_id, t.name AS tenant_na
      (SELECT COUNT(*) FROM observations o WHERE o.finding_id = f.id AND o.flag <> 'N') AS abnormal_count \
      FROM findings f JOIN tenants t ON t.id = f.tenant_id";
 
-pub(crate) fn finding_summary(row: &SqliteRow) -> Result<FindingSummary, StoreError> {
+pub(crate) fn finding_summary(row: &AnyRow) -> Result<FindingSummary, StoreError> {
     let status: String = row.try_get("status")?;
     Ok(FindingSummary {
         id: parse(row, "id")?,
@@ -58,7 +58,7 @@ pub(crate) fn finding_summary(row: &SqliteRow) -> Result<FindingSummary, StoreEr
     })
 }
 
-pub(crate) fn observation(row: &SqliteRow) -> Result<Observation, StoreError> {
+pub(crate) fn observation(row: &AnyRow) -> Result<Observation, StoreError> {
     let numeric: Option<f64> = row.try_get("value_numeric")?;
     let text: Option<String> = row.try_get("value_text")?;
     let value = match (numeric, text) {

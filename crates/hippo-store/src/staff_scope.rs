@@ -12,7 +12,7 @@ use hippo_core::policy::{AccessGate, Action, ResourceKind, ResourceRef};
 use hippo_core::time_util::now_millis;
 use hippo_core::{ApiKeyId, DomainError, FindingId, PatientId, Principal, TenantId};
 use sha2::{Digest, Sha256};
-use sqlx::{AssertSqlSafe, Row, SqliteConnection, SqlitePool};
+use sqlx::{AnyConnection, AnyPool, Row};
 
 use crate::actor::{Actor, outcome_success};
 use crate::audit::AuditLog;
@@ -25,7 +25,7 @@ use crate::vault::{BlobRef, Vault};
 
 #[derive(Clone)]
 pub struct StaffScope {
-    pool: SqlitePool,
+    pool: AnyPool,
     vault: Vault,
     tenant: TenantId,
     /// Staff ID or API key ID, recorded as a finding's submitter.
@@ -62,7 +62,7 @@ pub(crate) fn finding_ref(f: &FindingSummary, kind: ResourceKind) -> ResourceRef
 
 impl StaffScope {
     pub(crate) fn new(
-        pool: SqlitePool,
+        pool: AnyPool,
         vault: Vault,
         audit: AuditLog,
         principal: &Principal,
@@ -116,7 +116,7 @@ impl StaffScope {
         let action = Action::PatientList;
         self.require_tenant_action(action, ResourceKind::Patient)
             .await?;
-        let patients = sqlx::query(AssertSqlSafe(format!(
+        let patients = sqlx::query(crate::sql::numbered(format!(
             "SELECT {PATIENT_COLUMNS} FROM patients p WHERE {} \
              ORDER BY p.family_name, p.given_name, p.id",
             self.scoping.eq("p.tenant_id")
@@ -154,7 +154,7 @@ impl StaffScope {
         let mut tx = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO patients (id, tenant_id, given_name, family_name, birth_date, honeytoken, \
-             created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+             created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(record.id.to_string())
         .bind(self.tenant.to_string())
@@ -185,7 +185,7 @@ impl StaffScope {
         action: Action,
     ) -> Result<PatientRecord, StoreError> {
         let kind = ResourceKind::Patient;
-        let record = sqlx::query(AssertSqlSafe(format!(
+        let record = sqlx::query(crate::sql::numbered(format!(
             "SELECT {PATIENT_COLUMNS} FROM patients p WHERE {} AND p.id = ?",
             self.scoping.eq("p.tenant_id")
         )))
@@ -226,7 +226,7 @@ impl StaffScope {
     ) -> Result<(PatientRecord, Vec<FindingSummary>), StoreError> {
         let action = Action::PatientFindingsList;
         let record = self.gated_patient(id, action).await?;
-        let findings = sqlx::query(AssertSqlSafe(format!(
+        let findings = sqlx::query(crate::sql::numbered(format!(
             "SELECT {FINDING_COLUMNS} WHERE {} AND f.patient_id = ? ORDER BY f.created_at DESC, f.id",
             self.scoping.eq("f.tenant_id")
         )))
@@ -297,7 +297,7 @@ impl StaffScope {
         let mut tx = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO findings (id, tenant_id, patient_id, title, status, created_by, created_at, \
-             pdf_size, pdf_sha256) VALUES (?, ?, ?, ?, 'draft', ?, ?, ?, ?)",
+             pdf_size, pdf_sha256) VALUES ($1, $2, $3, $4, 'draft', $5, $6, $7, $8)",
         )
         .bind(id.to_string())
         .bind(record.tenant_id.to_string())
@@ -324,7 +324,7 @@ impl StaffScope {
     }
 
     async fn load_finding(&self, id: FindingId) -> Result<Option<FindingSummary>, StoreError> {
-        sqlx::query(AssertSqlSafe(format!(
+        sqlx::query(crate::sql::numbered(format!(
             "SELECT {FINDING_COLUMNS} WHERE {} AND f.id = ?",
             self.scoping.eq("f.tenant_id")
         )))
@@ -396,11 +396,11 @@ impl StaffScope {
         let event = AuditEvent::new(action, kind, Outcome::Success)
             .resource(id)
             .concerning(current.tenant_id, Some(current.patient_id));
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = crate::sql::begin_write(&self.pool).await?;
         // Re-read the status under the write lock: a concurrent release or
         // retract must not be overwritten.
         let status: String =
-            sqlx::query("SELECT status FROM findings WHERE tenant_id = ? AND id = ?")
+            sqlx::query("SELECT status FROM findings WHERE tenant_id = $1 AND id = $2")
                 .bind(current.tenant_id.to_string())
                 .bind(id.to_string())
                 .fetch_one(&mut *tx)
@@ -422,7 +422,7 @@ impl StaffScope {
             FindingStatus::Retracted => "retracted_at",
             FindingStatus::Draft => "created_at",
         };
-        sqlx::query(AssertSqlSafe(format!(
+        sqlx::query(crate::sql::numbered(format!(
             "UPDATE findings SET status = ?, {column} = ? WHERE tenant_id = ? AND id = ?"
         )))
         .bind(next.as_str())
@@ -447,7 +447,7 @@ impl StaffScope {
         let action = Action::ApiKeyList;
         self.require_tenant_action(action, ResourceKind::ApiKey)
             .await?;
-        let keys = sqlx::query(AssertSqlSafe(format!(
+        let keys = sqlx::query(crate::sql::numbered(format!(
             "SELECT id, tenant_id, name, created_at, revoked_at FROM api_keys WHERE {} \
              ORDER BY created_at DESC, id",
             self.scoping.eq("tenant_id")
@@ -498,7 +498,7 @@ impl StaffScope {
         };
         let mut tx = self.pool.begin().await?;
         sqlx::query(
-            "INSERT INTO api_keys (id, tenant_id, name, key_hash, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO api_keys (id, tenant_id, name, key_hash, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(record.id.to_string())
         .bind(self.tenant.to_string())
@@ -523,7 +523,7 @@ impl StaffScope {
     pub async fn revoke_api_key(&self, id: ApiKeyId) -> Result<ApiKeyRecord, StoreError> {
         let action = Action::ApiKeyRevoke;
         let kind = ResourceKind::ApiKey;
-        let row = sqlx::query(AssertSqlSafe(format!(
+        let row = sqlx::query(crate::sql::numbered(format!(
             "SELECT id, tenant_id, name, created_at, revoked_at FROM api_keys WHERE {} AND id = ?",
             self.scoping.eq("tenant_id")
         )))
@@ -545,7 +545,7 @@ impl StaffScope {
             .await?;
         let now = now_millis();
         let mut tx = self.pool.begin().await?;
-        sqlx::query("UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?) WHERE tenant_id = ? AND id = ?")
+        sqlx::query("UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $1) WHERE tenant_id = $2 AND id = $3")
             .bind(now)
             .bind(key.tenant_id.to_string())
             .bind(id.to_string())
@@ -567,7 +567,7 @@ impl StaffScope {
     }
 }
 
-fn api_key(row: &sqlx::sqlite::SqliteRow) -> Result<ApiKeyRecord, StoreError> {
+fn api_key(row: &sqlx::any::AnyRow) -> Result<ApiKeyRecord, StoreError> {
     Ok(ApiKeyRecord {
         id: parse(row, "id")?,
         tenant_id: parse(row, "tenant_id")?,
@@ -578,7 +578,7 @@ fn api_key(row: &sqlx::sqlite::SqliteRow) -> Result<ApiKeyRecord, StoreError> {
 }
 
 async fn insert_observations(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     tenant: TenantId,
     finding: FindingId,
     new: &NewFinding,
@@ -591,7 +591,7 @@ async fn insert_observations(
         sqlx::query(
             "INSERT INTO observations (finding_id, position, tenant_id, code, display, value_numeric, \
              value_text, unit, reference_low, reference_high, flag) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
         .bind(finding.to_string())
         .bind(position as i64)

@@ -3,12 +3,12 @@
 use hippo_audit::merkle::{self, TILE_HEIGHT, TILE_SIZE};
 use hippo_audit::{CompactRange, Hash, SignedTreeHead, TreeHead};
 use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
+use sqlx::any::AnyRow;
 
 use crate::audit::AuditLog;
 use crate::error::StoreError;
 
-fn hash(row: &SqliteRow, column: &str) -> Result<Hash, StoreError> {
+fn hash(row: &AnyRow, column: &str) -> Result<Hash, StoreError> {
     let bytes: Vec<u8> = row.try_get(column)?;
     bytes
         .try_into()
@@ -49,7 +49,7 @@ fn read_leaf_hashes(
     Ok(leaves)
 }
 
-fn head(row: &SqliteRow) -> Result<SignedTreeHead, StoreError> {
+fn head(row: &AnyRow) -> Result<SignedTreeHead, StoreError> {
     let signature: Vec<u8> = row.try_get("signature")?;
     Ok(SignedTreeHead {
         head: TreeHead {
@@ -77,7 +77,18 @@ impl AuditLog {
     /// Read on a plain SQLite cursor on a blocking thread: sqlx hands each
     /// row across threads, ~10x slower for this one-column scan.
     pub async fn leaf_hashes(&self, first: u64, last: u64) -> Result<Vec<Hash>, StoreError> {
-        let path = self.path.clone();
+        let Some(path) = self.path.clone() else {
+            return sqlx::query(
+                "SELECT leaf_hash FROM audit_records WHERE seq BETWEEN $1 AND $2 ORDER BY seq",
+            )
+            .bind(first as i64)
+            .bind(last as i64)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| hash(r, "leaf_hash"))
+            .collect();
+        };
         tokio::task::spawn_blocking(move || read_leaf_hashes(&path, first, last))
             .await
             .map_err(|e| StoreError::Corrupt(format!("leaf reader failed: {e}")))?
@@ -86,12 +97,13 @@ impl AuditLog {
     /// Stored tile roots `first..` (0-based tile indexes), in order, up to
     /// the first gap.
     pub async fn tiles(&self, first: u64, count: u64) -> Result<Vec<Hash>, StoreError> {
-        let rows =
-            sqlx::query("SELECT idx, root FROM tree_tiles WHERE idx >= ? AND idx < ? ORDER BY idx")
-                .bind(first as i64)
-                .bind((first + count) as i64)
-                .fetch_all(&self.pool)
-                .await?;
+        let rows = sqlx::query(
+            "SELECT idx, root FROM tree_tiles WHERE idx >= $1 AND idx < $2 ORDER BY idx",
+        )
+        .bind(first as i64)
+        .bind((first + count) as i64)
+        .fetch_all(&self.pool)
+        .await?;
         let mut tiles = Vec::with_capacity(rows.len());
         for (expected, row) in (first..).zip(&rows) {
             if row.try_get::<i64, _>("idx")? as u64 != expected {
@@ -105,7 +117,7 @@ impl AuditLog {
     pub(crate) async fn store_tiles(&self, first: u64, roots: &[Hash]) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         for (idx, root) in (first..).zip(roots) {
-            sqlx::query("INSERT OR REPLACE INTO tree_tiles (idx, root) VALUES (?, ?)")
+            sqlx::query("INSERT OR REPLACE INTO tree_tiles (idx, root) VALUES ($1, $2)")
                 .bind(idx as i64)
                 .bind(root.as_slice())
                 .execute(&mut *tx)
@@ -162,7 +174,7 @@ impl AuditLog {
     ) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT OR IGNORE INTO tree_heads (size, root, issued_at, signature, public_key) \
-             VALUES (?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(signed.head.size as i64)
         .bind(signed.head.root.as_slice())
@@ -176,7 +188,7 @@ impl AuditLog {
 
     /// The position of a record by its public ID.
     pub async fn position_of(&self, id: &str) -> Result<Option<u64>, StoreError> {
-        Ok(sqlx::query("SELECT seq FROM audit_records WHERE id = ?")
+        Ok(sqlx::query("SELECT seq FROM audit_records WHERE id = $1")
             .bind(id)
             .fetch_optional(&self.pool)
             .await?

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use hippo_core::TenantId;
 use hippo_core::time_util::now_millis;
 use hippo_crypto::{CryptoError, DataKey, Keyring, MasterKeyId, ObjectBinding, WrappedDataKey};
-use sqlx::{Row, SqliteConnection, SqlitePool};
+use sqlx::{AnyConnection, AnyPool, Row};
 
 use crate::blobs::BlobStore;
 use crate::error::StoreError;
@@ -66,7 +66,7 @@ type KeyCache = HashMap<TenantId, (Instant, Arc<DataKey>)>;
 
 #[derive(Clone)]
 pub struct Vault {
-    pool: SqlitePool,
+    pool: AnyPool,
     blobs: BlobStore,
     source: Option<KeySource>,
     keyring: Arc<RwLock<Option<Arc<Keyring>>>>,
@@ -74,7 +74,7 @@ pub struct Vault {
 }
 
 impl Vault {
-    pub(crate) fn new(pool: SqlitePool, blobs: BlobStore, source: Option<KeySource>) -> Self {
+    pub(crate) fn new(pool: AnyPool, blobs: BlobStore, source: Option<KeySource>) -> Self {
         Self {
             pool,
             blobs,
@@ -149,7 +149,7 @@ impl Vault {
                 // the first row wins and everyone uses it.
                 sqlx::query(
                     "INSERT INTO tenant_keys (tenant_id, master_key_id, wrapped, created_at) \
-                     VALUES (?, ?, ?, ?) ON CONFLICT (tenant_id) DO NOTHING",
+                     VALUES ($1, $2, $3, $4) ON CONFLICT (tenant_id) DO NOTHING",
                 )
                 .bind(tenant.to_string())
                 .bind(wrapped.master_key.to_hex())
@@ -173,7 +173,7 @@ impl Vault {
 
     async fn stored_key(&self, tenant: TenantId) -> Result<Option<WrappedDataKey>, StoreError> {
         let Some(row) = sqlx::query(
-            "SELECT master_key_id, wrapped, destroyed_at FROM tenant_keys WHERE tenant_id = ?",
+            "SELECT master_key_id, wrapped, destroyed_at FROM tenant_keys WHERE tenant_id = $1",
         )
         .bind(tenant.to_string())
         .fetch_optional(&self.pool)
@@ -228,7 +228,7 @@ impl Vault {
 
     /// Record a stored blob in the caller's transaction.
     pub(crate) async fn record(
-        conn: &mut SqliteConnection,
+        conn: &mut AnyConnection,
         blob: &BlobRef,
         tenant: TenantId,
         kind: &str,
@@ -236,7 +236,7 @@ impl Vault {
     ) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO blobs (name, tenant_id, kind, object_id, sealed_size, created_at) \
-             VALUES (?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(&blob.name)
         .bind(tenant.to_string())
@@ -266,7 +266,7 @@ impl Vault {
         object_id: &str,
     ) -> Result<Vec<u8>, StoreError> {
         let row = sqlx::query(
-            "SELECT name FROM blobs WHERE tenant_id = ? AND kind = ? AND object_id = ?",
+            "SELECT name FROM blobs WHERE tenant_id = $1 AND kind = $2 AND object_id = $3",
         )
         .bind(tenant.to_string())
         .bind(kind)
@@ -302,7 +302,7 @@ impl Vault {
         let current = ring.current().id().to_hex();
         let rows = sqlx::query(
             "SELECT tenant_id, master_key_id, wrapped FROM tenant_keys \
-             WHERE wrapped IS NOT NULL AND master_key_id <> ?",
+             WHERE wrapped IS NOT NULL AND master_key_id <> $1",
         )
         .bind(&current)
         .fetch_all(&self.pool)
@@ -320,8 +320,8 @@ impl Vault {
             // Only if nobody changed the row meanwhile (another rotation,
             // or crypto-shredding).
             let done = sqlx::query(
-                "UPDATE tenant_keys SET master_key_id = ?, wrapped = ?, rewrapped_at = ? \
-                 WHERE tenant_id = ? AND master_key_id = ? AND wrapped IS NOT NULL",
+                "UPDATE tenant_keys SET master_key_id = $1, wrapped = $2, rewrapped_at = $3 \
+                 WHERE tenant_id = $4 AND master_key_id = $5 AND wrapped IS NOT NULL",
             )
             .bind(&current)
             .bind(&new.sealed)
@@ -352,13 +352,13 @@ impl Vault {
     /// is overwritten, so no keyring can open the tenant's blobs again.
     pub(crate) async fn destroy_in(
         &self,
-        conn: &mut SqliteConnection,
+        conn: &mut AnyConnection,
         tenant: TenantId,
     ) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO tenant_keys (tenant_id, master_key_id, wrapped, created_at, destroyed_at) \
-             VALUES (?1, NULL, NULL, ?2, ?2) \
-             ON CONFLICT (tenant_id) DO UPDATE SET master_key_id = NULL, wrapped = NULL, destroyed_at = ?2",
+             VALUES ($1, NULL, NULL, $2, $2) \
+             ON CONFLICT (tenant_id) DO UPDATE SET master_key_id = NULL, wrapped = NULL, destroyed_at = $2",
         )
         .bind(tenant.to_string())
         .bind(now_millis())
@@ -414,18 +414,19 @@ impl Vault {
         for row in rows {
             let finding: String = row.try_get("finding_id")?;
             let tenant: TenantId = crate::rows::parse(&row, "tenant_id")?;
-            let bytes: Vec<u8> = sqlx::query("SELECT bytes FROM finding_pdfs WHERE finding_id = ?")
-                .bind(&finding)
-                .fetch_one(&self.pool)
-                .await?
-                .try_get("bytes")?;
+            let bytes: Vec<u8> =
+                sqlx::query("SELECT bytes FROM finding_pdfs WHERE finding_id = $1")
+                    .bind(&finding)
+                    .fetch_one(&self.pool)
+                    .await?
+                    .try_get("bytes")?;
             let blob = self
                 .seal_and_put(tenant, "finding_pdf", &finding, bytes)
                 .await?;
             let mut tx = self.pool.begin().await?;
             let written = async {
                 Self::record(&mut tx, &blob, tenant, "finding_pdf", &finding).await?;
-                sqlx::query("DELETE FROM finding_pdfs WHERE finding_id = ?")
+                sqlx::query("DELETE FROM finding_pdfs WHERE finding_id = $1")
                     .bind(&finding)
                     .execute(&mut *tx)
                     .await?;

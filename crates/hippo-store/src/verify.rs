@@ -26,6 +26,11 @@ const SCAN: &str = "SELECT seq, at, id, actor_kind, actor_id, actor_tenant_id, a
      resource_id, patient_id, tenant_id, outcome, detail, request_id, route, client_addr, user_agent, \
      build, claim, canonical, leaf_hash FROM audit_records WHERE seq BETWEEN ?1 AND ?2 ORDER BY seq";
 
+/// `SCAN` with sqlx's placeholders.
+const SCAN_POOLED: &str = "SELECT seq, at, id, actor_kind, actor_id, actor_tenant_id, action, resource_kind, \
+     resource_id, patient_id, tenant_id, outcome, detail, request_id, route, client_addr, user_agent, \
+     build, claim, canonical, leaf_hash FROM audit_records WHERE seq BETWEEN $1 AND $2 ORDER BY seq";
+
 fn corrupt(e: rusqlite::Error) -> StoreError {
     StoreError::Corrupt(format!("reading the audit log: {e}"))
 }
@@ -45,9 +50,180 @@ struct Block {
 /// A block, or the first problem in it.
 type Scanned = Result<Block, String>;
 
-/// Scan records `first..=last` (one block) on `statement`: check positions,
-/// re-encode every record from its columns, re-hash it, and build the
-/// block's compact range. Returns the block, or the first problem.
+/// One stored record's columns, in the order of `SCAN`, from either
+/// backend's rows.
+trait RecordColumns {
+    fn integer(&self, i: usize) -> Result<i64, StoreError>;
+    /// Column bytes as stored (text or blob), without a UTF-8 check.
+    fn bytes(&self, i: usize) -> Result<&[u8], StoreError>;
+    fn bytes_or_null(&self, i: usize) -> Result<Option<&[u8]>, StoreError>;
+}
+
+impl RecordColumns for rusqlite::Row<'_> {
+    fn integer(&self, i: usize) -> Result<i64, StoreError> {
+        self.get(i).map_err(corrupt)
+    }
+    fn bytes(&self, i: usize) -> Result<&[u8], StoreError> {
+        self.get_ref(i)
+            .map_err(corrupt)?
+            .as_bytes()
+            .map_err(|e| StoreError::Corrupt(e.to_string()))
+    }
+    fn bytes_or_null(&self, i: usize) -> Result<Option<&[u8]>, StoreError> {
+        self.get_ref(i)
+            .map_err(corrupt)?
+            .as_bytes_or_null()
+            .map_err(|e| StoreError::Corrupt(e.to_string()))
+    }
+}
+
+/// A record read through sqlx (PostgreSQL): its columns copied out.
+struct OwnedRecord {
+    integers: [i64; 2],
+    columns: Vec<Option<Vec<u8>>>,
+}
+
+impl OwnedRecord {
+    fn from_row(row: &sqlx::any::AnyRow) -> Result<Self, StoreError> {
+        use sqlx::Row;
+        let mut columns = vec![None, None];
+        for i in 2..=18 {
+            columns.push(row.try_get::<Option<String>, _>(i)?.map(String::into_bytes));
+        }
+        for i in 19..=20 {
+            columns.push(row.try_get::<Option<Vec<u8>>, _>(i)?);
+        }
+        Ok(Self {
+            integers: [row.try_get(0)?, row.try_get(1)?],
+            columns,
+        })
+    }
+}
+
+impl RecordColumns for OwnedRecord {
+    fn integer(&self, i: usize) -> Result<i64, StoreError> {
+        self.integers
+            .get(i)
+            .copied()
+            .ok_or_else(|| StoreError::Corrupt(format!("column {i} is not an integer")))
+    }
+    fn bytes(&self, i: usize) -> Result<&[u8], StoreError> {
+        self.bytes_or_null(i)?
+            .ok_or_else(|| StoreError::Corrupt(format!("column {i} is null")))
+    }
+    fn bytes_or_null(&self, i: usize) -> Result<Option<&[u8]>, StoreError> {
+        Ok(self.columns.get(i).and_then(|c| c.as_deref()))
+    }
+}
+
+/// Checks the records of one block, `first..=last`, as they come: their
+/// positions, their encoding re-made from their columns, their hashes;
+/// builds the block's compact range, remembering it at every head size.
+struct BlockCheck<'h> {
+    block: Block,
+    heads: std::iter::Peekable<std::slice::Iter<'h, u64>>,
+    encoded: Vec<u8>,
+    expected: u64,
+    last: u64,
+}
+
+impl<'h> BlockCheck<'h> {
+    fn new(first: u64, last: u64, head_sizes: &'h [u64]) -> Self {
+        let from = head_sizes.partition_point(|&size| size < first);
+        Self {
+            block: Block {
+                range: CompactRange::default(),
+                at_heads: Vec::new(),
+            },
+            heads: head_sizes[from..].iter().peekable(),
+            encoded: Vec::with_capacity(512),
+            expected: first,
+            last,
+        }
+    }
+
+    /// `Err` with the problem if this record is wrong.
+    fn accept(&mut self, row: &impl RecordColumns, done: &AtomicU64) -> Result<(), String> {
+        let expected = self.expected;
+        let seq = row
+            .integer(0)
+            .map_err(|e| format!("record #{expected} was altered: {e}"))? as u64;
+        if seq != expected {
+            return Err(format!(
+                "record #{expected} is missing: the log jumps from #{} to #{seq}",
+                expected - 1
+            ));
+        }
+        // Any column of the wrong type is an altered record, like any
+        // other difference.
+        let encoded = &mut self.encoded;
+        let mut check = || -> Result<(bool, Hash, String), StoreError> {
+            let id = row.bytes(2)?;
+            CanonicalFields::<[u8]> {
+                seq,
+                at: row.integer(1)?,
+                id,
+                actor_kind: row.bytes(3)?,
+                actor_id: row.bytes_or_null(4)?,
+                actor_tenant_id: row.bytes_or_null(5)?,
+                action: row.bytes(6)?,
+                resource_kind: row.bytes(7)?,
+                resource_id: row.bytes_or_null(8)?,
+                patient_id: row.bytes_or_null(9)?,
+                tenant_id: row.bytes_or_null(10)?,
+                outcome: row.bytes(11)?,
+                detail: row.bytes_or_null(12)?,
+                request_id: row.bytes(13)?,
+                route: row.bytes_or_null(14)?,
+                client_addr: row.bytes_or_null(15)?,
+                user_agent: row.bytes_or_null(16)?,
+                build: row.bytes(17)?,
+                claim: row.bytes(18)?,
+            }
+            .encode_into(encoded);
+            let canonical = row.bytes(19)?;
+            let leaf = leaf_hash(canonical);
+            Ok((
+                *encoded == canonical && row.bytes(20)? == leaf,
+                leaf,
+                String::from_utf8_lossy(id).into_owned(),
+            ))
+        };
+        let leaf = match check() {
+            Ok((true, leaf, _)) => leaf,
+            Ok((false, _, id)) => {
+                return Err(format!(
+                    "record #{seq} ({id}) was altered: its fields, its encoding and its hash disagree"
+                ));
+            }
+            Err(e) => return Err(format!("record #{seq} was altered: {e}")),
+        };
+        self.block.range.push(leaf);
+        if self.heads.next_if(|&&size| size == expected).is_some() {
+            self.block
+                .at_heads
+                .push((expected, self.block.range.clone()));
+        }
+        self.expected += 1;
+        if self.expected.is_multiple_of(10_000) {
+            done.fetch_add(10_000, Ordering::Relaxed);
+        }
+        Ok(())
+    }
+
+    fn finish(self) -> Scanned {
+        if self.expected <= self.last {
+            return Err(format!(
+                "record #{} is missing: nothing follows #{}",
+                self.expected,
+                self.expected - 1
+            ));
+        }
+        Ok(self.block)
+    }
+}
+
+/// Scan records `first..=last` (one block) on `statement`.
 fn scan(
     statement: &mut rusqlite::Statement<'_>,
     first: u64,
@@ -58,104 +234,35 @@ fn scan(
     let mut rows = statement
         .query([first as i64, last as i64])
         .map_err(corrupt)?;
-    let mut block = Block {
-        range: CompactRange::default(),
-        at_heads: Vec::new(),
-    };
-    let mut heads = head_sizes
-        .iter()
-        .copied()
-        .skip_while(|&size| size < first)
-        .take_while(|&size| size <= last)
-        .peekable();
-    let mut encoded = Vec::with_capacity(512);
-    let mut expected = first;
+    let mut check = BlockCheck::new(first, last, head_sizes);
     while let Some(row) = rows.next().map_err(corrupt)? {
-        // Column bytes as stored (text or blob), without a UTF-8 check.
-        let text = |i: usize| -> Result<&[u8], StoreError> {
-            row.get_ref(i)
-                .map_err(corrupt)?
-                .as_bytes()
-                .map_err(|e| StoreError::Corrupt(e.to_string()))
-        };
-        let opt = |i: usize| -> Result<Option<&[u8]>, StoreError> {
-            row.get_ref(i)
-                .map_err(corrupt)?
-                .as_bytes_or_null()
-                .map_err(|e| StoreError::Corrupt(e.to_string()))
-        };
-        let blob = |i: usize| -> Result<&[u8], StoreError> {
-            row.get_ref(i)
-                .map_err(corrupt)?
-                .as_bytes()
-                .map_err(|e| StoreError::Corrupt(e.to_string()))
-        };
-        let seq = row.get::<_, i64>(0).map_err(corrupt)? as u64;
-        if seq != expected {
-            return Ok(Err(format!(
-                "record #{expected} is missing: the log jumps from #{} to #{seq}",
-                expected - 1
-            )));
-        }
-        // Any column of the wrong type is an altered record, like any
-        // other difference.
-        let mut check = || -> Result<(bool, Hash, String), StoreError> {
-            let id = text(2)?;
-            CanonicalFields::<[u8]> {
-                seq,
-                at: row.get(1).map_err(corrupt)?,
-                id,
-                actor_kind: text(3)?,
-                actor_id: opt(4)?,
-                actor_tenant_id: opt(5)?,
-                action: text(6)?,
-                resource_kind: text(7)?,
-                resource_id: opt(8)?,
-                patient_id: opt(9)?,
-                tenant_id: opt(10)?,
-                outcome: text(11)?,
-                detail: opt(12)?,
-                request_id: text(13)?,
-                route: opt(14)?,
-                client_addr: opt(15)?,
-                user_agent: opt(16)?,
-                build: text(17)?,
-                claim: text(18)?,
-            }
-            .encode_into(&mut encoded);
-            let canonical = blob(19)?;
-            let leaf = leaf_hash(canonical);
-            Ok((
-                encoded == canonical && blob(20)? == leaf,
-                leaf,
-                String::from_utf8_lossy(id).into_owned(),
-            ))
-        };
-        let leaf = match check() {
-            Ok((true, leaf, _)) => leaf,
-            Ok((false, _, id)) => {
-                return Ok(Err(format!(
-                    "record #{seq} ({id}) was altered: its fields, its encoding and its hash disagree"
-                )));
-            }
-            Err(e) => return Ok(Err(format!("record #{seq} was altered: {e}"))),
-        };
-        block.range.push(leaf);
-        if heads.next_if_eq(&expected).is_some() {
-            block.at_heads.push((expected, block.range.clone()));
-        }
-        expected += 1;
-        if expected.is_multiple_of(10_000) {
-            done.fetch_add(10_000, Ordering::Relaxed);
+        if let Err(problem) = check.accept(row, done) {
+            return Ok(Err(problem));
         }
     }
-    if expected <= last {
-        return Ok(Err(format!(
-            "record #{expected} is missing: nothing follows #{}",
-            expected - 1
-        )));
+    Ok(check.finish())
+}
+
+/// The same scan through sqlx, for PostgreSQL (one block in memory).
+async fn scan_pooled(
+    pool: &sqlx::AnyPool,
+    first: u64,
+    last: u64,
+    head_sizes: &[u64],
+    done: &AtomicU64,
+) -> Result<Scanned, StoreError> {
+    let rows = sqlx::query(SCAN_POOLED)
+        .bind(first as i64)
+        .bind(last as i64)
+        .fetch_all(pool)
+        .await?;
+    let mut check = BlockCheck::new(first, last, head_sizes);
+    for row in &rows {
+        if let Err(problem) = check.accept(&OwnedRecord::from_row(row)?, done) {
+            return Ok(Err(problem));
+        }
     }
-    Ok(Ok(block))
+    Ok(check.finish())
 }
 
 /// One verifier thread: its own read-only connection, memory-mapped so
@@ -227,9 +334,26 @@ impl AuditLog {
         let workers = std::thread::available_parallelism()
             .map_or(2, |n| n.get())
             .clamp(1, 8);
+        let Some(file) = self.path.clone() else {
+            // PostgreSQL: block after block through the pool.
+            let mut blocks = BTreeMap::new();
+            let mut first = 1;
+            while first <= total {
+                let last = (first + block - 1).min(total);
+                let scanned = scan_pooled(&self.pool, first, last, &head_sizes, &done).await?;
+                progress(done.load(Ordering::Relaxed), total);
+                let failed = scanned.is_err();
+                blocks.insert(first / block, scanned);
+                if failed {
+                    break;
+                }
+                first = last + 1;
+            }
+            return join_blocks(blocks, &heads, total, key);
+        };
         let mut tasks = Vec::new();
         for _ in 0..workers {
-            let path = self.path.clone();
+            let path = file.clone();
             let (sizes, next, failed, counter) = (
                 head_sizes.clone(),
                 next_block.clone(),
@@ -255,42 +379,51 @@ impl AuditLog {
             blocks.extend(finished);
         }
         progress(total, total);
-        // Join the blocks in log order: the first problem is the earliest,
-        // and the root at every head size is the blocks before it joined
-        // with the range inside its own block.
-        let misaligned = || StoreError::Corrupt("verifier blocks misaligned".into());
-        let mut whole = CompactRange::default();
-        let mut roots = BTreeMap::new();
-        let mut problem = None;
-        for (_, block) in blocks {
-            let block = match block {
-                Ok(block) => block,
-                Err(p) => {
-                    problem = Some(p);
-                    break;
-                }
-            };
-            for (size, inside) in &block.at_heads {
-                let mut at_head = whole.clone();
-                if !at_head.append(inside) {
-                    return Err(misaligned());
-                }
-                roots.insert(*size, at_head.root());
+        join_blocks(blocks, &heads, total, key)
+    }
+}
+
+/// Join the blocks in log order: the first problem is the earliest, and
+/// the root at every head size is the blocks before it joined with the
+/// range inside its own block.
+fn join_blocks(
+    blocks: BTreeMap<u64, Scanned>,
+    heads: &[hippo_audit::SignedTreeHead],
+    total: u64,
+    key: &VerifyingKey,
+) -> Result<VerifyReport, StoreError> {
+    let misaligned = || StoreError::Corrupt("verifier blocks misaligned".into());
+    let mut whole = CompactRange::default();
+    let mut roots = BTreeMap::new();
+    let mut problem = None;
+    for (_, block) in blocks {
+        let block = match block {
+            Ok(block) => block,
+            Err(p) => {
+                problem = Some(p);
+                break;
             }
-            if !whole.append(&block.range) {
+        };
+        for (size, inside) in &block.at_heads {
+            let mut at_head = whole.clone();
+            if !at_head.append(inside) {
                 return Err(misaligned());
             }
+            roots.insert(*size, at_head.root());
         }
-        let records = whole.size();
-        if problem.is_none() {
-            problem = check_heads(&heads, total, &roots, key);
+        if !whole.append(&block.range) {
+            return Err(misaligned());
         }
-        Ok(VerifyReport {
-            records,
-            heads: heads.len() as u64,
-            problem,
-        })
     }
+    let records = whole.size();
+    if problem.is_none() {
+        problem = check_heads(heads, total, &roots, key);
+    }
+    Ok(VerifyReport {
+        records,
+        heads: heads.len() as u64,
+        problem,
+    })
 }
 
 /// Every head must be validly signed, cover no more than the log holds,
