@@ -192,8 +192,9 @@ impl Anomalies {
                 detail: f.detail,
             };
             let inserted = sqlx::query(
-                "INSERT OR IGNORE INTO alerts (id, rule, raised_at, actor, tenant_id, patient_id, first_at, \
-                 last_at, count, detail, dedup_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                "INSERT INTO alerts (id, rule, raised_at, actor, tenant_id, patient_id, first_at, \
+                 last_at, count, detail, dedup_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+                 ON CONFLICT DO NOTHING",
             )
             .bind(&alert.id)
             .bind(&alert.rule)

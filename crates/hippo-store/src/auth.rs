@@ -61,9 +61,9 @@ impl AuthStore {
     /// provisioning), so at most one row matches.
     pub async fn credentials(&self, email: &str) -> Result<Option<Credentials>, StoreError> {
         let row = sqlx::query(
-            "SELECT 'staff' AS kind, id, password_hash FROM staff_users WHERE email = $1 \
-             UNION ALL SELECT 'account', id, password_hash FROM accounts WHERE email = $1 \
-             UNION ALL SELECT 'operator', id, password_hash FROM operators WHERE email = $1 LIMIT 1",
+            "SELECT 'staff' AS kind, id, password_hash FROM staff_users WHERE lower(email) = lower($1) \
+             UNION ALL SELECT 'account', id, password_hash FROM accounts WHERE lower(email) = lower($1) \
+             UNION ALL SELECT 'operator', id, password_hash FROM operators WHERE lower(email) = lower($1) LIMIT 1",
         )
         .bind(email.trim())
         .fetch_optional(&self.pool)

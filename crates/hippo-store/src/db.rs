@@ -160,6 +160,11 @@ impl Store {
     /// A consistent copy of the database in one file (SQLite's `VACUUM
     /// INTO`: a read transaction, so the server keeps serving meanwhile).
     pub async fn backup_database_into(&self, file: &Path) -> Result<(), StoreError> {
+        if Backend::of_pool(&self.pool) != Backend::Sqlite {
+            return Err(StoreError::Corrupt(
+                "`hippo backup` copies SQLite databases; back up PostgreSQL with pg_dump (see README)".into(),
+            ));
+        }
         let target = file
             .to_str()
             .ok_or_else(|| StoreError::Corrupt("backup path is not UTF-8".into()))?;

@@ -56,9 +56,9 @@ fn origin() -> RequestOrigin {
 
 async fn email_taken(conn: &mut AnyConnection, email: &str) -> Result<bool, StoreError> {
     let row = sqlx::query(
-        "SELECT (SELECT COUNT(*) FROM staff_users WHERE email = $1) + \
-         (SELECT COUNT(*) FROM accounts WHERE email = $1) + \
-         (SELECT COUNT(*) FROM operators WHERE email = $1) AS n",
+        "SELECT (SELECT COUNT(*) FROM staff_users WHERE lower(email) = lower($1)) + \
+         (SELECT COUNT(*) FROM accounts WHERE lower(email) = lower($1)) + \
+         (SELECT COUNT(*) FROM operators WHERE lower(email) = lower($1)) AS n",
     )
     .bind(email)
     .fetch_one(conn)
@@ -150,9 +150,11 @@ impl Provisioning {
         tx.commit().await?;
         // Out of the write-ahead log, so the old wrapped key is not left in
         // it (secure_delete zeroes it in the database file itself).
-        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-            .execute(&self.pool)
-            .await?;
+        if crate::sql::Backend::of_pool(&self.pool) == crate::sql::Backend::Sqlite {
+            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                .execute(&self.pool)
+                .await?;
+        }
         Ok(deletion)
     }
 

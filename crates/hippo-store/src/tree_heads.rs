@@ -117,11 +117,14 @@ impl AuditLog {
     pub(crate) async fn store_tiles(&self, first: u64, roots: &[Hash]) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         for (idx, root) in (first..).zip(roots) {
-            sqlx::query("INSERT OR REPLACE INTO tree_tiles (idx, root) VALUES ($1, $2)")
-                .bind(idx as i64)
-                .bind(root.as_slice())
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "INSERT INTO tree_tiles (idx, root) VALUES ($1, $2) \
+                 ON CONFLICT (idx) DO UPDATE SET root = excluded.root",
+            )
+            .bind(idx as i64)
+            .bind(root.as_slice())
+            .execute(&mut *tx)
+            .await?;
         }
         tx.commit().await?;
         Ok(())
@@ -173,8 +176,8 @@ impl AuditLog {
         public_key: &str,
     ) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT OR IGNORE INTO tree_heads (size, root, issued_at, signature, public_key) \
-             VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO tree_heads (size, root, issued_at, signature, public_key) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
         )
         .bind(signed.head.size as i64)
         .bind(signed.head.root.as_slice())

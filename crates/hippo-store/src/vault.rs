@@ -443,7 +443,7 @@ impl Vault {
             }
             moved += 1;
         }
-        if moved > 0 {
+        if moved > 0 && crate::sql::Backend::of_pool(&self.pool) == crate::sql::Backend::Sqlite {
             // Rewrite the file so the plaintext leaves its free pages.
             sqlx::query("VACUUM").execute(&self.pool).await?;
         }

@@ -109,7 +109,7 @@ async fn patients_see_who_accessed_their_data_and_can_prove_it() {
 
     // Someone else's record: not found, like a random ID.
     let sophies: String =
-        sqlx::query_scalar("SELECT id FROM audit_records WHERE patient_id = ? LIMIT 1")
+        sqlx::query_scalar("SELECT id FROM audit_records WHERE patient_id = $1 LIMIT 1")
             .bind(sophie.user.patient_ids[0].to_string())
             .fetch_one(&app.db)
             .await

@@ -185,7 +185,8 @@ async fn the_rules_also_run_over_history_from_the_cli() {
     for n in 1..=3 {
         app.get(&format!("/api/v1/findings/{n}"), &max).await;
     }
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hippo"))
+    let out = app
+        .command()
         .args(["forensics", "anomalies", "--format", "json", "--data-dir"])
         .arg(&app.dir)
         .output()

@@ -26,7 +26,7 @@ async fn reads_are_recorded_with_full_context() {
         .unwrap()
         .to_owned();
     let row = sqlx::query(
-        "SELECT * FROM audit_records WHERE action = 'finding_read' AND resource_id = ? AND outcome = 'success'",
+        "SELECT * FROM audit_records WHERE action = 'finding_read' AND resource_id = $1 AND outcome = 'success'",
     )
     .bind(&finding)
     .fetch_one(&app.db)
@@ -70,10 +70,7 @@ async fn without_an_audit_log_nothing_is_served_or_written() {
     let clinician = app.login("a.keller").await;
     let finding = max.user.finding_ids[0].to_string();
     // Simulate a failing log device: every append is refused.
-    sqlx::query("CREATE TRIGGER audit_down BEFORE INSERT ON audit_records BEGIN SELECT RAISE(ABORT, 'disk full'); END")
-        .execute(&app.db)
-        .await
-        .unwrap();
+    app.break_audit_log().await;
 
     let read = app.get(&format!("/api/v1/findings/{finding}"), &max).await;
     assert_eq!(read.status(), StatusCode::SERVICE_UNAVAILABLE);
@@ -105,10 +102,7 @@ async fn without_an_audit_log_nothing_is_served_or_written() {
     let login = app.login_raw(&max.user.email, &max.user.password).await;
     assert_eq!(login.status(), StatusCode::SERVICE_UNAVAILABLE);
 
-    sqlx::query("DROP TRIGGER audit_down")
-        .execute(&app.db)
-        .await
-        .unwrap();
+    app.repair_audit_log().await;
     assert_eq!(
         app.get(&format!("/api/v1/findings/{finding}"), &max)
             .await

@@ -4,7 +4,6 @@
 //! patients, their tenants, the attacker and the first access.
 
 use std::collections::BTreeSet;
-use std::process::Command;
 
 use hippo_core::time_util::{now_millis, rfc3339};
 use reqwest::StatusCode;
@@ -12,7 +11,6 @@ use serde_json::Value;
 
 use crate::helpers::{Fences, spawn_app_fenced};
 
-const HIPPO: &str = env!("CARGO_BIN_EXE_hippo");
 const PDF_ROUTE: &str = "GET /api/v1/findings/{id}/pdf";
 
 #[tokio::test]
@@ -81,8 +79,8 @@ async fn blast_radius_names_exactly_the_victims_the_attacker_and_the_first_acces
     assert_eq!(detail.status(), StatusCode::NOT_FOUND);
 
     let first_attack: i64 = sqlx::query_scalar(
-        "SELECT MIN(at) FROM audit_records WHERE actor_id = ? AND action = 'finding_pdf_download' \
-         AND resource_id <> ?",
+        "SELECT MIN(at) FROM audit_records WHERE actor_id = $1 AND action = 'finding_pdf_download' \
+         AND resource_id <> $2",
     )
     .bind(&attacker.actor_id)
     .bind(attacker.user.finding_ids[0].to_string())
@@ -90,7 +88,8 @@ async fn blast_radius_names_exactly_the_victims_the_attacker_and_the_first_acces
     .await
     .unwrap();
 
-    let out = Command::new(HIPPO)
+    let out = app
+        .command()
         .args([
             "forensics",
             "blast-radius",
@@ -160,7 +159,8 @@ async fn blast_radius_names_exactly_the_victims_the_attacker_and_the_first_acces
     assert_eq!(api["accesses"], report["accesses"]);
     assert_eq!(api["tenants"], report["tenants"]);
     let svg = app.dir.join("timeline.svg");
-    let out = Command::new(HIPPO)
+    let out = app
+        .command()
         .args([
             "forensics",
             "blast-radius",

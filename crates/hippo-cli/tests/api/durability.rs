@@ -43,7 +43,7 @@ async fn a_backup_taken_while_serving_restores_into_a_new_directory() {
     let (_, original) = pdf(&app.client, &app.url, &max.token, &finding).await;
 
     let backup = app.dir.join("backup-1");
-    let out = hippo(&["backup", "--out", backup.to_str().unwrap()], &app.dir);
+    let out = app.hippo(&["backup", "--out", backup.to_str().unwrap()]);
     assert!(out.contains("sealed blobs"), "{out}");
     // Keys are never part of a backup.
     assert!(!backup.join("keys").exists());
@@ -277,7 +277,7 @@ async fn writes_acknowledged_before_a_sigkill_survive_it_whole() {
     // Nothing half-written: every finding has its observations and a blob
     // that opens; orphans (blob written, row not) are allowed and reported.
     drop(server);
-    let db = sqlx::SqlitePool::connect(&format!(
+    let db = sqlx::AnyPool::connect(&format!(
         "sqlite://{}",
         dir.path().join("hippo.db").display()
     ))

@@ -5,7 +5,7 @@
 
 use reqwest::StatusCode;
 
-use crate::helpers::{PDF, contains, files_under, finding_metadata, hippo, spawn_app, upload_form};
+use crate::helpers::{PDF, contains, files_under, finding_metadata, spawn_app, upload_form};
 use hippo_store::{KeySource, Store, StoreOptions};
 
 /// A footer line of every demo PDF that appears nowhere else.
@@ -117,7 +117,7 @@ async fn a_ciphertext_moved_to_another_object_or_tenant_does_not_open() {
     let findings: Vec<_> = erika.user.finding_ids.clone();
     let mut paths = Vec::new();
     for finding in &findings {
-        let tenant: String = sqlx::query_scalar("SELECT tenant_id FROM findings WHERE id = ?")
+        let tenant: String = sqlx::query_scalar("SELECT tenant_id FROM findings WHERE id = $1")
             .bind(finding.to_string())
             .fetch_one(&app.db)
             .await
@@ -171,14 +171,14 @@ async fn master_keys_rotate_while_running_instances_keep_serving() {
     let other = open_other_instance(&app, KeySource::File(keyring_file.clone())).await;
     let old_id = other.vault().check_keyring().unwrap();
 
-    let out = hippo(&["keys", "rotate"], &app.dir);
+    let out = app.hippo(&["keys", "rotate"]);
     assert!(out.contains("re-wrapped 2 data keys"), "{out}");
     let rotated =
         hippo_crypto::Keyring::parse(&std::fs::read_to_string(&keyring_file).unwrap()).unwrap();
     assert_eq!(rotated.ids().len(), 2);
     assert_ne!(rotated.current().id(), old_id);
     let under_old: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM tenant_keys WHERE master_key_id = ?")
+        sqlx::query_scalar("SELECT COUNT(*) FROM tenant_keys WHERE master_key_id = $1")
             .bind(old_id.to_hex())
             .fetch_one(&app.db)
             .await
@@ -194,7 +194,7 @@ async fn master_keys_rotate_while_running_instances_keep_serving() {
     assert_eq!(served.status(), StatusCode::OK);
     assert_eq!(served.bytes().await.unwrap(), before);
     let tenant = max.user.patient_ids[0];
-    let tenant_id: String = sqlx::query_scalar("SELECT tenant_id FROM patients WHERE id = ?")
+    let tenant_id: String = sqlx::query_scalar("SELECT tenant_id FROM patients WHERE id = $1")
         .bind(tenant.to_string())
         .fetch_one(&app.db)
         .await
@@ -211,7 +211,7 @@ async fn master_keys_rotate_while_running_instances_keep_serving() {
     assert_eq!(opened, before);
 
     // Retire the old key: the old keyring alone can no longer open anything.
-    let out = hippo(&["keys", "rotate", "--retire"], &app.dir);
+    let out = app.hippo(&["keys", "rotate", "--retire"]);
     assert!(out.contains("retired 1 old master keys"), "{out}");
     let old_only = hippo_crypto::Keyring::parse(&old_keyring).unwrap();
     let stale = open_other_instance(&app, KeySource::Fixed(std::sync::Arc::new(old_only))).await;
@@ -231,7 +231,7 @@ async fn master_keys_rotate_while_running_instances_keep_serving() {
             .await,
         2
     );
-    let verified = hippo(&["audit", "verify"], &app.dir);
+    let verified = app.hippo(&["audit", "verify"]);
     assert!(verified.contains("intact"), "{verified}");
 }
 
@@ -246,13 +246,13 @@ async fn deleting_a_tenant_shreds_its_key_so_its_blobs_never_open_again() {
         .unwrap()
         .clone();
     let wrapped: Vec<u8> =
-        sqlx::query_scalar("SELECT wrapped FROM tenant_keys WHERE tenant_id = ?")
+        sqlx::query_scalar("SELECT wrapped FROM tenant_keys WHERE tenant_id = $1")
             .bind(hafen.id.to_string())
             .fetch_one(&app.db)
             .await
             .unwrap();
     let hafen_findings: Vec<String> =
-        sqlx::query_scalar("SELECT id FROM findings WHERE tenant_id = ?")
+        sqlx::query_scalar("SELECT id FROM findings WHERE tenant_id = $1")
             .bind(hafen.id.to_string())
             .fetch_all(&app.db)
             .await
@@ -260,7 +260,7 @@ async fn deleting_a_tenant_shreds_its_key_so_its_blobs_never_open_again() {
     assert!(!hafen_findings.is_empty());
 
     let id = hafen.id.to_string();
-    let out = hippo(&["tenant", "delete", &id, "--confirm", &id], &app.dir);
+    let out = app.hippo(&["tenant", "delete", &id, "--confirm", &id]);
     assert!(out.contains("data key destroyed"), "{out}");
 
     // The sealed blobs are still there, and open for nobody.
@@ -312,9 +312,10 @@ async fn deleting_a_tenant_shreds_its_key_so_its_blobs_never_open_again() {
         .await,
         1
     );
-    assert!(hippo(&["audit", "verify"], &app.dir).contains("intact"));
+    assert!(app.hippo(&["audit", "verify"]).contains("intact"));
     // Deleting again is refused.
-    let again = std::process::Command::new(crate::helpers::HIPPO)
+    let again = app
+        .command()
         .args(["tenant", "delete", &id, "--confirm", &id, "--data-dir"])
         .arg(&app.dir)
         .output()
@@ -327,10 +328,7 @@ async fn a_failed_upload_leaves_no_blob_and_the_sweeper_reports_orphans() {
     let app = spawn_app().await;
     let keller = app.login("a.keller").await;
     let blobs_before = files_under(&blob_dir(&app));
-    sqlx::query("CREATE TRIGGER audit_down BEFORE INSERT ON audit_records BEGIN SELECT RAISE(ABORT, 'disk full'); END")
-        .execute(&app.db)
-        .await
-        .unwrap();
+    app.break_audit_log().await;
     let response = app
         .upload(
             &keller.user.patient_ids[0].to_string(),
@@ -339,16 +337,13 @@ async fn a_failed_upload_leaves_no_blob_and_the_sweeper_reports_orphans() {
         )
         .await;
     assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
-    sqlx::query("DROP TRIGGER audit_down")
-        .execute(&app.db)
-        .await
-        .unwrap();
+    app.repair_audit_log().await;
     assert_eq!(
         files_under(&blob_dir(&app)),
         blobs_before,
         "the sealed PDF was removed again"
     );
-    let out = hippo(&["blobs", "sweep", "--grace-minutes", "0"], &app.dir);
+    let out = app.hippo(&["blobs", "sweep", "--grace-minutes", "0"]);
     assert!(out.contains("0 orphans"), "{out}");
     assert!(out.contains("0 missing"), "{out}");
 
@@ -367,9 +362,9 @@ async fn a_failed_upload_leaves_no_blob_and_the_sweeper_reports_orphans() {
         .unwrap()
         .set_modified(filetime)
         .unwrap();
-    let out = hippo(&["blobs", "sweep"], &app.dir);
+    let out = app.hippo(&["blobs", "sweep"]);
     assert!(out.contains("1 orphans"), "{out}");
-    let out = hippo(&["blobs", "sweep", "--delete"], &app.dir);
+    let out = app.hippo(&["blobs", "sweep", "--delete"]);
     assert!(out.contains("deleted 1 orphans"), "{out}");
     assert!(!stray.exists());
     assert_eq!(files_under(&blob_dir(&app)), blobs_before);

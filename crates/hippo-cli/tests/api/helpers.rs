@@ -5,7 +5,7 @@ use hippo_server::{RunningServer, ServerConfig};
 use hippo_store::{Store, StoreOptions};
 use reqwest::{Client, Response, StatusCode, multipart};
 use serde_json::{Value, json};
-use sqlx::{Row, SqlitePool};
+use sqlx::{AnyPool, Row};
 
 pub struct TestApp {
     pub url: String,
@@ -14,7 +14,10 @@ pub struct TestApp {
     pub store: Store,
     pub client: Client,
     pub world: DemoWorld,
-    pub db: SqlitePool,
+    /// The server's database (SQLite or PostgreSQL), for checks.
+    pub db: AnyPool,
+    /// Its URL, for running the `hippo` binary on the same database.
+    pub database_url: Option<String>,
     _server: RunningServer,
     _dir: tempfile::TempDir,
 }
@@ -45,12 +48,52 @@ pub async fn spawn_app_fenced(
     spawn(fences, None, Vec::new(), configure).await
 }
 
+/// The database the suite runs on: a fresh PostgreSQL database per test
+/// when `HIPPO_TEST_POSTGRES` names a server (an admin URL such as
+/// `postgres://hippo:hippo@127.0.0.1/postgres`), else a SQLite file in the
+/// test's directory (`None`).
+pub async fn test_database_url() -> Option<String> {
+    let admin = std::env::var("HIPPO_TEST_POSTGRES").ok()?;
+    sqlx::any::install_default_drivers();
+    let pool = AnyPool::connect(&admin).await.unwrap();
+    let name = format!("hippo_test_{}", uuid::Uuid::new_v4().simple());
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    let (base, _) = admin.rsplit_once('/').unwrap();
+    Some(format!("{base}/{name}"))
+}
+
+/// Whether this run is on PostgreSQL.
+pub fn on_postgres() -> bool {
+    std::env::var("HIPPO_TEST_POSTGRES").is_ok()
+}
+
+/// Tests that tamper with the SQLite file itself run on SQLite whatever
+/// the suite's database.
+pub async fn spawn_app_on_sqlite() -> TestApp {
+    spawn_on(None, Fences::default(), None, Vec::new(), |_| {}).await
+}
+
 /// The demo world served with its blobs in another store (e.g. S3).
 pub async fn spawn_app_with_blob_store(url: &str, options: Vec<(String, String)>) -> TestApp {
     spawn(Fences::default(), Some(url.to_owned()), options, |_| {}).await
 }
 
 async fn spawn(
+    fences: Fences,
+    blob_url: Option<String>,
+    blob_options: Vec<(String, String)>,
+    configure: impl FnOnce(&mut ServerConfig),
+) -> TestApp {
+    let database_url = test_database_url().await;
+    spawn_on(database_url, fences, blob_url, blob_options, configure).await
+}
+
+async fn spawn_on(
+    database_url: Option<String>,
     fences: Fences,
     blob_url: Option<String>,
     blob_options: Vec<(String, String)>,
@@ -70,7 +113,7 @@ async fn spawn(
     )
     .unwrap();
     let store = Store::open(&StoreOptions {
-        database_url: None,
+        database_url: database_url.clone(),
         data_dir: dir.path().to_path_buf(),
         build: "test-build".into(),
         blob_url,
@@ -112,10 +155,10 @@ async fn spawn(
         store
     };
     let server = hippo_server::start(store.clone(), config).await.unwrap();
-    let db_path = dir.path().join("hippo.db");
-    let db = SqlitePool::connect(&format!("sqlite://{}", db_path.display()))
-        .await
-        .unwrap();
+    let db_url = database_url
+        .clone()
+        .unwrap_or_else(|| format!("sqlite://{}", dir.path().join("hippo.db").display()));
+    let db = AnyPool::connect(&db_url).await.unwrap();
     TestApp {
         url: server.url(),
         dir: dir.path().to_path_buf(),
@@ -126,6 +169,7 @@ async fn spawn(
             .unwrap(),
         world,
         db,
+        database_url,
         _server: server,
         _dir: dir,
     }
@@ -175,6 +219,49 @@ pub fn upload_form(metadata: &Value, pdf: &[u8]) -> multipart::Form {
 }
 
 impl TestApp {
+    /// The `hippo` binary, pointed at this app's database (through the
+    /// environment, so callers still pass `--data-dir`).
+    pub fn command(&self) -> std::process::Command {
+        let mut command = std::process::Command::new(HIPPO);
+        if let Some(url) = &self.database_url {
+            command.env("HIPPO_DATABASE_URL", url);
+        }
+        command
+    }
+
+    /// Run the `hippo` binary on this app's data directory and database.
+    pub fn hippo(&self, args: &[&str]) -> String {
+        hippo_on(args, &self.dir, self.database_url.as_deref())
+    }
+
+    /// Make every audit append fail, like a full disk.
+    pub async fn break_audit_log(&self) {
+        let statements: &[&str] = if on_postgres() {
+            &[
+                "CREATE OR REPLACE FUNCTION hippo_test_disk_full() RETURNS trigger LANGUAGE plpgsql AS \
+                 $$ BEGIN RAISE EXCEPTION 'disk full'; END; $$",
+                "CREATE TRIGGER audit_down BEFORE INSERT ON audit_records \
+                 FOR EACH ROW EXECUTE FUNCTION hippo_test_disk_full()",
+            ]
+        } else {
+            &[
+                "CREATE TRIGGER audit_down BEFORE INSERT ON audit_records BEGIN SELECT RAISE(ABORT, 'disk full'); END",
+            ]
+        };
+        for statement in statements {
+            sqlx::query(*statement).execute(&self.db).await.unwrap();
+        }
+    }
+
+    pub async fn repair_audit_log(&self) {
+        let statement = if on_postgres() {
+            "DROP TRIGGER audit_down ON audit_records"
+        } else {
+            "DROP TRIGGER audit_down"
+        };
+        sqlx::query(statement).execute(&self.db).await.unwrap();
+    }
+
     pub fn user(&self, email_prefix: &str) -> DemoUser {
         self.world
             .users
@@ -209,8 +296,8 @@ impl TestApp {
 
     pub async fn actor_id(&self, email: &str) -> String {
         sqlx::query(
-            "SELECT id FROM staff_users WHERE email = ?1 UNION ALL SELECT id FROM accounts WHERE email = ?1 \
-             UNION ALL SELECT id FROM operators WHERE email = ?1",
+            "SELECT id FROM staff_users WHERE email = $1 UNION ALL SELECT id FROM accounts WHERE email = $1 \
+             UNION ALL SELECT id FROM operators WHERE email = $1",
         )
         .bind(email)
         .fetch_one(&self.db)
@@ -310,8 +397,8 @@ impl TestApp {
             .collect::<Vec<_>>()
             .join(",");
         sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT COUNT(*) FROM audit_records WHERE actor_id = ? \
-             AND (resource_id = ? OR detail LIKE '%' || ? || '%') AND outcome IN ({placeholders})"
+            "SELECT COUNT(*) FROM audit_records WHERE actor_id = $1 \
+             AND (resource_id = $2 OR detail LIKE '%' || $3 || '%') AND outcome IN ({placeholders})"
         )))
         .bind(actor)
         .bind(needle)
@@ -327,12 +414,17 @@ pub const HIPPO: &str = env!("CARGO_BIN_EXE_hippo");
 
 /// Run the `hippo` binary to completion; panics with its stderr if it fails.
 pub fn hippo(args: &[&str], data_dir: &std::path::Path) -> String {
-    let out = std::process::Command::new(HIPPO)
-        .args(args)
-        .arg("--data-dir")
-        .arg(data_dir)
-        .output()
-        .unwrap();
+    hippo_on(args, data_dir, None)
+}
+
+/// The same, on the given database (the test app's `database_url`).
+pub fn hippo_on(args: &[&str], data_dir: &std::path::Path, database_url: Option<&str>) -> String {
+    let mut command = std::process::Command::new(HIPPO);
+    command.args(args).arg("--data-dir").arg(data_dir);
+    if let Some(url) = database_url {
+        command.arg("--database-url").arg(url);
+    }
+    let out = command.output().unwrap();
     assert!(
         out.status.success(),
         "hippo {args:?} failed:\n{}{}",

@@ -124,9 +124,9 @@ struct Callers {
 async fn subject(app: &TestApp, email_prefix: &str) -> LoginSubject {
     let email = app.user(email_prefix).email;
     let row = sqlx::query(
-        "SELECT 'staff' AS k, id FROM staff_users WHERE email = ?1 UNION ALL \
-         SELECT 'account', id FROM accounts WHERE email = ?1 UNION ALL \
-         SELECT 'operator', id FROM operators WHERE email = ?1",
+        "SELECT 'staff' AS k, id FROM staff_users WHERE email = $1 UNION ALL \
+         SELECT 'account', id FROM accounts WHERE email = $1 UNION ALL \
+         SELECT 'operator', id FROM operators WHERE email = $1",
     )
     .bind(&email)
     .fetch_one(&app.db)
@@ -174,7 +174,7 @@ async fn staff_scope(app: &TestApp, email_prefix: &str) -> StaffScope {
 }
 
 struct World {
-    db: sqlx::SqlitePool,
+    db: sqlx::AnyPool,
     log: hippo_store::AuditLog,
     tenant_a_clinician: StaffScope,
     tenant_b_clinician: StaffScope,

@@ -124,7 +124,7 @@ async fn sealed_blobs_round_trip_through_s3_compatible_storage() {
         .text()
         .await
         .unwrap();
-    let tenant: String = sqlx::query_scalar("SELECT tenant_id FROM findings WHERE id = ?")
+    let tenant: String = sqlx::query_scalar("SELECT tenant_id FROM findings WHERE id = $1")
         .bind(&id)
         .fetch_one(&app.db)
         .await

@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use hippo_audit::merkle::{consistency_proof, root, verify_consistency, verify_inclusion};
 use hippo_store::{Store, StoreOptions};
-use sqlx::{Connection, Executor, Row, SqliteConnection};
+use sqlx::{AnyConnection, Connection, Executor, Row};
 
-use crate::helpers::{TestApp, spawn_app};
+use crate::helpers::{TestApp, spawn_app_on_sqlite as spawn_app};
 
 const HIPPO: &str = env!("CARGO_BIN_EXE_hippo");
 
@@ -52,7 +52,7 @@ async fn copy(app: &TestApp, name: &str) -> std::path::PathBuf {
 }
 
 async fn tamper(path: &std::path::Path, sql: &str) {
-    let mut conn = SqliteConnection::connect(&format!("sqlite://{}", path.display()))
+    let mut conn = AnyConnection::connect(&format!("sqlite://{}", path.display()))
         .await
         .unwrap();
     conn.execute(
@@ -160,7 +160,7 @@ async fn a_consistently_rewritten_record_is_caught_by_the_signed_heads() {
     })
     .await
     .unwrap();
-    let mut conn = SqliteConnection::connect(&format!("sqlite://{}", db.display()))
+    let mut conn = AnyConnection::connect(&format!("sqlite://{}", db.display()))
         .await
         .unwrap();
     conn.execute("DROP TRIGGER audit_records_no_update")
@@ -209,7 +209,7 @@ async fn a_consistently_rewritten_record_is_caught_by_the_signed_heads() {
     }
     .encode();
     let leaf = hippo_audit::merkle::leaf_hash(&canonical);
-    sqlx::query("UPDATE audit_records SET build = 'innocent-build', canonical = ?, leaf_hash = ? WHERE seq = 5")
+    sqlx::query("UPDATE audit_records SET build = 'innocent-build', canonical = $1, leaf_hash = $2 WHERE seq = 5")
         .bind(canonical)
         .bind(leaf.as_slice())
         .execute(&mut conn)

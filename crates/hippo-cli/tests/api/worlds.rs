@@ -199,7 +199,7 @@ async fn build(app: &TestApp, shape: &[TenantShape]) -> (Vec<PatientFacts>, Vec<
             for r in &records {
                 let tenant = app.store.provisioning();
                 let tenant_id =
-                    sqlx::query_scalar::<_, String>("SELECT tenant_id FROM patients WHERE id = ?")
+                    sqlx::query_scalar::<_, String>("SELECT tenant_id FROM patients WHERE id = $1")
                         .bind(patients[*r].id.to_string())
                         .fetch_one(&app.db)
                         .await
