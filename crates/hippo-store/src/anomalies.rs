@@ -131,7 +131,7 @@ impl Anomalies {
                     "SELECT {actor} AS actor, NULL AS tenant, NULL AS patient, MIN(a.at) AS first, \
                      MAX(a.at) AS last, COUNT(DISTINCT a.patient_id) AS n FROM audit_records a \
                      WHERE a.at BETWEEN ?1 AND ?2 AND a.outcome = 'success' AND a.patient_id IS NOT NULL \
-                     AND a.actor_kind <> 'system' GROUP BY 1 HAVING n >= {}",
+                     AND a.actor_kind <> 'system' GROUP BY 1 HAVING COUNT(DISTINCT a.patient_id) >= {}",
                     t.distinct_patients
                 ),
                 from,
@@ -146,7 +146,7 @@ impl Anomalies {
                 &format!(
                     "SELECT {actor} AS actor, NULL AS tenant, NULL AS patient, MIN(a.at) AS first, \
                      MAX(a.at) AS last, COUNT(*) AS n FROM audit_records a WHERE a.at BETWEEN ?1 AND ?2 \
-                     AND a.outcome IN ('denied', 'not_found', 'probing') GROUP BY 1 HAVING n >= {}",
+                     AND a.outcome IN ('denied', 'not_found', 'probing') GROUP BY 1 HAVING COUNT(*) >= {}",
                     t.refused_lookups
                 ),
                 from,
@@ -161,7 +161,7 @@ impl Anomalies {
                 &format!(
                     "SELECT {actor} AS actor, NULL AS tenant, NULL AS patient, MIN(a.at) AS first, \
                      MAX(a.at) AS last, COUNT(*) AS n FROM audit_records a WHERE a.at BETWEEN ?1 AND ?2 \
-                     AND a.detail = 'malformed_id' GROUP BY 1 HAVING n >= {}",
+                     AND a.detail = 'malformed_id' GROUP BY 1 HAVING COUNT(*) >= {}",
                     t.malformed_ids
                 ),
                 from,

@@ -107,16 +107,16 @@ impl Provisioning {
         self.vault.destroy_in(&mut tx, tenant).await?;
         // Children before parents (foreign keys).
         for statement in [
-            "DELETE FROM sessions WHERE staff_id IN (SELECT id FROM staff_users WHERE tenant_id = ?1)",
-            "DELETE FROM observations WHERE tenant_id = ?1",
-            "DELETE FROM finding_pdfs WHERE tenant_id = ?1",
-            "DELETE FROM blobs WHERE tenant_id = ?1",
-            "DELETE FROM findings WHERE tenant_id = ?1",
-            "DELETE FROM account_patients WHERE tenant_id = ?1",
-            "DELETE FROM patients WHERE tenant_id = ?1",
-            "DELETE FROM api_keys WHERE tenant_id = ?1",
-            "DELETE FROM staff_users WHERE tenant_id = ?1",
-            "UPDATE tenants SET deleted_at = ?2 WHERE id = ?1",
+            "DELETE FROM sessions WHERE staff_id IN (SELECT id FROM staff_users WHERE tenant_id = $1)",
+            "DELETE FROM observations WHERE tenant_id = $1",
+            "DELETE FROM finding_pdfs WHERE tenant_id = $1",
+            "DELETE FROM blobs WHERE tenant_id = $1",
+            "DELETE FROM findings WHERE tenant_id = $1",
+            "DELETE FROM account_patients WHERE tenant_id = $1",
+            "DELETE FROM patients WHERE tenant_id = $1",
+            "DELETE FROM api_keys WHERE tenant_id = $1",
+            "DELETE FROM staff_users WHERE tenant_id = $1",
+            "UPDATE tenants SET deleted_at = $2 WHERE id = $1",
         ] {
             sqlx::query(statement)
                 .bind(&t)
@@ -347,7 +347,7 @@ impl Provisioning {
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         sqlx::query("UPDATE tenants SET show_staff_names_to_patients = $1 WHERE id = $2")
-            .bind(show)
+            .bind(i64::from(show))
             .bind(tenant.to_string())
             .execute(&mut *tx)
             .await?;

@@ -161,7 +161,7 @@ impl StaffScope {
         .bind(&record.given_name)
         .bind(&record.family_name)
         .bind(format_date(record.birth_date))
-        .bind(new.decoy)
+        .bind(i64::from(new.decoy))
         .bind(record.created_at)
         .execute(&mut *tx)
         .await?;
@@ -593,6 +593,11 @@ async fn insert_observations(
              value_text, unit, reference_low, reference_high, flag) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
+        // Not prepared once for all: sqlx 0.9's Any driver declares a
+        // NULL float as float4 and a present one as float8, so a statement
+        // prepared with a NULL reference range refuses a later value on
+        // PostgreSQL ("incorrect binary data format").
+        .persistent(false)
         .bind(finding.to_string())
         .bind(position as i64)
         .bind(tenant.to_string())

@@ -10,7 +10,9 @@ use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::helpers::{HIPPO, ServeProcess, finding_metadata, hippo, spawn_app, upload_form};
+use crate::helpers::{
+    HIPPO, ServeProcess, finding_metadata, hippo, spawn_app_on_sqlite, upload_form,
+};
 use hippo_store::{KeySource, Store, StoreOptions};
 
 async fn login(client: &Client, url: &str, email: &str, password: &str) -> String {
@@ -37,7 +39,8 @@ async fn pdf(client: &Client, url: &str, token: &str, finding: &str) -> (StatusC
 
 #[tokio::test]
 async fn a_backup_taken_while_serving_restores_into_a_new_directory() {
-    let app = spawn_app().await;
+    // `hippo backup` copies SQLite; PostgreSQL is backed up with pg_dump.
+    let app = spawn_app_on_sqlite().await;
     let max = app.login("max.schmidt").await;
     let finding = max.user.finding_ids[0].to_string();
     let (_, original) = pdf(&app.client, &app.url, &max.token, &finding).await;

@@ -189,7 +189,7 @@ impl World {
     /// An audit record about `patient` that a signed tree head covers.
     async fn covered_record_about(&self, patient: PatientId) -> String {
         let (id, seq): (String, i64) = sqlx::query_as(
-            "SELECT id, seq FROM audit_records WHERE patient_id = ? ORDER BY seq LIMIT 1",
+            "SELECT id, seq FROM audit_records WHERE patient_id = $1 ORDER BY seq LIMIT 1",
         )
         .bind(patient.to_string())
         .fetch_one(&self.db)
