@@ -48,12 +48,16 @@ pub async fn spawn_app_fenced(
     spawn(fences, None, Vec::new(), configure).await
 }
 
-/// The database the suite runs on: a fresh PostgreSQL database per test
-/// when `HIPPO_TEST_POSTGRES` names a server (an admin URL such as
-/// `postgres://hippo:hippo@127.0.0.1/postgres`), else a SQLite file in the
-/// test's directory (`None`).
+/// The database the suite runs on: with `HIPPO_TEST_DATABASE=postgres`, a
+/// fresh PostgreSQL database per test on the server `HIPPO_TEST_POSTGRES`
+/// names (an admin URL such as `postgres://hippo:hippo@127.0.0.1/postgres`);
+/// otherwise a SQLite file in the test's directory (`None`).
 pub async fn test_database_url() -> Option<String> {
-    let admin = std::env::var("HIPPO_TEST_POSTGRES").ok()?;
+    if !on_postgres() {
+        return None;
+    }
+    let admin = std::env::var("HIPPO_TEST_POSTGRES")
+        .expect("HIPPO_TEST_DATABASE=postgres needs HIPPO_TEST_POSTGRES (an admin URL)");
     sqlx::any::install_default_drivers();
     let pool = AnyPool::connect(&admin).await.unwrap();
     let name = format!("hippo_test_{}", uuid::Uuid::new_v4().simple());
@@ -68,7 +72,7 @@ pub async fn test_database_url() -> Option<String> {
 
 /// Whether this run is on PostgreSQL.
 pub fn on_postgres() -> bool {
-    std::env::var("HIPPO_TEST_POSTGRES").is_ok()
+    std::env::var("HIPPO_TEST_DATABASE").as_deref() == Ok("postgres")
 }
 
 /// Tests that tamper with the SQLite file itself run on SQLite whatever

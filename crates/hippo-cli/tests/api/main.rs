@@ -10,6 +10,7 @@ mod anomalies;
 mod api_keys;
 mod audit;
 mod bad_input;
+mod ci;
 mod demo_binary;
 mod drill;
 mod durability;
