@@ -18,7 +18,7 @@ use crate::operator_scope::OperatorScope;
 use crate::patient_scope::PatientScope;
 use crate::provisioning::Provisioning;
 use crate::scoping::Scoping;
-use crate::sql::Backend;
+use crate::sql::{Backend, TenantPool};
 use crate::staff_scope::StaffScope;
 use crate::vault::{KeySource, Vault};
 
@@ -45,6 +45,7 @@ pub struct StoreOptions {
 #[derive(Clone)]
 pub struct Store {
     pool: AnyPool,
+    tenant_pool: TenantPool,
     audit: AuditLog,
     vault: Vault,
     scoping: Scoping,
@@ -116,16 +117,35 @@ impl Store {
                         )
                         .execute(conn)
                         .await?;
+                    } else {
+                        // The main pool's sessions see every tenant; staff
+                        // handles use the tenant pool below.
+                        sqlx::query("SELECT set_config('hippo.tenant', '*', false)")
+                            .execute(conn)
+                            .await?;
                     }
                     Ok(())
                 })
             })
             .connect(&url)
             .await?;
-        match Backend::of_pool(&pool) {
-            Backend::Sqlite => SQLITE_MIGRATOR.run(&pool).await?,
-            Backend::Postgres => POSTGRES_MIGRATOR.run(&pool).await?,
-        }
+        let tenant_pool = match Backend::of_pool(&pool) {
+            Backend::Sqlite => {
+                SQLITE_MIGRATOR.run(&pool).await?;
+                TenantPool::new(pool.clone())
+            }
+            Backend::Postgres => {
+                POSTGRES_MIGRATOR.run(&pool).await?;
+                // Sessions without a tenant setting: row-level security
+                // shows them nothing until a staff handle sets its tenant.
+                TenantPool::new(
+                    AnyPoolOptions::new()
+                        .max_connections(8)
+                        .connect(&url)
+                        .await?,
+                )
+            }
+        };
         let path = file;
         let blobs = BlobStore::open(
             options.blob_url.as_deref(),
@@ -136,6 +156,7 @@ impl Store {
             audit: AuditLog::start(pool.clone(), options.build.clone(), path),
             vault: Vault::new(pool.clone(), blobs, options.keys.clone()),
             pool,
+            tenant_pool,
             scoping: Scoping::Enforced,
         })
     }
@@ -145,6 +166,14 @@ impl Store {
     #[cfg(feature = "fence-bypass")]
     pub fn bypass_scoping_for_tests(mut self) -> Self {
         self.scoping = Scoping::BypassedForTests;
+        self
+    }
+
+    /// Test-only: staff handles use connections that see every tenant, so
+    /// tests can show that PostgreSQL's row-level security is what denies.
+    #[cfg(feature = "fence-bypass")]
+    pub fn bypass_row_level_security_for_tests(mut self) -> Self {
+        self.tenant_pool = TenantPool::unfenced(self.pool.clone());
         self
     }
 
@@ -199,7 +228,7 @@ impl Store {
         gate: Arc<dyn AccessGate>,
     ) -> Option<StaffScope> {
         StaffScope::new(
-            self.pool.clone(),
+            self.tenant_pool.clone(),
             self.vault.clone(),
             self.audit_log(),
             principal,
@@ -260,6 +289,7 @@ impl Store {
     }
 
     pub async fn close(&self) {
+        self.tenant_pool.close().await;
         self.pool.close().await;
     }
 }

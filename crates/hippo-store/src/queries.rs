@@ -5,7 +5,7 @@
 use hippo_core::finding::Observation;
 use hippo_core::policy::{Action, ResourceKind};
 use hippo_core::{FindingId, TenantId};
-use sqlx::AnyPool;
+use sqlx::AnyConnection;
 
 use crate::actor::{Actor, outcome_success};
 use crate::error::StoreError;
@@ -14,7 +14,7 @@ use crate::rows::observation;
 use crate::vault::Vault;
 
 pub(crate) async fn observations(
-    pool: &AnyPool,
+    conn: &mut AnyConnection,
     tenant: TenantId,
     finding: FindingId,
 ) -> Result<Vec<Observation>, StoreError> {
@@ -24,7 +24,7 @@ pub(crate) async fn observations(
     )
     .bind(tenant.to_string())
     .bind(finding.to_string())
-    .fetch_all(pool)
+    .fetch_all(conn)
     .await?
     .iter()
     .map(observation)
@@ -36,11 +36,11 @@ pub(crate) const PDF_BLOB: &str = "finding_pdf";
 
 /// Complete a scope-checked finding with its observations, audited.
 pub(crate) async fn audited_detail(
-    pool: &AnyPool,
+    conn: &mut AnyConnection,
     actor: &Actor,
     summary: FindingSummary,
 ) -> Result<FindingDetail, StoreError> {
-    let observations = observations(pool, summary.tenant_id, summary.id).await?;
+    let observations = observations(conn, summary.tenant_id, summary.id).await?;
     actor
         .log(
             outcome_success(Action::FindingRead, ResourceKind::Finding)

@@ -76,6 +76,79 @@ pub(crate) async fn begin_write(
     }
 }
 
+/// The connections staff handles use. On PostgreSQL a pool of its own
+/// whose sessions see no tenant rows at all until a tenant is set (the
+/// row-level security policies of migration 0004 compare every row's
+/// `tenant_id` with the `hippo.tenant` setting): the third fence, under the
+/// scoped SQL and the Cedar gate. Every other handle uses the main pool,
+/// whose sessions are set to `*` (all tenants) when they connect. On SQLite
+/// (no row-level security) this is the main pool.
+#[derive(Clone)]
+pub(crate) struct TenantPool {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+impl TenantPool {
+    pub(crate) fn new(pool: AnyPool) -> Self {
+        Self {
+            backend: Backend::of_pool(&pool),
+            pool,
+        }
+    }
+
+    /// Test-only: connections of the main pool, which see every tenant
+    /// (shows that the row-level fence is what denies).
+    #[cfg(feature = "fence-bypass")]
+    pub(crate) fn unfenced(pool: AnyPool) -> Self {
+        Self {
+            pool,
+            backend: Backend::Sqlite,
+        }
+    }
+
+    pub(crate) async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// A connection that sees `tenant`'s rows only (PostgreSQL). The
+    /// setting lives for the session; every acquisition sets it again,
+    /// and a failure to set it fails the request.
+    pub(crate) async fn acquire_for(
+        &self,
+        tenant: &str,
+    ) -> Result<sqlx::pool::PoolConnection<sqlx::Any>, sqlx::Error> {
+        let mut conn = self.pool.acquire().await?;
+        if self.backend == Backend::Postgres {
+            sqlx::query("SELECT set_config('hippo.tenant', $1, false)")
+                .bind(tenant)
+                .execute(&mut *conn)
+                .await?;
+        }
+        Ok(conn)
+    }
+
+    /// A transaction that sees and writes `tenant`'s rows only.
+    pub(crate) async fn begin_for(
+        &self,
+        tenant: &str,
+        write: bool,
+    ) -> Result<Transaction<'static, sqlx::Any>, sqlx::Error> {
+        let mut tx = if write {
+            begin_write(&self.pool).await?
+        } else {
+            self.pool.begin().await?
+        };
+        if self.backend == Backend::Postgres {
+            sqlx::query("SELECT set_config('hippo.tenant', $1, true)")
+                .bind(tenant)
+                .execute(&mut *tx)
+                .await?;
+        }
+        Ok(tx)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

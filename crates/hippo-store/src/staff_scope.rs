@@ -12,7 +12,7 @@ use hippo_core::policy::{AccessGate, Action, ResourceKind, ResourceRef};
 use hippo_core::time_util::now_millis;
 use hippo_core::{ApiKeyId, DomainError, FindingId, PatientId, Principal, TenantId};
 use sha2::{Digest, Sha256};
-use sqlx::{AnyConnection, AnyPool, Row};
+use sqlx::{AnyConnection, Row};
 
 use crate::actor::{Actor, outcome_success};
 use crate::audit::AuditLog;
@@ -21,11 +21,13 @@ use crate::model::{ApiKeyRecord, FindingDetail, FindingSummary, PatientRecord};
 use crate::queries::{self, PDF_BLOB};
 use crate::rows::{FINDING_COLUMNS, PATIENT_COLUMNS, finding_summary, parse, patient};
 use crate::scoping::Scoping;
+use crate::sql::TenantPool;
 use crate::vault::{BlobRef, Vault};
 
 #[derive(Clone)]
 pub struct StaffScope {
-    pool: AnyPool,
+    /// Connections that see this tenant's rows only (PostgreSQL).
+    pool: TenantPool,
     vault: Vault,
     tenant: TenantId,
     /// Staff ID or API key ID, recorded as a finding's submitter.
@@ -61,8 +63,12 @@ pub(crate) fn finding_ref(f: &FindingSummary, kind: ResourceKind) -> ResourceRef
 }
 
 impl StaffScope {
+    async fn conn(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Any>, StoreError> {
+        Ok(self.pool.acquire_for(&self.tenant.to_string()).await?)
+    }
+
     pub(crate) fn new(
-        pool: AnyPool,
+        pool: TenantPool,
         vault: Vault,
         audit: AuditLog,
         principal: &Principal,
@@ -122,7 +128,7 @@ impl StaffScope {
             self.scoping.eq("p.tenant_id")
         )))
         .bind(self.tenant.to_string())
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.conn().await?)
         .await?
         .iter()
         .map(patient)
@@ -151,7 +157,7 @@ impl StaffScope {
             birth_date: new.birth_date,
             created_at: now_millis(),
         };
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_for(&self.tenant.to_string(), false).await?;
         sqlx::query(
             "INSERT INTO patients (id, tenant_id, given_name, family_name, birth_date, honeytoken, \
              created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -191,7 +197,7 @@ impl StaffScope {
         )))
         .bind(self.tenant.to_string())
         .bind(id.to_string())
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *self.conn().await?)
         .await?
         .as_ref()
         .map(patient)
@@ -232,7 +238,7 @@ impl StaffScope {
         )))
         .bind(self.tenant.to_string())
         .bind(id.to_string())
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.conn().await?)
         .await?
         .iter()
         .map(finding_summary)
@@ -294,7 +300,7 @@ impl StaffScope {
     ) -> Result<(), StoreError> {
         let patient = record.id;
         let now = now_millis();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_for(&self.tenant.to_string(), false).await?;
         sqlx::query(
             "INSERT INTO findings (id, tenant_id, patient_id, title, status, created_by, created_at, \
              pdf_size, pdf_sha256) VALUES ($1, $2, $3, $4, 'draft', $5, $6, $7, $8)",
@@ -330,7 +336,7 @@ impl StaffScope {
         )))
         .bind(self.tenant.to_string())
         .bind(id.to_string())
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *self.conn().await?)
         .await?
         .as_ref()
         .map(finding_summary)
@@ -360,7 +366,7 @@ impl StaffScope {
         let summary = self
             .scoped_finding(id, Action::FindingRead, ResourceKind::Finding)
             .await?;
-        queries::audited_detail(&self.pool, &self.actor, summary).await
+        queries::audited_detail(&mut *self.conn().await?, &self.actor, summary).await
     }
 
     pub async fn finding_pdf(
@@ -396,7 +402,7 @@ impl StaffScope {
         let event = AuditEvent::new(action, kind, Outcome::Success)
             .resource(id)
             .concerning(current.tenant_id, Some(current.patient_id));
-        let mut tx = crate::sql::begin_write(&self.pool).await?;
+        let mut tx = self.pool.begin_for(&self.tenant.to_string(), true).await?;
         // Re-read the status under the write lock: a concurrent release or
         // retract must not be overwritten.
         let status: String =
@@ -453,7 +459,7 @@ impl StaffScope {
             self.scoping.eq("tenant_id")
         )))
         .bind(self.tenant.to_string())
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.conn().await?)
         .await?
         .iter()
         .map(api_key)
@@ -496,7 +502,7 @@ impl StaffScope {
             created_at: now_millis(),
             revoked_at: None,
         };
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_for(&self.tenant.to_string(), false).await?;
         sqlx::query(
             "INSERT INTO api_keys (id, tenant_id, name, key_hash, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
         )
@@ -529,7 +535,7 @@ impl StaffScope {
         )))
         .bind(self.tenant.to_string())
         .bind(id.to_string())
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *self.conn().await?)
         .await?;
         let loaded = row.as_ref().map(api_key).transpose()?;
         let permitted = |k: &ApiKeyRecord| {
@@ -544,7 +550,7 @@ impl StaffScope {
             .admit(loaded, permitted, action, kind, id)
             .await?;
         let now = now_millis();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_for(&self.tenant.to_string(), false).await?;
         sqlx::query("UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $1) WHERE tenant_id = $2 AND id = $3")
             .bind(now)
             .bind(key.tenant_id.to_string())

@@ -19,8 +19,10 @@ fn blob_dir(app: &crate::helpers::TestApp) -> std::path::PathBuf {
 /// write-ahead log, or a `pg_dump` of the PostgreSQL database.
 fn database_bytes(app: &crate::helpers::TestApp) -> Vec<u8> {
     if let Some(url) = &app.database_url {
+        // As an operator backs it up: row-level security on, every tenant.
         let dump = std::process::Command::new("pg_dump")
-            .args(["--data-only", url])
+            .env("PGOPTIONS", "-c hippo.tenant=*")
+            .args(["--data-only", "--enable-row-security", url])
             .output()
             .unwrap();
         assert!(

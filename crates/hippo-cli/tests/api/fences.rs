@@ -55,6 +55,8 @@ async fn the_policy_alone_denies_when_store_scoping_is_off() {
             bypass_policy: false,
             empty: false,
             safeplay_drill: false,
+            // On PostgreSQL row-level security would deny first.
+            bypass_row_level_security: true,
         },
         |_| {},
     )
@@ -80,6 +82,7 @@ async fn the_store_alone_denies_when_the_policy_is_off() {
             bypass_policy: true,
             empty: false,
             safeplay_drill: false,
+            bypass_row_level_security: true,
         },
         |_| {},
     )
@@ -100,6 +103,7 @@ async fn with_both_fences_off_the_same_requests_leak() {
             bypass_policy: true,
             empty: false,
             safeplay_drill: false,
+            bypass_row_level_security: true,
         },
         |_| {},
     )
@@ -107,4 +111,76 @@ async fn with_both_fences_off_the_same_requests_leak() {
     let statuses = outsider_statuses(&app).await;
     assert!(statuses.contains(&StatusCode::OK), "{statuses:?}");
     assert!(foreign_rows_in_lists(&app).await > 0);
+}
+
+/// PostgreSQL's row-level security is a third fence: with the scoped SQL
+/// and the policy both off, a staff member of another facility still gets
+/// nothing of Max's, and a list query without its tenant filter returns
+/// only the own tenant's rows. Switching row-level security off as well
+/// makes the same requests leak.
+#[tokio::test]
+async fn row_level_security_alone_keeps_staff_inside_their_tenant() {
+    let Some(database) = crate::helpers::postgres_database().await else {
+        return;
+    };
+    let fences = Fences {
+        bypass_store_scoping: true,
+        bypass_policy: true,
+        empty: false,
+        safeplay_drill: false,
+        bypass_row_level_security: false,
+    };
+    let app = crate::helpers::spawn_app_on(database, fences).await;
+    let staff_statuses = staff_outsider_statuses(&app).await;
+    assert!(
+        staff_statuses.iter().all(|s| *s == StatusCode::NOT_FOUND),
+        "{staff_statuses:?}"
+    );
+    assert_eq!(foreign_patients_in_staff_list(&app).await, 0);
+
+    let Some(database) = crate::helpers::postgres_database().await else {
+        return;
+    };
+    let app = crate::helpers::spawn_app_on(
+        database,
+        Fences {
+            bypass_row_level_security: true,
+            ..fences
+        },
+    )
+    .await;
+    let leaked = staff_outsider_statuses(&app).await;
+    assert!(leaked.contains(&StatusCode::OK), "{leaked:?}");
+    assert!(foreign_patients_in_staff_list(&app).await > 0);
+}
+
+/// Staff of Testzentrum Hafen ask for Max's (Labor Nord) records.
+async fn staff_outsider_statuses(app: &TestApp) -> Vec<StatusCode> {
+    let max = app.user("max.schmidt");
+    let finding = max.finding_ids[0].to_string();
+    let patient = max.patient_ids[0].to_string();
+    let mut statuses = Vec::new();
+    for outsider in ["j.petersen", "admin@testzentrum"] {
+        let session = app.login(outsider).await;
+        for path in [
+            format!("/api/v1/findings/{finding}"),
+            format!("/api/v1/findings/{finding}/pdf"),
+            format!("/api/v1/patients/{patient}"),
+            format!("/api/v1/patients/{patient}/findings"),
+        ] {
+            statuses.push(app.get(&path, &session).await.status());
+        }
+    }
+    statuses
+}
+
+async fn foreign_patients_in_staff_list(app: &TestApp) -> usize {
+    let max = app.user("max.schmidt");
+    let petersen = app.login("j.petersen").await;
+    let patients: Value = app.get_json("/api/v1/patients", &petersen).await;
+    let text = patients.to_string();
+    max.patient_ids
+        .iter()
+        .filter(|id| text.contains(&id.to_string()))
+        .count()
 }

@@ -35,6 +35,9 @@ pub struct Fences {
     pub empty: bool,
     /// Incident drill: the patient PDF download skips the owner check.
     pub safeplay_drill: bool,
+    /// Staff handles see every tenant's rows (PostgreSQL's row-level
+    /// security off; no effect on SQLite, which has none).
+    pub bypass_row_level_security: bool,
 }
 
 pub async fn spawn_app_with(configure: impl FnOnce(&mut ServerConfig)) -> TestApp {
@@ -56,8 +59,58 @@ pub async fn test_database_url() -> Option<String> {
     if !on_postgres() {
         return None;
     }
-    let admin = std::env::var("HIPPO_TEST_POSTGRES")
-        .expect("HIPPO_TEST_DATABASE=postgres needs HIPPO_TEST_POSTGRES (an admin URL)");
+    assert!(
+        std::env::var("HIPPO_TEST_POSTGRES").is_ok(),
+        "HIPPO_TEST_DATABASE=postgres needs HIPPO_TEST_POSTGRES (an admin URL)"
+    );
+    postgres_database().await
+}
+
+/// A pool for checks that sees every tenant's rows (on PostgreSQL the
+/// row-level security policies show a session without `hippo.tenant`
+/// nothing).
+pub async fn test_pool(url: &str) -> AnyPool {
+    sqlx::any::AnyPoolOptions::new()
+        .after_connect(|conn, _| {
+            Box::pin(async move {
+                if conn.backend_name() == "PostgreSQL" {
+                    sqlx::query("SELECT set_config('hippo.tenant', '*', false)")
+                        .execute(conn)
+                        .await?;
+                }
+                Ok(())
+            })
+        })
+        .connect(url)
+        .await
+        .unwrap()
+}
+
+/// Whether this run is on PostgreSQL.
+pub fn on_postgres() -> bool {
+    std::env::var("HIPPO_TEST_DATABASE").as_deref() == Ok("postgres")
+}
+
+/// Tests that tamper with the SQLite file itself run on SQLite whatever
+/// the suite's database.
+pub async fn spawn_app_on_sqlite() -> TestApp {
+    spawn_on(None, Fences::default(), None, Vec::new(), |_| {}).await
+}
+
+/// A fresh PostgreSQL database on the server `HIPPO_TEST_POSTGRES` names,
+/// whatever the suite's database (tests of PostgreSQL-only behaviour).
+/// `None` outside CI when no server is configured; with `CI=true` a
+/// missing server fails the test.
+pub async fn postgres_database() -> Option<String> {
+    let Ok(admin) = std::env::var("HIPPO_TEST_POSTGRES") else {
+        assert_ne!(
+            std::env::var("CI").as_deref(),
+            Ok("true"),
+            "CI=true needs HIPPO_TEST_POSTGRES"
+        );
+        eprintln!("SKIPPED: no PostgreSQL server (set HIPPO_TEST_POSTGRES)");
+        return None;
+    };
     sqlx::any::install_default_drivers();
     let pool = AnyPool::connect(&admin).await.unwrap();
     let name = format!("hippo_test_{}", uuid::Uuid::new_v4().simple());
@@ -70,15 +123,8 @@ pub async fn test_database_url() -> Option<String> {
     Some(format!("{base}/{name}"))
 }
 
-/// Whether this run is on PostgreSQL.
-pub fn on_postgres() -> bool {
-    std::env::var("HIPPO_TEST_DATABASE").as_deref() == Ok("postgres")
-}
-
-/// Tests that tamper with the SQLite file itself run on SQLite whatever
-/// the suite's database.
-pub async fn spawn_app_on_sqlite() -> TestApp {
-    spawn_on(None, Fences::default(), None, Vec::new(), |_| {}).await
+pub async fn spawn_app_on(database_url: String, fences: Fences) -> TestApp {
+    spawn_on(Some(database_url), fences, None, Vec::new(), |_| {}).await
 }
 
 /// The demo world served with its blobs in another store (e.g. S3).
@@ -158,11 +204,16 @@ async fn spawn_on(
     } else {
         store
     };
+    let store = if fences.bypass_row_level_security {
+        store.bypass_row_level_security_for_tests()
+    } else {
+        store
+    };
     let server = hippo_server::start(store.clone(), config).await.unwrap();
     let db_url = database_url
         .clone()
         .unwrap_or_else(|| format!("sqlite://{}", dir.path().join("hippo.db").display()));
-    let db = AnyPool::connect(&db_url).await.unwrap();
+    let db = test_pool(&db_url).await;
     TestApp {
         url: server.url(),
         dir: dir.path().to_path_buf(),
