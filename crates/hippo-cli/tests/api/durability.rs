@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::helpers::{
-    HIPPO, ServeProcess, finding_metadata, hippo, spawn_app_on_sqlite, upload_form,
+    HIPPO, ServeProcess, finding_metadata, hippo, hippo_on, spawn_app_on_sqlite, upload_form,
 };
 use hippo_store::{KeySource, Store, StoreOptions};
 
@@ -177,12 +177,25 @@ async fn write_load(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn writes_acknowledged_before_a_sigkill_survive_it_whole() {
+async fn writes_acknowledged_before_a_sigkill_survive_it_whole_on_sqlite() {
+    sigkill_under_write_load(None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_acknowledged_before_a_sigkill_survive_it_whole_on_postgresql() {
+    if let Some(database) = crate::helpers::postgres_database().await {
+        sigkill_under_write_load(Some(database)).await;
+    }
+}
+
+async fn sigkill_under_write_load(database: Option<String>) {
     // A seeded data directory with keys, served by the real binary.
     let dir = tempfile::tempdir().unwrap();
-    hippo(&["keys", "init"], dir.path());
+    let url = database.as_deref();
+    let args: Vec<&str> = url.map(|u| vec!["--database-url", u]).unwrap_or_default();
+    hippo_on(&["keys", "init"], dir.path(), url);
     let store = Store::open(&StoreOptions {
-        database_url: None,
+        database_url: database.clone(),
         data_dir: dir.path().to_path_buf(),
         build: "test-build".into(),
         blob_url: None,
@@ -199,7 +212,7 @@ async fn writes_acknowledged_before_a_sigkill_survive_it_whole() {
         .find(|u| u.email.starts_with("a.keller"))
         .unwrap()
         .clone();
-    let mut server = ServeProcess::start(dir.path(), &[]);
+    let mut server = ServeProcess::start(dir.path(), &args);
     let client = Client::new();
     let token = login(&client, &server.url, &keller.email, &keller.password).await;
 
@@ -231,7 +244,7 @@ async fn writes_acknowledged_before_a_sigkill_survive_it_whole() {
         acked.findings.len()
     );
 
-    let server = ServeProcess::start(dir.path(), &[]);
+    let server = ServeProcess::start(dir.path(), &args);
     let token = login(&client, &server.url, &keller.email, &keller.password).await;
     for patient in &acked.patients {
         let response = client
@@ -280,12 +293,12 @@ async fn writes_acknowledged_before_a_sigkill_survive_it_whole() {
     // Nothing half-written: every finding has its observations and a blob
     // that opens; orphans (blob written, row not) are allowed and reported.
     drop(server);
-    let db = sqlx::AnyPool::connect(&format!(
-        "sqlite://{}",
-        dir.path().join("hippo.db").display()
-    ))
-    .await
-    .unwrap();
+    let db = crate::helpers::test_pool(
+        &database
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", dir.path().join("hippo.db").display())),
+    )
+    .await;
     let incomplete: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM findings f WHERE NOT EXISTS (SELECT 1 FROM blobs b WHERE b.object_id = f.id) \
          OR NOT EXISTS (SELECT 1 FROM observations o WHERE o.finding_id = f.id)",
@@ -295,8 +308,77 @@ async fn writes_acknowledged_before_a_sigkill_survive_it_whole() {
     .unwrap();
     assert_eq!(incomplete, 0);
     db.close().await;
-    let swept = hippo(&["blobs", "sweep", "--grace-minutes", "0"], dir.path());
+    let swept = hippo_on(&["blobs", "sweep", "--grace-minutes", "0"], dir.path(), url);
     assert!(swept.contains(" 0 missing"), "{swept}");
-    let verified = hippo(&["audit", "verify"], dir.path());
+    let verified = hippo_on(&["audit", "verify"], dir.path(), url);
     assert!(verified.contains("intact"), "{verified}");
+}
+
+/// PostgreSQL is backed up with `pg_dump` (row-level security on, every
+/// tenant visible through the `hippo.tenant` setting) and restored with
+/// `pg_restore` into a new database; with the blob directory copied and
+/// the same keys, demo logins, PDFs and audit verification work.
+#[tokio::test]
+async fn a_postgresql_database_restores_from_pg_dump() {
+    let Some(database) = crate::helpers::postgres_database().await else {
+        return;
+    };
+    let app =
+        crate::helpers::spawn_app_on(database.clone(), crate::helpers::Fences::default()).await;
+    let max = app.login("max.schmidt").await;
+    let finding = max.user.finding_ids[0].to_string();
+    let (_, original) = pdf(&app.client, &app.url, &max.token, &finding).await;
+
+    let dump = app.dir.join("hippo.pgdump");
+    let out = std::process::Command::new("pg_dump")
+        .env("PGOPTIONS", "-c hippo.tenant=*")
+        .args(["--enable-row-security", "--format=custom", "--file"])
+        .arg(&dump)
+        .arg(&database)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let restored_database = crate::helpers::postgres_database().await.unwrap();
+    let out = std::process::Command::new("pg_restore")
+        .env("PGOPTIONS", "-c hippo.tenant=*")
+        .args(["--no-owner", "--dbname", &restored_database])
+        .arg(&dump)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let restored = tempfile::tempdir().unwrap();
+    for file in crate::helpers::files_under(&app.dir.join("blobs")) {
+        let target = restored.path().join(file.strip_prefix(&app.dir).unwrap());
+        std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+        std::fs::copy(&file, &target).unwrap();
+    }
+    let keyring = app.dir.join("keys/master.keyring");
+    let audit_key = app.dir.join("keys/audit-signing.key");
+    let args = [
+        "--database-url",
+        restored_database.as_str(),
+        "--master-keyring",
+        keyring.to_str().unwrap(),
+        "--audit-key",
+        audit_key.to_str().unwrap(),
+    ];
+    let mut verify = vec!["audit", "verify"];
+    verify.extend(&args[2..]);
+    let verified = hippo_on(&verify, restored.path(), Some(&restored_database));
+    assert!(verified.contains("intact"), "{verified}");
+    let server = ServeProcess::start(restored.path(), &args);
+    let client = Client::new();
+    let token = login(&client, &server.url, &max.user.email, &max.user.password).await;
+    let (status, restored_pdf) = pdf(&client, &server.url, &token, &finding).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(restored_pdf, original);
 }

@@ -19,6 +19,7 @@ mod fences;
 mod findings;
 mod forensics;
 mod helpers;
+mod instances;
 mod matrix;
 mod openapi;
 mod probing;
