@@ -3,6 +3,10 @@
 //! Markdown table for docs/BENCHMARKS.md.
 //!
 //! cargo bench -p hippo-bench --bench blobs -- [ROUNDS]
+//!
+//! With `HIPPO_BENCH_POSTGRES` (an admin URL such as
+//! `postgres://hippo:hippo@127.0.0.1/postgres`) the server part runs a
+//! second time on a fresh PostgreSQL database.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -59,16 +63,51 @@ fn main() {
     }
     let open_mbs = (pdf.len() * rounds) as f64 / MB / started.elapsed().as_secs_f64();
 
+    println!("| measure ({rounds} rounds, 5 MB PDF) | result |");
+    println!("| --- | --- |");
+    println!("| seal (XChaCha20-Poly1305, in memory, one core) | **{seal_mbs:.0} MB/s** |");
+    println!("| open (in memory, one core) | **{open_mbs:.0} MB/s** |");
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .unwrap();
-    runtime.block_on(async move {
+    runtime.block_on(async {
+        through_the_server("SQLite", None, rounds, &pdf).await;
+        if let Ok(admin) = std::env::var("HIPPO_BENCH_POSTGRES") {
+            sqlx::any::install_default_drivers();
+            let pool = sqlx::AnyPool::connect(&admin).await.unwrap();
+            let name = format!("hippo_bench_{}", std::process::id());
+            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                .execute(&pool)
+                .await
+                .unwrap();
+            let (base, _) = admin.rsplit_once('/').unwrap();
+            through_the_server("PostgreSQL", Some(format!("{base}/{name}")), rounds, &pdf).await;
+        }
+    });
+}
+
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+async fn through_the_server(
+    backend: &str,
+    database_url: Option<String>,
+    rounds: usize,
+    pdf: &[u8],
+) {
+    let pdf = pdf.to_vec();
+    {
         let dir = tempfile::tempdir().unwrap();
         let keyring = dir.path().join("master.keyring");
-        std::fs::write(&keyring, hippo_crypto::Keyring::generate().unwrap().to_text().as_str()).unwrap();
+        std::fs::write(
+            &keyring,
+            hippo_crypto::Keyring::generate()
+                .unwrap()
+                .to_text()
+                .as_str(),
+        )
+        .unwrap();
         let store = Store::open(&StoreOptions {
-            database_url: None,
+            database_url,
             data_dir: dir.path().to_path_buf(),
             build: "bench".into(),
             blob_url: None,
@@ -101,7 +140,14 @@ fn main() {
                 body["token"].as_str().unwrap().to_owned()
             }
         };
-        let user = |prefix: &str| world.users.iter().find(|u| u.email.starts_with(prefix)).unwrap().clone();
+        let user = |prefix: &str| {
+            world
+                .users
+                .iter()
+                .find(|u| u.email.starts_with(prefix))
+                .unwrap()
+                .clone()
+        };
         let keller = user("a.keller");
         let staff = login(keller.email.clone(), keller.password.clone()).await;
         let patient = keller.patient_ids[0];
@@ -112,10 +158,15 @@ fn main() {
         let mut ids = Vec::new();
         let mut upload_s = Vec::new();
         for _ in 0..rounds {
-            let form = reqwest::multipart::Form::new().text("metadata", metadata.to_string()).part(
-                "pdf",
-                reqwest::multipart::Part::bytes(pdf.clone()).file_name("r.pdf").mime_str("application/pdf").unwrap(),
-            );
+            let form = reqwest::multipart::Form::new()
+                .text("metadata", metadata.to_string())
+                .part(
+                    "pdf",
+                    reqwest::multipart::Part::bytes(pdf.clone())
+                        .file_name("r.pdf")
+                        .mime_str("application/pdf")
+                        .unwrap(),
+                );
             let s = Instant::now();
             let response = client
                 .post(format!("{url}/api/v1/patients/{patient}/findings"))
@@ -152,12 +203,21 @@ fn main() {
         let mut lists = Vec::new();
         for (name, token, path) in [
             ("patient: own findings", &own, "/api/v1/findings".to_owned()),
-            ("staff: findings of one patient", &staff, format!("/api/v1/patients/{patient}/findings")),
+            (
+                "staff: findings of one patient",
+                &staff,
+                format!("/api/v1/patients/{patient}/findings"),
+            ),
         ] {
             let mut xs = Vec::new();
             for _ in 0..200 {
                 let s = Instant::now();
-                let response = client.get(format!("{url}{path}")).bearer_auth(token).send().await.unwrap();
+                let response = client
+                    .get(format!("{url}{path}"))
+                    .bearer_auth(token)
+                    .send()
+                    .await
+                    .unwrap();
                 assert_eq!(response.status(), 200);
                 response.bytes().await.unwrap();
                 xs.push(s.elapsed().as_secs_f64() * 1000.0);
@@ -167,23 +227,21 @@ fn main() {
 
         let size_mb = pdf.len() as f64 / MB;
         let mbs = |xs: &[f64]| size_mb * xs.len() as f64 / xs.iter().sum::<f64>();
-        println!("| measure ({rounds} rounds, 5 MB PDF) | result |");
-        println!("| --- | --- |");
-        println!("| seal (XChaCha20-Poly1305, in memory, one core) | **{seal_mbs:.0} MB/s** |");
-        println!("| open (in memory, one core) | **{open_mbs:.0} MB/s** |");
         println!(
-            "| upload over HTTP (multipart, seal, fsynced blob, row + audit commit) | **{:.0} MB/s** (p50 {:.1} ms per PDF) |",
+            "| {backend}: upload over HTTP (multipart, seal, fsynced blob, row + audit commit) | **{:.0} MB/s** (p50 {:.1} ms per PDF) |",
             mbs(&upload_s),
             percentile(upload_s.clone(), 0.5) * 1000.0
         );
         println!(
-            "| download over HTTP (read blob, open, audit, send) | **{:.0} MB/s** (p50 {:.1} ms per PDF) |",
+            "| {backend}: download over HTTP (read blob, open, audit, send) | **{:.0} MB/s** (p50 {:.1} ms per PDF) |",
             mbs(&download_s),
             percentile(download_s.clone(), 0.5) * 1000.0
         );
         for (name, p50, p95) in lists {
-            println!("| findings list, SQLite, {name} (200 requests) | p50 **{p50:.2} ms**, p95 {p95:.2} ms |");
+            println!(
+                "| findings list, {backend}, {name} (200 requests) | p50 **{p50:.2} ms**, p95 {p95:.2} ms |"
+            );
         }
         drop(server);
-    });
+    }
 }

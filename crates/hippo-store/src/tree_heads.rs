@@ -15,6 +15,9 @@ fn hash(row: &AnyRow, column: &str) -> Result<Hash, StoreError> {
         .map_err(|_| StoreError::Corrupt(format!("{column} is not 32 bytes")))
 }
 
+/// Leaf hashes of a range of positions (for rusqlite and sqlx alike).
+const LEAVES: &str = "SELECT leaf_hash FROM audit_records WHERE seq BETWEEN $1 AND $2 ORDER BY seq";
+
 fn read_leaf_hashes(
     path: &std::path::Path,
     first: u64,
@@ -27,9 +30,7 @@ fn read_leaf_hashes(
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )
     .map_err(corrupt)?;
-    let mut statement = conn
-        .prepare("SELECT leaf_hash FROM audit_records WHERE seq BETWEEN ?1 AND ?2 ORDER BY seq")
-        .map_err(corrupt)?;
+    let mut statement = conn.prepare(LEAVES).map_err(corrupt)?;
     let mut rows = statement
         .query([first as i64, last as i64])
         .map_err(corrupt)?;
@@ -78,16 +79,14 @@ impl AuditLog {
     /// row across threads, ~10x slower for this one-column scan.
     pub async fn leaf_hashes(&self, first: u64, last: u64) -> Result<Vec<Hash>, StoreError> {
         let Some(path) = self.path.clone() else {
-            return sqlx::query(
-                "SELECT leaf_hash FROM audit_records WHERE seq BETWEEN $1 AND $2 ORDER BY seq",
-            )
-            .bind(first as i64)
-            .bind(last as i64)
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(|r| hash(r, "leaf_hash"))
-            .collect();
+            return sqlx::query(LEAVES)
+                .bind(first as i64)
+                .bind(last as i64)
+                .fetch_all(&self.pool)
+                .await?
+                .iter()
+                .map(|r| hash(r, "leaf_hash"))
+                .collect();
         };
         tokio::task::spawn_blocking(move || read_leaf_hashes(&path, first, last))
             .await

@@ -21,13 +21,9 @@ pub struct VerifyReport {
     pub problem: Option<String>,
 }
 
-/// Columns in the order `scan` reads them by index.
+/// Columns in the order `scan` reads them by index. `$n` placeholders:
+/// SQLite (through rusqlite) and sqlx on both backends accept them.
 const SCAN: &str = "SELECT seq, at, id, actor_kind, actor_id, actor_tenant_id, action, resource_kind, \
-     resource_id, patient_id, tenant_id, outcome, detail, request_id, route, client_addr, user_agent, \
-     build, claim, canonical, leaf_hash FROM audit_records WHERE seq BETWEEN ?1 AND ?2 ORDER BY seq";
-
-/// `SCAN` with sqlx's placeholders.
-const SCAN_POOLED: &str = "SELECT seq, at, id, actor_kind, actor_id, actor_tenant_id, action, resource_kind, \
      resource_id, patient_id, tenant_id, outcome, detail, request_id, route, client_addr, user_agent, \
      build, claim, canonical, leaf_hash FROM audit_records WHERE seq BETWEEN $1 AND $2 ORDER BY seq";
 
@@ -251,7 +247,7 @@ async fn scan_pooled(
     head_sizes: &[u64],
     done: &AtomicU64,
 ) -> Result<Scanned, StoreError> {
-    let rows = sqlx::query(SCAN_POOLED)
+    let rows = sqlx::query(SCAN)
         .bind(first as i64)
         .bind(last as i64)
         .fetch_all(pool)
