@@ -73,6 +73,8 @@ pub struct TenantSummary {
     pub created_at: UnixMillis,
     pub staff_count: i64,
     pub patient_count: i64,
+    /// When `hippo tenant delete` removed it (its data key destroyed).
+    pub deleted_at: Option<UnixMillis>,
 }
 
 /// One access to a patient's data, as the patient sees it.

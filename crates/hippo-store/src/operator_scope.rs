@@ -51,7 +51,7 @@ impl OperatorScope {
             return Err(self.actor.denied(action, ResourceKind::Tenant, "all").await);
         }
         let tenants = sqlx::query(
-            "SELECT t.id, t.name, t.kind, t.created_at, \
+            "SELECT t.id, t.name, t.kind, t.created_at, t.deleted_at, \
              (SELECT COUNT(*) FROM staff_users s WHERE s.tenant_id = t.id) AS staff_count, \
              (SELECT COUNT(*) FROM patients p WHERE p.tenant_id = t.id) AS patient_count \
              FROM tenants t ORDER BY t.name, t.id",
@@ -67,6 +67,7 @@ impl OperatorScope {
                 created_at: r.try_get("created_at")?,
                 staff_count: r.try_get("staff_count")?,
                 patient_count: r.try_get("patient_count")?,
+                deleted_at: r.try_get("deleted_at")?,
             })
         })
         .collect::<Result<Vec<_>, StoreError>>()?;

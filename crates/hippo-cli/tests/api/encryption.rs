@@ -336,6 +336,25 @@ async fn deleting_a_tenant_shreds_its_key_so_its_blobs_never_open_again() {
         1
     );
     assert!(app.hippo(&["audit", "verify"]).contains("intact"));
+    // Operators see the tenant as deleted, with no staff or patients left.
+    let operator = app.login("oncall@").await;
+    let tenants: serde_json::Value = app.get_json("/api/v1/tenants", &operator).await;
+    let listed = tenants
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] == id.as_str())
+        .unwrap();
+    assert!(listed["deleted_at"].is_string(), "{listed}");
+    assert_eq!(listed["patient_count"], 0);
+    assert_eq!(listed["staff_count"], 0);
+    let page = app
+        .web_get("/tenants", &operator)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("data key destroyed"));
     // Deleting again is refused.
     let again = app
         .command()

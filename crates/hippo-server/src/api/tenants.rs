@@ -18,6 +18,8 @@ pub struct TenantView {
     pub created_at: String,
     pub staff_count: i64,
     pub patient_count: i64,
+    /// Set once the tenant was deleted and its data key destroyed.
+    pub deleted_at: Option<String>,
 }
 
 impl From<&TenantSummary> for TenantView {
@@ -29,6 +31,7 @@ impl From<&TenantSummary> for TenantView {
             created_at: rfc3339(t.created_at),
             staff_count: t.staff_count,
             patient_count: t.patient_count,
+            deleted_at: t.deleted_at.map(rfc3339),
         }
     }
 }

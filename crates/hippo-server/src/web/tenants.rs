@@ -14,6 +14,7 @@ pub struct TenantRow {
     pub created: String,
     pub staff: i64,
     pub patients: i64,
+    pub deleted: Option<String>,
 }
 
 #[derive(Template)]
@@ -35,6 +36,7 @@ pub async fn list(caller: Authorized) -> Result<Response, WebError> {
                 created: human(t.created_at),
                 staff: t.staff_count,
                 patients: t.patient_count,
+                deleted: t.deleted_at.map(human),
             })
             .collect(),
     })
