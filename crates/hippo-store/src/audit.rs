@@ -212,7 +212,14 @@ pub(crate) async fn insert_all(
             "INSERT INTO audit_records ({COLUMNS}) VALUES {}",
             vec![row.as_str(); chunk.len()].join(", ")
         );
-        let mut query = sqlx::query(crate::sql::numbered(sql));
+        // SQLite resolves a numbered parameter's name by a linear search,
+        // which for 1,344 of them took a fifth of the append time: it gets
+        // plain `?`, PostgreSQL its `$n`.
+        let sql = match crate::sql::Backend::of_connection(conn) {
+            crate::sql::Backend::Sqlite => sqlx::AssertSqlSafe(sql),
+            crate::sql::Backend::Postgres => crate::sql::numbered(sql),
+        };
+        let mut query = sqlx::query(sql);
         for record in chunk {
             query = bind_record(query, record);
         }
