@@ -64,9 +64,10 @@ async fn sealed_blobs_round_trip_through_s3_compatible_storage() {
     };
     let endpoint = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::new();
-    // Wait for moto, then create the bucket (path-style).
+    // Wait for moto (up to a minute on a cold machine), then create the
+    // bucket (path-style).
     let mut created = false;
-    for _ in 0..100 {
+    for _ in 0..600 {
         if let Ok(r) = client.put(format!("{endpoint}/hippo-blobs")).send().await {
             created = r.status().is_success();
             break;
