@@ -144,6 +144,7 @@ pub fn table(max_upload: usize) -> Vec<Route> {
             post(web::patients::upload).layer(upload_limit)),
         route("GET", "/tenants", (A::TenantList, R::Tenant), OPERATORS, get(web::tenants::list)),
         route("GET", "/alerts", (A::AlertList, R::AuditRecord), OPERATORS, get(web::alerts::list)),
+        route("GET", "/forensics", (A::ForensicsQuery, R::AuditRecord), OPERATORS, get(web::forensics::view)),
         route("GET", "/access-log", (A::AccessLogRead, R::AuditRecord), PATIENTS, get(web::access_log::list)),
         route("GET", "/access-log/{id}/proof", (A::AccessProofRead, R::AuditRecord), PATIENTS,
             get(web::access_log::proof)),

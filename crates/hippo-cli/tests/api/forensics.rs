@@ -88,3 +88,37 @@ async fn forensic_accesses_come_in_pages_that_neither_overlap_nor_skip() {
         "{body}"
     );
 }
+
+/// The operator console's forensic page answers the same questions in the
+/// browser: the accesses of one patient record, with the totals, and the
+/// blast radius of the selection; other principals get nothing.
+#[tokio::test]
+async fn operators_see_who_accessed_a_record_in_the_console() {
+    let app = spawn_app().await;
+    let max = app.login("max.schmidt").await;
+    let finding = max.user.finding_ids[0];
+    let patient = max.user.patient_ids[0];
+    app.get(&format!("/api/v1/findings/{finding}"), &max).await;
+    let operator = app.login("oncall@").await;
+    let page = app
+        .web_get(&format!("/forensics?patient={patient}"), &operator)
+        .await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("finding_read"), "the access is listed");
+    assert!(html.contains(&max.actor_id), "with its actor");
+    assert!(html.contains("Blast radius"));
+    assert!(!html.contains("Schmidt"), "no patient names");
+    // A bad window is refused clearly, and nobody else may look.
+    let bad = app.web_get("/forensics?from=yesterday", &operator).await;
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    for other in ["max.schmidt", "a.keller", "admin@labor-nord"] {
+        let session = app.login(other).await;
+        let refused = app.web_get("/forensics", &session).await;
+        assert!(
+            refused.status() == StatusCode::FORBIDDEN || refused.status() == StatusCode::NOT_FOUND,
+            "{other}: {}",
+            refused.status()
+        );
+    }
+}

@@ -163,7 +163,14 @@ async fn no_response_carries_secrets_or_foreign_data() {
         }
         for (path, body) in &bodies {
             pages += 1;
-            for f in &forbidden {
+            // The operators' forensic view names patient records by ID (as
+            // `GET /api/v1/forensics/…` does: who accessed which record);
+            // it must still carry no secret and no name.
+            let forensic = me.user.role == "operator" && path.starts_with("/forensics");
+            for f in forbidden
+                .iter()
+                .filter(|f| !forensic || secrets.contains(f))
+            {
                 assert!(
                     !body.contains(f.as_str()),
                     "{} got {f:?} in {path}",

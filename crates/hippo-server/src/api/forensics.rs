@@ -74,7 +74,7 @@ impl ForensicQuery {
     }
 }
 
-fn query(
+pub(crate) fn query(
     q: Result<Query<ForensicQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<ForensicQuery, Failure> {
     q.map(|Query(q)| q)

@@ -5,6 +5,7 @@ pub mod access_log;
 pub mod alerts;
 pub mod assets;
 pub mod findings;
+pub mod forensics;
 pub mod home;
 pub mod login;
 pub mod patients;
