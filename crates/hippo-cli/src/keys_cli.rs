@@ -11,20 +11,8 @@ use hippo_store::Store;
 
 use crate::settings::DataSettings;
 
-pub fn operator_cli() -> AuditActor {
-    AuditActor {
-        kind: "operator_cli".into(),
-        id: std::env::var("USER").ok(),
-        tenant_id: None,
-    }
-}
-
-fn cli_origin(route: &str) -> RequestOrigin {
-    RequestOrigin {
-        request_id: "cli".into(),
-        route: Some(route.into()),
-        ..RequestOrigin::default()
-    }
+fn operator_cli() -> AuditActor {
+    AuditActor::operator_cli(std::env::var("USER").ok())
 }
 
 /// Replace a secret file atomically: a temporary file (0600) in the same
@@ -84,7 +72,7 @@ pub async fn rotate(
                 AuditEvent::new(Action::KeyRotate, ResourceKind::None, Outcome::Success).detail(
                     format!("master key {old_id} -> {new_id}; rewrapped={rewrapped}"),
                 ),
-                &cli_origin("hippo keys rotate"),
+                &RequestOrigin::cli("hippo keys rotate"),
             )
             .await?;
         out.push_str(&format!(
@@ -120,7 +108,7 @@ pub async fn rotate(
                 AuditEvent::new(Action::KeyRotate, ResourceKind::None, Outcome::Success).detail(
                     format!("retired {retired} old master keys; current {current}"),
                 ),
-                &cli_origin("hippo keys rotate --retire"),
+                &RequestOrigin::cli("hippo keys rotate --retire"),
             )
             .await?;
         out.push_str(&format!("retired {retired} old master keys\n"));

@@ -65,6 +65,16 @@ impl AuditActor {
             tenant_id: principal.staff_tenant(),
         }
     }
+
+    /// An operator at the `hippo` command line; `user` is the login name
+    /// of the shell that ran it, if known.
+    pub fn operator_cli(user: Option<String>) -> Self {
+        Self {
+            kind: "operator_cli".into(),
+            id: user,
+            tenant_id: None,
+        }
+    }
 }
 
 /// Where a request came from.
@@ -76,6 +86,17 @@ pub struct RequestOrigin {
     pub route: Option<String>,
     pub client_addr: Option<String>,
     pub user_agent: Option<String>,
+}
+
+impl RequestOrigin {
+    /// A `hippo` command, e.g. `hippo keys rotate`, as the route.
+    pub fn cli(command: &str) -> Self {
+        Self {
+            request_id: "cli".into(),
+            route: Some(command.into()),
+            ..Self::default()
+        }
+    }
 }
 
 /// What happened, as the acting layer describes it.

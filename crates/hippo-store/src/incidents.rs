@@ -53,16 +53,8 @@ pub struct Incidents {
 
 fn operator_cli() -> (AuditActor, RequestOrigin) {
     (
-        AuditActor {
-            kind: "operator_cli".into(),
-            id: std::env::var("USER").ok(),
-            tenant_id: None,
-        },
-        RequestOrigin {
-            request_id: "cli".into(),
-            route: Some("hippo incident".into()),
-            ..RequestOrigin::default()
-        },
+        AuditActor::operator_cli(std::env::var("USER").ok()),
+        RequestOrigin::cli("hippo incident"),
     )
 }
 

@@ -140,11 +140,7 @@ impl Provisioning {
                     "data key destroyed; patients={} findings={} unreadable_blobs={}",
                     deletion.patients, deletion.findings, deletion.unreadable_blobs
                 )),
-            &RequestOrigin {
-                request_id: "cli".into(),
-                route: Some("hippo tenant delete".into()),
-                ..RequestOrigin::default()
-            },
+            &RequestOrigin::cli("hippo tenant delete"),
         );
         insert(&mut tx, &mut record).await?;
         tx.commit().await?;
