@@ -104,7 +104,7 @@ impl AuditLog {
             .into_iter()
             .map(|(actor, event, origin)| self.record(actor, event, &origin))
             .collect();
-        insert_all(&mut tx, &mut records).await?;
+        insert_all(&mut tx, &mut records.iter_mut().collect::<Vec<_>>()).await?;
         tx.commit()
             .await
             .map_err(|e| StoreError::AuditUnavailable(e.to_string()))?;
@@ -139,15 +139,11 @@ async fn write_batch(pool: &AnyPool, batch: &mut [Pending]) -> Result<(), String
     let mut tx = crate::sql::begin_write(pool)
         .await
         .map_err(|e| e.to_string())?;
-    let mut records: Vec<AuditRecord> = batch.iter().map(|p| p.record.clone()).collect();
+    let mut records: Vec<&mut AuditRecord> = batch.iter_mut().map(|p| &mut p.record).collect();
     insert_all(&mut tx, &mut records)
         .await
         .map_err(|e| format!("{e:?}"))?;
-    tx.commit().await.map_err(|e| e.to_string())?;
-    for (pending, record) in batch.iter_mut().zip(records) {
-        pending.record = record;
-    }
-    Ok(())
+    tx.commit().await.map_err(|e| e.to_string())
 }
 
 /// Columns of one record, in the order `bind_record` binds them.
@@ -171,7 +167,7 @@ pub(crate) async fn insert(
     conn: &mut AnyConnection,
     record: &mut AuditRecord,
 ) -> Result<(), StoreError> {
-    insert_all(conn, std::slice::from_mut(record)).await
+    insert_all(conn, &mut [record]).await
 }
 
 /// Insert `records` in order at the next positions of the log, under the
@@ -179,7 +175,7 @@ pub(crate) async fn insert(
 /// then multi-row statements.
 pub(crate) async fn insert_all(
     conn: &mut AnyConnection,
-    records: &mut [AuditRecord],
+    records: &mut [&mut AuditRecord],
 ) -> Result<(), StoreError> {
     let unavailable = |e: sqlx::Error| StoreError::AuditUnavailable(e.to_string());
     if records.is_empty() {
