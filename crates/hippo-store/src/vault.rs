@@ -193,6 +193,32 @@ impl Vault {
         }))
     }
 
+    /// Run `work` with the tenant's data key and the object's binding on a
+    /// blocking thread: sealing or opening megabytes takes milliseconds,
+    /// too long for the async workers.
+    async fn with_key<T: Send + 'static>(
+        &self,
+        tenant: TenantId,
+        kind: &str,
+        object_id: &str,
+        work: impl FnOnce(&DataKey, &ObjectBinding<'_>) -> Result<T, CryptoError> + Send + 'static,
+    ) -> Result<Result<T, CryptoError>, StoreError> {
+        let key = self.data_key(tenant).await?;
+        let (tenant, kind, object_id) = (tenant.to_string(), kind.to_owned(), object_id.to_owned());
+        tokio::task::spawn_blocking(move || {
+            work(
+                &key,
+                &ObjectBinding {
+                    tenant: &tenant,
+                    kind: &kind,
+                    object_id: &object_id,
+                },
+            )
+        })
+        .await
+        .map_err(|e| StoreError::Keys(e.to_string()))
+    }
+
     /// Seal `plaintext` for the tenant's object and store it. The caller
     /// records the returned reference in its transaction, and calls
     /// [`Self::discard`] if that transaction fails.
@@ -203,23 +229,12 @@ impl Vault {
         object_id: &str,
         plaintext: Vec<u8>,
     ) -> Result<BlobRef, StoreError> {
-        let key = self.data_key(tenant).await?;
-        let (tenant_text, kind_text, id_text) =
-            (tenant.to_string(), kind.to_owned(), object_id.to_owned());
-        // Sealing megabytes takes milliseconds: off the async workers.
-        let sealed = tokio::task::spawn_blocking(move || {
-            key.seal(
-                &ObjectBinding {
-                    tenant: &tenant_text,
-                    kind: &kind_text,
-                    object_id: &id_text,
-                },
-                plaintext,
-            )
-        })
-        .await
-        .map_err(|e| StoreError::Keys(e.to_string()))?
-        .map_err(keys)?;
+        let sealed = self
+            .with_key(tenant, kind, object_id, move |key, binding| {
+                key.seal(binding, plaintext)
+            })
+            .await?
+            .map_err(keys)?;
         let name = Self::blob_name(tenant, kind, object_id);
         let sealed_size = sealed.len() as i64;
         self.blobs.put(&name, sealed).await?;
@@ -276,21 +291,10 @@ impl Vault {
         .ok_or_else(|| StoreError::Corrupt(format!("no blob for {kind} {object_id}")))?;
         let name: String = row.try_get("name")?;
         let sealed = self.blobs.get(&name).await?;
-        let key = self.data_key(tenant).await?;
-        let (tenant_text, kind_text, id_text) =
-            (tenant.to_string(), kind.to_owned(), object_id.to_owned());
-        tokio::task::spawn_blocking(move || {
-            key.open(
-                &ObjectBinding {
-                    tenant: &tenant_text,
-                    kind: &kind_text,
-                    object_id: &id_text,
-                },
-                &sealed,
-            )
+        self.with_key(tenant, kind, object_id, move |key, binding| {
+            key.open(binding, &sealed)
         })
-        .await
-        .map_err(|e| StoreError::Keys(e.to_string()))?
+        .await?
         .map_err(|e| StoreError::Corrupt(format!("{kind} {object_id}: {e}")))
     }
 
