@@ -130,7 +130,7 @@ pub async fn restore(from: &Path, settings: &DataSettings) -> anyhow::Result<Man
     std::fs::copy(&database, &target)?;
     let store = Store::open(&settings.store_options()).await?;
     let blobs = store.vault();
-    let names: Vec<PathBuf> = walk(&from.join("blobs"))?;
+    let names: Vec<PathBuf> = files_under(&from.join("blobs"))?;
     let mut progress = Progress::new("restoring blobs", names.len());
     for (i, path) in names.iter().enumerate() {
         let name = path
@@ -152,7 +152,8 @@ pub async fn restore(from: &Path, settings: &DataSettings) -> anyhow::Result<Man
     Ok(manifest)
 }
 
-fn walk(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+/// Every file under `dir`, recursively, in name order.
+pub fn files_under(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     let mut pending = vec![dir.to_path_buf()];
     while let Some(dir) = pending.pop() {

@@ -11,21 +11,10 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::helpers::{
-    HIPPO, ServeProcess, finding_metadata, hippo, hippo_on, spawn_app_on_sqlite, upload_form,
+    HIPPO, ServeProcess, finding_metadata, hippo, hippo_on, login_at, spawn_app_on_sqlite,
+    upload_form,
 };
 use hippo_store::{KeySource, Store, StoreOptions};
-
-async fn login(client: &Client, url: &str, email: &str, password: &str) -> String {
-    let response = client
-        .post(format!("{url}/api/v1/auth/login"))
-        .json(&json!({"email": email, "password": password}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::OK, "login of {email}");
-    let body: Value = response.json().await.unwrap();
-    body["token"].as_str().unwrap().to_owned()
-}
 
 async fn pdf(client: &Client, url: &str, token: &str, finding: &str) -> (StatusCode, Vec<u8>) {
     let response = client
@@ -76,7 +65,7 @@ async fn a_backup_taken_while_serving_restores_into_a_new_directory() {
     // The demo logins and findings work on the restored copy.
     let server = ServeProcess::start(restored.path(), &keys);
     let client = Client::new();
-    let token = login(&client, &server.url, &max.user.email, &max.user.password).await;
+    let token = login_at(&client, &server.url, &max.user.email, &max.user.password).await;
     let (status, restored_pdf) = pdf(&client, &server.url, &token, &finding).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(restored_pdf, original);
@@ -214,7 +203,7 @@ async fn sigkill_under_write_load(database: Option<String>) {
         .clone();
     let mut server = ServeProcess::start(dir.path(), &args);
     let client = Client::new();
-    let token = login(&client, &server.url, &keller.email, &keller.password).await;
+    let token = login_at(&client, &server.url, &keller.email, &keller.password).await;
 
     let acked = Arc::new(Mutex::new(Acknowledged::default()));
     let mut workers = Vec::new();
@@ -245,7 +234,7 @@ async fn sigkill_under_write_load(database: Option<String>) {
     );
 
     let server = ServeProcess::start(dir.path(), &args);
-    let token = login(&client, &server.url, &keller.email, &keller.password).await;
+    let token = login_at(&client, &server.url, &keller.email, &keller.password).await;
     for patient in &acked.patients {
         let response = client
             .get(format!("{}/api/v1/patients/{patient}", server.url))
@@ -377,7 +366,7 @@ async fn a_postgresql_database_restores_from_pg_dump() {
     assert!(verified.contains("intact"), "{verified}");
     let server = ServeProcess::start(restored.path(), &args);
     let client = Client::new();
-    let token = login(&client, &server.url, &max.user.email, &max.user.password).await;
+    let token = login_at(&client, &server.url, &max.user.email, &max.user.password).await;
     let (status, restored_pdf) = pdf(&client, &server.url, &token, &finding).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(restored_pdf, original);

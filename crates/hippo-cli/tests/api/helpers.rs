@@ -277,11 +277,7 @@ impl TestApp {
     /// The `hippo` binary, pointed at this app's database (through the
     /// environment, so callers still pass `--data-dir`).
     pub fn command(&self) -> std::process::Command {
-        let mut command = std::process::Command::new(HIPPO);
-        if let Some(url) = &self.database_url {
-            command.env("HIPPO_DATABASE_URL", url);
-        }
-        command
+        hippo_command(self.database_url.as_deref())
     }
 
     /// Run the `hippo` binary on this app's data directory and database.
@@ -474,12 +470,12 @@ pub fn hippo(args: &[&str], data_dir: &std::path::Path) -> String {
 
 /// The same, on the given database (the test app's `database_url`).
 pub fn hippo_on(args: &[&str], data_dir: &std::path::Path, database_url: Option<&str>) -> String {
-    let mut command = std::process::Command::new(HIPPO);
-    command.args(args).arg("--data-dir").arg(data_dir);
-    if let Some(url) = database_url {
-        command.arg("--database-url").arg(url);
-    }
-    let out = command.output().unwrap();
+    let out = hippo_command(database_url)
+        .args(args)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .output()
+        .unwrap();
     assert!(
         out.status.success(),
         "hippo {args:?} failed:\n{}{}",
@@ -487,6 +483,29 @@ pub fn hippo_on(args: &[&str], data_dir: &std::path::Path, database_url: Option<
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The `hippo` binary on `database_url` if given (through the environment,
+/// so callers still pass `--data-dir`).
+pub fn hippo_command(database_url: Option<&str>) -> std::process::Command {
+    let mut command = std::process::Command::new(HIPPO);
+    if let Some(url) = database_url {
+        command.env("HIPPO_DATABASE_URL", url);
+    }
+    command
+}
+
+/// Log in through the API of the server at `url`; the session token.
+pub async fn login_at(client: &Client, url: &str, email: &str, password: &str) -> String {
+    let response = client
+        .post(format!("{url}/api/v1/auth/login"))
+        .json(&json!({"email": email, "password": password}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK, "login of {email}");
+    let body: Value = response.json().await.unwrap();
+    body["token"].as_str().unwrap().to_owned()
 }
 
 /// `hippo serve` as a child process on a random port; killed with SIGKILL
@@ -535,25 +554,12 @@ impl Drop for ServeProcess {
     }
 }
 
-/// Every file under `dir`, recursively.
+/// Every file under `dir`, recursively (none if it does not exist).
 pub fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut files = Vec::new();
-    let mut pending = vec![dir.to_path_buf()];
-    while let Some(dir) = pending.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        for entry in entries {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                pending.push(path);
-            } else {
-                files.push(path);
-            }
-        }
+    if !dir.exists() {
+        return Vec::new();
     }
-    files.sort();
-    files
+    hippo_cli::storage_cli::files_under(dir).unwrap()
 }
 
 pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {

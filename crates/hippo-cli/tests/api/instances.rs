@@ -4,22 +4,10 @@
 //! gapless, verifiable Merkle sequence (one sequencer: an advisory lock).
 
 use reqwest::{Client, StatusCode};
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::helpers::{ServeProcess, hippo_on, postgres_database};
+use crate::helpers::{ServeProcess, hippo_on, login_at, postgres_database};
 use hippo_store::{KeySource, Store, StoreOptions};
-
-async fn login(client: &Client, url: &str, email: &str, password: &str) -> String {
-    let response = client
-        .post(format!("{url}/api/v1/auth/login"))
-        .json(&json!({"email": email, "password": password}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::OK, "login of {email}");
-    let body: Value = response.json().await.unwrap();
-    body["token"].as_str().unwrap().to_owned()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_servers_on_one_database_share_sessions_and_one_audit_log() {
@@ -52,7 +40,7 @@ async fn two_servers_on_one_database_share_sessions_and_one_audit_log() {
         .find(|u| u.email.starts_with("max.schmidt"))
         .unwrap()
         .clone();
-    let token = login(&client, &a.url, &max.email, &max.password).await;
+    let token = login_at(&client, &a.url, &max.email, &max.password).await;
     let finding = max.finding_ids[0];
     let on_b = client
         .get(format!("{}/api/v1/findings/{finding}", b.url))
@@ -69,7 +57,7 @@ async fn two_servers_on_one_database_share_sessions_and_one_audit_log() {
         .find(|u| u.email.starts_with("a.keller"))
         .unwrap()
         .clone();
-    let staff = login(&client, &b.url, &keller.email, &keller.password).await;
+    let staff = login_at(&client, &b.url, &keller.email, &keller.password).await;
     let mut tasks = Vec::new();
     for worker in 0..8usize {
         let url = if worker % 2 == 0 {
