@@ -12,47 +12,21 @@ LANGUAGE sql STABLE AS $$
         OR row_tenant = current_setting('hippo.tenant', true)
 $$;
 
-ALTER TABLE patients ENABLE ROW LEVEL SECURITY;
-ALTER TABLE patients FORCE ROW LEVEL SECURITY;
-CREATE POLICY tenant_fence ON patients
-    USING (hippo_tenant_visible(tenant_id)) WITH CHECK (hippo_tenant_visible(tenant_id));
-
-ALTER TABLE findings ENABLE ROW LEVEL SECURITY;
-ALTER TABLE findings FORCE ROW LEVEL SECURITY;
-CREATE POLICY tenant_fence ON findings
-    USING (hippo_tenant_visible(tenant_id)) WITH CHECK (hippo_tenant_visible(tenant_id));
-
-ALTER TABLE observations ENABLE ROW LEVEL SECURITY;
-ALTER TABLE observations FORCE ROW LEVEL SECURITY;
-CREATE POLICY tenant_fence ON observations
-    USING (hippo_tenant_visible(tenant_id)) WITH CHECK (hippo_tenant_visible(tenant_id));
-
-ALTER TABLE account_patients ENABLE ROW LEVEL SECURITY;
-ALTER TABLE account_patients FORCE ROW LEVEL SECURITY;
-CREATE POLICY tenant_fence ON account_patients
-    USING (hippo_tenant_visible(tenant_id)) WITH CHECK (hippo_tenant_visible(tenant_id));
-
-ALTER TABLE api_keys ENABLE ROW LEVEL SECURITY;
-ALTER TABLE api_keys FORCE ROW LEVEL SECURITY;
-CREATE POLICY tenant_fence ON api_keys
-    USING (hippo_tenant_visible(tenant_id)) WITH CHECK (hippo_tenant_visible(tenant_id));
-
-ALTER TABLE staff_users ENABLE ROW LEVEL SECURITY;
-ALTER TABLE staff_users FORCE ROW LEVEL SECURITY;
-CREATE POLICY tenant_fence ON staff_users
-    USING (hippo_tenant_visible(tenant_id)) WITH CHECK (hippo_tenant_visible(tenant_id));
-
-ALTER TABLE blobs ENABLE ROW LEVEL SECURITY;
-ALTER TABLE blobs FORCE ROW LEVEL SECURITY;
-CREATE POLICY tenant_fence ON blobs
-    USING (hippo_tenant_visible(tenant_id)) WITH CHECK (hippo_tenant_visible(tenant_id));
-
-ALTER TABLE tenant_keys ENABLE ROW LEVEL SECURITY;
-ALTER TABLE tenant_keys FORCE ROW LEVEL SECURITY;
-CREATE POLICY tenant_fence ON tenant_keys
-    USING (hippo_tenant_visible(tenant_id)) WITH CHECK (hippo_tenant_visible(tenant_id));
-
-ALTER TABLE finding_pdfs ENABLE ROW LEVEL SECURITY;
-ALTER TABLE finding_pdfs FORCE ROW LEVEL SECURITY;
-CREATE POLICY tenant_fence ON finding_pdfs
-    USING (hippo_tenant_visible(tenant_id)) WITH CHECK (hippo_tenant_visible(tenant_id));
+DO $$
+DECLARE
+    fenced TEXT;
+BEGIN
+    FOREACH fenced IN ARRAY ARRAY[
+        'patients', 'findings', 'observations', 'account_patients', 'api_keys',
+        'staff_users', 'blobs', 'tenant_keys', 'finding_pdfs'
+    ] LOOP
+        EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', fenced);
+        EXECUTE format('ALTER TABLE %I FORCE ROW LEVEL SECURITY', fenced);
+        EXECUTE format(
+            'CREATE POLICY tenant_fence ON %I USING (hippo_tenant_visible(tenant_id)) '
+            'WITH CHECK (hippo_tenant_visible(tenant_id))',
+            fenced
+        );
+    END LOOP;
+END;
+$$;
