@@ -120,9 +120,7 @@ impl Store {
                     } else {
                         // The main pool's sessions see every tenant; staff
                         // handles use the tenant pool below.
-                        sqlx::query("SELECT set_config('hippo.tenant', '*', false)")
-                            .execute(conn)
-                            .await?;
+                        crate::sql::set_visible_tenant(conn, "*", false).await?;
                     }
                     Ok(())
                 })

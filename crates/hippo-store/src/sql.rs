@@ -76,6 +76,24 @@ pub(crate) async fn begin_write(
     }
 }
 
+/// Set which tenant's rows this PostgreSQL session (`local`: only the
+/// current transaction) sees under row-level security; `*` is every
+/// tenant. Nothing to do on SQLite, which has no row-level security.
+pub async fn set_visible_tenant(
+    conn: &mut AnyConnection,
+    tenant: &str,
+    local: bool,
+) -> Result<(), sqlx::Error> {
+    if Backend::of_connection(conn) == Backend::Postgres {
+        sqlx::query("SELECT set_config('hippo.tenant', $1, $2)")
+            .bind(tenant)
+            .bind(local)
+            .execute(conn)
+            .await?;
+    }
+    Ok(())
+}
+
 /// The connections staff handles use. On PostgreSQL a pool of its own
 /// whose sessions see no tenant rows at all until a tenant is set (the
 /// row-level security policies of migration 0004 compare every row's
@@ -120,10 +138,7 @@ impl TenantPool {
     ) -> Result<sqlx::pool::PoolConnection<sqlx::Any>, sqlx::Error> {
         let mut conn = self.pool.acquire().await?;
         if self.backend == Backend::Postgres {
-            sqlx::query("SELECT set_config('hippo.tenant', $1, false)")
-                .bind(tenant)
-                .execute(&mut *conn)
-                .await?;
+            set_visible_tenant(&mut conn, tenant, false).await?;
         }
         Ok(conn)
     }
@@ -140,10 +155,7 @@ impl TenantPool {
             self.pool.begin().await?
         };
         if self.backend == Backend::Postgres {
-            sqlx::query("SELECT set_config('hippo.tenant', $1, true)")
-                .bind(tenant)
-                .execute(&mut *tx)
-                .await?;
+            set_visible_tenant(&mut tx, tenant, true).await?;
         }
         Ok(tx)
     }

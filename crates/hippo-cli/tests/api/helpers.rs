@@ -72,14 +72,7 @@ pub async fn test_database_url() -> Option<String> {
 pub async fn test_pool(url: &str) -> AnyPool {
     sqlx::any::AnyPoolOptions::new()
         .after_connect(|conn, _| {
-            Box::pin(async move {
-                if conn.backend_name() == "PostgreSQL" {
-                    sqlx::query("SELECT set_config('hippo.tenant', '*', false)")
-                        .execute(conn)
-                        .await?;
-                }
-                Ok(())
-            })
+            Box::pin(async move { hippo_store::sql::set_visible_tenant(conn, "*", false).await })
         })
         .connect(url)
         .await
