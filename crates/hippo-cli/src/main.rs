@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
@@ -267,7 +268,32 @@ fn server_config(
     audit_key: hippo_audit::AuditSigningKey,
 ) -> ServerConfig {
     let defaults = ServerConfig::default();
+    let limits = hippo_server::serve::Limits {
+        max_connections: file
+            .max_connections
+            .unwrap_or(defaults.limits.max_connections),
+        max_in_flight: file.max_in_flight.unwrap_or(defaults.limits.max_in_flight),
+        admission_wait: file
+            .admission_wait_ms
+            .map_or(defaults.limits.admission_wait, Duration::from_millis),
+        header_timeout: file
+            .header_timeout_secs
+            .map_or(defaults.limits.header_timeout, Duration::from_secs),
+        body_timeout: file
+            .body_timeout_secs
+            .map_or(defaults.limits.body_timeout, Duration::from_secs),
+    };
     ServerConfig {
+        limits,
+        tree_head_every_records: file
+            .tree_head_every_records
+            .unwrap_or(defaults.tree_head_every_records),
+        tree_head_every: file
+            .tree_head_every_ms
+            .map_or(defaults.tree_head_every, Duration::from_millis),
+        login_attempts_per_client_per_minute: file
+            .login_attempts_per_client_per_minute
+            .unwrap_or(defaults.login_attempts_per_client_per_minute),
         listen: http.listen.or(file.listen).unwrap_or(defaults.listen),
         cookie_secure: http.cookie_secure || file.cookie_secure.unwrap_or(false),
         max_upload_bytes: http

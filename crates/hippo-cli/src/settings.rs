@@ -18,7 +18,7 @@ pub struct DataArgs {
     #[arg(long, env = "HIPPO_DATABASE_URL", value_name = "URL")]
     pub database_url: Option<String>,
     /// TOML file with `data_dir`, `database_url`, `audit_key`, `listen`,
-    /// `cookie_secure`, `max_upload_mib`.
+    /// `cookie_secure`, `max_upload_mib`, and the connection limits below.
     #[arg(long, env = "HIPPO_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// The audit log's ed25519 signing key (hex seed), made by `hippo keys
@@ -49,6 +49,22 @@ pub struct FileSettings {
     pub listen: Option<SocketAddr>,
     pub cookie_secure: Option<bool>,
     pub max_upload_mib: Option<usize>,
+    /// Open connections at most (capped below the open-file limit).
+    pub max_connections: Option<usize>,
+    /// Requests worked on at once; more wait up to `admission_wait_ms`,
+    /// then get 503 with Retry-After.
+    pub max_in_flight: Option<usize>,
+    pub admission_wait_ms: Option<u64>,
+    /// Seconds to send request headers, and to sit idle between requests.
+    pub header_timeout_secs: Option<u64>,
+    /// Seconds to send a request body.
+    pub body_timeout_secs: Option<u64>,
+    /// Login attempts per client address and minute (default 30).
+    pub login_attempts_per_client_per_minute: Option<u32>,
+    /// A signed tree head every this many records (default 1000)...
+    pub tree_head_every_records: Option<u64>,
+    /// ...or milliseconds (default 10,000), whichever comes first.
+    pub tree_head_every_ms: Option<u64>,
 }
 
 impl FileSettings {

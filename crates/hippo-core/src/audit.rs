@@ -244,6 +244,76 @@ impl<T: ?Sized + AsRef<[u8]>> CanonicalFields<'_, T> {
     }
 }
 
+impl<'a> CanonicalFields<'a, [u8]> {
+    /// Read a canonical encoding back into its fields (proofs and exports
+    /// carry encodings that come from outside). `None` unless `bytes` is
+    /// exactly one well-formed encoding, so that decoding and encoding are
+    /// inverse: a decoded record re-encodes to the same bytes.
+    pub fn decode(bytes: &'a [u8]) -> Option<Self> {
+        let (&version, mut rest) = bytes.split_first()?;
+        if version != ENCODING_VERSION {
+            return None;
+        }
+        let mut take = |n: usize| -> Option<&'a [u8]> {
+            let (head, tail) = rest.split_at_checked(n)?;
+            rest = tail;
+            Some(head)
+        };
+        let seq = u64::from_be_bytes(take(8)?.try_into().ok()?);
+        let at = i64::from_be_bytes(take(8)?.try_into().ok()?);
+        let mut fields: [Option<&'a [u8]>; 17] = [None; 17];
+        for field in &mut fields {
+            let len = u32::from_be_bytes(take(4)?.try_into().ok()?);
+            if len != u32::MAX {
+                *field = Some(take(usize::try_from(len).ok()?)?);
+            }
+        }
+        if !rest.is_empty() {
+            return None;
+        }
+        let [
+            id,
+            actor_kind,
+            actor_id,
+            actor_tenant_id,
+            action,
+            resource_kind,
+            resource_id,
+            patient_id,
+            tenant_id,
+            outcome,
+            detail,
+            request_id,
+            route,
+            client_addr,
+            user_agent,
+            build,
+            claim,
+        ] = fields;
+        Some(Self {
+            seq,
+            at,
+            id: id?,
+            actor_kind: actor_kind?,
+            actor_id,
+            actor_tenant_id,
+            action: action?,
+            resource_kind: resource_kind?,
+            resource_id,
+            patient_id,
+            tenant_id,
+            outcome: outcome?,
+            detail,
+            request_id: request_id?,
+            route,
+            client_addr,
+            user_agent,
+            build: build?,
+            claim: claim?,
+        })
+    }
+}
+
 impl AuditRecord {
     /// The canonical encoding hashed into the Merkle log.
     pub fn canonical_bytes(&self) -> Vec<u8> {
@@ -303,5 +373,29 @@ mod tests {
         let mut moved = a.clone();
         moved.seq = 2;
         assert_ne!(a.canonical_bytes(), moved.canonical_bytes());
+    }
+
+    #[test]
+    fn canonical_encoding_decodes_back_and_nothing_else_does() {
+        let mut full = record();
+        full.event.detail = Some("listed=3".into());
+        full.origin.user_agent = Some(String::new());
+        for r in [record(), full] {
+            let bytes = r.canonical_bytes();
+            let decoded = CanonicalFields::<[u8]>::decode(&bytes).unwrap();
+            assert_eq!(decoded.encode(), bytes);
+            assert_eq!(decoded.seq, r.seq);
+            assert_eq!(decoded.detail, r.event.detail.as_deref().map(str::as_bytes));
+            // Any truncation, an extra byte, or another version is refused.
+            for cut in 0..bytes.len() {
+                assert!(CanonicalFields::<[u8]>::decode(&bytes[..cut]).is_none());
+            }
+            let mut longer = bytes.clone();
+            longer.push(0);
+            assert!(CanonicalFields::<[u8]>::decode(&longer).is_none());
+            let mut other = bytes.clone();
+            other[0] = 1;
+            assert!(CanonicalFields::<[u8]>::decode(&other).is_none());
+        }
     }
 }

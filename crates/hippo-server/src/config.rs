@@ -35,6 +35,8 @@ pub struct ServerConfig {
     pub anomaly_thresholds: hippo_store::AnomalyThresholds,
     pub anomaly_every: Duration,
     pub alert_webhook: Option<String>,
+    /// Connection and concurrency bounds (invariant 11).
+    pub limits: crate::serve::Limits,
     /// Test-only: the policy allows everything (see `hippo-policy`).
     #[cfg(feature = "fence-bypass")]
     pub bypass_policy_for_tests: bool,
@@ -58,6 +60,7 @@ impl Default for ServerConfig {
             anomaly_thresholds: hippo_store::AnomalyThresholds::default(),
             anomaly_every: Duration::from_secs(5),
             alert_webhook: None,
+            limits: crate::serve::Limits::default(),
             #[cfg(feature = "fence-bypass")]
             bypass_policy_for_tests: false,
         }

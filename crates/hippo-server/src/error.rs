@@ -30,8 +30,15 @@ pub enum Failure {
     CsrfMismatch,
     /// The audit log could not be written: fail closed.
     AuditUnavailable,
+    /// More load than the server takes on now: shed, with Retry-After.
+    Overloaded,
+    /// The database is unreachable, read-only or full; nothing changed.
+    Unavailable,
     Internal,
 }
+
+/// Seconds a client should wait before retrying a 503.
+pub const RETRY_AFTER_SECS: &str = "1";
 
 impl Failure {
     pub fn status(&self) -> StatusCode {
@@ -45,7 +52,9 @@ impl Failure {
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::NotAPdf => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::RateLimited | Self::Probing => StatusCode::TOO_MANY_REQUESTS,
-            Self::AuditUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::AuditUnavailable | Self::Overloaded | Self::Unavailable => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -66,6 +75,8 @@ impl Failure {
             Self::InvalidCredentials => "invalid_credentials",
             Self::CsrfMismatch => "csrf_mismatch",
             Self::AuditUnavailable => "audit_unavailable",
+            Self::Overloaded => "overloaded",
+            Self::Unavailable => "unavailable",
             Self::Internal => "internal",
         }
     }
@@ -89,8 +100,11 @@ impl Failure {
             Self::CsrfMismatch => {
                 "The form has expired. Please reload the page and try again.".into()
             }
-            Self::AuditUnavailable => {
+            Self::AuditUnavailable | Self::Unavailable => {
                 "The service is temporarily unavailable. Nothing was changed.".into()
+            }
+            Self::Overloaded => {
+                "The service is busy. Nothing was changed; please try again in a moment.".into()
             }
             Self::Internal => "Something went wrong on our side.".into(),
         }
@@ -106,6 +120,18 @@ impl From<StoreError> for Failure {
             StoreError::AuditUnavailable(cause) => {
                 tracing::error!(error = %cause, "audit log unavailable; failing closed");
                 Self::AuditUnavailable
+            }
+            StoreError::Overloaded(what) => {
+                tracing::warn!(cause = what, "shedding load");
+                Self::Overloaded
+            }
+            StoreError::Unavailable(cause) => {
+                tracing::error!(error = %cause, "database unavailable");
+                Self::Unavailable
+            }
+            StoreError::BlobUnavailable(cause) => {
+                tracing::error!(error = %cause, "blob store unavailable");
+                Self::Unavailable
             }
             other => {
                 tracing::error!(error = ?other, "storage failure");
@@ -155,7 +181,7 @@ impl IntoResponse for ApiError {
                 message: self.0.message(),
             },
         };
-        (self.0.status(), Json(body)).into_response()
+        with_retry_after(&self.0, (self.0.status(), Json(body)).into_response())
     }
 }
 
@@ -184,18 +210,33 @@ impl IntoResponse for WebError {
         let title = match self.0 {
             Failure::NotFound => "Not found",
             Failure::Forbidden | Failure::CsrfMismatch => "Not allowed",
-            Failure::AuditUnavailable | Failure::Internal => "Unavailable",
+            Failure::AuditUnavailable
+            | Failure::Overloaded
+            | Failure::Unavailable
+            | Failure::Internal => "Unavailable",
             _ => "Cannot do that",
         };
         let page = ErrorPage {
             title,
             message: self.0.message(),
         };
-        match page.render() {
+        let response = match page.render() {
             Ok(html) => (self.0.status(), Html(html)).into_response(),
             Err(_) => self.0.status().into_response(),
-        }
+        };
+        with_retry_after(&self.0, response)
     }
+}
+
+/// Every 503 tells the client when to come back.
+fn with_retry_after(failure: &Failure, mut response: Response) -> Response {
+    if failure.status() == StatusCode::SERVICE_UNAVAILABLE {
+        response.headers_mut().insert(
+            axum::http::header::RETRY_AFTER,
+            axum::http::HeaderValue::from_static(RETRY_AFTER_SECS),
+        );
+    }
+    response
 }
 
 /// Which face of Hippo a route belongs to; decides how failures render.

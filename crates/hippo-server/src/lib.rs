@@ -11,8 +11,9 @@ pub mod extract;
 pub mod policy_check;
 mod probing;
 pub mod routes;
+pub mod serve;
 pub mod state;
-mod upload;
+pub mod upload;
 pub mod views;
 mod web;
 
@@ -66,9 +67,17 @@ fn with_security_headers(router: Router) -> Router {
 
 /// The complete application with its transport layers.
 pub fn app(state: AppState) -> Router {
+    let limits = state.config().limits;
     let router =
         routes::router(state.config().max_upload_bytes, state.probes().clone()).with_state(state);
     with_security_headers(router)
+        .layer(axum::middleware::from_fn_with_state(
+            serve::Admission::new(&limits),
+            serve::admit,
+        ))
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+            limits.body_timeout,
+        ))
         .layer(TraceLayer::new_for_http())
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
@@ -216,15 +225,10 @@ pub async fn start(store: Store, config: ServerConfig) -> Result<RunningServer, 
         config.alert_webhook.clone(),
     );
     let state = AppState::new(store, config, policy).map_err(|_: Failure| StartError::Init)?;
-    let app = app(state).into_make_service_with_connect_info::<SocketAddr>();
+    let limits = state.config().limits;
+    let app = app(state);
     let (tx, rx) = oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _ = rx.await;
-            })
-            .await
-    });
+    let task = tokio::spawn(serve::serve(listener, app, limits, rx));
     Ok(RunningServer {
         addr,
         shutdown: Some(tx),

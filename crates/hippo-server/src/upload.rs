@@ -55,10 +55,14 @@ pub async fn read_upload(mut multipart: Multipart, max_pdf: usize) -> Result<Upl
                 )));
             }
         };
-        let text = field.text().await.map_err(multipart_failure)?;
-        if text.len() > MAX_TEXT_PART {
+        let bytes = field.bytes().await.map_err(multipart_failure)?;
+        if bytes.len() > MAX_TEXT_PART {
             return Err(Failure::PayloadTooLarge);
         }
+        // The same strictness as the JSON routes: text parts must be UTF-8,
+        // never silently repaired.
+        let text = String::from_utf8(bytes.to_vec())
+            .map_err(|_| Failure::BadRequest(format!("{name}: part is not valid UTF-8")))?;
         *slot = Some(text);
     }
     Ok(form)

@@ -5,6 +5,15 @@
 //! are written together in one transaction (one fsync), and each request
 //! continues only once its record is durable. Writes append inside their
 //! own transaction, so data and record commit together.
+//!
+//! The writer owns a database connection of its own, outside every pool.
+//! Requests may hold pooled connections while they wait for their record;
+//! if the writer drew from the same pool, enough waiting requests would
+//! hold every connection it could get, and nobody would move (the stall of
+//! issue 9). With its own connection, the writer waits only for the
+//! database's write lock, and whoever holds that lock (a request's write
+//! transaction) never waits for the writer. Every wait of a request is
+//! bounded: a full queue or a writer that does not answer in time is a 503.
 
 use hippo_audit::merkle::leaf_hash;
 use std::collections::HashMap;
@@ -12,13 +21,26 @@ use std::collections::HashMap;
 use hippo_core::audit::{AuditActor, AuditEvent, AuditRecord, RequestOrigin};
 use hippo_core::time_util::now_millis;
 use hippo_core::{AuditRecordId, PatientId, TenantId};
-use sqlx::{AnyConnection, AnyPool, Row};
+use std::time::Duration;
+
+use sqlx::any::AnyConnectOptions;
+use sqlx::{AnyConnection, AnyPool, ConnectOptions, Row};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::error::StoreError;
 
 /// The most records one group commit writes.
-const MAX_BATCH: usize = 512;
+const MAX_BATCH: usize = 1024;
+/// Records waiting for the writer; a request finding the queue full waits
+/// at most [`QUEUE_WAIT`] for room, then is shed.
+const QUEUE_CAPACITY: usize = 8192;
+const QUEUE_WAIT: Duration = Duration::from_secs(2);
+/// The longest a request waits for its record to become durable. SQLite's
+/// busy timeout (10 s) bounds the writer's own wait for the write lock.
+const DURABLE_WAIT: Duration = Duration::from_secs(15);
+/// Pause before the writer reconnects after a failed batch (database
+/// restarted, disk full): the batch fails at once, later ones retry.
+const RECONNECT_PAUSE: Duration = Duration::from_millis(200);
 
 struct Pending {
     record: AuditRecord,
@@ -38,8 +60,9 @@ pub struct AuditLog {
 impl AuditLog {
     /// Start the group-commit writer for `pool`.
     pub(crate) fn start(pool: AnyPool, build: String, path: Option<std::path::PathBuf>) -> Self {
-        let (writer, queue) = mpsc::channel(4096);
-        tokio::spawn(group_commit(pool.clone(), queue));
+        let (writer, queue) = mpsc::channel(QUEUE_CAPACITY);
+        let options = (*pool.connect_options()).clone();
+        tokio::spawn(group_commit(options, queue));
         Self {
             pool,
             path,
@@ -79,13 +102,23 @@ impl AuditLog {
             reply,
         };
         self.writer
-            .send(pending)
+            .send_timeout(pending, QUEUE_WAIT)
             .await
-            .map_err(|_| StoreError::AuditUnavailable("audit writer stopped".into()))?;
-        answer
-            .await
-            .map_err(|_| StoreError::AuditUnavailable("audit writer stopped".into()))?
-            .map_err(StoreError::AuditUnavailable)
+            .map_err(|e| match e {
+                mpsc::error::SendTimeoutError::Timeout(_) => {
+                    StoreError::Overloaded("audit queue full")
+                }
+                mpsc::error::SendTimeoutError::Closed(_) => {
+                    StoreError::AuditUnavailable("audit writer stopped".into())
+                }
+            })?;
+        match tokio::time::timeout(DURABLE_WAIT, answer).await {
+            Err(_) => Err(StoreError::AuditUnavailable(
+                "audit record not durable in time".into(),
+            )),
+            Ok(Err(_)) => Err(StoreError::AuditUnavailable("audit writer stopped".into())),
+            Ok(Ok(result)) => result.map_err(StoreError::AuditUnavailable),
+        }
     }
 }
 
@@ -112,7 +145,33 @@ impl AuditLog {
     }
 }
 
-async fn group_commit(pool: AnyPool, mut queue: mpsc::Receiver<Pending>) {
+/// The writer's own connection, opened on first use and again after a
+/// failure (a restarted PostgreSQL, a disk that was full).
+struct WriterConnection {
+    options: AnyConnectOptions,
+    conn: Option<AnyConnection>,
+}
+
+impl WriterConnection {
+    async fn get(&mut self) -> Result<&mut AnyConnection, String> {
+        if self.conn.is_none() {
+            let mut conn = self.options.connect().await.map_err(|e| e.to_string())?;
+            crate::db::prepare_connection(&mut conn)
+                .await
+                .map_err(|e| e.to_string())?;
+            self.conn = Some(conn);
+        }
+        self.conn
+            .as_mut()
+            .ok_or_else(|| "audit writer has no connection".to_owned())
+    }
+}
+
+async fn group_commit(options: AnyConnectOptions, mut queue: mpsc::Receiver<Pending>) {
+    let mut writer = WriterConnection {
+        options,
+        conn: None,
+    };
     while let Some(first) = queue.recv().await {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -121,9 +180,15 @@ async fn group_commit(pool: AnyPool, mut queue: mpsc::Receiver<Pending>) {
                 Err(_) => break,
             }
         }
-        let result = write_batch(&pool, &mut batch).await;
+        let result = match writer.get().await {
+            Ok(conn) => write_batch(conn, &mut batch).await,
+            Err(e) => Err(e),
+        };
         if let Err(e) = &result {
             tracing::error!(error = %e, records = batch.len(), "audit group commit failed");
+            // Start the next batch on a fresh connection; the requests of
+            // this one are answered 503 at once.
+            writer.conn = None;
         }
         for pending in batch {
             let answer = match &result {
@@ -132,11 +197,14 @@ async fn group_commit(pool: AnyPool, mut queue: mpsc::Receiver<Pending>) {
             };
             let _ = pending.reply.send(answer);
         }
+        if result.is_err() {
+            tokio::time::sleep(RECONNECT_PAUSE).await;
+        }
     }
 }
 
-async fn write_batch(pool: &AnyPool, batch: &mut [Pending]) -> Result<(), String> {
-    let mut tx = crate::sql::begin_write(pool)
+async fn write_batch(conn: &mut AnyConnection, batch: &mut [Pending]) -> Result<(), String> {
+    let mut tx = crate::sql::begin_write_on(conn)
         .await
         .map_err(|e| e.to_string())?;
     let mut records: Vec<&mut AuditRecord> = batch.iter_mut().map(|p| &mut p.record).collect();

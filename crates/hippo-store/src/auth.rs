@@ -3,7 +3,7 @@
 
 use hippo_core::time_util::UnixMillis;
 use hippo_core::{AccountId, ApiKeyId, OperatorId, PatientLink, Principal, StaffId, StaffRole};
-use sqlx::{AnyPool, Row};
+use sqlx::{AnyConnection, AnyPool, Row};
 
 use crate::error::StoreError;
 use crate::rows::parse;
@@ -110,24 +110,26 @@ impl AuthStore {
     }
 
     /// The principal of a live session, refreshing its idle clock. Expired
-    /// sessions (idle or absolute) are deleted and yield `None`.
+    /// sessions (idle or absolute) are deleted and yield `None`. All on one
+    /// connection: this runs on every request.
     pub async fn session_principal(
         &self,
         token_hash: &str,
         times: SessionTimes,
     ) -> Result<Option<Principal>, StoreError> {
+        let mut conn = self.pool.acquire().await?;
         let row = sqlx::query(
             "SELECT staff_id, account_id, operator_id, last_seen_at, expires_at FROM sessions \
              WHERE token_hash = $1",
         )
         .bind(token_hash)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *conn)
         .await?;
         let Some(row) = row else { return Ok(None) };
         let last_seen: i64 = row.try_get("last_seen_at")?;
         let expires: i64 = row.try_get("expires_at")?;
         if times.now >= expires || times.now - last_seen >= times.idle_timeout_ms {
-            self.delete_session(token_hash).await?;
+            delete_session_on(&mut conn, token_hash).await?;
             return Ok(None);
         }
         // Refresh at most every few seconds: the idle clock needs no
@@ -136,7 +138,7 @@ impl AuthStore {
             sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE token_hash = $2")
                 .bind(times.now)
                 .bind(token_hash)
-                .execute(&self.pool)
+                .execute(&mut *conn)
                 .await?;
         }
         let staff: Option<String> = row.try_get("staff_id")?;
@@ -146,77 +148,17 @@ impl AuthStore {
             (None, Some(_)) => LoginSubject::Operator(parse(&row, "operator_id")?),
             (None, None) => LoginSubject::Account(parse(&row, "account_id")?),
         };
-        self.principal(subject).await
+        principal_on(&mut conn, subject).await
     }
 
     pub async fn delete_session(&self, token_hash: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
-            .bind(token_hash)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+        delete_session_on(&mut *self.pool.acquire().await?, token_hash).await
     }
 
     /// Build the principal for a login subject from the database, so that a
     /// role change or a new patient link takes effect on the next request.
     pub async fn principal(&self, subject: LoginSubject) -> Result<Option<Principal>, StoreError> {
-        match subject {
-            LoginSubject::Staff(id) => {
-                let row = sqlx::query(
-                    "SELECT tenant_id, role, display_name FROM staff_users WHERE id = $1",
-                )
-                .bind(id.to_string())
-                .fetch_optional(&self.pool)
-                .await?;
-                let Some(row) = row else { return Ok(None) };
-                let role: String = row.try_get("role")?;
-                Ok(Some(Principal::Staff {
-                    staff_id: id,
-                    tenant_id: parse(&row, "tenant_id")?,
-                    role: StaffRole::parse(&role)
-                        .ok_or_else(|| StoreError::Corrupt("staff role".into()))?,
-                    display_name: row.try_get("display_name")?,
-                }))
-            }
-            LoginSubject::Operator(id) => {
-                let row = sqlx::query("SELECT display_name FROM operators WHERE id = $1")
-                    .bind(id.to_string())
-                    .fetch_optional(&self.pool)
-                    .await?;
-                let Some(row) = row else { return Ok(None) };
-                Ok(Some(Principal::Operator {
-                    operator_id: id,
-                    display_name: row.try_get("display_name")?,
-                }))
-            }
-            LoginSubject::Account(id) => {
-                let row = sqlx::query("SELECT display_name FROM accounts WHERE id = $1")
-                    .bind(id.to_string())
-                    .fetch_optional(&self.pool)
-                    .await?;
-                let Some(row) = row else { return Ok(None) };
-                let links = sqlx::query(
-                    "SELECT tenant_id, patient_id FROM account_patients WHERE account_id = $1 \
-                     ORDER BY tenant_id",
-                )
-                .bind(id.to_string())
-                .fetch_all(&self.pool)
-                .await?
-                .iter()
-                .map(|r| {
-                    Ok(PatientLink {
-                        tenant_id: parse(r, "tenant_id")?,
-                        patient_id: parse(r, "patient_id")?,
-                    })
-                })
-                .collect::<Result<Vec<_>, StoreError>>()?;
-                Ok(Some(Principal::Patient {
-                    account_id: id,
-                    display_name: row.try_get("display_name")?,
-                    links,
-                }))
-            }
-        }
+        principal_on(&mut *self.pool.acquire().await?, subject).await
     }
 
     /// The lab system behind an API key, if the key exists and is not
@@ -235,5 +177,78 @@ impl AuthStore {
             tenant_id: parse(&row, "tenant_id")?,
             display_name: row.try_get("name")?,
         }))
+    }
+}
+
+async fn delete_session_on(conn: &mut AnyConnection, token_hash: &str) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+        .bind(token_hash)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+async fn principal_on(
+    conn: &mut AnyConnection,
+    subject: LoginSubject,
+) -> Result<Option<Principal>, StoreError> {
+    match subject {
+        LoginSubject::Staff(id) => {
+            let row =
+                sqlx::query("SELECT tenant_id, role, display_name FROM staff_users WHERE id = $1")
+                    .bind(id.to_string())
+                    .fetch_optional(conn)
+                    .await?;
+            let Some(row) = row else { return Ok(None) };
+            let role: String = row.try_get("role")?;
+            Ok(Some(Principal::Staff {
+                staff_id: id,
+                tenant_id: parse(&row, "tenant_id")?,
+                role: StaffRole::parse(&role)
+                    .ok_or_else(|| StoreError::Corrupt("staff role".into()))?,
+                display_name: row.try_get("display_name")?,
+            }))
+        }
+        LoginSubject::Operator(id) => {
+            let row = sqlx::query("SELECT display_name FROM operators WHERE id = $1")
+                .bind(id.to_string())
+                .fetch_optional(conn)
+                .await?;
+            let Some(row) = row else { return Ok(None) };
+            Ok(Some(Principal::Operator {
+                operator_id: id,
+                display_name: row.try_get("display_name")?,
+            }))
+        }
+        LoginSubject::Account(id) => {
+            // The account and its patient links in one statement (one row
+            // per link; one row with NULL links for an unlinked account).
+            let rows = sqlx::query(
+                "SELECT a.display_name, ap.tenant_id, ap.patient_id FROM accounts a \
+                 LEFT JOIN account_patients ap ON ap.account_id = a.id \
+                 WHERE a.id = $1 ORDER BY ap.tenant_id",
+            )
+            .bind(id.to_string())
+            .fetch_all(conn)
+            .await?;
+            let Some(first) = rows.first() else {
+                return Ok(None);
+            };
+            let mut links = Vec::with_capacity(rows.len());
+            for row in &rows {
+                let tenant: Option<String> = row.try_get("tenant_id")?;
+                if tenant.is_some() {
+                    links.push(PatientLink {
+                        tenant_id: parse(row, "tenant_id")?,
+                        patient_id: parse(row, "patient_id")?,
+                    });
+                }
+            }
+            Ok(Some(Principal::Patient {
+                account_id: id,
+                display_name: first.try_get("display_name")?,
+                links,
+            }))
+        }
     }
 }

@@ -32,8 +32,52 @@ impl std::fmt::Debug for BlobStore {
     }
 }
 
+/// A blob that is not there is a defect (its row says it is); anything
+/// else (store unreachable, disk full, permissions) ends with the fault.
 fn unavailable(e: object_store::Error) -> StoreError {
-    StoreError::Blob(e.to_string())
+    match e {
+        object_store::Error::NotFound { .. } => StoreError::Blob(e.to_string()),
+        other => StoreError::BlobUnavailable(other.to_string()),
+    }
+}
+
+/// Retries and timeouts of the S3 client: a request waits seconds, not
+/// the client's default of up to three minutes of retries, for a store
+/// that is down; then it is answered 503 (invariant 11).
+const S3_ATTEMPTS_WITHIN: std::time::Duration = std::time::Duration::from_secs(8);
+
+fn s3(url: &str, options: &[(String, String)]) -> Result<object_store::aws::AmazonS3, StoreError> {
+    use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
+    let parsed = url::Url::parse(url).map_err(|e| StoreError::Blob(format!("blob URL: {e}")))?;
+    if !parsed.path().trim_matches('/').is_empty() {
+        return Err(StoreError::Blob(
+            "use a bucket of its own for Hippo's blobs (no path prefix)".into(),
+        ));
+    }
+    let bucket = parsed
+        .host_str()
+        .ok_or_else(|| StoreError::Blob("blob URL names no bucket".into()))?;
+    let mut builder = AmazonS3Builder::new()
+        .with_bucket_name(bucket)
+        .with_retry(object_store::RetryConfig {
+            backoff: object_store::BackoffConfig::default(),
+            max_retries: 3,
+            retry_timeout: S3_ATTEMPTS_WITHIN,
+        })
+        .with_client_options(
+            object_store::ClientOptions::new()
+                .with_connect_timeout(std::time::Duration::from_secs(2))
+                .with_timeout(std::time::Duration::from_secs(30)),
+        );
+    for (key, value) in options {
+        let key: AmazonS3ConfigKey = key
+            .parse()
+            .map_err(|e| StoreError::Blob(format!("blob option {key}: {e}")))?;
+        builder = builder.with_config(key, value);
+    }
+    builder
+        .build()
+        .map_err(|e| StoreError::Blob(format!("blob URL: {e}")))
 }
 
 impl BlobStore {
@@ -51,23 +95,11 @@ impl BlobStore {
             Some(url) if url.starts_with("file://") => {
                 Self::local(std::path::Path::new(url.trim_start_matches("file://")))
             }
-            Some(url) if url.starts_with("s3://") => {
-                let parsed =
-                    url::Url::parse(url).map_err(|e| StoreError::Blob(format!("blob URL: {e}")))?;
-                let (store, prefix) =
-                    object_store::parse_url_opts(&parsed, options.iter().cloned())
-                        .map_err(|e| StoreError::Blob(format!("blob URL: {e}")))?;
-                if !prefix.as_ref().is_empty() {
-                    return Err(StoreError::Blob(
-                        "use a bucket of its own for Hippo's blobs (no path prefix)".into(),
-                    ));
-                }
-                Ok(Self {
-                    store: Arc::from(store),
-                    location: url.to_owned(),
-                    local_dir: None,
-                })
-            }
+            Some(url) if url.starts_with("s3://") => Ok(Self {
+                store: Arc::new(s3(url, options)?),
+                location: url.to_owned(),
+                local_dir: None,
+            }),
             Some(other) => Err(StoreError::Blob(format!(
                 "unsupported blob URL {other:?}: use file:///dir or s3://bucket"
             ))),

@@ -22,8 +22,64 @@ use crate::sql::{Backend, TenantPool};
 use crate::staff_scope::StaffScope;
 use crate::vault::{KeySource, Vault};
 
+// Benchmark-only unscoped paths; a child of this module because it needs
+// the pool, which nothing else outside `db` gets.
+#[cfg(feature = "bench-baseline")]
+#[path = "bench_support.rs"]
+mod bench_support;
+
 static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// Connections per pool. The audit writer has a connection of its own
+/// outside every pool, so this bounds request concurrency in the database,
+/// never the audit log's progress.
+const POOL_CONNECTIONS: u32 = 8;
+/// How long a pooled connection is used before it is replaced.
+const CONNECTION_LIFETIME: std::time::Duration = std::time::Duration::from_secs(10);
+/// The longest a request waits for a pooled connection before it is shed.
+const ACQUIRE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Whether a connection handed back may be reused: never one that is
+/// still inside a transaction. A COMMIT that fails with an I/O error (disk
+/// full, file made read-only) is rolled back by SQLite itself, after which
+/// sqlx's own ROLLBACK fails and its transaction count stays one too high;
+/// reused, that connection would open the next "transaction" as a
+/// savepoint of a transaction that no longer exists. Closed instead.
+async fn outside_transaction(conn: &mut sqlx::AnyConnection) -> Result<bool, sqlx::Error> {
+    use sqlx::Connection;
+    if !conn.is_in_transaction() {
+        return Ok(true);
+    }
+    // A rollback queued by a dropped transaction runs before the ping.
+    conn.ping().await?;
+    Ok(!conn.is_in_transaction())
+}
+
+/// Session settings every connection gets, pooled or the audit writer's.
+pub(crate) async fn prepare_connection(conn: &mut sqlx::AnyConnection) -> Result<(), sqlx::Error> {
+    if Backend::of_connection(conn) == Backend::Sqlite {
+        // FULL: a commit is on disk before we answer; audit
+        // durability (invariant 5) depends on it.
+        // secure_delete: deleted and overwritten content is
+        // zeroed, so a destroyed data key does not linger in
+        // free space of the file. cache_size: 32 MiB instead
+        // of 2 MiB; the audit log's indexes are keyed by
+        // random IDs, so appends touch pages all over them.
+        sqlx::raw_sql(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
+             PRAGMA secure_delete = ON; PRAGMA cache_size = -32768;",
+        )
+        .execute(conn)
+        .await?;
+    } else {
+        // The main pool's sessions see every tenant; staff
+        // handles use the tenant pool below.
+        crate::sql::set_visible_tenant(conn, "*", false).await?;
+    }
+    Ok(())
+}
 
 #[derive(Debug, Clone)]
 pub struct StoreOptions {
@@ -99,32 +155,21 @@ impl Store {
             (None, None) => return Err(StoreError::Corrupt("no database".into())),
         };
         let pool = AnyPoolOptions::new()
-            .max_connections(8)
-            .after_connect(|conn, _| {
-                Box::pin(async move {
-                    if Backend::of_connection(conn) == Backend::Sqlite {
-                        // FULL: a commit is on disk before we answer; audit
-                        // durability (invariant 5) depends on it.
-                        // secure_delete: deleted and overwritten content is
-                        // zeroed, so a destroyed data key does not linger in
-                        // free space of the file. cache_size: 32 MiB instead
-                        // of 2 MiB; the audit log's indexes are keyed by
-                        // random IDs, so appends touch pages all over them.
-                        sqlx::raw_sql(
-                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
-                             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
-                             PRAGMA secure_delete = ON; PRAGMA cache_size = -32768;",
-                        )
-                        .execute(conn)
-                        .await?;
-                    } else {
-                        // The main pool's sessions see every tenant; staff
-                        // handles use the tenant pool below.
-                        crate::sql::set_visible_tenant(conn, "*", false).await?;
-                    }
-                    Ok(())
-                })
-            })
+            .max_connections(POOL_CONNECTIONS)
+            // A SQLite connection is a file handle that does not go stale;
+            // pinging it on every acquire cost a worker-thread round trip
+            // per statement. Network connections are still checked.
+            .test_before_acquire(Backend::of_url(&url) != Some(Backend::Sqlite))
+            // SQLite opens a file it may not write read-only, silently; a
+            // connection opened while the file was read-only (or the disk
+            // full) stays so. Renewing connections bounds how long such a
+            // fault outlives its cause, at the cost of a reopen now and then.
+            .max_lifetime(Some(CONNECTION_LIFETIME))
+            // A request never waits unboundedly for a connection: past this
+            // it is answered 503 with Retry-After (invariant 11).
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .after_connect(|conn, _| Box::pin(async move { prepare_connection(conn).await }))
+            .after_release(|conn, _| Box::pin(async move { outside_transaction(conn).await }))
             .connect(&url)
             .await?;
         let tenant_pool = match Backend::of_pool(&pool) {
@@ -138,7 +183,11 @@ impl Store {
                 // shows them nothing until a staff handle sets its tenant.
                 TenantPool::new(
                     AnyPoolOptions::new()
-                        .max_connections(8)
+                        .max_connections(POOL_CONNECTIONS)
+                        .acquire_timeout(ACQUIRE_TIMEOUT)
+                        .after_release(|conn, _| {
+                            Box::pin(async move { outside_transaction(conn).await })
+                        })
                         .connect(&url)
                         .await?,
                 )

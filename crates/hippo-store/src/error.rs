@@ -20,15 +20,55 @@ pub enum StoreError {
     /// Stored data that does not parse: a bug or tampering, never user input.
     #[error("corrupt row: {0}")]
     Corrupt(String),
-    /// The blob store could not be read or written.
+    /// A blob the database refers to is missing or broken.
     #[error("blob store: {0}")]
     Blob(String),
+    /// The blob store cannot be reached or written just now.
+    #[error("blob store unavailable: {0}")]
+    BlobUnavailable(String),
     /// No master key for an operation that seals or opens data, or a data
     /// key that does not open (wrong keyring, or crypto-shredded).
     #[error("keys: {0}")]
     Keys(String),
+    /// More work than the server takes on right now (a queue full, no
+    /// pooled connection in time): shed with 503 and Retry-After.
+    #[error("overloaded: {0}")]
+    Overloaded(&'static str),
+    /// The database cannot be reached or written just now (stopped,
+    /// read-only, disk full); the request changed nothing.
+    #[error("database unavailable")]
+    Unavailable(#[source] sqlx::Error),
     #[error("database error")]
-    Database(#[from] sqlx::Error),
+    Database(#[source] sqlx::Error),
     #[error("migration failed")]
     Migration(#[from] sqlx::migrate::MigrateError),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(error: sqlx::Error) -> Self {
+        match &error {
+            sqlx::Error::PoolTimedOut => Self::Overloaded("no database connection in time"),
+            sqlx::Error::Io(_) | sqlx::Error::PoolClosed | sqlx::Error::WorkerCrashed => {
+                Self::Unavailable(error)
+            }
+            sqlx::Error::Database(db) if is_transient_database_error(db.code().as_deref()) => {
+                Self::Unavailable(error)
+            }
+            _ => Self::Database(error),
+        }
+    }
+}
+
+/// Database errors that end when the fault does, not bugs: SQLite's busy,
+/// read-only, I/O, disk-full and cannot-open codes (primary code in the low
+/// byte of the extended code), PostgreSQL's connection, resource and
+/// operator-intervention classes (08, 53, 57).
+fn is_transient_database_error(code: Option<&str>) -> bool {
+    let Some(code) = code else { return false };
+    if let Ok(sqlite) = code.parse::<u32>() {
+        return matches!(sqlite & 0xff, 5 | 6 | 8 | 10 | 13 | 14);
+    }
+    ["08", "53", "57"]
+        .iter()
+        .any(|class| code.starts_with(class))
 }

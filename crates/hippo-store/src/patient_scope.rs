@@ -148,7 +148,7 @@ impl PatientScope {
         let summary = self
             .scoped_finding(id, Action::FindingRead, ResourceKind::Finding)
             .await?;
-        queries::audited_detail(&mut *self.pool.acquire().await?, &self.actor, summary).await
+        queries::audited_detail(self.pool.acquire().await?, &self.actor, summary).await
     }
 
     pub async fn finding_pdf(

@@ -6,6 +6,7 @@ use hippo_core::finding::Observation;
 use hippo_core::policy::{Action, ResourceKind};
 use hippo_core::{FindingId, TenantId};
 use sqlx::AnyConnection;
+use sqlx::pool::PoolConnection;
 
 use crate::actor::{Actor, outcome_success};
 use crate::error::StoreError;
@@ -34,13 +35,16 @@ pub(crate) async fn observations(
 /// The blob kind of a finding's PDF (part of every PDF's encryption binding).
 pub(crate) const PDF_BLOB: &str = "finding_pdf";
 
-/// Complete a scope-checked finding with its observations, audited.
+/// Complete a scope-checked finding with its observations, audited. Takes
+/// the connection by value and gives it back to the pool before waiting
+/// for the audit record: no request holds a connection while it waits.
 pub(crate) async fn audited_detail(
-    conn: &mut AnyConnection,
+    mut conn: PoolConnection<sqlx::Any>,
     actor: &Actor,
     summary: FindingSummary,
 ) -> Result<FindingDetail, StoreError> {
-    let observations = observations(conn, summary.tenant_id, summary.id).await?;
+    let observations = observations(&mut conn, summary.tenant_id, summary.id).await?;
+    drop(conn);
     actor
         .log(
             outcome_success(Action::FindingRead, ResourceKind::Finding)

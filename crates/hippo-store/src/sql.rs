@@ -76,6 +76,17 @@ pub(crate) async fn begin_write(
     }
 }
 
+/// [`begin_write`] on a connection of its own (the audit writer's).
+pub(crate) async fn begin_write_on(
+    conn: &mut AnyConnection,
+) -> Result<Transaction<'_, sqlx::Any>, sqlx::Error> {
+    use sqlx::Connection;
+    match Backend::of_connection(conn) {
+        Backend::Sqlite => conn.begin_with("BEGIN IMMEDIATE").await,
+        Backend::Postgres => conn.begin().await,
+    }
+}
+
 /// Set which tenant's rows this PostgreSQL session (`local`: only the
 /// current transaction) sees under row-level security; `*` is every
 /// tenant. Nothing to do on SQLite, which has no row-level security.

@@ -366,7 +366,7 @@ impl StaffScope {
         let summary = self
             .scoped_finding(id, Action::FindingRead, ResourceKind::Finding)
             .await?;
-        queries::audited_detail(&mut *self.conn().await?, &self.actor, summary).await
+        queries::audited_detail(self.conn().await?, &self.actor, summary).await
     }
 
     pub async fn finding_pdf(

@@ -226,3 +226,33 @@ async fn invalid_patients_are_refused_with_field_level_messages() {
     expect_error(r, StatusCode::BAD_REQUEST, "bad_request").await;
     assert_eq!(row_counts(&app).await, before);
 }
+
+/// The upload's text parts are as strict as the JSON routes: invalid UTF-8
+/// is refused, not repaired into U+FFFD and stored.
+#[tokio::test]
+async fn metadata_that_is_not_utf8_is_refused_and_stores_nothing() {
+    let app = spawn_app().await;
+    let clinician = app.login("a.keller").await;
+    let patient = app.user("max.schmidt").patient_ids[0].to_string();
+    let before = row_counts(&app).await;
+    let mut metadata = finding_metadata().to_string().into_bytes();
+    // "title": "…" gets a lone continuation byte.
+    let at = metadata.iter().position(|b| *b == b':').unwrap() + 2;
+    metadata.insert(at, 0x80);
+    let form = multipart::Form::new()
+        .part("metadata", multipart::Part::bytes(metadata))
+        .part(
+            "pdf",
+            multipart::Part::bytes(PDF.to_vec())
+                .file_name("r.pdf")
+                .mime_str("application/pdf")
+                .unwrap(),
+        );
+    let r = app.upload(&patient, &clinician, form).await;
+    let message = expect_error(r, StatusCode::BAD_REQUEST, "bad_request").await;
+    assert!(
+        message.contains("metadata") && message.contains("UTF-8"),
+        "{message}"
+    );
+    assert_eq!(row_counts(&app).await, before);
+}

@@ -558,3 +558,140 @@ pub fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
+
+/// A free port on loopback (for servers the test starts itself).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Whether a test that needs `what` may go on: outside CI a missing
+/// prerequisite makes the test report itself skipped; with `CI=true` it
+/// fails.
+pub fn prerequisite(available: Result<(), String>, what: &str) -> bool {
+    match available {
+        Ok(()) => true,
+        Err(e) if std::env::var("CI").as_deref() != Ok("true") => {
+            eprintln!("SKIPPED: {what} not available here ({e})");
+            false
+        }
+        Err(e) => panic!("CI=true but {what} is not available: {e}"),
+    }
+}
+
+/// `moto_server` (PyPI `moto[server]`) on loopback: S3 for tests.
+pub struct Moto {
+    child: std::process::Child,
+    pub port: u16,
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+impl Moto {
+    /// `python3 -m moto.server` works wherever the package is installed,
+    /// with or without its script on PATH. `None` (skipped) outside CI
+    /// when it is missing.
+    pub fn start(port: u16) -> Option<Self> {
+        let started = std::process::Command::new("python3")
+            .args([
+                "-m",
+                "moto.server",
+                "-H",
+                "127.0.0.1",
+                "-p",
+                &port.to_string(),
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .map_err(|e| e.to_string())
+            .and_then(|mut child| {
+                std::thread::sleep(std::time::Duration::from_millis(300));
+                match child.try_wait().map_err(|e| e.to_string())? {
+                    // Exited at once: the module is not installed.
+                    Some(status) => Err(format!("moto.server exited: {status}")),
+                    None => Ok(child),
+                }
+            });
+        let child = match started {
+            Ok(child) => Some(child),
+            Err(e) => {
+                prerequisite(Err(e), "moto_server (`pip install 'moto[server]'`)");
+                None
+            }
+        }?;
+        Some(Self { child, port })
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Wait for moto (up to a minute on a cold machine), then create the
+    /// bucket (path-style).
+    pub async fn create_bucket(&self, bucket: &str) {
+        let client = Client::new();
+        let mut created = false;
+        for _ in 0..600 {
+            if let Ok(r) = client
+                .put(format!("{}/{bucket}", self.endpoint()))
+                .send()
+                .await
+            {
+                created = r.status().is_success();
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert!(created, "could not create the bucket in moto");
+    }
+
+    /// Blob store options for this endpoint.
+    pub fn options(&self) -> Vec<(String, String)> {
+        let endpoint = self.endpoint();
+        [
+            ("aws_endpoint", endpoint.as_str()),
+            ("aws_allow_http", "true"),
+            ("aws_region", "us-east-1"),
+            ("aws_access_key_id", "test"),
+            ("aws_secret_access_key", "test"),
+            ("aws_virtual_hosted_style_request", "false"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+    }
+}
+
+/// A data directory with keys and the demo world, for the real binary
+/// (`ServeProcess`) on SQLite there or on `database`.
+pub async fn seeded_data_dir(dir: &std::path::Path, database: Option<&str>) -> DemoWorld {
+    hippo_on(&["keys", "init"], dir, database);
+    let store = Store::open(&StoreOptions {
+        database_url: database.map(str::to_owned),
+        data_dir: dir.to_path_buf(),
+        build: "test-build".into(),
+        blob_url: None,
+        blob_options: Vec::new(),
+        keys: Some(hippo_store::KeySource::File(
+            dir.join("keys/master.keyring"),
+        )),
+    })
+    .await
+    .unwrap();
+    let world = hippo_cli::demo::seed(&store).await.unwrap();
+    store.close().await;
+    world
+}

@@ -43,13 +43,29 @@ pub async fn login(
         return Err(Failure::RateLimited);
     }
     let credentials = state.sessions().credentials(email).await?;
-    let verified = state
+    let verified = match state
         .passwords()
         .verify(
             password,
             credentials.as_ref().map(|c| c.password_hash.as_str()),
         )
-        .await?;
+        .await
+    {
+        Ok(verified) => verified,
+        Err(Failure::RateLimited) => {
+            // The hashing queue is full (a login flood): refused before
+            // any work, recorded with the account it targeted.
+            let mut refused = event(Outcome::RateLimited).detail("hashing_queue_full");
+            if let Some(c) = &credentials {
+                refused = refused.resource(c.subject.id());
+            }
+            audit
+                .append(AuditActor::anonymous(), refused, origin)
+                .await?;
+            return Err(Failure::RateLimited);
+        }
+        Err(other) => return Err(other),
+    };
     let subject = match credentials {
         Some(c) if verified => c.subject,
         other => {

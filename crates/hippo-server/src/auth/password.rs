@@ -23,9 +23,15 @@ pub fn hash(password: &str) -> Result<String, Failure> {
         .map_err(|_| Failure::Internal)
 }
 
+/// Verifications waiting or running per hashing worker; a login beyond
+/// that is refused at once (429) instead of queueing without bound, so a
+/// login flood costs the flood, not everybody else.
+const QUEUED_PER_WORKER: usize = 8;
+
 #[derive(Clone)]
 pub struct PasswordVerifierPool {
     permits: Arc<Semaphore>,
+    queued: Arc<Semaphore>,
     /// Verified against when the e-mail is unknown, so that an unknown
     /// account costs the same time as a wrong password.
     dummy_hash: Arc<str>,
@@ -36,12 +42,17 @@ impl PasswordVerifierPool {
         let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
         Ok(Self {
             permits: Arc::new(Semaphore::new(workers)),
+            queued: Arc::new(Semaphore::new(workers * QUEUED_PER_WORKER)),
             dummy_hash: hash("hippo-dummy-password-for-timing")?.into(),
         })
     }
 
     /// `stored` is `None` for an unknown account; the work done is the same.
+    /// `Failure::RateLimited` when the hashing queue is full.
     pub async fn verify(&self, password: &str, stored: Option<&str>) -> Result<bool, Failure> {
+        let Ok(_queued) = self.queued.try_acquire() else {
+            return Err(Failure::RateLimited);
+        };
         let _permit = self
             .permits
             .acquire()

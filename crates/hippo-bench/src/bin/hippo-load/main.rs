@@ -1,0 +1,157 @@
+//! The load harness (issue 9): generate data at scale, serve it, and
+//! measure the real request path against baselines, under concurrency,
+//! floods and a soak. See docs/BENCHMARKS.md for how to run it.
+
+mod baseline;
+mod oha;
+mod run;
+mod servers;
+mod soak;
+mod world;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "hippo-load", about = "Hippo's load harness")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Generate a data directory at benchmark scale (reused if present).
+    Generate {
+        #[arg(long)]
+        data_dir: PathBuf,
+        #[arg(long, default_value_t = 100)]
+        tenants: usize,
+        #[arg(long, default_value_t = 100_000)]
+        patients: usize,
+        #[arg(long, default_value_t = 500_000)]
+        findings: usize,
+        /// The `hippo` binary (for `keys init`).
+        #[arg(long, default_value = "target/release/hippo")]
+        hippo: PathBuf,
+    },
+    /// Serve baselines B and C (started by `run`).
+    ServeBaseline {
+        #[arg(long)]
+        data_dir: PathBuf,
+        #[arg(long, default_value = "127.0.0.1:0")]
+        listen: SocketAddr,
+    },
+    /// Interleaved rounds of A, B and C, sweep, latency, login flood.
+    Run {
+        #[arg(long)]
+        data_dir: PathBuf,
+        #[arg(long, default_value = "target/release/hippo")]
+        hippo: PathBuf,
+        #[arg(long, default_value = "oha")]
+        oha: PathBuf,
+        #[arg(long, default_value_t = 5)]
+        rounds: usize,
+        /// Seconds per measurement.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// Connections for the rounds and the latency runs.
+        #[arg(long, default_value_t = 64)]
+        connections: usize,
+        /// Connection counts of the sweep.
+        #[arg(long, value_delimiter = ',', default_value = "1,8,64,256,1024")]
+        sweep: Vec<usize>,
+        #[arg(long, default_value_t = 0)]
+        server_core: usize,
+        #[arg(long, default_value_t = 1)]
+        load_core: usize,
+    },
+    /// Mixed reads and writes at a share of capacity; exit 1 on any 5xx,
+    /// timeout, or a log that does not verify.
+    Soak {
+        #[arg(long)]
+        data_dir: PathBuf,
+        #[arg(long, default_value = "target/release/hippo")]
+        hippo: PathBuf,
+        #[arg(long, default_value_t = 600)]
+        seconds: u64,
+        /// Requests per second (default: 70 % of the measured capacity).
+        #[arg(long)]
+        rate: Option<f64>,
+        #[arg(long, default_value_t = 0.7)]
+        share: f64,
+        #[arg(long, default_value_t = 0)]
+        server_core: usize,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    match Cli::parse().command {
+        Command::Generate {
+            data_dir,
+            tenants,
+            patients,
+            findings,
+            hippo,
+        } => {
+            let world = world::generate(&hippo, &data_dir, tenants, patients, findings).await?;
+            println!(
+                "{} tenants, {} patients, {} findings in {}",
+                world.tenants,
+                world.patients,
+                world.findings,
+                data_dir.display()
+            );
+        }
+        Command::ServeBaseline { data_dir, listen } => baseline::serve(&data_dir, listen).await?,
+        Command::Run {
+            data_dir,
+            hippo,
+            oha,
+            rounds,
+            seconds,
+            connections,
+            sweep,
+            server_core,
+            load_core,
+        } => {
+            run::run(run::RunOptions {
+                data_dir,
+                hippo,
+                oha,
+                rounds,
+                seconds,
+                connections,
+                sweep,
+                server_core,
+                load_core,
+            })
+            .await?;
+        }
+        Command::Soak {
+            data_dir,
+            hippo,
+            seconds,
+            rate,
+            share,
+            server_core,
+        } => {
+            let passed = soak::soak(soak::SoakOptions {
+                data_dir,
+                hippo,
+                seconds,
+                rate,
+                share,
+                server_core,
+            })
+            .await?;
+            if !passed {
+                std::process::exit(1);
+            }
+        }
+    }
+    Ok(())
+}
