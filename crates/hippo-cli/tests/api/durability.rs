@@ -480,7 +480,7 @@ async fn crash_drill(database: Option<String>) {
         all_acked.patients.extend(acked.patients.iter().cloned());
         all_acked
             .findings
-            .extend(acked.findings.iter().map(|(k, v)| (k.clone(), *v)));
+            .extend(acked.findings.iter().map(|(k, v)| (k.clone(), v.clone())));
         all_reads.extend(reads.iter().cloned());
         let (check, check_reads) = if last {
             (&all_acked, &all_reads)
