@@ -24,6 +24,14 @@ impl Actor {
             .map(|_| ())
     }
 
+    /// Append several records at once (one request touching several
+    /// patient records); durable together, usually in one group commit.
+    pub(crate) async fn log_all(&self, events: Vec<AuditEvent>) -> Result<(), StoreError> {
+        self.audit
+            .append_all(&self.actor, events, &self.origin)
+            .await
+    }
+
     /// Append inside the caller's write transaction.
     pub(crate) async fn log_in(
         &self,

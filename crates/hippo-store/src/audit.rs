@@ -96,6 +96,37 @@ impl AuditLog {
         event: AuditEvent,
         origin: &RequestOrigin,
     ) -> Result<AuditRecord, StoreError> {
+        let answer = self.enqueue(actor, event, origin).await?;
+        durable(answer).await
+    }
+
+    /// Append several records of one request; returns once all are
+    /// durable. They are queued together, so they usually share one
+    /// group commit instead of waiting for one commit each.
+    pub async fn append_all(
+        &self,
+        actor: &AuditActor,
+        events: Vec<AuditEvent>,
+        origin: &RequestOrigin,
+    ) -> Result<(), StoreError> {
+        let mut answers = Vec::with_capacity(events.len());
+        for event in events {
+            answers.push(self.enqueue(actor.clone(), event, origin).await?);
+        }
+        for answer in answers {
+            durable(answer).await?;
+        }
+        Ok(())
+    }
+
+    /// Hand a record to the writer (waiting at most [`QUEUE_WAIT`] for
+    /// room); the receiver tells when it is durable.
+    async fn enqueue(
+        &self,
+        actor: AuditActor,
+        event: AuditEvent,
+        origin: &RequestOrigin,
+    ) -> Result<oneshot::Receiver<Result<AuditRecord, String>>, StoreError> {
         let (reply, answer) = oneshot::channel();
         let pending = Pending {
             record: self.record(actor, event, origin),
@@ -112,13 +143,21 @@ impl AuditLog {
                     StoreError::AuditUnavailable("audit writer stopped".into())
                 }
             })?;
-        match tokio::time::timeout(DURABLE_WAIT, answer).await {
-            Err(_) => Err(StoreError::AuditUnavailable(
-                "audit record not durable in time".into(),
-            )),
-            Ok(Err(_)) => Err(StoreError::AuditUnavailable("audit writer stopped".into())),
-            Ok(Ok(result)) => result.map_err(StoreError::AuditUnavailable),
-        }
+        Ok(answer)
+    }
+}
+
+/// Wait, at most [`DURABLE_WAIT`], until the writer says the record is on
+/// disk.
+async fn durable(
+    answer: oneshot::Receiver<Result<AuditRecord, String>>,
+) -> Result<AuditRecord, StoreError> {
+    match tokio::time::timeout(DURABLE_WAIT, answer).await {
+        Err(_) => Err(StoreError::AuditUnavailable(
+            "audit record not durable in time".into(),
+        )),
+        Ok(Err(_)) => Err(StoreError::AuditUnavailable("audit writer stopped".into())),
+        Ok(Ok(result)) => result.map_err(StoreError::AuditUnavailable),
     }
 }
 
@@ -156,7 +195,7 @@ impl WriterConnection {
     async fn get(&mut self) -> Result<&mut AnyConnection, String> {
         if self.conn.is_none() {
             let mut conn = self.options.connect().await.map_err(|e| e.to_string())?;
-            crate::db::prepare_connection(&mut conn)
+            crate::db::prepare_connection(&mut conn, crate::db::ConnectionRole::AuditWriter)
                 .await
                 .map_err(|e| e.to_string())?;
             self.conn = Some(conn);

@@ -22,8 +22,11 @@ use crate::tree_heads::InclusionProof;
 use crate::vault::Vault;
 
 /// Released findings whose (tenant, patient) is linked to the account.
-const OWN_RELEASED: &str = "f.status = 'released' AND EXISTS (SELECT 1 FROM account_patients ap \
-     WHERE ap.account_id = ? AND ap.tenant_id = f.tenant_id AND ap.patient_id = f.patient_id)";
+/// Released findings whose (tenant, patient) is linked to the account. A
+/// row-value IN rather than a correlated EXISTS, so that the list walks
+/// the account's links and the findings index, not every finding.
+const OWN_RELEASED: &str = "f.status = 'released' AND (f.tenant_id, f.patient_id) IN \
+     (SELECT ap.tenant_id, ap.patient_id FROM account_patients ap WHERE ap.account_id = ?)";
 
 #[derive(Clone)]
 pub struct PatientScope {
@@ -101,20 +104,18 @@ impl PatientScope {
                 .entry((f.tenant_id, f.patient_id))
                 .or_insert(0usize) += 1;
         }
-        if per_patient.is_empty() {
-            self.actor
-                .log(outcome_success(action, ResourceKind::Finding).detail("listed=0"))
-                .await?;
+        let mut events: Vec<_> = per_patient
+            .into_iter()
+            .map(|((tenant, patient), count)| {
+                outcome_success(action, ResourceKind::Finding)
+                    .concerning(tenant, Some(patient))
+                    .detail(format!("listed={count}"))
+            })
+            .collect();
+        if events.is_empty() {
+            events.push(outcome_success(action, ResourceKind::Finding).detail("listed=0"));
         }
-        for ((tenant, patient), count) in per_patient {
-            self.actor
-                .log(
-                    outcome_success(action, ResourceKind::Finding)
-                        .concerning(tenant, Some(patient))
-                        .detail(format!("listed={count}")),
-                )
-                .await?;
-        }
+        self.actor.log_all(events).await?;
         Ok(findings)
     }
 

@@ -98,6 +98,55 @@ struct Acknowledged {
     findings: BTreeMap<String, (String, &'static str)>,
 }
 
+/// Every acknowledged patient and finding is there, each finding with at
+/// least its acknowledged status and a PDF that decrypts to the bytes sent.
+async fn still_there(client: &Client, url: &str, token: &str, acked: &Acknowledged, when: &str) {
+    for patient in &acked.patients {
+        let response = client
+            .get(format!("{url}/api/v1/patients/{patient}"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            response.status(),
+            StatusCode::OK,
+            "{when}: acknowledged patient {patient} lost"
+        );
+    }
+    for (finding, (sha, status)) in &acked.findings {
+        let response = client
+            .get(format!("{url}/api/v1/findings/{finding}"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            response.status(),
+            StatusCode::OK,
+            "{when}: acknowledged finding {finding} lost"
+        );
+        let body: Value = response.json().await.unwrap();
+        let now = body["status"].as_str().unwrap();
+        let allowed: &[&str] = match *status {
+            "draft" => &["draft", "released", "retracted"],
+            "released" => &["released", "retracted"],
+            _ => &["retracted"],
+        };
+        assert!(
+            allowed.contains(&now),
+            "{when}: {finding} acknowledged {status}, now {now}"
+        );
+        let (code, bytes) = pdf(client, url, token, finding).await;
+        assert_eq!(code, StatusCode::OK);
+        assert_eq!(
+            &hex::encode(Sha256::digest(&bytes)),
+            sha,
+            "{when}: {finding}: PDF differs"
+        );
+    }
+}
+
 async fn write_load(
     url: String,
     token: String,
@@ -182,12 +231,7 @@ async fn sigkill_under_write_load(database: Option<String>) {
     let url = database.as_deref();
     let args: Vec<&str> = url.map(|u| vec!["--database-url", u]).unwrap_or_default();
     let world = crate::helpers::seeded_data_dir(dir.path(), url).await;
-    let keller = world
-        .users
-        .iter()
-        .find(|u| u.email.starts_with("a.keller"))
-        .unwrap()
-        .clone();
+    let keller = crate::helpers::demo_user(&world, "a.keller");
     let mut server = ServeProcess::start(dir.path(), &args);
     let client = Client::new();
     let token = login_at(&client, &server.url, &keller.email, &keller.password).await;
@@ -222,50 +266,7 @@ async fn sigkill_under_write_load(database: Option<String>) {
 
     let server = ServeProcess::start(dir.path(), &args);
     let token = login_at(&client, &server.url, &keller.email, &keller.password).await;
-    for patient in &acked.patients {
-        let response = client
-            .get(format!("{}/api/v1/patients/{patient}", server.url))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(
-            response.status(),
-            StatusCode::OK,
-            "acknowledged patient {patient} lost"
-        );
-    }
-    for (finding, (sha, status)) in &acked.findings {
-        let response = client
-            .get(format!("{}/api/v1/findings/{finding}", server.url))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(
-            response.status(),
-            StatusCode::OK,
-            "acknowledged finding {finding} lost"
-        );
-        let body: Value = response.json().await.unwrap();
-        let now = body["status"].as_str().unwrap();
-        let allowed: &[&str] = match *status {
-            "draft" => &["draft", "released", "retracted"],
-            "released" => &["released", "retracted"],
-            _ => &["retracted"],
-        };
-        assert!(
-            allowed.contains(&now),
-            "{finding}: acknowledged {status}, now {now}"
-        );
-        let (code, bytes) = pdf(&client, &server.url, &token, finding).await;
-        assert_eq!(code, StatusCode::OK);
-        assert_eq!(
-            &hex::encode(Sha256::digest(&bytes)),
-            sha,
-            "{finding}: PDF differs"
-        );
-    }
+    still_there(&client, &server.url, &token, &acked, "after the kill").await;
     // Nothing half-written: every finding has its observations and a blob
     // that opens; orphans (blob written, row not) are allowed and reported.
     drop(server);
@@ -415,15 +416,10 @@ async fn crash_drill(database: Option<String>) {
     let mut args: Vec<&str> = url.map(|u| vec!["--database-url", u]).unwrap_or_default();
     args.extend(["--config", config.to_str().unwrap()]);
     let world = crate::helpers::seeded_data_dir(dir.path(), url).await;
-    let user = |prefix: &str| {
-        world
-            .users
-            .iter()
-            .find(|u| u.email.starts_with(prefix))
-            .unwrap()
-            .clone()
-    };
-    let (keller, max) = (user("a.keller"), user("max.schmidt"));
+    let (keller, max) = (
+        crate::helpers::demo_user(&world, "a.keller"),
+        crate::helpers::demo_user(&world, "max.schmidt"),
+    );
     let db = crate::helpers::test_pool(
         &database
             .clone()
@@ -489,50 +485,14 @@ async fn crash_drill(database: Option<String>) {
         };
         let server = ServeProcess::start(dir.path(), &args);
         let token = login_at(&client, &server.url, &keller.email, &keller.password).await;
-        for patient in &check.patients {
-            let response = client
-                .get(format!("{}/api/v1/patients/{patient}", server.url))
-                .bearer_auth(&token)
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(
-                response.status(),
-                StatusCode::OK,
-                "cycle {cycle}: patient {patient} lost"
-            );
-        }
-        for (finding, (sha, status)) in &check.findings {
-            let response = client
-                .get(format!("{}/api/v1/findings/{finding}", server.url))
-                .bearer_auth(&token)
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(
-                response.status(),
-                StatusCode::OK,
-                "cycle {cycle}: finding {finding} lost"
-            );
-            let body: Value = response.json().await.unwrap();
-            let now = body["status"].as_str().unwrap();
-            let allowed: &[&str] = match *status {
-                "draft" => &["draft", "released", "retracted"],
-                "released" => &["released", "retracted"],
-                _ => &["retracted"],
-            };
-            assert!(
-                allowed.contains(&now),
-                "cycle {cycle}: {finding} acknowledged {status}, now {now}"
-            );
-            let (code, bytes) = pdf(&client, &server.url, &token, finding).await;
-            assert_eq!(code, StatusCode::OK);
-            assert_eq!(
-                &hex::encode(Sha256::digest(&bytes)),
-                sha,
-                "cycle {cycle}: {finding} PDF"
-            );
-        }
+        still_there(
+            &client,
+            &server.url,
+            &token,
+            check,
+            &format!("cycle {cycle}"),
+        )
+        .await;
         drop(server);
         let recorded: std::collections::HashSet<String> = sqlx::query_scalar(
             "SELECT request_id FROM audit_records WHERE action = 'finding_read' AND outcome = 'success' \

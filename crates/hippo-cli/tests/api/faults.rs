@@ -39,15 +39,10 @@ struct Told {
 
 impl Probe {
     async fn new(url: &str, world: &hippo_cli::demo::DemoWorld) -> Self {
-        let user = |prefix: &str| {
-            world
-                .users
-                .iter()
-                .find(|u| u.email.starts_with(prefix))
-                .unwrap()
-                .clone()
-        };
-        let (max, keller) = (user("max.schmidt"), user("a.keller"));
+        let (max, keller) = (
+            demo_user(world, "max.schmidt"),
+            demo_user(world, "a.keller"),
+        );
         let client = Client::builder()
             .timeout(Duration::from_secs(60))
             .build()

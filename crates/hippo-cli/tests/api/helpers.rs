@@ -307,12 +307,7 @@ impl TestApp {
     }
 
     pub fn user(&self, email_prefix: &str) -> DemoUser {
-        self.world
-            .users
-            .iter()
-            .find(|u| u.email.starts_with(email_prefix))
-            .cloned()
-            .unwrap_or_else(|| panic!("no demo user {email_prefix}"))
+        demo_user(&self.world, email_prefix)
     }
 
     pub async fn login_raw(&self, email: &str, password: &str) -> Response {
@@ -694,4 +689,14 @@ pub async fn seeded_data_dir(dir: &std::path::Path, database: Option<&str>) -> D
     let world = hippo_cli::demo::seed(&store).await.unwrap();
     store.close().await;
     world
+}
+
+/// The demo user whose e-mail starts with `email_prefix`.
+pub fn demo_user(world: &DemoWorld, email_prefix: &str) -> DemoUser {
+    world
+        .users
+        .iter()
+        .find(|u| u.email.starts_with(email_prefix))
+        .cloned()
+        .unwrap_or_else(|| panic!("no demo user {email_prefix}"))
 }

@@ -45,46 +45,10 @@ enum Command {
         listen: SocketAddr,
     },
     /// Interleaved rounds of A, B and C, sweep, latency, login flood.
-    Run {
-        #[arg(long)]
-        data_dir: PathBuf,
-        #[arg(long, default_value = "target/release/hippo")]
-        hippo: PathBuf,
-        #[arg(long, default_value = "oha")]
-        oha: PathBuf,
-        #[arg(long, default_value_t = 5)]
-        rounds: usize,
-        /// Seconds per measurement.
-        #[arg(long, default_value_t = 10)]
-        seconds: u64,
-        /// Connections for the rounds and the latency runs.
-        #[arg(long, default_value_t = 64)]
-        connections: usize,
-        /// Connection counts of the sweep.
-        #[arg(long, value_delimiter = ',', default_value = "1,8,64,256,1024")]
-        sweep: Vec<usize>,
-        #[arg(long, default_value_t = 0)]
-        server_core: usize,
-        #[arg(long, default_value_t = 1)]
-        load_core: usize,
-    },
+    Run(run::RunOptions),
     /// Mixed reads and writes at a share of capacity; exit 1 on any 5xx,
     /// timeout, or a log that does not verify.
-    Soak {
-        #[arg(long)]
-        data_dir: PathBuf,
-        #[arg(long, default_value = "target/release/hippo")]
-        hippo: PathBuf,
-        #[arg(long, default_value_t = 600)]
-        seconds: u64,
-        /// Requests per second (default: 70 % of the measured capacity).
-        #[arg(long)]
-        rate: Option<f64>,
-        #[arg(long, default_value_t = 0.7)]
-        share: f64,
-        #[arg(long, default_value_t = 0)]
-        server_core: usize,
-    },
+    Soak(soak::SoakOptions),
 }
 
 #[tokio::main]
@@ -107,48 +71,9 @@ async fn main() -> anyhow::Result<()> {
             );
         }
         Command::ServeBaseline { data_dir, listen } => baseline::serve(&data_dir, listen).await?,
-        Command::Run {
-            data_dir,
-            hippo,
-            oha,
-            rounds,
-            seconds,
-            connections,
-            sweep,
-            server_core,
-            load_core,
-        } => {
-            run::run(run::RunOptions {
-                data_dir,
-                hippo,
-                oha,
-                rounds,
-                seconds,
-                connections,
-                sweep,
-                server_core,
-                load_core,
-            })
-            .await?;
-        }
-        Command::Soak {
-            data_dir,
-            hippo,
-            seconds,
-            rate,
-            share,
-            server_core,
-        } => {
-            let passed = soak::soak(soak::SoakOptions {
-                data_dir,
-                hippo,
-                seconds,
-                rate,
-                share,
-                server_core,
-            })
-            .await?;
-            if !passed {
+        Command::Run(options) => run::run(options).await?,
+        Command::Soak(options) => {
+            if !soak::soak(options).await? {
                 std::process::exit(1);
             }
         }

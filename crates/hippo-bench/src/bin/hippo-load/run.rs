@@ -9,15 +9,28 @@ use crate::oha::{self, Load, Measurement};
 use crate::servers::{Server, login};
 use crate::world::{self, PASSWORD};
 
+#[derive(clap::Args)]
 pub struct RunOptions {
+    #[arg(long)]
     pub data_dir: PathBuf,
+    #[arg(long, default_value = "target/release/hippo")]
     pub hippo: PathBuf,
+    #[arg(long, default_value = "oha")]
     pub oha: PathBuf,
+    #[arg(long, default_value_t = 5)]
     pub rounds: usize,
+    /// Seconds per measurement.
+    #[arg(long, default_value_t = 10)]
     pub seconds: u64,
+    /// Connections for the rounds and the latency runs.
+    #[arg(long, default_value_t = 64)]
     pub connections: usize,
+    /// Connection counts of the sweep.
+    #[arg(long, value_delimiter = ',', default_value = "1,8,64,256,1024")]
     pub sweep: Vec<usize>,
+    #[arg(long, default_value_t = 0)]
     pub server_core: usize,
+    #[arg(long, default_value_t = 1)]
     pub load_core: usize,
 }
 

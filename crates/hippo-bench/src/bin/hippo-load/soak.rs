@@ -14,14 +14,20 @@ use tokio::sync::Semaphore;
 use crate::servers::{Server, login};
 use crate::world::{self, PASSWORD};
 
+#[derive(clap::Args)]
 pub struct SoakOptions {
+    #[arg(long)]
     pub data_dir: PathBuf,
+    #[arg(long, default_value = "target/release/hippo")]
     pub hippo: PathBuf,
+    #[arg(long, default_value_t = 600)]
     pub seconds: u64,
-    /// Requests per second; `None` measures capacity first and uses
-    /// `share` of it.
+    /// Requests per second (default: `share` of the measured capacity).
+    #[arg(long)]
     pub rate: Option<f64>,
+    #[arg(long, default_value_t = 0.7)]
     pub share: f64,
+    #[arg(long, default_value_t = 0)]
     pub server_core: usize,
 }
 
@@ -37,20 +43,42 @@ struct Targets {
     staff: String,
     patient_findings: Arc<Vec<String>>,
     staff_patient: String,
+    /// Patients the soak created; uploads are spread over them, so that no
+    /// one patient's findings list grows without bound and reads keep
+    /// their cost.
+    created: Arc<Mutex<Vec<String>>>,
 }
 
 /// One operation of the mix; `n` picks it (85 % reads, 15 % writes).
 async fn operation(targets: &Targets, n: u64) -> Result<u16, String> {
     let t = targets;
     let request = match n % 20 {
-        0 => t
-            .client
-            .post(format!("{}/api/v1/patients", t.url))
-            .bearer_auth(&t.staff)
-            .json(&serde_json::json!({
-                "given_name": "Soak", "family_name": format!("Patient{n}"), "birth_date": "1980-01-01"
-            })),
+        0 => {
+            let response = t
+                .client
+                .post(format!("{}/api/v1/patients", t.url))
+                .bearer_auth(&t.staff)
+                .json(&serde_json::json!({
+                    "given_name": "Soak", "family_name": format!("Patient{n}"), "birth_date": "1980-01-01"
+                }))
+                .timeout(Duration::from_secs(30))
+                .send()
+                .await
+                .map_err(|e| if e.is_timeout() { "timeout".into() } else { "connection".to_string() })?;
+            let status = response.status().as_u16();
+            let body: serde_json::Value = response.json().await.unwrap_or_default();
+            if let (Some(id), Ok(mut created)) = (body["id"].as_str(), t.created.lock()) {
+                created.push(id.to_owned());
+            }
+            return Ok(status);
+        }
         1 => {
+            let patient = t
+                .created
+                .lock()
+                .ok()
+                .and_then(|c| (!c.is_empty()).then(|| c[(n as usize / 20) % c.len()].clone()))
+                .unwrap_or_else(|| t.staff_patient.clone());
             let metadata = serde_json::json!({"title": "Soak", "observations": [
                 {"code": "718-7", "display": "Hämoglobin", "value": 13.2, "unit": "g/dl",
                  "reference_low": 12, "reference_high": 17.5}]});
@@ -64,13 +92,16 @@ async fn operation(targets: &Targets, n: u64) -> Result<u16, String> {
                         .map_err(|e| e.to_string())?,
                 );
             t.client
-                .post(format!("{}/api/v1/patients/{}/findings", t.url, t.staff_patient))
+                .post(format!("{}/api/v1/patients/{patient}/findings", t.url))
                 .bearer_auth(&t.staff)
                 .multipart(form)
         }
         2 => t
             .client
-            .get(format!("{}/api/v1/patients/{}/findings", t.url, t.staff_patient))
+            .get(format!(
+                "{}/api/v1/patients/{}/findings",
+                t.url, t.staff_patient
+            ))
             .bearer_auth(&t.staff),
         3 => t
             .client
@@ -136,6 +167,7 @@ pub async fn soak(options: SoakOptions) -> anyhow::Result<bool> {
         url: hippo.url.clone(),
         patient_findings: Arc::new(world.patient_findings.clone()),
         staff_patient: world.staff_patient.clone(),
+        created: Arc::default(),
     };
     let rate = match options.rate {
         Some(rate) => rate,
