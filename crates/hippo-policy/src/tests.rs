@@ -123,3 +123,19 @@ fn actions_outside_the_schema_are_denied() {
     assert!(!policy.decide(&clinician, Action::Public, &ResourceRef::Platform));
     assert!(!policy.decide(&clinician, Action::Login, &ResourceRef::Platform));
 }
+
+/// The gate a scoped store handle asks is the policy bound to one
+/// principal: it permits the own object and refuses the foreign one (a
+/// gate that always answered the same would pass every test that only
+/// calls `decide`; `cargo mutants` showed it).
+#[test]
+fn a_principals_gate_decides_like_the_policy() {
+    let policy = Arc::new(Policy::load().unwrap());
+    let (t1, t2) = (TenantId::random(), TenantId::random());
+    let clinician = staff(t1, StaffRole::Clinician);
+    let gate = policy.gate(&clinician);
+    let own = finding(t1, PatientId::random(), FindingStatus::Draft);
+    let foreign = finding(t2, PatientId::random(), FindingStatus::Released);
+    assert!(gate.permits(Action::FindingRead, &own));
+    assert!(!gate.permits(Action::FindingRead, &foreign));
+}
