@@ -120,7 +120,7 @@ pub(crate) async fn admit(
 }
 
 /// Serve `app` on `listener` until `shutdown` fires, then let open requests
-/// finish (at most `drain` long).
+/// finish (at most [`DRAIN`] long).
 pub async fn serve(
     listener: TcpListener,
     app: Router,

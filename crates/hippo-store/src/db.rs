@@ -37,8 +37,36 @@ static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations
 const POOL_CONNECTIONS: u32 = 8;
 /// How long a pooled connection is used before it is replaced.
 const CONNECTION_LIFETIME: std::time::Duration = std::time::Duration::from_secs(10);
+/// sqlx's default lifetime, kept for network connections.
+const POSTGRES_CONNECTION_LIFETIME: std::time::Duration = std::time::Duration::from_secs(30 * 60);
 /// The longest a request waits for a pooled connection before it is shed.
 const ACQUIRE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// What every pool shares: its size, the bounded wait for a connection,
+/// and never reusing a connection left inside a transaction.
+fn bounded_pool_options(backend: Backend) -> AnyPoolOptions {
+    let sqlite = backend == Backend::Sqlite;
+    AnyPoolOptions::new()
+        .max_connections(POOL_CONNECTIONS)
+        // A SQLite connection is a file handle that does not go stale;
+        // pinging it on every acquire cost a worker-thread round trip per
+        // statement. Network connections are still checked.
+        .test_before_acquire(!sqlite)
+        // SQLite opens a file it may not write read-only, silently; a
+        // connection opened while the file was read-only (or the disk full)
+        // stays so. Renewing connections bounds how long such a fault
+        // outlives its cause, at the cost of a reopen now and then. Network
+        // connections keep sqlx's default lifetime.
+        .max_lifetime(if sqlite {
+            Some(CONNECTION_LIFETIME)
+        } else {
+            Some(POSTGRES_CONNECTION_LIFETIME)
+        })
+        // A request never waits unboundedly for a connection: past this it
+        // is answered 503 with Retry-After (invariant 11).
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+        .after_release(|conn, _| Box::pin(async move { outside_transaction(conn).await }))
+}
 
 /// Whether a connection handed back may be reused: never one that is
 /// still inside a transaction. A COMMIT that fails with an I/O error (disk
@@ -170,24 +198,10 @@ impl Store {
             (None, Some(url)) => url.to_owned(),
             (None, None) => return Err(StoreError::Corrupt("no database".into())),
         };
-        let pool = AnyPoolOptions::new()
-            .max_connections(POOL_CONNECTIONS)
-            // A SQLite connection is a file handle that does not go stale;
-            // pinging it on every acquire cost a worker-thread round trip
-            // per statement. Network connections are still checked.
-            .test_before_acquire(Backend::of_url(&url) != Some(Backend::Sqlite))
-            // SQLite opens a file it may not write read-only, silently; a
-            // connection opened while the file was read-only (or the disk
-            // full) stays so. Renewing connections bounds how long such a
-            // fault outlives its cause, at the cost of a reopen now and then.
-            .max_lifetime(Some(CONNECTION_LIFETIME))
-            // A request never waits unboundedly for a connection: past this
-            // it is answered 503 with Retry-After (invariant 11).
-            .acquire_timeout(ACQUIRE_TIMEOUT)
+        let pool = bounded_pool_options(Backend::of_url(&url).unwrap_or(Backend::Sqlite))
             .after_connect(|conn, _| {
                 Box::pin(async move { prepare_connection(conn, ConnectionRole::Pooled).await })
             })
-            .after_release(|conn, _| Box::pin(async move { outside_transaction(conn).await }))
             .connect(&url)
             .await?;
         let tenant_pool = match Backend::of_pool(&pool) {
@@ -200,12 +214,7 @@ impl Store {
                 // Sessions without a tenant setting: row-level security
                 // shows them nothing until a staff handle sets its tenant.
                 TenantPool::new(
-                    AnyPoolOptions::new()
-                        .max_connections(POOL_CONNECTIONS)
-                        .acquire_timeout(ACQUIRE_TIMEOUT)
-                        .after_release(|conn, _| {
-                            Box::pin(async move { outside_transaction(conn).await })
-                        })
+                    bounded_pool_options(Backend::Postgres)
                         .connect(&url)
                         .await?,
                 )
