@@ -178,7 +178,7 @@ fn main() {
         assert!(report.problem.is_none(), "{:?}", report.problem);
 
         // 4. Forensic queries (median of 5).
-        let forensics = store.forensics();
+        let forensics = store.unscoped_forensics();
         let mut timings = Vec::new();
         // What the operator API answers: the first page (1,000) with the
         // count and first/last access of the whole selection.

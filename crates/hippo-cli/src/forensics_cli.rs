@@ -77,7 +77,7 @@ impl FilterArgs {
 }
 
 pub async fn accesses(store: &Store, args: &FilterArgs) -> anyhow::Result<String> {
-    let records = store.forensics().accesses(&args.filter()?).await?;
+    let records = store.unscoped_forensics().accesses(&args.filter()?).await?;
     if let Some(path) = &args.svg {
         write_svg(path, &records, "Accesses")?;
     }
@@ -115,7 +115,10 @@ pub async fn accesses(store: &Store, args: &FilterArgs) -> anyhow::Result<String
 }
 
 pub async fn blast_radius(store: &Store, args: &FilterArgs) -> anyhow::Result<String> {
-    let report = store.forensics().blast_radius(&args.filter()?).await?;
+    let report = store
+        .unscoped_forensics()
+        .blast_radius(&args.filter()?)
+        .await?;
     if let Some(path) = &args.svg {
         write_svg(path, &report.records, "Unauthorised accesses")?;
     }
@@ -292,11 +295,11 @@ fn write_svg(path: &Path, records: &[AccessRecord], title: &str) -> anyhow::Resu
 pub async fn anomalies(store: &Store, args: &FilterArgs) -> anyhow::Result<String> {
     let filter = args.filter()?;
     let thresholds = hippo_store::AnomalyThresholds::default();
-    let anomalies = store.anomalies();
+    let anomalies = store.unscoped_anomalies();
     let first = match filter.from {
         Some(from) => from,
         None => store
-            .forensics()
+            .unscoped_forensics()
             .accesses(&ForensicFilter {
                 limit: Some(1),
                 ..Default::default()

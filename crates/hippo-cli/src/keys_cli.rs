@@ -56,7 +56,7 @@ pub async fn rotate(
         bail!("HIPPO_MASTER_KEY is set: rotate the key in the environment, not the keyring file");
     }
     let path = &settings.master_keyring;
-    let vault = store.vault();
+    let vault = store.unscoped_vault();
     let mut out = String::new();
     if !retire {
         let old = load_keyring(path)?;
@@ -125,7 +125,7 @@ pub async fn delete_tenant(store: &Store, tenant: &str, confirm: &str) -> anyhow
         bail!("to delete a tenant, repeat its ID with --confirm");
     }
     let deletion = store
-        .provisioning()
+        .unscoped_provisioning()
         .delete_tenant(id, operator_cli())
         .await
         .map_err(|e| match e {

@@ -384,7 +384,7 @@ async fn main() -> anyhow::Result<()> {
                 } => {
                     let mut filter_values = filter.filter()?;
                     filter_values.limit = Some(1_000_000);
-                    let records = store.forensics().accesses(&filter_values).await?;
+                    let records = store.unscoped_forensics().accesses(&filter_values).await?;
                     match out {
                         Some(path) => {
                             let mut file = std::io::BufWriter::new(std::fs::File::create(path)?);
@@ -435,7 +435,7 @@ async fn main() -> anyhow::Result<()> {
             };
             let file = FileSettings::load(data.config.as_deref())?;
             let (store, _) = open_store(data, &file).await?;
-            let incidents = store.incidents();
+            let incidents = store.unscoped_incidents();
             match &command {
                 IncidentCommand::Open {
                     title,

@@ -73,10 +73,10 @@ pub async fn backup(store: &Store, out: &Path) -> anyhow::Result<Manifest> {
         keys: None,
     })
     .await?;
-    let needed = copy.vault().recorded_blobs().await?;
+    let needed = copy.unscoped_vault().recorded_blobs().await?;
     let audit_records = copy.audit_log().size().await?;
     copy.close().await;
-    let source = store.vault();
+    let source = store.unscoped_vault();
     let mut progress = Progress::new("copying blobs", needed.len());
     for (i, name) in needed.iter().enumerate() {
         let bytes = source.blobs().get(name).await?;
@@ -129,7 +129,7 @@ pub async fn restore(from: &Path, settings: &DataSettings) -> anyhow::Result<Man
     std::fs::create_dir_all(&settings.data_dir)?;
     std::fs::copy(&database, &target)?;
     let store = Store::open(&settings.store_options()).await?;
-    let blobs = store.vault();
+    let blobs = store.unscoped_vault();
     let names: Vec<PathBuf> = files_under(&from.join("blobs"))?;
     let mut progress = Progress::new("restoring blobs", names.len());
     for (i, path) in names.iter().enumerate() {
@@ -172,7 +172,7 @@ pub fn files_under(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
 
 /// `hippo blobs sweep`: report (and with `delete`, remove) orphans.
 pub async fn sweep(store: &Store, grace_minutes: i64, delete: bool) -> anyhow::Result<String> {
-    let vault = store.vault();
+    let vault = store.unscoped_vault();
     let report = vault.sweep(grace_minutes * 60_000).await?;
     let mut out = format!(
         "{} blobs in {}; {} orphans (older than {grace_minutes} min, referred to by no row); {} missing\n",

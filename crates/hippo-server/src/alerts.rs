@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use hippo_core::time_util::now_millis;
-use hippo_store::{Alert, Anomalies, AnomalyThresholds};
+use hippo_store::{Alert, AnomalyThresholds, UnscopedAnomalies};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -51,7 +51,7 @@ pub async fn post_webhook(url: &str, alert: &Alert) -> Result<u16, String> {
 const SCAN_PAUSE_FACTOR: u32 = 10;
 
 pub fn spawn(
-    anomalies: Anomalies,
+    anomalies: UnscopedAnomalies,
     thresholds: AnomalyThresholds,
     every: Duration,
     webhook: Option<String>,

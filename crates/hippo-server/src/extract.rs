@@ -16,7 +16,8 @@ use hippo_core::audit::{AuditActor, AuditEvent, Outcome, RequestOrigin};
 use hippo_core::policy::{AccessGate, Action, ResourceRef};
 use hippo_core::time_util::now_millis;
 use hippo_store::{
-    AuditLog, FindingDetail, FindingSummary, OperatorScope, PatientScope, SessionTimes, StaffScope,
+    Admitted, AuditLog, FindingDetail, FindingPdf, OperatorScope, PatientScope, SessionTimes,
+    StaffScope,
 };
 
 use crate::auth::csrf;
@@ -199,7 +200,7 @@ impl FromRequestParts<AppState> for Authorized {
         }
         let gate = state.policy().gate(&principal);
         let scope = state
-            .scope_for(&principal, meta.origin.clone(), gate.clone())
+            .scope_for(&principal, meta.origin.clone(), gate.clone(), spec.action)
             .ok_or_else(|| reject(Failure::Internal))?;
         Ok(Self {
             principal,
@@ -250,7 +251,7 @@ impl Authorized {
     }
 
     /// A finding with its values, through whichever scope the caller has.
-    pub async fn finding(&self, id: FindingId) -> Result<FindingDetail, Failure> {
+    pub async fn finding(&self, id: FindingId) -> Result<Admitted<FindingDetail>, Failure> {
         match &self.scope {
             Scope::Staff(s) => Ok(s.finding(id).await?),
             Scope::Patient(p) => Ok(p.finding(id).await?),
@@ -259,7 +260,7 @@ impl Authorized {
     }
 
     /// A finding's PDF, through whichever scope the caller has.
-    pub async fn finding_pdf(&self, id: FindingId) -> Result<(FindingSummary, Vec<u8>), Failure> {
+    pub async fn finding_pdf(&self, id: FindingId) -> Result<Admitted<FindingPdf>, Failure> {
         match &self.scope {
             Scope::Staff(s) => Ok(s.finding_pdf(id).await?),
             Scope::Patient(p) => Ok(p.finding_pdf(id).await?),

@@ -169,7 +169,7 @@ pub enum StartError {
 /// A server never starts without its master keys (no unencrypted mode
 /// exists), and seals PDFs that earlier versions kept in the database.
 async fn prepare_vault(store: &Store) -> Result<(), StartError> {
-    let vault = store.vault();
+    let vault = store.unscoped_vault();
     let current = vault
         .check_keyring()
         .map_err(|e| StartError::Keys(e.to_string()))?;
@@ -219,7 +219,7 @@ pub async fn start(store: Store, config: ServerConfig) -> Result<RunningServer, 
         None => None,
     };
     let anomaly_watcher = alerts::spawn(
-        store.anomalies(),
+        store.unscoped_anomalies(),
         config.anomaly_thresholds,
         config.anomaly_every,
         config.alert_webhook.clone(),

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use hippo_core::Principal;
 use hippo_core::audit::RequestOrigin;
-use hippo_core::policy::AccessGate;
+use hippo_core::policy::{AccessGate, Action};
 use hippo_policy::Policy;
 use hippo_store::{AuditLog, AuthStore, Store};
 
@@ -71,7 +71,7 @@ impl AppState {
     }
 
     pub(crate) fn sessions(&self) -> AuthStore {
-        self.inner.store.auth()
+        self.inner.store.unscoped_auth()
     }
 
     pub(crate) fn audit_log(&self) -> AuditLog {
@@ -79,22 +79,26 @@ impl AppState {
     }
 
     /// The data handle for `p`, decided once by principal kind, with the
-    /// policy gate bound to `p`.
+    /// policy gate bound to `p` and the action its route declared (which
+    /// the scope records every success under).
     pub(crate) fn scope_for(
         &self,
         p: &Principal,
         origin: RequestOrigin,
         gate: Arc<dyn AccessGate>,
+        declared: Action,
     ) -> Option<Scope> {
         let store = &self.inner.store;
         match p {
-            Principal::Staff { .. } | Principal::LabSystem { .. } => {
-                store.staff_scope(p, origin, gate).map(Scope::Staff)
-            }
-            Principal::Patient { .. } => store.patient_scope(p, origin, gate).map(Scope::Patient),
-            Principal::Operator { .. } => {
-                store.operator_scope(p, origin, gate).map(Scope::Operator)
-            }
+            Principal::Staff { .. } | Principal::LabSystem { .. } => store
+                .staff_scope(p, origin, gate, declared)
+                .map(Scope::Staff),
+            Principal::Patient { .. } => store
+                .patient_scope(p, origin, gate, declared)
+                .map(Scope::Patient),
+            Principal::Operator { .. } => store
+                .operator_scope(p, origin, gate, declared)
+                .map(Scope::Operator),
         }
     }
 }

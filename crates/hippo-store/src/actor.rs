@@ -74,24 +74,6 @@ impl Actor {
         }
     }
 
-    /// The one gate for a loaded object: absent → not found; present but
-    /// refused by the policy → recorded as denied and answered exactly like
-    /// not found; otherwise handed on.
-    pub(crate) async fn admit<T>(
-        &self,
-        loaded: Option<T>,
-        permitted: impl FnOnce(&T) -> bool,
-        action: Action,
-        kind: ResourceKind,
-        id: impl ToString,
-    ) -> Result<T, StoreError> {
-        match loaded {
-            None => Err(self.not_found(action, kind, id).await),
-            Some(object) if !permitted(&object) => Err(self.denied(action, kind, id).await),
-            Some(object) => Ok(object),
-        }
-    }
-
     /// Record a refused write (bad transition) after its transaction was
     /// rolled back, and pass the original error on.
     pub(crate) async fn rejected(&self, event: AuditEvent, error: StoreError) -> StoreError {
@@ -104,8 +86,4 @@ impl Actor {
             Err(e) => e,
         }
     }
-}
-
-pub(crate) fn outcome_success(action: Action, kind: ResourceKind) -> AuditEvent {
-    AuditEvent::new(action, kind, Outcome::Success)
 }

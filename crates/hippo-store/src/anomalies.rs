@@ -50,7 +50,7 @@ pub struct Alert {
 }
 
 #[derive(Clone)]
-pub struct Anomalies {
+pub struct UnscopedAnomalies {
     pool: AnyPool,
 }
 
@@ -65,7 +65,7 @@ struct Finding {
     detail: String,
 }
 
-impl Anomalies {
+impl UnscopedAnomalies {
     pub(crate) fn new(pool: AnyPool) -> Self {
         Self { pool }
     }

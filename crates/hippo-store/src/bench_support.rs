@@ -16,7 +16,7 @@ use super::Store;
 use crate::error::StoreError;
 use crate::model::FindingDetail;
 use crate::queries;
-use crate::rows::{FINDING_COLUMNS, finding_summary};
+use crate::rows::finding_summary;
 
 /// Rows per multi-row INSERT while generating data.
 const ROWS_PER_INSERT: usize = 200;
@@ -28,9 +28,12 @@ impl Store {
         id: FindingId,
     ) -> Result<Option<FindingDetail>, StoreError> {
         let mut conn = self.pool.acquire().await?;
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {FINDING_COLUMNS} WHERE f.id = $1"
-        )))
+        let row = sqlx::query(
+            "SELECT f.id, f.tenant_id, t.name AS tenant_name, f.patient_id, \
+             f.title, f.status, f.created_at, f.released_at, f.retracted_at, f.pdf_size, \
+             (SELECT COUNT(*) FROM observations o WHERE o.finding_id = f.id AND o.flag <> 'N') AS abnormal_count \
+             FROM findings f JOIN tenants t ON t.id = f.tenant_id WHERE f.id = $1",
+        )
         .bind(id.to_string())
         .fetch_optional(&mut *conn)
         .await?;

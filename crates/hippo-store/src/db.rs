@@ -5,18 +5,20 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use hippo_core::Principal;
-use hippo_core::audit::RequestOrigin;
-use hippo_core::policy::AccessGate;
+use hippo_core::audit::{AuditActor, RequestOrigin};
+use hippo_core::policy::{AccessGate, Action};
 use sqlx::AnyPool;
 use sqlx::any::AnyPoolOptions;
 
+use crate::actor::Actor;
+use crate::admission::Request;
 use crate::audit::AuditLog;
 use crate::auth::AuthStore;
 use crate::blobs::BlobStore;
 use crate::error::StoreError;
 use crate::operator_scope::OperatorScope;
 use crate::patient_scope::PatientScope;
-use crate::provisioning::Provisioning;
+use crate::provisioning::UnscopedProvisioning;
 use crate::scoping::Scoping;
 use crate::sql::{Backend, TenantPool};
 use crate::staff_scope::StaffScope;
@@ -279,12 +281,12 @@ impl Store {
     }
 
     /// Sealed blobs and the keys that open them.
-    pub fn vault(&self) -> Vault {
+    pub fn unscoped_vault(&self) -> Vault {
         self.vault.clone()
     }
 
     /// Log-in credentials and sessions.
-    pub fn auth(&self) -> AuthStore {
+    pub fn unscoped_auth(&self) -> AuthStore {
         AuthStore::new(self.pool.clone())
     }
 
@@ -294,21 +296,40 @@ impl Store {
         self.audit.clone()
     }
 
-    /// A handle for a staff member or lab system; `None` for others.
+    fn request(
+        &self,
+        principal: &Principal,
+        origin: RequestOrigin,
+        gate: Arc<dyn AccessGate>,
+        declared: Action,
+    ) -> Request {
+        Request {
+            actor: Actor {
+                audit: self.audit_log(),
+                actor: AuditActor::of(principal),
+                origin,
+            },
+            gate,
+            declared,
+            scoping: self.scoping,
+        }
+    }
+
+    /// A handle for a staff member or lab system, for one request to a
+    /// route that declared `declared`; `None` for other principals.
     pub fn staff_scope(
         &self,
         principal: &Principal,
         origin: RequestOrigin,
         gate: Arc<dyn AccessGate>,
+        declared: Action,
     ) -> Option<StaffScope> {
+        let request = self.request(principal, origin, gate, declared);
         StaffScope::new(
             self.tenant_pool.clone(),
             self.vault.clone(),
-            self.audit_log(),
             principal,
-            origin,
-            gate,
-            self.scoping,
+            request,
         )
     }
 
@@ -318,16 +339,10 @@ impl Store {
         principal: &Principal,
         origin: RequestOrigin,
         gate: Arc<dyn AccessGate>,
+        declared: Action,
     ) -> Option<PatientScope> {
-        PatientScope::new(
-            self.pool.clone(),
-            self.vault.clone(),
-            self.audit_log(),
-            principal,
-            origin,
-            gate,
-            self.scoping,
-        )
+        let request = self.request(principal, origin, gate, declared);
+        PatientScope::new(self.pool.clone(), self.vault.clone(), principal, request)
     }
 
     /// A handle for an operator; `None` for any other principal.
@@ -336,30 +351,32 @@ impl Store {
         principal: &Principal,
         origin: RequestOrigin,
         gate: Arc<dyn AccessGate>,
+        declared: Action,
     ) -> Option<OperatorScope> {
-        OperatorScope::new(self.pool.clone(), self.audit_log(), principal, origin, gate)
+        let request = self.request(principal, origin, gate, declared);
+        OperatorScope::new(self.pool.clone(), principal, request)
     }
 
     /// The operators' unscoped view of the audit log (CLI forensics; the
     /// HTTP API reaches it only through `OperatorScope`).
-    pub fn forensics(&self) -> crate::forensics::Forensics {
-        crate::forensics::Forensics::new(self.pool.clone())
+    pub fn unscoped_forensics(&self) -> crate::forensics::UnscopedForensics {
+        crate::forensics::UnscopedForensics::new(self.pool.clone())
     }
 
     /// Incident records (operator CLI).
-    pub fn incidents(&self) -> crate::incidents::Incidents {
-        crate::incidents::Incidents::new(self.pool.clone(), self.audit_log())
+    pub fn unscoped_incidents(&self) -> crate::incidents::UnscopedIncidents {
+        crate::incidents::UnscopedIncidents::new(self.pool.clone(), self.audit_log())
     }
 
     /// Anomaly rules and alerts (server background task, CLI, operators).
-    pub fn anomalies(&self) -> crate::anomalies::Anomalies {
-        crate::anomalies::Anomalies::new(self.pool.clone())
+    pub fn unscoped_anomalies(&self) -> crate::anomalies::UnscopedAnomalies {
+        crate::anomalies::UnscopedAnomalies::new(self.pool.clone())
     }
 
     /// Unscoped writes for seeding tenants, staff and accounts. Not
     /// reachable from any HTTP handler.
-    pub fn provisioning(&self) -> Provisioning {
-        Provisioning::new(self.pool.clone(), self.audit_log(), self.vault.clone())
+    pub fn unscoped_provisioning(&self) -> UnscopedProvisioning {
+        UnscopedProvisioning::new(self.pool.clone(), self.audit_log(), self.vault.clone())
     }
 
     pub async fn close(&self) {

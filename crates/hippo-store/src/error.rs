@@ -38,6 +38,10 @@ pub enum StoreError {
     /// read-only, disk full); the request changed nothing.
     #[error("database unavailable")]
     Unavailable(#[source] sqlx::Error),
+    /// A handler called an operation that does not serve its route's
+    /// declared action: a wiring bug, refused before any data is read.
+    #[error("operation does not serve the route's declared action {declared}")]
+    Misrouted { declared: &'static str },
     #[error("database error")]
     Database(#[source] sqlx::Error),
     #[error("migration failed")]

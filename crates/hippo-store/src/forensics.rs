@@ -98,7 +98,7 @@ pub struct BlastRadius {
 }
 
 #[derive(Clone)]
-pub struct Forensics {
+pub struct UnscopedForensics {
     pool: AnyPool,
 }
 
@@ -143,7 +143,7 @@ fn parse_cursor(cursor: &str) -> Result<(i64, i64), StoreError> {
         })
 }
 
-impl Forensics {
+impl UnscopedForensics {
     pub(crate) fn new(pool: AnyPool) -> Self {
         Self { pool }
     }

@@ -10,7 +10,7 @@ use sqlx::{AnyPool, Row};
 
 use crate::audit::{AuditLog, insert};
 use crate::error::StoreError;
-use crate::forensics::{BlastRadius, ForensicFilter, Forensics};
+use crate::forensics::{BlastRadius, ForensicFilter, UnscopedForensics};
 
 /// GDPR Art. 33: notify the supervisory authority within 72 hours.
 pub const NOTIFICATION_DEADLINE_MS: i64 = 72 * 60 * 60 * 1000;
@@ -46,7 +46,7 @@ pub struct Incident {
 }
 
 #[derive(Clone)]
-pub struct Incidents {
+pub struct UnscopedIncidents {
     pool: AnyPool,
     audit: AuditLog,
 }
@@ -58,7 +58,7 @@ fn operator_cli() -> (AuditActor, RequestOrigin) {
     )
 }
 
-impl Incidents {
+impl UnscopedIncidents {
     pub(crate) fn new(pool: AnyPool, audit: AuditLog) -> Self {
         Self { pool, audit }
     }
@@ -92,7 +92,7 @@ impl Incidents {
         detected_at: UnixMillis,
         filter: &ForensicFilter,
     ) -> Result<(String, BlastRadius), StoreError> {
-        let radius = Forensics::new(self.pool.clone())
+        let radius = UnscopedForensics::new(self.pool.clone())
             .blast_radius(filter)
             .await?;
         let id = uuid::Uuid::new_v4().to_string();

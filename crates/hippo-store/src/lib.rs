@@ -1,17 +1,23 @@
 //! Hippo's storage layer.
 //!
 //! There is no public way to run an arbitrary query. Callers obtain a handle
-//! for a principal — [`StaffScope`] or [`PatientScope`] — whose every query
-//! carries the tenant and the subject in its SQL (invariant 1), and whose
-//! every data access appends an audit record before returning (invariant 5).
-//! The unscoped [`Provisioning`] handle exists for seeding and is easy to
-//! grep for.
+//! for a principal and a route's declared action — [`StaffScope`],
+//! [`PatientScope`] or [`OperatorScope`] — whose every statement carries the
+//! tenant or the account as a fence predicate (invariant 1), whose every
+//! loaded row is put to the policy gate, and whose every answer is an
+//! [`Admitted`] value: recorded in the audit log, under the route's action,
+//! before it is returned (invariant 5). The path is in `admission.rs`.
+//!
+//! Handles that are not scoped to a principal say so in their name
+//! (`Store::unscoped_*`, `Unscoped*` types) and are listed, with the reason
+//! each may exist, in the README's architecture section.
 //!
 //! Storage never decides policy: each scope carries an `AccessGate` (the
 //! Cedar policy bound to the principal) and asks it about every object it
 //! loads, before returning it or recording a successful access.
 
 mod actor;
+mod admission;
 pub mod anomalies;
 mod audit;
 mod auth;
@@ -33,19 +39,20 @@ pub mod tree_heads;
 pub mod vault;
 mod verify;
 
-pub use anomalies::{Alert, Anomalies, AnomalyThresholds};
+pub use admission::Admitted;
+pub use anomalies::{Alert, AnomalyThresholds, UnscopedAnomalies};
 pub use audit::AuditLog;
 pub use auth::{AuthStore, Credentials, LoginSubject, SessionTimes};
 pub use db::{Store, StoreOptions};
 pub use error::StoreError;
-pub use forensics::{AccessPage, BlastRadius, ForensicFilter, Forensics};
+pub use forensics::{AccessPage, BlastRadius, ForensicFilter, UnscopedForensics};
 pub use model::{
-    AccessEntry, ApiKeyRecord, FindingDetail, FindingSummary, PatientRecord, TenantKind,
-    TenantSummary,
+    AccessEntry, ApiKeyRecord, FindingDetail, FindingPdf, FindingSummary, PatientRecord,
+    TenantKind, TenantSummary,
 };
 pub use operator_scope::OperatorScope;
 pub use patient_scope::PatientScope;
-pub use provisioning::{Provisioning, TenantDeletion};
+pub use provisioning::{TenantDeletion, UnscopedProvisioning};
 pub use staff_scope::StaffScope;
 pub use tree_heads::{HeadIssuer, InclusionProof};
 pub use vault::{BlobRef, KeySource, SweepReport, Vault};

@@ -1,4 +1,6 @@
-//! Read models returned by scoped handles.
+//! Read models returned by scoped handles, always inside
+//! [`Admitted`](crate::Admitted). They are `#[non_exhaustive]`: other
+//! crates read their fields but cannot build one.
 
 use hippo_core::finding::{FindingStatus, Observation};
 use hippo_core::time_util::UnixMillis;
@@ -22,7 +24,20 @@ impl TenantKind {
     }
 }
 
+/// ```compile_fail
+/// // Every field right, and still refused outside the store
+/// // (`#[non_exhaustive]`): read models come from scopes only.
+/// let forged = hippo_store::PatientRecord {
+///     id: hippo_core::PatientId::random(),
+///     tenant_id: hippo_core::TenantId::random(),
+///     given_name: "Max".into(),
+///     family_name: "Schmidt".into(),
+///     birth_date: time::macros::date!(1980 - 01 - 01),
+///     created_at: 0,
+/// };
+/// ```
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct PatientRecord {
     pub id: PatientId,
     pub tenant_id: TenantId,
@@ -33,6 +48,7 @@ pub struct PatientRecord {
 }
 
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct FindingSummary {
     pub id: FindingId,
     pub tenant_id: TenantId,
@@ -49,13 +65,23 @@ pub struct FindingSummary {
 }
 
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct FindingDetail {
     pub summary: FindingSummary,
     pub observations: Vec<Observation>,
 }
 
+/// A finding's report, opened from its sealed blob.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct FindingPdf {
+    pub summary: FindingSummary,
+    pub bytes: Vec<u8>,
+}
+
 /// A lab-system key as listed to its tenant's admins: never the secret.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ApiKeyRecord {
     pub id: ApiKeyId,
     pub tenant_id: TenantId,
@@ -66,6 +92,7 @@ pub struct ApiKeyRecord {
 
 /// Tenant metadata as operators see it: no patient data.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct TenantSummary {
     pub id: TenantId,
     pub name: String,
@@ -79,6 +106,7 @@ pub struct TenantSummary {
 
 /// One access to a patient's data, as the patient sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct AccessEntry {
     /// The audit record's public ID (for its inclusion proof).
     pub id: String,

@@ -1,136 +1,134 @@
-//! What an operator can reach: tenant metadata. There is deliberately no
-//! method here that reads patients, findings or PDFs.
-
-use std::sync::Arc;
+//! What an operator can reach: tenant metadata, forensics over the audit
+//! log and alerts. There is deliberately no method here that reads
+//! patients, findings or PDFs.
 
 use hippo_core::Principal;
-use hippo_core::audit::{AuditActor, RequestOrigin};
-use hippo_core::policy::{AccessGate, Action, ResourceKind, ResourceRef};
+use hippo_core::policy::{Action, ResourceKind, ResourceRef};
+use sqlx::any::AnyRow;
 use sqlx::{AnyPool, Row};
 
-use crate::actor::{Actor, outcome_success};
-use crate::anomalies::{Alert, Anomalies};
-use crate::audit::AuditLog;
+use crate::admission::{Access, Admitted, Connections, Gatekeeper, Request, Statement};
+use crate::anomalies::{Alert, UnscopedAnomalies};
 use crate::error::StoreError;
-use crate::forensics::{AccessPage, BlastRadius, ForensicFilter, Forensics};
+use crate::forensics::{AccessPage, BlastRadius, ForensicFilter, UnscopedForensics};
 use crate::model::TenantSummary;
 use crate::rows::parse;
+use crate::scoping::Scoping;
+
+fn tenant_summary(r: &AnyRow) -> Result<TenantSummary, StoreError> {
+    Ok(TenantSummary {
+        id: parse(r, "id")?,
+        name: r.try_get("name")?,
+        kind: r.try_get("kind")?,
+        created_at: r.try_get("created_at")?,
+        staff_count: r.try_get("staff_count")?,
+        patient_count: r.try_get("patient_count")?,
+        deleted_at: r.try_get("deleted_at")?,
+    })
+}
+
+/// `GET /api/v1/tenants`: metadata and head counts, no patient data. The
+/// platform is the operator's scope, so there is no fence predicate.
+const TENANTS: Statement<TenantSummary> = Statement {
+    sql: "SELECT t.id, t.name, t.kind, t.created_at, t.deleted_at, \
+          (SELECT COUNT(*) FROM staff_users s WHERE s.tenant_id = t.id) AS staff_count, \
+          (SELECT COUNT(*) FROM patients p WHERE p.tenant_id = t.id) AS patient_count \
+          FROM tenants t ORDER BY t.name, t.id",
+    map: tenant_summary,
+    resource: |_| ResourceRef::Platform,
+    kind: ResourceKind::Tenant,
+};
 
 #[derive(Clone)]
 pub struct OperatorScope {
+    gk: Gatekeeper,
     pool: AnyPool,
-    actor: Actor,
-    gate: Arc<dyn AccessGate>,
 }
 
 impl OperatorScope {
-    pub(crate) fn new(
-        pool: AnyPool,
-        audit: AuditLog,
-        principal: &Principal,
-        origin: RequestOrigin,
-        gate: Arc<dyn AccessGate>,
-    ) -> Option<Self> {
+    /// Operators' statements have no fence predicate to bypass: the
+    /// platform is their scope, and their scoping is always enforced.
+    pub(crate) fn new(pool: AnyPool, principal: &Principal, request: Request) -> Option<Self> {
         if !matches!(principal, Principal::Operator { .. }) {
             return None;
         }
+        let request = Request {
+            scoping: Scoping::Enforced,
+            ..request
+        };
         Some(Self {
+            gk: Gatekeeper::new(request, Connections::Main(pool.clone())),
             pool,
-            actor: Actor {
-                audit,
-                actor: AuditActor::of(principal),
-                origin,
-            },
-            gate,
         })
     }
 
-    pub async fn list_tenants(&self) -> Result<Vec<TenantSummary>, StoreError> {
-        let action = Action::TenantList;
-        if !self.gate.permits(action, &ResourceRef::Platform) {
-            return Err(self.actor.denied(action, ResourceKind::Tenant, "all").await);
-        }
-        let tenants = sqlx::query(
-            "SELECT t.id, t.name, t.kind, t.created_at, t.deleted_at, \
-             (SELECT COUNT(*) FROM staff_users s WHERE s.tenant_id = t.id) AS staff_count, \
-             (SELECT COUNT(*) FROM patients p WHERE p.tenant_id = t.id) AS patient_count \
-             FROM tenants t ORDER BY t.name, t.id",
-        )
-        .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .map(|r| {
-            Ok(TenantSummary {
-                id: parse(r, "id")?,
-                name: r.try_get("name")?,
-                kind: r.try_get("kind")?,
-                created_at: r.try_get("created_at")?,
-                staff_count: r.try_get("staff_count")?,
-                patient_count: r.try_get("patient_count")?,
-                deleted_at: r.try_get("deleted_at")?,
-            })
-        })
-        .collect::<Result<Vec<_>, StoreError>>()?;
-        self.actor
-            .log(
-                outcome_success(action, ResourceKind::Tenant)
-                    .detail(format!("listed={}", tenants.len())),
-            )
-            .await?;
-        Ok(tenants)
+    async fn require_platform(&self, action: Action, what: &str) -> Result<(), StoreError> {
+        let kind = match action {
+            Action::TenantList => ResourceKind::Tenant,
+            _ => ResourceKind::AuditRecord,
+        };
+        self.gk
+            .require(action, &ResourceRef::Platform, kind, what)
+            .await
     }
 
-    async fn require_forensics(&self) -> Result<Forensics, StoreError> {
-        let action = Action::ForensicsQuery;
-        if !self.gate.permits(action, &ResourceRef::Platform) {
-            return Err(self
-                .actor
-                .denied(action, ResourceKind::AuditRecord, "forensics")
-                .await);
-        }
-        Ok(Forensics::new(self.pool.clone()))
+    pub async fn list_tenants(&self) -> Result<Admitted<Vec<TenantSummary>>, StoreError> {
+        let action = self.gk.serving(&[Action::TenantList])?;
+        self.require_platform(action, "all").await?;
+        let tenants = self.gk.fetch_all(&TENANTS, |q| q, action).await?;
+        let access = Access::default().detail(format!("listed={}", tenants.get().len()));
+        self.gk
+            .admit(tenants, ResourceKind::Tenant, vec![access])
+            .await
     }
 
-    pub async fn accesses(&self, filter: &ForensicFilter) -> Result<AccessPage, StoreError> {
-        let page = self.require_forensics().await?.page(filter).await?;
-        self.actor
-            .log(
-                outcome_success(Action::ForensicsQuery, ResourceKind::AuditRecord).detail(format!(
-                    "accesses={} of {} {filter:?}",
-                    page.records.len(),
-                    page.total
-                )),
-            )
-            .await?;
-        Ok(page)
+    /// The audit log's unscoped reader, once the policy let the operator
+    /// through to it.
+    async fn forensics(&self) -> Result<UnscopedForensics, StoreError> {
+        let action = self.gk.serving(&[Action::ForensicsQuery])?;
+        self.require_platform(action, "forensics").await?;
+        Ok(UnscopedForensics::new(self.pool.clone()))
     }
 
-    pub async fn blast_radius(&self, filter: &ForensicFilter) -> Result<BlastRadius, StoreError> {
-        let report = self.require_forensics().await?.blast_radius(filter).await?;
-        self.actor
-            .log(
-                outcome_success(Action::ForensicsQuery, ResourceKind::AuditRecord)
-                    .detail(format!("blast_radius={} {filter:?}", report.accesses)),
-            )
-            .await?;
-        Ok(report)
+    pub async fn accesses(
+        &self,
+        filter: &ForensicFilter,
+    ) -> Result<Admitted<AccessPage>, StoreError> {
+        let page = self.forensics().await?.page(filter).await?;
+        let access = Access::default().detail(format!(
+            "accesses={} of {} {filter:?}",
+            page.records.len(),
+            page.total
+        ));
+        let page = self.gk.checked(page);
+        self.gk
+            .admit(page, ResourceKind::AuditRecord, vec![access])
+            .await
     }
 
-    pub async fn alerts(&self, limit: i64) -> Result<Vec<Alert>, StoreError> {
-        let action = Action::AlertList;
-        if !self.gate.permits(action, &ResourceRef::Platform) {
-            return Err(self
-                .actor
-                .denied(action, ResourceKind::AuditRecord, "alerts")
-                .await);
-        }
-        let alerts = Anomalies::new(self.pool.clone()).alerts(limit).await?;
-        self.actor
-            .log(
-                outcome_success(action, ResourceKind::AuditRecord)
-                    .detail(format!("listed={}", alerts.len())),
-            )
+    pub async fn blast_radius(
+        &self,
+        filter: &ForensicFilter,
+    ) -> Result<Admitted<BlastRadius>, StoreError> {
+        let report = self.forensics().await?.blast_radius(filter).await?;
+        let access =
+            Access::default().detail(format!("blast_radius={} {filter:?}", report.accesses));
+        let report = self.gk.checked(report);
+        self.gk
+            .admit(report, ResourceKind::AuditRecord, vec![access])
+            .await
+    }
+
+    pub async fn alerts(&self, limit: i64) -> Result<Admitted<Vec<Alert>>, StoreError> {
+        let action = self.gk.serving(&[Action::AlertList])?;
+        self.require_platform(action, "alerts").await?;
+        let alerts = UnscopedAnomalies::new(self.pool.clone())
+            .alerts(limit)
             .await?;
-        Ok(alerts)
+        let access = Access::default().detail(format!("listed={}", alerts.len()));
+        let alerts = self.gk.checked(alerts);
+        self.gk
+            .admit(alerts, ResourceKind::AuditRecord, vec![access])
+            .await
     }
 }

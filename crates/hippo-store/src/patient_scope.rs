@@ -1,303 +1,338 @@
 //! What a patient account can reach: released findings of the patient
-//! records linked to that account. The account ID is in every statement
-//! and every loaded finding is put to the policy gate.
+//! records linked to that account, and the access history of those
+//! records. The account ID is a fence predicate of every statement and
+//! every loaded row is put to the policy gate (`crate::admission`).
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
-use hippo_core::audit::{AuditActor, RequestOrigin};
-use hippo_core::policy::{AccessGate, Action, ResourceKind, ResourceRef};
+use hippo_core::policy::{Action, ResourceKind, ResourceRef};
 use hippo_core::{AccountId, FindingId, PatientId, Principal, TenantId};
+use sqlx::any::AnyRow;
 use sqlx::{AnyPool, Row};
 
-use crate::actor::{Actor, outcome_success};
-use crate::audit::AuditLog;
+use crate::admission::{
+    Access, Admitted, Bound, Connections, Gated, Gatekeeper, Request, Statement,
+};
 use crate::error::StoreError;
-use crate::model::{AccessEntry, FindingDetail, FindingSummary};
+use crate::model::{AccessEntry, FindingDetail, FindingPdf, FindingSummary};
 use crate::queries;
-use crate::rows::{FINDING_COLUMNS, finding_summary};
-use crate::scoping::Scoping;
-use crate::staff_scope::finding_ref;
+use crate::rows::{self, finding_pdf_ref, finding_ref, parse};
 use crate::tree_heads::InclusionProof;
 use crate::vault::Vault;
 
-/// Released findings whose (tenant, patient) is linked to the account.
-/// Released findings whose (tenant, patient) is linked to the account. A
-/// row-value IN rather than a correlated EXISTS, so that the list walks
-/// the account's links and the findings index, not every finding.
-const OWN_RELEASED: &str = "f.status = 'released' AND (f.tenant_id, f.patient_id) IN \
-     (SELECT ap.tenant_id, ap.patient_id FROM account_patients ap WHERE ap.account_id = ?)";
+/// `GET /api/v1/findings`: released findings whose (tenant, patient) is
+/// linked to the account, newest first. A row-value IN rather than a
+/// correlated EXISTS, so that the list walks the account's links and the
+/// findings index, not every finding.
+const OWN_FINDINGS: Statement<FindingSummary> = Statement {
+    sql: "SELECT f.id, f.tenant_id, t.name AS tenant_name, f.patient_id, \
+          f.title, f.status, f.created_at, f.released_at, f.retracted_at, f.pdf_size, \
+          (SELECT COUNT(*) FROM observations o WHERE o.finding_id = f.id AND o.flag <> 'N') AS abnormal_count \
+          FROM findings f JOIN tenants t ON t.id = f.tenant_id \
+          WHERE f.status = 'released' AND ((f.tenant_id, f.patient_id) IN \
+          (SELECT ap.tenant_id, ap.patient_id FROM account_patients ap WHERE ap.account_id = $1)) /* fence */ \
+          ORDER BY f.released_at DESC, f.id",
+    map: rows::finding_summary,
+    resource: finding_ref,
+    kind: ResourceKind::Finding,
+};
+
+/// `GET /api/v1/findings/{id}` for a patient: one of the above by ID.
+const OWN_FINDING_BY_ID_SQL: &str = "SELECT f.id, f.tenant_id, t.name AS tenant_name, \
+     f.patient_id, f.title, f.status, f.created_at, f.released_at, f.retracted_at, f.pdf_size, \
+     (SELECT COUNT(*) FROM observations o WHERE o.finding_id = f.id AND o.flag <> 'N') AS abnormal_count \
+     FROM findings f JOIN tenants t ON t.id = f.tenant_id \
+     WHERE f.id = $2 AND f.status = 'released' AND ((f.tenant_id, f.patient_id) IN \
+     (SELECT ap.tenant_id, ap.patient_id FROM account_patients ap WHERE ap.account_id = $1)) /* fence */";
+
+const OWN_FINDING_BY_ID: Statement<FindingSummary> = Statement {
+    sql: OWN_FINDING_BY_ID_SQL,
+    map: rows::finding_summary,
+    resource: finding_ref,
+    kind: ResourceKind::Finding,
+};
+
+/// `GET /api/v1/findings/{id}/pdf`: the same row, judged as a PDF.
+const OWN_FINDING_PDF_BY_ID: Statement<FindingSummary> = Statement {
+    sql: OWN_FINDING_BY_ID_SQL,
+    map: rows::finding_summary,
+    resource: finding_pdf_ref,
+    kind: ResourceKind::FindingPdf,
+};
+
+/// The incident drill's bug: any released finding by ID, no owner.
+#[cfg(feature = "fence-bypass")]
+const ANY_RELEASED_FINDING_BY_ID: Statement<FindingSummary> = Statement {
+    sql: "SELECT f.id, f.tenant_id, t.name AS tenant_name, \
+          f.patient_id, f.title, f.status, f.created_at, f.released_at, f.retracted_at, f.pdf_size, \
+          (SELECT COUNT(*) FROM observations o WHERE o.finding_id = f.id AND o.flag <> 'N') AS abnormal_count \
+          FROM findings f JOIN tenants t ON t.id = f.tenant_id \
+          WHERE f.id = $1 AND f.status = 'released'",
+    map: rows::finding_summary,
+    resource: finding_pdf_ref,
+    kind: ResourceKind::FindingPdf,
+};
+
+/// An access record about one of the account's patient records, with what
+/// the patient may see of who did it.
+struct HistoryRow {
+    tenant: TenantId,
+    patient: PatientId,
+    entry: AccessEntry,
+}
+
+fn history_row(row: &AnyRow) -> Result<HistoryRow, StoreError> {
+    let actor: Option<String> = row.try_get("actor_id")?;
+    let me: String = row.try_get("me")?;
+    Ok(HistoryRow {
+        tenant: parse(row, "tenant_id")?,
+        patient: parse(row, "patient_id")?,
+        entry: AccessEntry {
+            id: row.try_get("id")?,
+            at: row.try_get("at")?,
+            facility: row.try_get("facility")?,
+            actor_kind: row.try_get("actor_kind")?,
+            by_self: actor.as_deref() == Some(me.as_str()),
+            staff_name: row.try_get("staff_name")?,
+            action: row.try_get("action")?,
+            resource_kind: row.try_get("resource_kind")?,
+            resource_id: row.try_get("resource_id")?,
+            outcome: row.try_get("outcome")?,
+        },
+    })
+}
+
+fn history_ref(h: &HistoryRow) -> ResourceRef {
+    ResourceRef::AuditEntry {
+        tenant: h.tenant,
+        patient: h.patient,
+    }
+}
+
+/// `GET /api/v1/access-log`: every recorded access to the account's
+/// patient records, newest first, except the holder's own looks at this
+/// list. Staff names only where the facility shows them.
+const OWN_ACCESS_HISTORY: Statement<HistoryRow> = Statement {
+    sql: "SELECT a.id, a.at, a.actor_kind, a.actor_id, a.action, a.resource_kind, a.resource_id, \
+          a.outcome, a.tenant_id, a.patient_id, t.name AS facility, $1 AS me, \
+          CASE WHEN t.show_staff_names_to_patients = 1 THEN s.display_name END AS staff_name \
+          FROM audit_records a JOIN tenants t ON t.id = a.tenant_id \
+          LEFT JOIN staff_users s ON s.id = a.actor_id AND s.tenant_id = a.tenant_id \
+          WHERE a.patient_id IS NOT NULL AND a.actor_kind <> 'system' \
+          AND (EXISTS (SELECT 1 FROM account_patients ap WHERE ap.account_id = $1 \
+          AND ap.tenant_id = a.tenant_id AND ap.patient_id = a.patient_id)) /* fence */ \
+          AND NOT (a.actor_id = $1 AND a.action IN ('access_log_read', 'access_proof_read')) \
+          ORDER BY a.seq DESC LIMIT $2",
+    map: history_row,
+    resource: history_ref,
+    kind: ResourceKind::AuditRecord,
+};
+
+fn record_owner(row: &AnyRow) -> Result<(TenantId, PatientId), StoreError> {
+    Ok((parse(row, "tenant_id")?, parse(row, "patient_id")?))
+}
+
+/// `GET /api/v1/access-log/{id}/proof`: one access record about the
+/// account's own patient records.
+const OWN_ACCESS_RECORD: Statement<(TenantId, PatientId)> = Statement {
+    sql: "SELECT a.tenant_id, a.patient_id FROM audit_records a \
+          WHERE a.id = $2 AND a.patient_id IS NOT NULL \
+          AND (EXISTS (SELECT 1 FROM account_patients ap WHERE ap.account_id = $1 \
+          AND ap.tenant_id = a.tenant_id AND ap.patient_id = a.patient_id)) /* fence */",
+    map: record_owner,
+    resource: |&(tenant, patient)| ResourceRef::AuditEntry { tenant, patient },
+    kind: ResourceKind::AuditRecord,
+};
+
+/// One success record per patient record whose data a list showed (or
+/// one saying that it showed none).
+fn per_patient_accesses(pairs: impl Iterator<Item = (TenantId, PatientId)>) -> Vec<Access> {
+    let mut counts = BTreeMap::new();
+    for pair in pairs {
+        *counts.entry(pair).or_insert(0usize) += 1;
+    }
+    if counts.is_empty() {
+        return vec![Access::default().detail("listed=0")];
+    }
+    counts
+        .into_iter()
+        .map(|((tenant, patient), count)| {
+            Access::default()
+                .concerning(tenant, Some(patient))
+                .detail(format!("listed={count}"))
+        })
+        .collect()
+}
 
 #[derive(Clone)]
 pub struct PatientScope {
-    pool: AnyPool,
+    gk: Gatekeeper,
     vault: Vault,
     account: AccountId,
-    actor: Actor,
-    gate: Arc<dyn AccessGate>,
-    scoping: Scoping,
 }
 
 impl PatientScope {
     pub(crate) fn new(
         pool: AnyPool,
         vault: Vault,
-        audit: AuditLog,
         principal: &Principal,
-        origin: RequestOrigin,
-        gate: Arc<dyn AccessGate>,
-        scoping: Scoping,
+        request: Request,
     ) -> Option<Self> {
         let Principal::Patient { account_id, .. } = principal else {
             return None;
         };
         Some(Self {
-            pool,
+            gk: Gatekeeper::new(request, Connections::Main(pool)),
             vault,
             account: *account_id,
-            actor: Actor {
-                audit,
-                actor: AuditActor::of(principal),
-                origin,
-            },
-            gate,
-            scoping,
         })
     }
 
-    fn own_released(&self) -> String {
-        self.scoping.condition(OWN_RELEASED)
+    fn bind_account(&self) -> impl FnOnce(Bound<'static>) -> Bound<'static> {
+        let account = self.account.to_string();
+        move |q| q.bind(account)
+    }
+
+    fn bind_own(&self, id: impl ToString) -> impl FnOnce(Bound<'static>) -> Bound<'static> {
+        let (account, id) = (self.account.to_string(), id.to_string());
+        move |q| q.bind(account).bind(id)
+    }
+
+    async fn require_own(&self, action: Action, kind: ResourceKind) -> Result<(), StoreError> {
+        let account = ResourceRef::Account(self.account);
+        self.gk.require(action, &account, kind, self.account).await
     }
 
     /// Own released findings across all linked facilities, newest first.
     /// One audit record per patient record whose data was shown.
-    pub async fn findings(&self) -> Result<Vec<FindingSummary>, StoreError> {
-        let action = Action::OwnFindingsList;
-        if !self
-            .gate
-            .permits(action, &ResourceRef::Account(self.account))
-        {
-            return Err(self
-                .actor
-                .denied(action, ResourceKind::Finding, self.account)
-                .await);
-        }
-        let findings = sqlx::query(crate::sql::numbered(format!(
-            "SELECT {FINDING_COLUMNS} WHERE {} ORDER BY f.released_at DESC, f.id",
-            self.own_released()
-        )))
-        .bind(self.account.to_string())
-        .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .map(finding_summary)
-        .collect::<Result<Vec<_>, _>>()?
-        .into_iter()
-        .filter(|f| {
-            self.gate
-                .permits(Action::FindingRead, &finding_ref(f, ResourceKind::Finding))
-        })
-        .collect::<Vec<_>>();
-        let mut per_patient = BTreeMap::new();
-        for f in &findings {
-            *per_patient
-                .entry((f.tenant_id, f.patient_id))
-                .or_insert(0usize) += 1;
-        }
-        let mut events: Vec<_> = per_patient
-            .into_iter()
-            .map(|((tenant, patient), count)| {
-                outcome_success(action, ResourceKind::Finding)
-                    .concerning(tenant, Some(patient))
-                    .detail(format!("listed={count}"))
-            })
-            .collect();
-        if events.is_empty() {
-            events.push(outcome_success(action, ResourceKind::Finding).detail("listed=0"));
-        }
-        self.actor.log_all(events).await?;
-        Ok(findings)
-    }
-
-    async fn scoped_finding(
-        &self,
-        id: FindingId,
-        action: Action,
-        kind: ResourceKind,
-    ) -> Result<FindingSummary, StoreError> {
-        let row = sqlx::query(crate::sql::numbered(format!(
-            "SELECT {FINDING_COLUMNS} WHERE f.id = ? AND {}",
-            self.own_released()
-        )))
-        .bind(id.to_string())
-        .bind(self.account.to_string())
-        .fetch_optional(&self.pool)
-        .await?;
-        let loaded = row.as_ref().map(finding_summary).transpose()?;
-        self.actor
-            .admit(
-                loaded,
-                |f| self.gate.permits(action, &finding_ref(f, kind)),
-                action,
-                kind,
-                id,
-            )
+    pub async fn findings(&self) -> Result<Admitted<Vec<FindingSummary>>, StoreError> {
+        let action = self.gk.serving(&[Action::OwnFindingsList])?;
+        self.require_own(action, ResourceKind::Finding).await?;
+        let findings = self
+            .gk
+            .fetch_all(&OWN_FINDINGS, self.bind_account(), Action::FindingRead)
+            .await?;
+        let accesses =
+            per_patient_accesses(findings.get().iter().map(|f| (f.tenant_id, f.patient_id)));
+        self.gk
+            .admit(findings, ResourceKind::Finding, accesses)
             .await
     }
 
-    pub async fn finding(&self, id: FindingId) -> Result<FindingDetail, StoreError> {
+    pub async fn finding(&self, id: FindingId) -> Result<Admitted<FindingDetail>, StoreError> {
+        let action = self.gk.serving(&[Action::FindingRead])?;
         let summary = self
-            .scoped_finding(id, Action::FindingRead, ResourceKind::Finding)
+            .gk
+            .fetch_one(&OWN_FINDING_BY_ID, self.bind_own(id), action, id)
             .await?;
-        queries::audited_detail(self.pool.acquire().await?, &self.actor, summary).await
+        let detail = queries::with_observations(&self.gk.connections, summary).await?;
+        let access = queries::finding_access(&detail.get().summary);
+        self.gk
+            .admit(detail, ResourceKind::Finding, vec![access])
+            .await
     }
 
-    pub async fn finding_pdf(
+    pub async fn finding_pdf(&self, id: FindingId) -> Result<Admitted<FindingPdf>, StoreError> {
+        let action = self.gk.serving(&[Action::FindingPdfDownload])?;
+        let summary = match self.drilled_pdf_summary(id, action).await? {
+            Some(summary) => summary,
+            None => {
+                self.gk
+                    .fetch_one(&OWN_FINDING_PDF_BY_ID, self.bind_own(id), action, id)
+                    .await?
+            }
+        };
+        let pdf = queries::with_pdf(&self.vault, summary).await?;
+        let access = queries::finding_access(&pdf.get().summary);
+        self.gk
+            .admit(pdf, ResourceKind::FindingPdf, vec![access])
+            .await
+    }
+
+    /// The incident drill re-creates the 2021 bug here and nowhere else:
+    /// the PDF download of any released finding, no owner, no gate.
+    #[cfg(feature = "fence-bypass")]
+    async fn drilled_pdf_summary(
         &self,
         id: FindingId,
-    ) -> Result<(FindingSummary, Vec<u8>), StoreError> {
-        if self.scoping.drill_skips_owner_check() {
-            return self.drill_unchecked_pdf(id).await;
+        action: Action,
+    ) -> Result<Option<Gated<FindingSummary>>, StoreError> {
+        if !self.gk.scoping().drill_skips_owner_check() {
+            return Ok(None);
         }
-        let summary = self
-            .scoped_finding(id, Action::FindingPdfDownload, ResourceKind::FindingPdf)
-            .await?;
-        queries::audited_pdf(&self.vault, &self.actor, summary).await
+        let bind = move |q: Bound<'static>| q.bind(id.to_string());
+        self.gk
+            .internal_drill_fetch_ungated(&ANY_RELEASED_FINDING_BY_ID, bind, action, id)
+            .await
+            .map(Some)
+    }
+
+    #[cfg(not(feature = "fence-bypass"))]
+    async fn drilled_pdf_summary(
+        &self,
+        _: FindingId,
+        _: Action,
+    ) -> Result<Option<Gated<FindingSummary>>, StoreError> {
+        Ok(None)
     }
 
     /// Every recorded access to the account's patient records, newest
     /// first (at most `limit`), except the holder's own looks at this list.
-    pub async fn access_history(&self, limit: i64) -> Result<Vec<AccessEntry>, StoreError> {
-        let action = Action::AccessLogRead;
-        let kind = ResourceKind::AuditRecord;
-        if !self
-            .gate
-            .permits(action, &ResourceRef::Account(self.account))
-        {
-            return Err(self.actor.denied(action, kind, self.account).await);
-        }
-        let own = self.scoping.condition(
-            "EXISTS (SELECT 1 FROM account_patients ap WHERE ap.account_id = ?1 \
-             AND ap.tenant_id = a.tenant_id AND ap.patient_id = a.patient_id)",
-        );
-        let rows = sqlx::query(crate::sql::numbered(format!(
-            "SELECT a.id, a.at, a.actor_kind, a.actor_id, a.action, a.resource_kind, a.resource_id, \
-             a.outcome, a.tenant_id, a.patient_id, t.name AS facility, \
-             CASE WHEN t.show_staff_names_to_patients = 1 THEN s.display_name END AS staff_name \
-             FROM audit_records a JOIN tenants t ON t.id = a.tenant_id \
-             LEFT JOIN staff_users s ON s.id = a.actor_id AND s.tenant_id = a.tenant_id \
-             WHERE a.patient_id IS NOT NULL AND a.actor_kind <> 'system' AND {own} \
-             AND NOT (a.actor_id = ?1 AND a.action IN ('access_log_read', 'access_proof_read')) \
-             ORDER BY a.seq DESC LIMIT ?2"
-        )))
-        .bind(self.account.to_string())
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
-        let me = self.account.to_string();
-        let mut entries = Vec::with_capacity(rows.len());
-        let mut seen = BTreeMap::new();
-        for row in &rows {
-            let tenant: TenantId = crate::rows::parse(row, "tenant_id")?;
-            let patient: PatientId = crate::rows::parse(row, "patient_id")?;
-            if !self.gate.permits(
+    pub async fn access_history(
+        &self,
+        limit: i64,
+    ) -> Result<Admitted<Vec<AccessEntry>>, StoreError> {
+        let action = self.gk.serving(&[Action::AccessLogRead])?;
+        self.require_own(action, ResourceKind::AuditRecord).await?;
+        let account = self.account.to_string();
+        let rows = self
+            .gk
+            .fetch_all(
+                &OWN_ACCESS_HISTORY,
+                |q| q.bind(account).bind(limit),
                 Action::AccessProofRead,
-                &ResourceRef::AuditEntry { tenant, patient },
-            ) {
-                continue;
-            }
-            *seen.entry((tenant, patient)).or_insert(0usize) += 1;
-            let actor: Option<String> = row.try_get("actor_id")?;
-            entries.push(AccessEntry {
-                id: row.try_get("id")?,
-                at: row.try_get("at")?,
-                facility: row.try_get("facility")?,
-                actor_kind: row.try_get("actor_kind")?,
-                by_self: actor.as_deref() == Some(me.as_str()),
-                staff_name: row.try_get("staff_name")?,
-                action: row.try_get("action")?,
-                resource_kind: row.try_get("resource_kind")?,
-                resource_id: row.try_get("resource_id")?,
-                outcome: row.try_get("outcome")?,
-            });
-        }
-        if seen.is_empty() {
-            self.actor
-                .log(outcome_success(action, kind).detail("listed=0"))
-                .await?;
-        }
-        for ((tenant, patient), count) in seen {
-            self.actor
-                .log(
-                    outcome_success(action, kind)
-                        .concerning(tenant, Some(patient))
-                        .detail(format!("listed={count}")),
-                )
-                .await?;
-        }
-        Ok(entries)
+            )
+            .await?;
+        let accesses = per_patient_accesses(rows.get().iter().map(|h| (h.tenant, h.patient)));
+        let entries = rows.with(|rows| rows.into_iter().map(|h| h.entry).collect());
+        self.gk
+            .admit(entries, ResourceKind::AuditRecord, accesses)
+            .await
     }
 
     /// The inclusion proof of one access record about the account's own
     /// patient records; anything else is not found.
-    pub async fn access_proof(&self, id: &str) -> Result<InclusionProof, StoreError> {
-        let action = Action::AccessProofRead;
-        let kind = ResourceKind::AuditRecord;
-        let own = self.scoping.condition(
-            "EXISTS (SELECT 1 FROM account_patients ap WHERE ap.account_id = ? \
-             AND ap.tenant_id = a.tenant_id AND ap.patient_id = a.patient_id)",
-        );
-        let row = sqlx::query(crate::sql::numbered(format!(
-            "SELECT a.tenant_id, a.patient_id FROM audit_records a \
-             WHERE a.id = ? AND a.patient_id IS NOT NULL AND {own}"
-        )))
-        .bind(id)
-        .bind(self.account.to_string())
-        .fetch_optional(&self.pool)
-        .await?;
-        let loaded = row
-            .map(|r| -> Result<(TenantId, PatientId), StoreError> {
-                Ok((
-                    crate::rows::parse(&r, "tenant_id")?,
-                    crate::rows::parse(&r, "patient_id")?,
-                ))
-            })
-            .transpose()?;
-        let permitted = |&(tenant, patient): &(TenantId, PatientId)| {
-            self.gate
-                .permits(action, &ResourceRef::AuditEntry { tenant, patient })
-        };
-        let (tenant, patient) = self
-            .actor
-            .admit(loaded, permitted, action, kind, id)
+    pub async fn access_proof(&self, id: &str) -> Result<Admitted<InclusionProof>, StoreError> {
+        let action = self.gk.serving(&[Action::AccessProofRead])?;
+        let owner = self
+            .gk
+            .fetch_one(&OWN_ACCESS_RECORD, self.bind_own(id), action, id)
             .await?;
-        let proof = self.actor.audit.inclusion_proof(id).await?;
-        self.actor
-            .log(
-                outcome_success(action, kind)
-                    .resource(id)
-                    .concerning(tenant, Some(patient)),
+        let &(tenant, patient) = owner.get();
+        let proof = self.gk.actor.audit.inclusion_proof(id).await?;
+        let access = Access::of(id).concerning(tenant, Some(patient));
+        self.gk
+            .admit(
+                owner.with(|_| proof),
+                ResourceKind::AuditRecord,
+                vec![access],
             )
-            .await?;
-        Ok(proof)
+            .await
     }
+}
 
-    /// The drill's bug: any released finding by ID, no owner, no gate.
-    async fn drill_unchecked_pdf(
-        &self,
-        id: FindingId,
-    ) -> Result<(FindingSummary, Vec<u8>), StoreError> {
-        let action = Action::FindingPdfDownload;
-        let kind = ResourceKind::FindingPdf;
-        let row = sqlx::query(crate::sql::numbered(format!(
-            "SELECT {FINDING_COLUMNS} WHERE f.id = ? AND f.status = 'released'"
-        )))
-        .bind(id.to_string())
-        .fetch_optional(&self.pool)
-        .await?;
-        match row.as_ref().map(finding_summary).transpose()? {
-            None => Err(self.actor.not_found(action, kind, id).await),
-            Some(summary) => queries::audited_pdf(&self.vault, &self.actor, summary).await,
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_statement_is_fenced_by_account() {
+        for sql in [
+            super::OWN_FINDINGS.sql,
+            super::OWN_FINDING_BY_ID.sql,
+            super::OWN_ACCESS_HISTORY.sql,
+            super::OWN_ACCESS_RECORD.sql,
+        ] {
+            let fence = sql.find(") /* fence */").expect("a fence predicate");
+            assert!(sql[..fence].contains("ap.account_id = $1"), "{sql}");
         }
     }
 }

@@ -20,7 +20,7 @@ enum PersonTable {
 }
 
 #[derive(Clone)]
-pub struct Provisioning {
+pub struct UnscopedProvisioning {
     pool: AnyPool,
     audit: AuditLog,
     vault: Vault,
@@ -66,7 +66,7 @@ async fn email_taken(conn: &mut AnyConnection, email: &str) -> Result<bool, Stor
     Ok(row.try_get::<i64, _>("n")? > 0)
 }
 
-impl Provisioning {
+impl UnscopedProvisioning {
     pub(crate) fn new(pool: AnyPool, audit: AuditLog, vault: Vault) -> Self {
         Self { pool, audit, vault }
     }

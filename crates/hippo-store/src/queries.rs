@@ -1,18 +1,19 @@
-//! Queries shared by the staff and patient scopes. Each takes the tenant of
-//! an already scope-checked finding and filters on it again, so a caller
-//! passing a wrong pair gets nothing.
+//! Completing a finding the gate has admitted, for the staff and the
+//! patient scope alike. Each read takes the tenant of the admitted
+//! finding and filters on it again, so a wrong pair gets nothing.
 
 use hippo_core::finding::Observation;
-use hippo_core::policy::{Action, ResourceKind};
 use hippo_core::{FindingId, TenantId};
 use sqlx::AnyConnection;
-use sqlx::pool::PoolConnection;
 
-use crate::actor::{Actor, outcome_success};
+use crate::admission::{Access, Connections, Gated};
 use crate::error::StoreError;
-use crate::model::{FindingDetail, FindingSummary};
+use crate::model::{FindingDetail, FindingPdf, FindingSummary};
 use crate::rows::observation;
 use crate::vault::Vault;
+
+/// The blob kind of a finding's PDF (part of every PDF's encryption binding).
+pub(crate) const PDF_BLOB: &str = "finding_pdf";
 
 pub(crate) async fn observations(
     conn: &mut AnyConnection,
@@ -32,47 +33,36 @@ pub(crate) async fn observations(
     .collect()
 }
 
-/// The blob kind of a finding's PDF (part of every PDF's encryption binding).
-pub(crate) const PDF_BLOB: &str = "finding_pdf";
-
-/// Complete a scope-checked finding with its observations, audited. Takes
-/// the connection by value and gives it back to the pool before waiting
-/// for the audit record: no request holds a connection while it waits.
-pub(crate) async fn audited_detail(
-    mut conn: PoolConnection<sqlx::Any>,
-    actor: &Actor,
-    summary: FindingSummary,
-) -> Result<FindingDetail, StoreError> {
-    let observations = observations(&mut conn, summary.tenant_id, summary.id).await?;
-    drop(conn);
-    actor
-        .log(
-            outcome_success(Action::FindingRead, ResourceKind::Finding)
-                .resource(summary.id)
-                .concerning(summary.tenant_id, Some(summary.patient_id)),
-        )
-        .await?;
-    Ok(FindingDetail {
+/// An admitted finding with its values. The connection goes back to the
+/// pool before the caller waits for the audit record.
+pub(crate) async fn with_observations(
+    connections: &Connections,
+    summary: Gated<FindingSummary>,
+) -> Result<Gated<FindingDetail>, StoreError> {
+    let values = {
+        let mut conn = connections.acquire().await?;
+        let f = summary.get();
+        observations(&mut conn, f.tenant_id, f.id).await?
+    };
+    Ok(summary.with(|summary| FindingDetail {
         summary,
-        observations,
-    })
+        observations: values,
+    }))
 }
 
-/// The PDF of a scope-checked finding, audited.
-pub(crate) async fn audited_pdf(
+/// An admitted finding with its PDF, opened from the sealed blob.
+pub(crate) async fn with_pdf(
     vault: &Vault,
-    actor: &Actor,
-    summary: FindingSummary,
-) -> Result<(FindingSummary, Vec<u8>), StoreError> {
+    summary: Gated<FindingSummary>,
+) -> Result<Gated<FindingPdf>, StoreError> {
+    let f = summary.get();
     let bytes = vault
-        .get_and_open(summary.tenant_id, PDF_BLOB, &summary.id.to_string())
+        .get_and_open(f.tenant_id, PDF_BLOB, &f.id.to_string())
         .await?;
-    actor
-        .log(
-            outcome_success(Action::FindingPdfDownload, ResourceKind::FindingPdf)
-                .resource(summary.id)
-                .concerning(summary.tenant_id, Some(summary.patient_id)),
-        )
-        .await?;
-    Ok((summary, bytes))
+    Ok(summary.with(|summary| FindingPdf { summary, bytes }))
+}
+
+/// The success record of one finding: its ID, its tenant and patient.
+pub(crate) fn finding_access(f: &FindingSummary) -> Access {
+    Access::of(f.id).concerning(f.tenant_id, Some(f.patient_id))
 }

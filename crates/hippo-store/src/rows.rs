@@ -5,6 +5,7 @@ use std::str::FromStr;
 
 use hippo_core::finding::{AbnormalFlag, FindingStatus, Observation, ObservationValue};
 use hippo_core::patient::parse_birth_date;
+use hippo_core::policy::ResourceRef;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
@@ -17,10 +18,8 @@ pub(crate) fn parse<T: FromStr>(row: &AnyRow, column: &str) -> Result<T, StoreEr
         .map_err(|_| StoreError::Corrupt(format!("{column} does not parse")))
 }
 
-/// Columns of `patients` as selected by `PATIENT_COLUMNS`.
-pub(crate) const PATIENT_COLUMNS: &str =
-    "p.id, p.tenant_id, p.given_name, p.family_name, p.birth_date, p.created_at";
-
+/// Reads `p.id, p.tenant_id, p.given_name, p.family_name, p.birth_date,
+/// p.created_at`.
 pub(crate) fn patient(row: &AnyRow) -> Result<PatientRecord, StoreError> {
     let birth: String = row.try_get("birth_date")?;
     Ok(PatientRecord {
@@ -34,12 +33,29 @@ pub(crate) fn patient(row: &AnyRow) -> Result<PatientRecord, StoreError> {
     })
 }
 
-/// Selects what `finding_summary` reads; callers alias findings as `f`.
-pub(crate) const FINDING_COLUMNS: &str = "f.id, f.tenant_id, t.name AS tenant_name, f.patient_id, \
-     f.title, f.status, f.created_at, f.released_at, f.retracted_at, f.pdf_size, \
-     (SELECT COUNT(*) FROM observations o WHERE o.finding_id = f.id AND o.flag <> 'N') AS abnormal_count \
-     FROM findings f JOIN tenants t ON t.id = f.tenant_id";
+/// What the gate judges for a finding row.
+pub(crate) fn finding_ref(f: &FindingSummary) -> ResourceRef {
+    ResourceRef::Finding {
+        tenant: f.tenant_id,
+        patient: f.patient_id,
+        finding: f.id,
+        status: f.status,
+    }
+}
 
+/// What the gate judges for a finding's PDF.
+pub(crate) fn finding_pdf_ref(f: &FindingSummary) -> ResourceRef {
+    ResourceRef::FindingPdf {
+        tenant: f.tenant_id,
+        patient: f.patient_id,
+        finding: f.id,
+        status: f.status,
+    }
+}
+
+/// Reads the columns every finding statement selects: `f.id, f.tenant_id,
+/// t.name AS tenant_name, f.patient_id, f.title, f.status, f.created_at,
+/// f.released_at, f.retracted_at, f.pdf_size` and `abnormal_count`.
 pub(crate) fn finding_summary(row: &AnyRow) -> Result<FindingSummary, StoreError> {
     let status: String = row.try_get("status")?;
     Ok(FindingSummary {

@@ -17,34 +17,65 @@ pub(crate) enum Scoping {
 }
 
 impl Scoping {
-    /// `column = ?`, the tenant or subject filter of a statement.
-    pub(crate) fn eq(self, column: &str) -> String {
+    /// A scoped statement as this scoping runs it. Enforced: the statement
+    /// itself, unchanged. The test-only bypass widens every predicate
+    /// marked `(…) /* fence */` to `(… OR 1 = 1)`, once per statement.
+    pub(crate) fn statement(self, sql: &'static str) -> &'static str {
         match self {
-            Self::Enforced => format!("{column} = ?"),
+            Self::Enforced => sql,
             #[cfg(feature = "fence-bypass")]
-            Self::BypassedForTests => format!("({column} = ? OR 1 = 1)"),
+            Self::SafePlayDrill => sql,
             #[cfg(feature = "fence-bypass")]
-            Self::SafePlayDrill => format!("{column} = ?"),
-        }
-    }
-
-    /// A whole condition that holds only inside the scope.
-    pub(crate) fn condition(self, condition: &str) -> String {
-        match self {
-            Self::Enforced => condition.to_owned(),
-            #[cfg(feature = "fence-bypass")]
-            Self::BypassedForTests => format!("(({condition}) OR 1 = 1)"),
-            #[cfg(feature = "fence-bypass")]
-            Self::SafePlayDrill => condition.to_owned(),
+            Self::BypassedForTests => bypassed(sql),
         }
     }
 
     /// Whether the drill's missing owner check is active.
+    #[cfg(feature = "fence-bypass")]
     pub(crate) fn drill_skips_owner_check(self) -> bool {
-        #[cfg(feature = "fence-bypass")]
-        if self == Self::SafePlayDrill {
-            return true;
-        }
-        false
+        self == Self::SafePlayDrill
+    }
+}
+
+/// The marker after a fence predicate's closing parenthesis.
+#[cfg(feature = "fence-bypass")]
+const FENCE: &str = ") /* fence */";
+
+#[cfg(feature = "fence-bypass")]
+fn bypassed(sql: &'static str) -> &'static str {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    static CACHE: OnceLock<Mutex<HashMap<&'static str, &'static str>>> = OnceLock::new();
+    let mut cache = CACHE
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    cache.entry(sql).or_insert_with(|| {
+        // Leaked once per statement, in test builds only.
+        Box::leak(
+            sql.replace(FENCE, " OR 1 = 1) /* fence */")
+                .into_boxed_str(),
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn enforced_statements_run_as_written() {
+        let sql = "SELECT 1 FROM t WHERE (t.tenant_id = $1) /* fence */ AND t.id = $2";
+        assert!(std::ptr::eq(Scoping::Enforced.statement(sql), sql));
+    }
+
+    #[cfg(feature = "fence-bypass")]
+    #[test]
+    fn the_bypass_widens_every_fence() {
+        let sql = "SELECT 1 FROM t WHERE (t.tenant_id = $1) /* fence */ AND (t.x = $2) /* fence */";
+        assert_eq!(
+            Scoping::BypassedForTests.statement(sql),
+            "SELECT 1 FROM t WHERE (t.tenant_id = $1 OR 1 = 1) /* fence */ AND (t.x = $2 OR 1 = 1) /* fence */"
+        );
     }
 }

@@ -72,7 +72,7 @@ async fn proofs_and_restarts_from_tiles_match_the_whole_log() {
     // Proofs for records in the first, a middle and the partial last tile,
     // and on tile edges, verify against the latest signed head.
     let ids: Vec<String> = store
-        .forensics()
+        .unscoped_forensics()
         .accesses(&hippo_store::ForensicFilter {
             limit: Some(1_000),
             ..Default::default()

@@ -10,6 +10,7 @@ use anyhow::{Context, bail};
 use hippo_core::audit::RequestOrigin;
 use hippo_core::finding::{NewFinding, Observation, ObservationValue};
 use hippo_core::patient::NewPatient;
+use hippo_core::policy::Action;
 use hippo_core::time_util::{human, now_millis};
 use hippo_core::{FindingId, PatientId, StaffRole, TenantId};
 use hippo_server::auth::password;
@@ -122,12 +123,28 @@ fn unreachable_observation(e: hippo_core::DomainError) -> Observation {
 }
 
 struct Uploader<'a> {
-    scope: StaffScope,
+    store: &'a Store,
+    principal: hippo_core::Principal,
+    origin: RequestOrigin,
+    gate: std::sync::Arc<dyn hippo_core::policy::AccessGate>,
     tenant: &'a DemoTenant,
     today: String,
 }
 
 impl Uploader<'_> {
+    /// The clinician's scope for one step, recorded under that step's
+    /// action exactly as the route declaring it would be.
+    fn scope(&self, action: Action) -> anyhow::Result<StaffScope> {
+        self.store
+            .staff_scope(
+                &self.principal,
+                self.origin.clone(),
+                self.gate.clone(),
+                action,
+            )
+            .context("clinician has no staff scope")
+    }
+
     async fn upload(
         &self,
         patient: PatientId,
@@ -170,7 +187,7 @@ impl Uploader<'_> {
             observations,
         };
         Ok(self
-            .scope
+            .scope(Action::FindingUpload)?
             .upload_finding(patient, &finding, &bytes)
             .await?
             .id)
@@ -195,7 +212,7 @@ impl DemoWorld {
 
 /// Seed the demo world into an empty store.
 pub async fn seed(store: &Store) -> anyhow::Result<DemoWorld> {
-    let provisioning = store.provisioning();
+    let provisioning = store.unscoped_provisioning();
     let policy = std::sync::Arc::new(hippo_policy::Policy::load()?);
     let total_steps: usize = TENANTS
         .iter()
@@ -244,7 +261,7 @@ pub async fn seed(store: &Store) -> anyhow::Result<DemoWorld> {
         }
         let clinician = clinician.context("demo tenant without clinician")?;
         let principal = store
-            .auth()
+            .unscoped_auth()
             .principal(LoginSubject::Staff(clinician))
             .await?
             .context("clinician vanished")?;
@@ -254,11 +271,11 @@ pub async fn seed(store: &Store) -> anyhow::Result<DemoWorld> {
             client_addr: None,
             user_agent: Some("hippo demo".into()),
         };
-        let scope = store
-            .staff_scope(&principal, origin, policy.gate(&principal))
-            .context("clinician has no staff scope")?;
         let uploader = Uploader {
-            scope,
+            store,
+            gate: policy.gate(&principal),
+            principal,
+            origin,
             tenant,
             today: today.clone(),
         };
@@ -267,7 +284,7 @@ pub async fn seed(store: &Store) -> anyhow::Result<DemoWorld> {
         for (n, &person) in tenant.patients.iter().enumerate() {
             let (given, family, birth, _) = PEOPLE[person];
             let record = uploader
-                .scope
+                .scope(Action::PatientCreate)?
                 .create_patient(&NewPatient {
                     given_name: given.into(),
                     family_name: family.into(),
@@ -279,7 +296,7 @@ pub async fn seed(store: &Store) -> anyhow::Result<DemoWorld> {
             person_links[person].push((tenant_id, record.id));
             for (p, panel) in tenant.panels.iter().enumerate() {
                 let id = uploader.upload(record.id, person, p, panel).await?;
-                uploader.scope.release(id).await?;
+                uploader.scope(Action::FindingRelease)?.release(id).await?;
                 tenant_findings.push(id);
                 person_findings[person].push(id);
             }
@@ -297,8 +314,8 @@ pub async fn seed(store: &Store) -> anyhow::Result<DemoWorld> {
                 let id = uploader
                     .upload(record.id, person, 8, &data::THYROID)
                     .await?;
-                uploader.scope.release(id).await?;
-                uploader.scope.retract(id).await?;
+                uploader.scope(Action::FindingRelease)?.release(id).await?;
+                uploader.scope(Action::FindingRetract)?.retract(id).await?;
                 tenant_findings.push(id);
             }
             progress.step();
@@ -367,7 +384,7 @@ const OPERATOR_EMAIL: &str = "oncall@hippo.example";
 pub async fn seed_or_reuse(store: &Store, data_dir: &Path) -> anyhow::Result<DemoWorld> {
     let saved = data_dir.join(CREDENTIALS_FILE);
     let seeded = store
-        .provisioning()
+        .unscoped_provisioning()
         .tenant_by_name(TENANTS[0].name)
         .await?
         .is_some();

@@ -191,7 +191,7 @@ async fn master_keys_rotate_while_running_instances_keep_serving() {
     let old_keyring = std::fs::read_to_string(&keyring_file).unwrap();
     // A second instance that read the keyring before the rotation.
     let other = open_other_instance(&app, KeySource::File(keyring_file.clone())).await;
-    let old_id = other.vault().check_keyring().unwrap();
+    let old_id = other.unscoped_vault().check_keyring().unwrap();
 
     let out = app.hippo(&["keys", "rotate"]);
     assert!(out.contains("re-wrapped 2 data keys"), "{out}");
@@ -222,7 +222,7 @@ async fn master_keys_rotate_while_running_instances_keep_serving() {
         .await
         .unwrap();
     let opened = other
-        .vault()
+        .unscoped_vault()
         .get_and_open(
             tenant_id.parse().unwrap(),
             "finding_pdf",
@@ -239,7 +239,7 @@ async fn master_keys_rotate_while_running_instances_keep_serving() {
     let stale = open_other_instance(&app, KeySource::Fixed(std::sync::Arc::new(old_only))).await;
     assert!(
         stale
-            .vault()
+            .unscoped_vault()
             .get_and_open(
                 tenant_id.parse().unwrap(),
                 "finding_pdf",
@@ -295,7 +295,7 @@ async fn deleting_a_tenant_shreds_its_key_so_its_blobs_never_open_again() {
         ] {
             assert!(
                 store
-                    .vault()
+                    .unscoped_vault()
                     .get_and_open(hafen.id, "finding_pdf", finding)
                     .await
                     .is_err()

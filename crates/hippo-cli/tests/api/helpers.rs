@@ -700,3 +700,45 @@ pub fn demo_user(world: &DemoWorld, email_prefix: &str) -> DemoUser {
         .cloned()
         .unwrap_or_else(|| panic!("no demo user {email_prefix}"))
 }
+
+/// A staff member seeding test data through the audited scopes: each step
+/// gets the scope its route would, bound to that route's action.
+#[derive(Clone)]
+pub struct StaffActor {
+    store: Store,
+    principal: hippo_core::Principal,
+    gate: std::sync::Arc<dyn hippo_core::policy::AccessGate>,
+    origin: hippo_core::audit::RequestOrigin,
+}
+
+impl StaffActor {
+    pub async fn of(store: &Store, subject: hippo_store::LoginSubject, request_id: &str) -> Self {
+        let principal = store
+            .unscoped_auth()
+            .principal(subject)
+            .await
+            .unwrap()
+            .unwrap();
+        let gate = std::sync::Arc::new(hippo_policy::Policy::load().unwrap()).gate(&principal);
+        Self {
+            store: store.clone(),
+            principal,
+            gate,
+            origin: hippo_core::audit::RequestOrigin {
+                request_id: request_id.into(),
+                ..Default::default()
+            },
+        }
+    }
+
+    pub fn acting(&self, action: hippo_core::policy::Action) -> hippo_store::StaffScope {
+        self.store
+            .staff_scope(
+                &self.principal,
+                self.origin.clone(),
+                self.gate.clone(),
+                action,
+            )
+            .unwrap()
+    }
+}

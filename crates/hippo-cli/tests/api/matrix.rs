@@ -5,7 +5,6 @@
 
 use std::collections::BTreeMap;
 
-use hippo_core::audit::RequestOrigin;
 use hippo_core::finding::NewFinding;
 use hippo_core::policy::Action;
 use hippo_core::time_util::now_millis;
@@ -13,11 +12,11 @@ use hippo_core::{PatientId, PrincipalKind};
 use hippo_server::auth::token::{hash_token, new_api_key, new_token};
 use hippo_server::error::Surface;
 use hippo_server::routes::{RouteSpec, Target, specs};
-use hippo_store::{LoginSubject, StaffScope};
+use hippo_store::LoginSubject;
 use reqwest::StatusCode;
 use sqlx::Row;
 
-use crate::helpers::{PDF, TestApp, spawn_app};
+use crate::helpers::{PDF, StaffActor, TestApp, spawn_app};
 use crate::requests::{Credential, send};
 
 /// How the addressed object relates to the caller. Callers belong to the
@@ -145,41 +144,24 @@ async fn mint_session(app: &TestApp, subject: LoginSubject) -> Credential {
     let token = new_token();
     let now = now_millis();
     app.store
-        .auth()
+        .unscoped_auth()
         .create_session(&hash_token(&token), subject, now, now + 3_600_000)
         .await
         .unwrap();
     Credential::Session(token)
 }
 
-async fn staff_scope(app: &TestApp, email_prefix: &str) -> StaffScope {
-    let principal = app
-        .store
-        .auth()
-        .principal(subject(app, email_prefix).await)
-        .await
-        .unwrap()
-        .unwrap();
-    let gate = std::sync::Arc::new(hippo_policy::Policy::load().unwrap()).gate(&principal);
-    app.store
-        .staff_scope(
-            &principal,
-            RequestOrigin {
-                request_id: "matrix-setup".into(),
-                ..Default::default()
-            },
-            gate,
-        )
-        .unwrap()
+async fn staff_scope(app: &TestApp, email_prefix: &str) -> StaffActor {
+    StaffActor::of(&app.store, subject(app, email_prefix).await, "matrix-setup").await
 }
 
 struct World {
     db: sqlx::AnyPool,
     log: hippo_store::AuditLog,
-    tenant_a_clinician: StaffScope,
-    tenant_b_clinician: StaffScope,
-    tenant_a_admin: StaffScope,
-    tenant_b_admin: StaffScope,
+    tenant_a_clinician: StaffActor,
+    tenant_b_clinician: StaffActor,
+    tenant_a_admin: StaffActor,
+    tenant_b_admin: StaffActor,
     max: PatientId,
     sophie: PatientId,
     leon: PatientId,
@@ -215,12 +197,18 @@ impl World {
             title: "Matrix".into(),
             observations: Vec::new(),
         };
-        let f = scope.upload_finding(patient, &new, PDF).await.unwrap();
+        let f = scope
+            .acting(Action::FindingUpload)
+            .upload_finding(patient, &new, PDF)
+            .await
+            .unwrap();
         if relation != Relation::Draft {
-            scope.release(f.id).await.unwrap();
+            let release = scope.acting(Action::FindingRelease);
+            release.release(f.id).await.unwrap();
         }
         if relation == Relation::Retracted {
-            scope.retract(f.id).await.unwrap();
+            let retract = scope.acting(Action::FindingRetract);
+            retract.retract(f.id).await.unwrap();
         }
         f.id.to_string()
     }
@@ -252,6 +240,7 @@ impl World {
                     &self.tenant_a_admin
                 };
                 scope
+                    .acting(Action::ApiKeyCreate)
                     .create_api_key("target", &hash_token(&new_api_key()))
                     .await
                     .unwrap()
@@ -280,6 +269,7 @@ async fn every_route_as_every_principal_against_every_relation() {
     let lab_key = new_api_key();
     let admin = staff_scope(&app, "admin@labor-nord").await;
     admin
+        .acting(Action::ApiKeyCreate)
         .create_api_key("matrix lab", &hash_token(&lab_key))
         .await
         .unwrap();

@@ -80,7 +80,7 @@ async fn sealed_blobs_round_trip_through_s3_compatible_storage() {
         !std::path::Path::new(&app.dir.join("blobs")).exists()
             || crate::helpers::files_under(&app.dir.join("blobs")).is_empty()
     );
-    let report = app.store.vault().sweep(0).await.unwrap();
+    let report = app.store.unscoped_vault().sweep(0).await.unwrap();
     assert!(
         report.orphans.is_empty() && report.missing.is_empty(),
         "{report:?}"

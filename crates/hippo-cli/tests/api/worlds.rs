@@ -4,11 +4,10 @@
 //! finding the caller may not see.
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
 
-use hippo_core::audit::RequestOrigin;
 use hippo_core::finding::{NewFinding, Observation, ObservationInput, ObservationValue};
 use hippo_core::patient::NewPatient;
+use hippo_core::policy::Action;
 use hippo_core::time_util::now_millis;
 use hippo_core::{FindingId, PatientId, StaffRole};
 use hippo_server::auth::token::{hash_token, new_token};
@@ -16,7 +15,7 @@ use hippo_store::{LoginSubject, TenantKind};
 use proptest::prelude::*;
 use proptest::sample::Index;
 
-use crate::helpers::{Fences, TestApp, spawn_app_fenced};
+use crate::helpers::{Fences, StaffActor, TestApp, spawn_app_fenced};
 
 /// (finding states: 0 draft, 1 released, 2 retracted; shared with the next tenant)
 type PatientShape = (Vec<u8>, bool);
@@ -59,8 +58,7 @@ struct Caller {
 }
 
 async fn build(app: &TestApp, shape: &[TenantShape]) -> (Vec<PatientFacts>, Vec<Caller>) {
-    let provisioning = app.store.provisioning();
-    let policy = Arc::new(hippo_policy::Policy::load().unwrap());
+    let provisioning = app.store.unscoped_provisioning();
     let mut patients: Vec<PatientFacts> = Vec::new();
     let mut callers = Vec::new();
     let mut first_patient_of_tenant = Vec::new();
@@ -68,7 +66,7 @@ async fn build(app: &TestApp, shape: &[TenantShape]) -> (Vec<PatientFacts>, Vec<
         let token = new_token();
         let now = now_millis();
         app.store
-            .auth()
+            .unscoped_auth()
             .create_session(&hash_token(&token), subject, now, now + 3_600_000)
             .await
             .unwrap();
@@ -92,22 +90,10 @@ async fn build(app: &TestApp, shape: &[TenantShape]) -> (Vec<PatientFacts>, Vec<
                 .await
                 .unwrap();
             let token = mint(LoginSubject::Staff(id)).await;
-            let principal = app
-                .store
-                .auth()
-                .principal(LoginSubject::Staff(id))
-                .await
-                .unwrap()
-                .unwrap();
-            scope.get_or_insert_with(|| {
-                app.store
-                    .staff_scope(
-                        &principal,
-                        RequestOrigin::default(),
-                        policy.gate(&principal),
-                    )
-                    .unwrap()
-            });
+            if scope.is_none() {
+                scope =
+                    Some(StaffActor::of(&app.store, LoginSubject::Staff(id), "worlds-setup").await);
+            }
             callers.push((token, t));
         }
         let scope = scope.unwrap();
@@ -115,6 +101,7 @@ async fn build(app: &TestApp, shape: &[TenantShape]) -> (Vec<PatientFacts>, Vec<
         for (states, _) in patient_shapes {
             let names = [format!("Zq{}", tag()), format!("Xv{}", tag())];
             let record = scope
+                .acting(Action::PatientCreate)
                 .create_patient(&NewPatient {
                     given_name: names[0].clone(),
                     family_name: names[1].clone(),
@@ -145,14 +132,23 @@ async fn build(app: &TestApp, shape: &[TenantShape]) -> (Vec<PatientFacts>, Vec<
                     observations: vec![observation],
                 };
                 let f = scope
+                    .acting(Action::FindingUpload)
                     .upload_finding(record.id, &new, pdf.as_bytes())
                     .await
                     .unwrap();
                 if *state >= 1 {
-                    scope.release(f.id).await.unwrap();
+                    scope
+                        .acting(Action::FindingRelease)
+                        .release(f.id)
+                        .await
+                        .unwrap();
                 }
                 if *state == 2 {
-                    scope.retract(f.id).await.unwrap();
+                    scope
+                        .acting(Action::FindingRetract)
+                        .retract(f.id)
+                        .await
+                        .unwrap();
                 }
                 findings.push(FindingFacts {
                     id: f.id,
@@ -197,7 +193,7 @@ async fn build(app: &TestApp, shape: &[TenantShape]) -> (Vec<PatientFacts>, Vec<
                 .await
                 .unwrap();
             for r in &records {
-                let tenant = app.store.provisioning();
+                let tenant = app.store.unscoped_provisioning();
                 let tenant_id =
                     sqlx::query_scalar::<_, String>("SELECT tenant_id FROM patients WHERE id = $1")
                         .bind(patients[*r].id.to_string())

@@ -78,7 +78,7 @@ pub async fn create(
     Ok((
         StatusCode::CREATED,
         Json(CreatedApiKey {
-            key: (&record).into(),
+            key: (&*record).into(),
             secret,
         }),
     ))
@@ -95,5 +95,5 @@ pub async fn revoke(
 ) -> Result<Json<ApiKeyView>, ApiError> {
     let id: ApiKeyId = caller.parse_id(&raw).await?;
     let record = caller.staff()?.revoke_api_key(id).await?;
-    Ok(Json((&record).into()))
+    Ok(Json((&*record).into()))
 }

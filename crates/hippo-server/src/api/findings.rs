@@ -48,7 +48,7 @@ pub async fn get(
 ) -> Result<Json<FindingView>, ApiError> {
     let id: FindingId = caller.parse_id(&raw).await?;
     let detail = caller.finding(id).await?;
-    Ok(Json((&detail).into()))
+    Ok(Json((&*detail).into()))
 }
 
 /// A PDF response that browsers download rather than render inline, with
@@ -74,8 +74,8 @@ pub fn pdf_response(id: FindingId, bytes: Vec<u8>) -> Response {
     security(("bearer" = [])))]
 pub async fn pdf(caller: Authorized, Path(raw): Path<String>) -> Result<Response, ApiError> {
     let id: FindingId = caller.parse_id(&raw).await?;
-    let (_, bytes) = caller.finding_pdf(id).await?;
-    Ok(pdf_response(id, bytes))
+    let pdf = caller.finding_pdf(id).await?;
+    Ok(pdf_response(id, pdf.into_bytes()))
 }
 
 /// Upload a new draft finding for a patient of the caller's facility.
@@ -105,7 +105,7 @@ pub async fn upload(
         .await?
         .into_finding()?;
     let summary = staff.upload_finding(patient, &finding, &pdf).await?;
-    Ok((StatusCode::CREATED, Json((&summary).into())))
+    Ok((StatusCode::CREATED, Json((&*summary).into())))
 }
 
 /// Release a draft finding to the patient.
@@ -120,7 +120,7 @@ pub async fn release(
 ) -> Result<Json<FindingSummaryView>, ApiError> {
     let id: FindingId = caller.parse_id(&raw).await?;
     let summary = caller.staff()?.release(id).await?;
-    Ok(Json((&summary).into()))
+    Ok(Json((&*summary).into()))
 }
 
 /// Retract a released finding; the patient no longer sees it.
@@ -135,5 +135,5 @@ pub async fn retract(
 ) -> Result<Json<FindingSummaryView>, ApiError> {
     let id: FindingId = caller.parse_id(&raw).await?;
     let summary = caller.staff()?.retract(id).await?;
-    Ok(Json((&summary).into()))
+    Ok(Json((&*summary).into()))
 }

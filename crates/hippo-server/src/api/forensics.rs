@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::Query;
 use hippo_core::time_util::parse_rfc3339;
-use hippo_store::AccessPage;
+use hippo_store::{AccessPage, Admitted};
 use hippo_store::{BlastRadius, ForensicFilter};
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -90,7 +90,7 @@ pub(crate) fn query(
 pub async fn accesses(
     caller: Authorized,
     q: Result<Query<ForensicQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<AccessPage>, ApiError> {
+) -> Result<Json<Admitted<AccessPage>>, ApiError> {
     let filter = query(q)?.filter()?;
     Ok(Json(caller.operator()?.accesses(&filter).await?))
 }
@@ -103,7 +103,7 @@ pub async fn accesses(
 pub async fn blast_radius(
     caller: Authorized,
     q: Result<Query<ForensicQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<BlastRadius>, ApiError> {
+) -> Result<Json<Admitted<BlastRadius>>, ApiError> {
     let filter = query(q)?.filter()?;
     Ok(Json(caller.operator()?.blast_radius(&filter).await?))
 }

@@ -56,7 +56,7 @@ pub async fn create(
     })?;
     new.decoy = request.decoy;
     let record = staff.create_patient(&new).await?;
-    Ok((StatusCode::CREATED, Json((&record).into())))
+    Ok((StatusCode::CREATED, Json((&*record).into())))
 }
 
 /// One patient of the caller's facility.
@@ -70,7 +70,7 @@ pub async fn get(
 ) -> Result<Json<PatientView>, ApiError> {
     let staff = caller.staff()?;
     let id: PatientId = caller.parse_id(&raw).await?;
-    Ok(Json((&staff.patient(id).await?).into()))
+    Ok(Json((&*staff.patient(id).await?).into()))
 }
 
 /// A patient's findings in every state.
@@ -84,9 +84,10 @@ pub async fn findings(
 ) -> Result<Json<PatientFindingsView>, ApiError> {
     let staff = caller.staff()?;
     let id: PatientId = caller.parse_id(&raw).await?;
-    let (patient, findings) = staff.patient_findings(id).await?;
+    let both = staff.patient_findings(id).await?;
+    let (patient, findings) = &*both;
     Ok(Json(PatientFindingsView {
-        patient: (&patient).into(),
+        patient: patient.into(),
         findings: findings.iter().map(Into::into).collect(),
     }))
 }

@@ -9,7 +9,7 @@ use hippo_core::FindingId;
 use hippo_core::finding::FindingStatus;
 use hippo_core::policy::{Action, ResourceRef};
 use hippo_core::time_util::human;
-use hippo_store::{FindingDetail, FindingSummary};
+use hippo_store::{Admitted, FindingDetail, FindingSummary};
 
 use crate::api::findings::pdf_response;
 use crate::error::WebError;
@@ -79,7 +79,7 @@ struct FindingPage {
 
 pub async fn detail(caller: Authorized, Path(raw): Path<String>) -> Result<Response, WebError> {
     let id: FindingId = caller.parse_id(&raw).await?;
-    let detail: FindingDetail = caller.finding(id).await?;
+    let detail: Admitted<FindingDetail> = caller.finding(id).await?;
     let status = detail.summary.status;
     let resource = ResourceRef::Finding {
         tenant: detail.summary.tenant_id,
@@ -114,7 +114,7 @@ pub async fn detail(caller: Authorized, Path(raw): Path<String>) -> Result<Respo
 
 pub async fn pdf(caller: Authorized, Path(raw): Path<String>) -> Result<Response, WebError> {
     let id: FindingId = caller.parse_id(&raw).await?;
-    let (_, bytes) = caller.finding_pdf(id).await?;
+    let bytes = caller.finding_pdf(id).await?.into_bytes();
     Ok(pdf_response(id, bytes))
 }
 

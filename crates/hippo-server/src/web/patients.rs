@@ -89,10 +89,11 @@ const EXAMPLE_OBSERVATIONS: &str = r#"[
 
 pub async fn detail(caller: Authorized, Path(raw): Path<String>) -> Result<Response, WebError> {
     let id: PatientId = caller.parse_id(&raw).await?;
-    let (patient, findings) = caller.staff()?.patient_findings(id).await?;
+    let both = caller.staff()?.patient_findings(id).await?;
+    let (patient, findings) = &*both;
     page(&PatientPage {
         nav: Nav::of(&caller),
-        patient: (&patient).into(),
+        patient: patient.into(),
         findings: findings.iter().map(Into::into).collect(),
         can_upload: caller.may(
             Action::FindingUpload,

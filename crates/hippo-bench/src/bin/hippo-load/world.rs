@@ -74,7 +74,7 @@ pub async fn generate(
         .context("running `hippo keys init`")?;
     anyhow::ensure!(status.success(), "`hippo keys init` failed");
     let store = open_store(data_dir).await?;
-    let provisioning = store.provisioning();
+    let provisioning = store.unscoped_provisioning();
     let hash = hippo_server::auth::password::hash(PASSWORD)
         .map_err(|e| anyhow::anyhow!("hashing: {e:?}"))?;
     let per_patient = findings.div_ceil(patients).max(1);

@@ -1,0 +1,292 @@
+//! Staff: findings of the own tenant's patients — list, read, PDF, upload,
+//! release and retract.
+
+use hippo_core::audit::{AuditEvent, Outcome};
+use hippo_core::finding::{FindingStatus, NewFinding, ObservationValue};
+use hippo_core::policy::{Action, ResourceKind};
+use hippo_core::time_util::now_millis;
+use hippo_core::{DomainError, FindingId, PatientId, TenantId};
+use sha2::{Digest, Sha256};
+use sqlx::{AnyConnection, Row};
+
+use super::StaffScope;
+use crate::admission::{Admitted, Gated, Statement};
+use crate::error::StoreError;
+use crate::model::{FindingDetail, FindingPdf, FindingSummary, PatientRecord};
+use crate::queries::{self, PDF_BLOB};
+use crate::rows::{self, finding_pdf_ref, finding_ref};
+use crate::vault::{BlobRef, Vault};
+
+/// `GET /api/v1/findings/{id}` for staff; the read-back of uploads and
+/// status changes.
+const FINDING_BY_ID_SQL: &str = "SELECT f.id, f.tenant_id, t.name AS tenant_name, f.patient_id, \
+     f.title, f.status, f.created_at, f.released_at, f.retracted_at, f.pdf_size, \
+     (SELECT COUNT(*) FROM observations o WHERE o.finding_id = f.id AND o.flag <> 'N') AS abnormal_count \
+     FROM findings f JOIN tenants t ON t.id = f.tenant_id \
+     WHERE (f.tenant_id = $1) /* fence */ AND f.id = $2";
+
+const FINDING_BY_ID: Statement<FindingSummary> = Statement {
+    sql: FINDING_BY_ID_SQL,
+    map: rows::finding_summary,
+    resource: finding_ref,
+    kind: ResourceKind::Finding,
+};
+
+/// `GET /api/v1/findings/{id}/pdf`: the same row, judged as a PDF.
+const FINDING_PDF_BY_ID: Statement<FindingSummary> = Statement {
+    sql: FINDING_BY_ID_SQL,
+    map: rows::finding_summary,
+    resource: finding_pdf_ref,
+    kind: ResourceKind::FindingPdf,
+};
+
+/// `GET /api/v1/patients/{id}/findings`: every status, newest first.
+const FINDINGS_OF_PATIENT: Statement<FindingSummary> = Statement {
+    sql: "SELECT f.id, f.tenant_id, t.name AS tenant_name, f.patient_id, \
+          f.title, f.status, f.created_at, f.released_at, f.retracted_at, f.pdf_size, \
+          (SELECT COUNT(*) FROM observations o WHERE o.finding_id = f.id AND o.flag <> 'N') AS abnormal_count \
+          FROM findings f JOIN tenants t ON t.id = f.tenant_id \
+          WHERE (f.tenant_id = $1) /* fence */ AND f.patient_id = $2 \
+          ORDER BY f.created_at DESC, f.id",
+    map: rows::finding_summary,
+    resource: finding_ref,
+    kind: ResourceKind::Finding,
+};
+
+impl StaffScope {
+    fn bind_finding(
+        &self,
+        id: FindingId,
+    ) -> impl FnOnce(crate::admission::Bound<'static>) -> crate::admission::Bound<'static> {
+        let tenant = self.tenant.to_string();
+        move |q| q.bind(tenant).bind(id.to_string())
+    }
+
+    /// The findings of a patient already admitted, each put to the gate.
+    pub(super) async fn findings_of(
+        &self,
+        patient: PatientId,
+    ) -> Result<Gated<Vec<FindingSummary>>, StoreError> {
+        self.gk
+            .fetch_all(
+                &FINDINGS_OF_PATIENT,
+                |q| q.bind(self.tenant.to_string()).bind(patient.to_string()),
+                Action::FindingRead,
+            )
+            .await
+    }
+
+    pub async fn finding(&self, id: FindingId) -> Result<Admitted<FindingDetail>, StoreError> {
+        let action = self.gk.serving(&[Action::FindingRead])?;
+        let summary = self
+            .gk
+            .fetch_one(&FINDING_BY_ID, self.bind_finding(id), action, id)
+            .await?;
+        let detail = queries::with_observations(&self.gk.connections, summary).await?;
+        let access = queries::finding_access(&detail.get().summary);
+        self.gk
+            .admit(detail, ResourceKind::Finding, vec![access])
+            .await
+    }
+
+    pub async fn finding_pdf(&self, id: FindingId) -> Result<Admitted<FindingPdf>, StoreError> {
+        let action = self.gk.serving(&[Action::FindingPdfDownload])?;
+        let summary = self
+            .gk
+            .fetch_one(&FINDING_PDF_BY_ID, self.bind_finding(id), action, id)
+            .await?;
+        let pdf = queries::with_pdf(&self.vault, summary).await?;
+        let access = queries::finding_access(&pdf.get().summary);
+        self.gk
+            .admit(pdf, ResourceKind::FindingPdf, vec![access])
+            .await
+    }
+
+    /// Store a new draft finding with its observations and PDF, all in one
+    /// transaction with its audit record.
+    pub async fn upload_finding(
+        &self,
+        patient: PatientId,
+        new: &NewFinding,
+        pdf: &[u8],
+    ) -> Result<Admitted<FindingSummary>, StoreError> {
+        let action = self.gk.serving(&[Action::FindingUpload])?;
+        let record = self.gated_patient(patient, action).await?;
+        let id = FindingId::random();
+        // The sealed PDF is stored first; if the transaction below fails,
+        // it is removed again (a crash in between leaves an orphan that
+        // the sweeper reports, never a finding without its PDF).
+        let blob = self
+            .vault
+            .seal_and_put(self.tenant, PDF_BLOB, &id.to_string(), pdf.to_vec())
+            .await?;
+        match self.insert_finding(id, record.get(), new, pdf, &blob).await {
+            Ok(finding) => Ok(finding),
+            Err(e) => {
+                self.vault.discard(&blob).await;
+                Err(e)
+            }
+        }
+    }
+
+    async fn insert_finding(
+        &self,
+        id: FindingId,
+        record: &PatientRecord,
+        new: &NewFinding,
+        pdf: &[u8],
+        blob: &BlobRef,
+    ) -> Result<Admitted<FindingSummary>, StoreError> {
+        let mut tx = self.gk.connections.begin(false).await?;
+        sqlx::query(
+            "INSERT INTO findings (id, tenant_id, patient_id, title, status, created_by, created_at, \
+             pdf_size, pdf_sha256) VALUES ($1, $2, $3, $4, 'draft', $5, $6, $7, $8)",
+        )
+        .bind(id.to_string())
+        .bind(record.tenant_id.to_string())
+        .bind(record.id.to_string())
+        .bind(&new.title)
+        .bind(&self.actor_id)
+        .bind(now_millis())
+        .bind(pdf.len() as i64)
+        .bind(hex::encode(Sha256::digest(pdf)))
+        .execute(&mut *tx)
+        .await?;
+        insert_observations(&mut tx, record.tenant_id, id, new).await?;
+        Vault::record(&mut tx, blob, record.tenant_id, PDF_BLOB, &id.to_string()).await?;
+        let written = self
+            .gk
+            .reload_in(&mut tx, &FINDING_BY_ID, self.bind_finding(id))
+            .await?;
+        let access = queries::finding_access(written.get());
+        self.gk
+            .commit(tx, written, ResourceKind::Finding, access)
+            .await
+    }
+
+    pub async fn release(&self, id: FindingId) -> Result<Admitted<FindingSummary>, StoreError> {
+        self.transition(id, Action::FindingRelease, FindingStatus::release)
+            .await
+    }
+
+    pub async fn retract(&self, id: FindingId) -> Result<Admitted<FindingSummary>, StoreError> {
+        self.transition(id, Action::FindingRetract, FindingStatus::retract)
+            .await
+    }
+
+    /// Check scope and policy, apply the domain rule, write, audit; the
+    /// write and its record are one transaction.
+    async fn transition(
+        &self,
+        id: FindingId,
+        serves: Action,
+        rule: fn(FindingStatus) -> Result<FindingStatus, DomainError>,
+    ) -> Result<Admitted<FindingSummary>, StoreError> {
+        let action = self.gk.serving(&[serves])?;
+        let current = self
+            .gk
+            .fetch_one(&FINDING_BY_ID, self.bind_finding(id), action, id)
+            .await?;
+        let (tenant, patient) = (current.get().tenant_id, current.get().patient_id);
+        let mut tx = self.gk.connections.begin(true).await?;
+        // Re-read the status under the write lock: a concurrent release or
+        // retract must not be overwritten.
+        let status: String =
+            sqlx::query("SELECT status FROM findings WHERE tenant_id = $1 AND id = $2")
+                .bind(tenant.to_string())
+                .bind(id.to_string())
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get("status")?;
+        let status = FindingStatus::parse(&status)
+            .ok_or_else(|| StoreError::Corrupt("finding status".into()))?;
+        let next = match rule(status) {
+            Ok(next) => next,
+            Err(e) => {
+                drop(tx);
+                let refused = AuditEvent::new(action, ResourceKind::Finding, Outcome::Rejected)
+                    .resource(id)
+                    .concerning(tenant, Some(patient));
+                return Err(self.gk.actor.rejected(refused, e.into()).await);
+            }
+        };
+        let update = match next {
+            FindingStatus::Released => {
+                "UPDATE findings SET status = $1, released_at = $2 WHERE tenant_id = $3 AND id = $4"
+            }
+            FindingStatus::Retracted => {
+                "UPDATE findings SET status = $1, retracted_at = $2 WHERE tenant_id = $3 AND id = $4"
+            }
+            FindingStatus::Draft => {
+                return Err(StoreError::Corrupt("no transition leads to draft".into()));
+            }
+        };
+        sqlx::query(update)
+            .bind(next.as_str())
+            .bind(now_millis())
+            .bind(tenant.to_string())
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        let changed = self
+            .gk
+            .reload_in(&mut tx, &FINDING_BY_ID, self.bind_finding(id))
+            .await?;
+        let access = queries::finding_access(changed.get()).detail(format!(
+            "{}->{}",
+            status.as_str(),
+            next.as_str()
+        ));
+        self.gk
+            .commit(tx, changed, ResourceKind::Finding, access)
+            .await
+    }
+}
+
+async fn insert_observations(
+    conn: &mut AnyConnection,
+    tenant: TenantId,
+    finding: FindingId,
+    new: &NewFinding,
+) -> Result<(), StoreError> {
+    for (position, o) in new.observations.iter().enumerate() {
+        let (numeric, text) = match &o.value {
+            ObservationValue::Numeric(v) => (Some(*v), None),
+            ObservationValue::Text(t) => (None, Some(t.as_str())),
+        };
+        sqlx::query(
+            "INSERT INTO observations (finding_id, position, tenant_id, code, display, value_numeric, \
+             value_text, unit, reference_low, reference_high, flag) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        )
+        // Not prepared once for all: sqlx 0.9's Any driver declares a
+        // NULL float as float4 and a present one as float8, so a statement
+        // prepared with a NULL reference range refuses a later value on
+        // PostgreSQL ("incorrect binary data format").
+        .persistent(false)
+        .bind(finding.to_string())
+        .bind(position as i64)
+        .bind(tenant.to_string())
+        .bind(&o.code)
+        .bind(&o.display)
+        .bind(numeric)
+        .bind(text)
+        .bind(&o.unit)
+        .bind(o.reference_low)
+        .bind(o.reference_high)
+        .bind(o.flag.as_str())
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_statement_is_fenced_by_tenant() {
+        for sql in [super::FINDING_BY_ID.sql, super::FINDINGS_OF_PATIENT.sql] {
+            assert!(sql.contains("(f.tenant_id = $1) /* fence */"), "{sql}");
+        }
+    }
+}

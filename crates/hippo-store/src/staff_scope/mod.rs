@@ -1,0 +1,58 @@
+//! What a facility's staff member (or its lab system) can reach: patients,
+//! findings and API keys of their own tenant, and nothing else. Every
+//! statement carries the tenant as a fence predicate, every connection sees
+//! only that tenant's rows (PostgreSQL), and every loaded object is put to
+//! the policy gate before it is returned or its access recorded
+//! (`crate::admission`). One file per resource family.
+
+mod api_keys;
+mod findings;
+mod patients;
+
+use hippo_core::policy::{Action, ResourceRef};
+use hippo_core::{Principal, TenantId};
+
+use crate::admission::{Connections, Gatekeeper, Request};
+use crate::sql::TenantPool;
+use crate::vault::Vault;
+
+#[derive(Clone)]
+pub struct StaffScope {
+    gk: Gatekeeper,
+    vault: Vault,
+    tenant: TenantId,
+    /// Staff ID or API key ID, recorded as a finding's submitter.
+    actor_id: String,
+}
+
+impl StaffScope {
+    pub(crate) fn new(
+        pool: TenantPool,
+        vault: Vault,
+        principal: &Principal,
+        request: Request,
+    ) -> Option<Self> {
+        let tenant = match principal {
+            Principal::Staff { tenant_id, .. } | Principal::LabSystem { tenant_id, .. } => {
+                *tenant_id
+            }
+            Principal::Patient { .. } | Principal::Operator { .. } => return None,
+        };
+        Some(Self {
+            gk: Gatekeeper::new(request, Connections::Tenant(pool, tenant)),
+            vault,
+            tenant,
+            actor_id: principal.actor_id(),
+        })
+    }
+
+    pub fn tenant(&self) -> TenantId {
+        self.tenant
+    }
+
+    /// Whether the policy allows `action` on an object already admitted
+    /// (to show or hide a button, never to grant access).
+    pub fn may(&self, action: Action, resource: &ResourceRef) -> bool {
+        self.gk.permits(action, resource)
+    }
+}

@@ -1,0 +1,153 @@
+//! Staff: the patients of the own tenant.
+
+use hippo_core::PatientId;
+use hippo_core::patient::{NewPatient, format_date};
+use hippo_core::policy::{Action, ResourceKind, ResourceRef};
+use hippo_core::time_util::now_millis;
+
+use super::StaffScope;
+use crate::admission::{Access, Admitted, Gated, Statement};
+use crate::error::StoreError;
+use crate::model::{FindingSummary, PatientRecord};
+use crate::rows;
+
+fn patient_ref(p: &PatientRecord) -> ResourceRef {
+    ResourceRef::Patient {
+        tenant: p.tenant_id,
+        patient: p.id,
+    }
+}
+
+/// `GET /api/v1/patients`, policy rule "staff read their tenant's patients".
+const PATIENTS_OF_TENANT: Statement<PatientRecord> = Statement {
+    sql: "SELECT p.id, p.tenant_id, p.given_name, p.family_name, p.birth_date, p.created_at \
+          FROM patients p \
+          WHERE (p.tenant_id = $1) /* fence */ \
+          ORDER BY p.family_name, p.given_name, p.id",
+    map: rows::patient,
+    resource: patient_ref,
+    kind: ResourceKind::Patient,
+};
+
+const PATIENT_BY_ID: Statement<PatientRecord> = Statement {
+    sql: "SELECT p.id, p.tenant_id, p.given_name, p.family_name, p.birth_date, p.created_at \
+          FROM patients p \
+          WHERE (p.tenant_id = $1) /* fence */ AND p.id = $2",
+    map: rows::patient,
+    resource: patient_ref,
+    kind: ResourceKind::Patient,
+};
+
+impl StaffScope {
+    pub async fn list_patients(&self) -> Result<Admitted<Vec<PatientRecord>>, StoreError> {
+        let action = self.gk.serving(&[Action::PatientList])?;
+        let tenant = ResourceRef::Tenant(self.tenant);
+        self.gk
+            .require(action, &tenant, ResourceKind::Patient, self.tenant)
+            .await?;
+        let patients = self
+            .gk
+            .fetch_all(
+                &PATIENTS_OF_TENANT,
+                |q| q.bind(self.tenant.to_string()),
+                Action::PatientRead,
+            )
+            .await?;
+        let access = Access::default()
+            .concerning(self.tenant, None)
+            .detail(format!("listed={}", patients.get().len()));
+        self.gk
+            .admit(patients, ResourceKind::Patient, vec![access])
+            .await
+    }
+
+    pub async fn create_patient(
+        &self,
+        new: &NewPatient,
+    ) -> Result<Admitted<PatientRecord>, StoreError> {
+        let action = self.gk.serving(&[Action::PatientCreate])?;
+        let tenant = ResourceRef::Tenant(self.tenant);
+        self.gk
+            .require(action, &tenant, ResourceKind::Patient, self.tenant)
+            .await?;
+        let record = PatientRecord {
+            id: PatientId::random(),
+            tenant_id: self.tenant,
+            given_name: new.given_name.clone(),
+            family_name: new.family_name.clone(),
+            birth_date: new.birth_date,
+            created_at: now_millis(),
+        };
+        let mut tx = self.gk.connections.begin(false).await?;
+        sqlx::query(
+            "INSERT INTO patients (id, tenant_id, given_name, family_name, birth_date, honeytoken, \
+             created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(record.id.to_string())
+        .bind(self.tenant.to_string())
+        .bind(&record.given_name)
+        .bind(&record.family_name)
+        .bind(format_date(record.birth_date))
+        .bind(i64::from(new.decoy))
+        .bind(record.created_at)
+        .execute(&mut *tx)
+        .await?;
+        let access = Access::of(record.id).concerning(self.tenant, Some(record.id));
+        let created = self.gk.checked(record);
+        self.gk
+            .commit(tx, created, ResourceKind::Patient, access)
+            .await
+    }
+
+    /// A patient of the own tenant that the policy lets `action` touch;
+    /// absent, foreign and refused look the same and are recorded.
+    pub(super) async fn gated_patient(
+        &self,
+        id: PatientId,
+        action: Action,
+    ) -> Result<Gated<PatientRecord>, StoreError> {
+        self.gk
+            .fetch_one(
+                &PATIENT_BY_ID,
+                |q| q.bind(self.tenant.to_string()).bind(id.to_string()),
+                action,
+                id,
+            )
+            .await
+    }
+
+    pub async fn patient(&self, id: PatientId) -> Result<Admitted<PatientRecord>, StoreError> {
+        let action = self.gk.serving(&[Action::PatientRead])?;
+        let record = self.gated_patient(id, action).await?;
+        let access = Access::of(id).concerning(self.tenant, Some(id));
+        self.gk
+            .admit(record, ResourceKind::Patient, vec![access])
+            .await
+    }
+
+    /// A patient with every finding of theirs at this facility.
+    pub async fn patient_findings(
+        &self,
+        id: PatientId,
+    ) -> Result<Admitted<(PatientRecord, Vec<FindingSummary>)>, StoreError> {
+        let action = self.gk.serving(&[Action::PatientFindingsList])?;
+        let record = self.gated_patient(id, action).await?;
+        let findings = self.findings_of(id).await?;
+        let access = Access::of(id)
+            .concerning(self.tenant, Some(id))
+            .detail(format!("listed={}", findings.get().len()));
+        self.gk
+            .admit(record.zip(findings), ResourceKind::Patient, vec![access])
+            .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_statement_is_fenced_by_tenant() {
+        for sql in [super::PATIENTS_OF_TENANT.sql, super::PATIENT_BY_ID.sql] {
+            assert!(sql.contains("(p.tenant_id = $1) /* fence */"), "{sql}");
+        }
+    }
+}
