@@ -16,7 +16,7 @@ use hippo_store::LoginSubject;
 use reqwest::StatusCode;
 use sqlx::Row;
 
-use crate::helpers::{PDF, StaffActor, TestApp, spawn_app};
+use crate::helpers::{PDF, ScopeActor, TestApp, login_subject, spawn_app};
 use crate::requests::{Credential, send};
 
 /// How the addressed object relates to the caller. Callers belong to the
@@ -120,25 +120,6 @@ struct Callers {
     lab_key: String,
 }
 
-async fn subject(app: &TestApp, email_prefix: &str) -> LoginSubject {
-    let email = app.user(email_prefix).email;
-    let row = sqlx::query(
-        "SELECT 'staff' AS k, id FROM staff_users WHERE email = $1 UNION ALL \
-         SELECT 'account', id FROM accounts WHERE email = $1 UNION ALL \
-         SELECT 'operator', id FROM operators WHERE email = $1",
-    )
-    .bind(&email)
-    .fetch_one(&app.db)
-    .await
-    .unwrap();
-    let id: String = row.get("id");
-    match row.get::<String, _>("k").as_str() {
-        "staff" => LoginSubject::Staff(id.parse().unwrap()),
-        "operator" => LoginSubject::Operator(id.parse().unwrap()),
-        _ => LoginSubject::Account(id.parse().unwrap()),
-    }
-}
-
 /// A fresh session for `subject`, minted in the store (no argon2 needed).
 async fn mint_session(app: &TestApp, subject: LoginSubject) -> Credential {
     let token = new_token();
@@ -151,17 +132,22 @@ async fn mint_session(app: &TestApp, subject: LoginSubject) -> Credential {
     Credential::Session(token)
 }
 
-async fn staff_scope(app: &TestApp, email_prefix: &str) -> StaffActor {
-    StaffActor::of(&app.store, subject(app, email_prefix).await, "matrix-setup").await
+async fn staff_scope(app: &TestApp, email_prefix: &str) -> ScopeActor {
+    ScopeActor::of(
+        &app.store,
+        login_subject(app, email_prefix).await,
+        "matrix-setup",
+    )
+    .await
 }
 
 struct World {
     db: sqlx::AnyPool,
     log: hippo_store::AuditLog,
-    tenant_a_clinician: StaffActor,
-    tenant_b_clinician: StaffActor,
-    tenant_a_admin: StaffActor,
-    tenant_b_admin: StaffActor,
+    tenant_a_clinician: ScopeActor,
+    tenant_b_clinician: ScopeActor,
+    tenant_a_admin: ScopeActor,
+    tenant_b_admin: ScopeActor,
     max: PatientId,
     sophie: PatientId,
     leon: PatientId,
@@ -275,14 +261,26 @@ async fn every_route_as_every_principal_against_every_relation() {
         .unwrap();
     let callers = Callers {
         by_kind: vec![
-            (PrincipalKind::Operator, subject(&app, "oncall@").await),
+            (
+                PrincipalKind::Operator,
+                login_subject(&app, "oncall@").await,
+            ),
             (
                 PrincipalKind::TenantAdmin,
-                subject(&app, "admin@labor-nord").await,
+                login_subject(&app, "admin@labor-nord").await,
             ),
-            (PrincipalKind::Clinician, subject(&app, "a.keller").await),
-            (PrincipalKind::Assistant, subject(&app, "l.vogel").await),
-            (PrincipalKind::Patient, subject(&app, "max.schmidt").await),
+            (
+                PrincipalKind::Clinician,
+                login_subject(&app, "a.keller").await,
+            ),
+            (
+                PrincipalKind::Assistant,
+                login_subject(&app, "l.vogel").await,
+            ),
+            (
+                PrincipalKind::Patient,
+                login_subject(&app, "max.schmidt").await,
+            ),
         ],
         lab_key,
     };

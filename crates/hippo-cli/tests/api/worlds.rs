@@ -15,7 +15,7 @@ use hippo_store::{LoginSubject, TenantKind};
 use proptest::prelude::*;
 use proptest::sample::Index;
 
-use crate::helpers::{Fences, StaffActor, TestApp, spawn_app_fenced};
+use crate::helpers::{Fences, ScopeActor, TestApp, spawn_app_fenced};
 
 /// (finding states: 0 draft, 1 released, 2 retracted; shared with the next tenant)
 type PatientShape = (Vec<u8>, bool);
@@ -92,7 +92,7 @@ async fn build(app: &TestApp, shape: &[TenantShape]) -> (Vec<PatientFacts>, Vec<
             let token = mint(LoginSubject::Staff(id)).await;
             if scope.is_none() {
                 scope =
-                    Some(StaffActor::of(&app.store, LoginSubject::Staff(id), "worlds-setup").await);
+                    Some(ScopeActor::of(&app.store, LoginSubject::Staff(id), "worlds-setup").await);
             }
             callers.push((token, t));
         }
