@@ -159,7 +159,7 @@ impl DataSettings {
             return Ok(false);
         }
         if let Some(dir) = self.master_keyring.parent() {
-            std::fs::create_dir_all(dir)?;
+            hippo_store::private_files::dir(dir)?;
         }
         let ring = hippo_crypto::Keyring::generate()?;
         crate::demo::write_private(&self.master_keyring, &ring.to_text())?;
@@ -186,7 +186,7 @@ impl DataSettings {
             return Ok(false);
         }
         if let Some(dir) = self.audit_key.parent() {
-            std::fs::create_dir_all(dir)?;
+            hippo_store::private_files::dir(dir)?;
         }
         let key = hippo_audit::AuditSigningKey::generate();
         crate::demo::write_private(&self.audit_key, &format!("{}\n", key.to_hex()))?;

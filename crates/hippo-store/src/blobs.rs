@@ -107,7 +107,7 @@ impl BlobStore {
     }
 
     fn local(dir: &std::path::Path) -> Result<Self, StoreError> {
-        std::fs::create_dir_all(dir).map_err(|e| StoreError::Blob(e.to_string()))?;
+        crate::private_files::dir(dir).map_err(|e| StoreError::Blob(e.to_string()))?;
         let store = object_store::local::LocalFileSystem::new_with_prefix(dir)
             .map_err(unavailable)?
             .with_automatic_cleanup(true)

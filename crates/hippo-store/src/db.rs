@@ -183,11 +183,15 @@ impl Store {
                 None => Some(PathBuf::from(url)),
             },
             None => {
-                std::fs::create_dir_all(&options.data_dir)
+                crate::private_files::dir(&options.data_dir)
                     .map_err(|e| StoreError::Database(sqlx::Error::Io(e)))?;
                 Some(Path::new(&options.data_dir).join("hippo.db"))
             }
         };
+        if let Some(file) = &file {
+            crate::private_files::file(file)
+                .map_err(|e| StoreError::Database(sqlx::Error::Io(e)))?;
+        }
         let url = match (&file, options.database_url.as_deref()) {
             (Some(file), _) => {
                 let absolute = std::path::absolute(file)

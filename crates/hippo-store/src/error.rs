@@ -48,6 +48,21 @@ pub enum StoreError {
     Migration(#[from] sqlx::migrate::MigrateError),
 }
 
+impl StoreError {
+    /// For an insert that a uniqueness rule guards: a violation becomes the
+    /// conflict the caller caused (`message`), not a database failure. The
+    /// check before the insert answers the common case; this answers the
+    /// race in which two requests both passed the check (PostgreSQL).
+    pub(crate) fn unique_as(message: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
+        move |error| match &error {
+            sqlx::Error::Database(db) if db.is_unique_violation() => {
+                StoreError::Conflict(message.into())
+            }
+            _ => error.into(),
+        }
+    }
+}
+
 impl From<sqlx::Error> for StoreError {
     fn from(error: sqlx::Error) -> Self {
         match &error {

@@ -29,6 +29,7 @@ pub mod incidents;
 mod model;
 mod operator_scope;
 mod patient_scope;
+pub mod private_files;
 mod provisioning;
 mod queries;
 mod rows;

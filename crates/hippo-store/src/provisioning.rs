@@ -13,6 +13,8 @@ use crate::error::StoreError;
 use crate::model::TenantKind;
 use crate::vault::Vault;
 
+const EMAIL_IN_USE: &str = "e-mail already in use";
+
 #[derive(Clone, Copy)]
 enum PersonTable {
     Accounts,
@@ -204,7 +206,7 @@ impl UnscopedProvisioning {
         let id = StaffId::random();
         let mut tx = crate::sql::begin_write(&self.pool).await?;
         if email_taken(&mut tx, email).await? {
-            return Err(StoreError::Conflict("e-mail already in use".into()));
+            return Err(StoreError::Conflict(EMAIL_IN_USE.into()));
         }
         sqlx::query(
             "INSERT INTO staff_users (id, tenant_id, email, display_name, role, password_hash, created_at) \
@@ -218,7 +220,8 @@ impl UnscopedProvisioning {
         .bind(password_hash)
         .bind(now_millis())
         .execute(&mut *tx)
-        .await?;
+        .await
+        .map_err(StoreError::unique_as(EMAIL_IN_USE))?;
         self.audited(
             &mut tx,
             AuditEvent::new(Action::Public, ResourceKind::None, Outcome::Success)
@@ -265,7 +268,7 @@ impl UnscopedProvisioning {
         };
         let mut tx = crate::sql::begin_write(&self.pool).await?;
         if email_taken(&mut tx, email).await? {
-            return Err(StoreError::Conflict("e-mail already in use".into()));
+            return Err(StoreError::Conflict(EMAIL_IN_USE.into()));
         }
         sqlx::query(crate::sql::numbered(format!(
             "INSERT INTO {name} (id, email, display_name, password_hash, created_at) VALUES (?, ?, ?, ?, ?)"
@@ -276,7 +279,8 @@ impl UnscopedProvisioning {
         .bind(password_hash)
         .bind(now_millis())
         .execute(&mut *tx)
-        .await?;
+        .await
+        .map_err(StoreError::unique_as(EMAIL_IN_USE))?;
         self.audited(
             &mut tx,
             AuditEvent::new(Action::Public, ResourceKind::None, Outcome::Success)
@@ -304,7 +308,10 @@ impl UnscopedProvisioning {
         .bind(tenant.to_string())
         .bind(patient.to_string())
         .execute(&mut *tx)
-        .await?;
+        .await
+        .map_err(StoreError::unique_as(
+            "the patient record is already linked, or the account already has a record there",
+        ))?;
         self.audited(
             &mut tx,
             AuditEvent::new(Action::Public, ResourceKind::Patient, Outcome::Success)
