@@ -14,7 +14,6 @@ use hippo_server::error::Surface;
 use hippo_server::routes::{RouteSpec, Target, specs};
 use hippo_store::LoginSubject;
 use reqwest::StatusCode;
-use sqlx::Row;
 
 use crate::helpers::{PDF, ScopeActor, TestApp, login_subject, spawn_app};
 use crate::requests::{Credential, send};
