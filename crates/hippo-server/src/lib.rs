@@ -78,9 +78,55 @@ pub fn app(state: AppState) -> Router {
         .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
             limits.body_timeout,
         ))
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        .layer(axum::middleware::map_request(take_client_request_id))
+}
+
+/// What a client sent as `X-Request-ID`, cut to 64 characters of
+/// `[A-Za-z0-9._:-]`: for the server log only. The audit log keeps the
+/// server's own ID, so a client can neither forge nor repeat one there.
+#[derive(Debug, Clone)]
+pub struct ClientRequestId(pub String);
+
+const MAX_CLIENT_REQUEST_ID: usize = 64;
+
+async fn take_client_request_id(mut request: axum::extract::Request) -> axum::extract::Request {
+    if let Some(sent) = request.headers_mut().remove(REQUEST_ID) {
+        let kept: String = sent
+            .as_bytes()
+            .iter()
+            .map(|&b| b as char)
+            .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | ':' | '-'))
+            .take(MAX_CLIENT_REQUEST_ID)
+            .collect();
+        request.extensions_mut().insert(ClientRequestId(kept));
+    }
+    request
+}
+
+fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+    let header = |name: &HeaderName| {
+        request
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let client = request
+        .extensions()
+        .get::<ClientRequestId>()
+        .map(|c| c.0.clone())
+        .unwrap_or_default();
+    tracing::info_span!(
+        "request",
+        method = %request.method(),
+        path = %request.uri().path(),
+        request_id = %header(&REQUEST_ID),
+        client_request_id = %client,
+    )
 }
 
 /// A server running in the background, as returned by [`start`].

@@ -46,6 +46,54 @@ async fn reads_are_recorded_with_full_context() {
 }
 
 #[tokio::test]
+async fn the_server_names_every_request_whatever_the_client_sends() {
+    let app = spawn_app().await;
+    let max = app.login("max.schmidt").await;
+    let finding = max.user.finding_ids[0].to_string();
+    let forged = "<script>alert(1)</script>";
+    let mut named = Vec::new();
+    for _ in 0..2 {
+        let response = app
+            .client
+            .get(format!("{}/api/v1/findings/{finding}", app.url))
+            .bearer_auth(&max.token)
+            .header("x-request-id", forged)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        let id = response.headers()["x-request-id"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(uuid::Uuid::parse_str(&id).is_ok(), "server ID, got {id}");
+        named.push(id);
+    }
+    assert_ne!(
+        named[0], named[1],
+        "a repeated client ID stays two requests"
+    );
+    let recorded: Vec<String> = sqlx::query_scalar(
+        "SELECT request_id FROM audit_records WHERE action = 'finding_read' AND resource_id = $1",
+    )
+    .bind(&finding)
+    .fetch_all(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(recorded.len(), 2);
+    for id in &named {
+        assert!(recorded.contains(id), "{id} not in {recorded:?}");
+    }
+    let forged_anywhere: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM audit_records WHERE request_id LIKE '%script%' OR detail LIKE '%script%'",
+    )
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(forged_anywhere, 0, "the client's ID is not in the log");
+}
+
+#[tokio::test]
 async fn audit_records_cannot_be_changed_or_removed() {
     let app = spawn_app().await;
     assert!(

@@ -369,16 +369,20 @@ async fn read_load(url: String, token: String, finding: String, answered: Arc<Mu
         .timeout(Duration::from_secs(5))
         .build()
         .unwrap();
-    for n in 0usize.. {
-        let request_id = format!("drill-{}-{n}", uuid::Uuid::new_v4());
+    loop {
         let response = client
             .get(format!("{url}/api/v1/findings/{finding}"))
             .bearer_auth(&token)
-            .header("x-request-id", &request_id)
             .send()
             .await;
         let Ok(response) = response else { return };
         let ok = response.status() == StatusCode::OK;
+        let request_id = response
+            .headers()
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
         // Only a body received in full counts as a read the client got.
         if ok && response.bytes().await.is_ok() {
             answered.lock().unwrap().push(request_id);
@@ -495,8 +499,7 @@ async fn crash_drill(database: Option<String>) {
         .await;
         drop(server);
         let recorded: std::collections::HashSet<String> = sqlx::query_scalar(
-            "SELECT request_id FROM audit_records WHERE action = 'finding_read' AND outcome = 'success' \
-             AND request_id LIKE 'drill-%'",
+            "SELECT request_id FROM audit_records WHERE action = 'finding_read' AND outcome = 'success'",
         )
         .fetch_all(&db)
         .await
