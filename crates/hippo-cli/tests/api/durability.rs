@@ -220,9 +220,8 @@ async fn writes_acknowledged_before_a_sigkill_survive_it_whole_on_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn writes_acknowledged_before_a_sigkill_survive_it_whole_on_postgresql() {
-    if let Some(database) = crate::helpers::postgres_database().await {
-        sigkill_under_write_load(Some(database)).await;
-    }
+    let database = crate::helpers::postgres_database().await;
+    sigkill_under_write_load(Some(database)).await;
 }
 
 async fn sigkill_under_write_load(database: Option<String>) {
@@ -297,9 +296,7 @@ async fn sigkill_under_write_load(database: Option<String>) {
 /// the same keys, demo logins, PDFs and audit verification work.
 #[tokio::test]
 async fn a_postgresql_database_restores_from_pg_dump() {
-    let Some(database) = crate::helpers::postgres_database().await else {
-        return;
-    };
+    let database = crate::helpers::postgres_database().await;
     let app =
         crate::helpers::spawn_app_on(database.clone(), crate::helpers::Fences::default()).await;
     let max = app.login("max.schmidt").await;
@@ -320,7 +317,7 @@ async fn a_postgresql_database_restores_from_pg_dump() {
         String::from_utf8_lossy(&out.stderr)
     );
 
-    let restored_database = crate::helpers::postgres_database().await.unwrap();
+    let restored_database = crate::helpers::postgres_database().await;
     let out = std::process::Command::new("pg_restore")
         .env("PGOPTIONS", "-c hippo.tenant=*")
         .args(["--no-owner", "--dbname", &restored_database])
@@ -397,9 +394,8 @@ async fn crash_drill_twenty_sigkills_under_mixed_load_on_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn crash_drill_twenty_sigkills_under_mixed_load_on_postgresql() {
-    if let Some(database) = crate::helpers::postgres_database().await {
-        crash_drill(Some(database)).await;
-    }
+    let database = crate::helpers::postgres_database().await;
+    crash_drill(Some(database)).await;
 }
 
 /// SIGKILL at a random point of a mixed load (patient creation, uploads,

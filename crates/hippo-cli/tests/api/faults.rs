@@ -207,16 +207,14 @@ fn sqlite_pool_url(dir: &Path) -> String {
 /// The database file and its WAL made immutable (`chattr +i`, which holds
 /// even for root and for files already open): writes fail, reads work.
 #[tokio::test]
-async fn a_read_only_database_answers_503_and_recovers_by_itself() {
+async fn a_read_only_database_answers_503_and_recovers_by_itself_as_root() {
     let dir = tempfile::tempdir().unwrap();
     let probe_file = dir.path().join("chattr-probe");
     std::fs::write(&probe_file, b"x").unwrap();
     let probe_path = probe_file.to_str().unwrap();
     let can_chattr =
         run("chattr", &["+i", probe_path]).and_then(|()| run("chattr", &["-i", probe_path]));
-    if !prerequisite(can_chattr, "chattr +i (root on ext4)") {
-        return;
-    }
+    prerequisite(can_chattr, "chattr +i (root on ext4)");
     let world = seeded_data_dir(dir.path(), None).await;
     let server = ServeProcess::start(dir.path(), &[]);
     let probe = Probe::new(&server.url, &world).await;
@@ -256,17 +254,15 @@ impl Drop for Tmpfs {
 
 /// The data directory on a small tmpfs, then filled to the last byte.
 #[tokio::test]
-async fn a_full_disk_answers_503_and_recovers_by_itself() {
+async fn a_full_disk_answers_503_and_recovers_by_itself_as_root() {
     let dir = tempfile::tempdir().unwrap();
     let mount = dir.path().join("data");
     std::fs::create_dir_all(&mount).unwrap();
     let path = mount.to_str().unwrap();
-    if !prerequisite(
+    prerequisite(
         run("mount", &["-t", "tmpfs", "-o", "size=96m", "tmpfs", path]),
         "mounting a tmpfs (root)",
-    ) {
-        return;
-    }
+    );
     let _mounted = Tmpfs(mount.clone());
     let world = seeded_data_dir(&mount, None).await;
     let server = ServeProcess::start(&mount, &[]);
@@ -400,14 +396,10 @@ impl Drop for OwnPostgres {
 }
 
 #[tokio::test]
-async fn postgresql_stopped_and_started_again_is_survived_without_a_restart() {
-    let postgres = match OwnPostgres::start() {
-        Ok(postgres) => postgres,
-        Err(e) => {
-            prerequisite(Err(e), "a PostgreSQL server (Debian package postgresql)");
-            return;
-        }
-    };
+async fn postgresql_stopped_and_started_again_is_survived_without_a_restart_as_root() {
+    let postgres = OwnPostgres::start().unwrap_or_else(|e| {
+        panic!("this test needs the PostgreSQL server binaries and root ({e}); run `scripts/test`")
+    });
     let url = postgres.url();
     let dir = tempfile::tempdir().unwrap();
     let world = seeded_data_dir(dir.path(), Some(&url)).await;
@@ -431,11 +423,9 @@ async fn postgresql_stopped_and_started_again_is_survived_without_a_restart() {
 }
 
 #[tokio::test]
-async fn an_unreachable_blob_store_answers_503_and_recovers_by_itself() {
+async fn an_unreachable_s3_blob_store_answers_503_and_recovers_by_itself() {
     let port = free_port();
-    let Some(mut moto) = Moto::start(port) else {
-        return;
-    };
+    let mut moto = Moto::start(port);
     moto.create_bucket("hippo-blobs").await;
     let app = spawn_app_with_blob_store("s3://hippo-blobs", moto.options()).await;
     let probe = Probe::new(&app.url, &app.world).await;
@@ -462,7 +452,7 @@ async fn an_unreachable_blob_store_answers_503_and_recovers_by_itself() {
     assert_eq!(pdf.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert!(pdf.headers().contains_key("retry-after"));
     // The store comes back (moto starts empty; the bucket is made again).
-    let moto = Moto::start(port).unwrap();
+    let moto = Moto::start(port);
     moto.create_bucket("hippo-blobs").await;
     let after = probe.recovers().await;
     probe.nothing_lost(&[&during, &after], &app.db).await;

@@ -63,7 +63,7 @@ pub async fn test_database_url() -> Option<String> {
         std::env::var("HIPPO_TEST_POSTGRES").is_ok(),
         "HIPPO_TEST_DATABASE=postgres needs HIPPO_TEST_POSTGRES (an admin URL)"
     );
-    postgres_database().await
+    Some(postgres_database().await)
 }
 
 /// A pool for checks that sees every tenant's rows (on PostgreSQL the
@@ -91,19 +91,15 @@ pub async fn spawn_app_on_sqlite() -> TestApp {
 }
 
 /// A fresh PostgreSQL database on the server `HIPPO_TEST_POSTGRES` names,
-/// whatever the suite's database (tests of PostgreSQL-only behaviour).
-/// `None` outside CI when no server is configured; with `CI=true` a
-/// missing server fails the test.
-pub async fn postgres_database() -> Option<String> {
-    let Ok(admin) = std::env::var("HIPPO_TEST_POSTGRES") else {
-        assert_ne!(
-            std::env::var("CI").as_deref(),
-            Ok("true"),
-            "CI=true needs HIPPO_TEST_POSTGRES"
-        );
-        eprintln!("SKIPPED: no PostgreSQL server (set HIPPO_TEST_POSTGRES)");
-        return None;
-    };
+/// whatever the suite's database (tests of PostgreSQL-only behaviour,
+/// named `…postgresql…`). Without a server the test fails: see
+/// [`prerequisite`].
+pub async fn postgres_database() -> String {
+    let admin = std::env::var("HIPPO_TEST_POSTGRES").unwrap_or_else(|e| {
+        panic!(
+            "this test needs a PostgreSQL server in HIPPO_TEST_POSTGRES ({e}); run `scripts/test`"
+        )
+    });
     sqlx::any::install_default_drivers();
     let pool = AnyPool::connect(&admin).await.unwrap();
     let name = format!("hippo_test_{}", uuid::Uuid::new_v4().simple());
@@ -113,7 +109,7 @@ pub async fn postgres_database() -> Option<String> {
         .unwrap();
     pool.close().await;
     let (base, _) = admin.rsplit_once('/').unwrap();
-    Some(format!("{base}/{name}"))
+    format!("{base}/{name}")
 }
 
 pub async fn spawn_app_on(database_url: String, fences: Fences) -> TestApp {
@@ -563,17 +559,14 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-/// Whether a test that needs `what` may go on: outside CI a missing
-/// prerequisite makes the test report itself skipped; with `CI=true` it
-/// fails.
-pub fn prerequisite(available: Result<(), String>, what: &str) -> bool {
-    match available {
-        Ok(()) => true,
-        Err(e) if std::env::var("CI").as_deref() != Ok("true") => {
-            eprintln!("SKIPPED: {what} not available here ({e})");
-            false
-        }
-        Err(e) => panic!("CI=true but {what} is not available: {e}"),
+/// A test that needs `what` fails when it is missing, never passes
+/// without having run. Such tests carry their need in their name
+/// (`postgresql`, `s3`, `as_root`): `cargo nextest run` skips them by
+/// name (`.config/nextest.toml`), and `scripts/test` runs every one whose
+/// service it could start.
+pub fn prerequisite(available: Result<(), String>, what: &str) {
+    if let Err(e) = available {
+        panic!("this test needs {what}, which is not available here ({e}); run `scripts/test`");
     }
 }
 
@@ -591,9 +584,9 @@ impl Drop for Moto {
 
 impl Moto {
     /// `python3 -m moto.server` works wherever the package is installed,
-    /// with or without its script on PATH. `None` (skipped) outside CI
-    /// when it is missing.
-    pub fn start(port: u16) -> Option<Self> {
+    /// with or without its script on PATH; without it the test fails (see
+    /// [`prerequisite`]).
+    pub fn start(port: u16) -> Self {
         let started = std::process::Command::new("python3")
             .args([
                 "-m",
@@ -615,14 +608,10 @@ impl Moto {
                     None => Ok(child),
                 }
             });
-        let child = match started {
-            Ok(child) => Some(child),
-            Err(e) => {
-                prerequisite(Err(e), "moto_server (`pip install 'moto[server]'`)");
-                None
-            }
-        }?;
-        Some(Self { child, port })
+        let child = started.unwrap_or_else(|e| {
+            panic!("this test needs moto_server (`pip install 'moto[server]'`): {e}; run `scripts/test`")
+        });
+        Self { child, port }
     }
 
     pub fn endpoint(&self) -> String {

@@ -10,10 +10,8 @@ use crate::helpers::{ServeProcess, hippo_on, login_at, postgres_database};
 use hippo_store::{KeySource, Store, StoreOptions};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_servers_on_one_database_share_sessions_and_one_audit_log() {
-    let Some(database) = postgres_database().await else {
-        return;
-    };
+async fn two_servers_on_one_postgresql_database_share_sessions_and_one_audit_log() {
+    let database = postgres_database().await;
     let dir = tempfile::tempdir().unwrap();
     hippo_on(&["keys", "init"], dir.path(), Some(&database));
     let store = Store::open(&StoreOptions {
