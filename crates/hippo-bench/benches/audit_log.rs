@@ -97,7 +97,7 @@ fn main() {
             data_dir: data_dir.clone(),
             build: "bench".into(),
             blob_url: None,
-            blob_options: Vec::new(),
+            blob_options: Default::default(),
             keys: None,
         })
         .await

@@ -107,11 +107,11 @@ async fn through_the_server(
         )
         .unwrap();
         let store = Store::open(&StoreOptions {
-            database_url,
+            database_url: database_url.map(hippo_store::DatabaseUrl::new),
             data_dir: dir.path().to_path_buf(),
             build: "bench".into(),
             blob_url: None,
-            blob_options: Vec::new(),
+            blob_options: Default::default(),
             keys: Some(KeySource::File(keyring)),
         })
         .await

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::Args;
+use hippo_store::DatabaseUrl;
 use serde::Deserialize;
 
 /// Options shared by every subcommand that touches data.
@@ -16,7 +17,7 @@ pub struct DataArgs {
     pub data_dir: Option<PathBuf>,
     /// Database URL (`sqlite://PATH`); default: `<data-dir>/hippo.db`.
     #[arg(long, env = "HIPPO_DATABASE_URL", value_name = "URL")]
-    pub database_url: Option<String>,
+    pub database_url: Option<DatabaseUrl>,
     /// TOML file with `data_dir`, `database_url`, `audit_key`, `listen`,
     /// `cookie_secure`, `max_upload_mib`, and the connection limits below.
     #[arg(long, env = "HIPPO_CONFIG", value_name = "FILE")]
@@ -42,7 +43,7 @@ pub struct DataArgs {
 #[serde(deny_unknown_fields)]
 pub struct FileSettings {
     pub data_dir: Option<PathBuf>,
-    pub database_url: Option<String>,
+    pub database_url: Option<DatabaseUrl>,
     pub audit_key: Option<PathBuf>,
     pub master_keyring: Option<PathBuf>,
     pub blob_url: Option<String>,
@@ -82,7 +83,7 @@ impl FileSettings {
 #[derive(Debug, Clone)]
 pub struct DataSettings {
     pub data_dir: PathBuf,
-    pub database_url: Option<String>,
+    pub database_url: Option<DatabaseUrl>,
     pub audit_key: PathBuf,
     pub master_keyring: PathBuf,
     pub blob_url: Option<String>,
@@ -118,13 +119,21 @@ impl DataArgs {
 
 impl DataSettings {
     pub fn store_options(&self) -> hippo_store::StoreOptions {
+        self.store_options_from(std::env::vars())
+    }
+
+    /// [`Self::store_options`] with the environment given.
+    fn store_options_from(
+        &self,
+        environment: impl Iterator<Item = (String, String)>,
+    ) -> hippo_store::StoreOptions {
         hippo_store::StoreOptions {
             database_url: self.database_url.clone(),
             data_dir: self.data_dir.clone(),
             build: crate::BUILD.into(),
             blob_url: self.blob_url.clone(),
             // object_store's S3 settings, from the usual AWS variables.
-            blob_options: std::env::vars()
+            blob_options: environment
                 .filter(|(k, _)| k.starts_with("AWS_"))
                 .map(|(k, v)| (k.to_ascii_lowercase(), v))
                 .collect(),
@@ -191,5 +200,63 @@ impl DataSettings {
         let key = hippo_audit::AuditSigningKey::generate();
         crate::demo::write_private(&self.audit_key, &format!("{}\n", key.to_hex()))?;
         Ok(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    const PASSWORD: &str = "Pg-S3cret-7f3a";
+    const AWS_SECRET: &str = "wJalrXUtnFEMI-K7MDENG";
+    const AWS_KEY_ID: &str = "AKIAIOSFODNN7EXAMPLE";
+
+    #[derive(Parser, Debug)]
+    struct Cli {
+        #[command(flatten)]
+        data: DataArgs,
+    }
+
+    #[test]
+    fn settings_print_without_passwords_or_keys() {
+        let url = format!("postgres://hippo:{PASSWORD}@db.internal:5432/hippo");
+        let cli = Cli::parse_from(["hippo", "--database-url", &url, "--data-dir", "/srv/hippo"]);
+        let file: FileSettings = toml::from_str(&format!(
+            "database_url = \"{url}\"\nblob_url = \"s3://hippo-blobs\"\n"
+        ))
+        .unwrap();
+        let settings = cli.data.resolve(&file);
+        let options = settings.store_options_from(
+            [
+                ("AWS_SECRET_ACCESS_KEY".to_owned(), AWS_SECRET.to_owned()),
+                ("AWS_ACCESS_KEY_ID".to_owned(), AWS_KEY_ID.to_owned()),
+                ("AWS_REGION".to_owned(), "eu-central-1".to_owned()),
+            ]
+            .into_iter(),
+        );
+        let printed = [
+            format!("{cli:?}"),
+            format!("{file:?}"),
+            format!("{settings:?}"),
+            format!("{options:?}"),
+            format!("{options:#?}"),
+        ];
+        for shown in &printed {
+            for secret in [PASSWORD, AWS_SECRET, AWS_KEY_ID] {
+                assert!(!shown.contains(secret), "{secret} in {shown}");
+            }
+        }
+        // What is shown still helps: the host and the option names.
+        assert!(printed[2].contains("db.internal"), "{}", printed[2]);
+        assert!(
+            printed[3].contains("aws_secret_access_key"),
+            "{}",
+            printed[3]
+        );
+        // And the store still gets the real values.
+        let database = options.database_url.as_ref().unwrap();
+        assert_eq!(database.expose(), url);
     }
 }

@@ -65,11 +65,13 @@ pub async fn backup(store: &Store, out: &Path) -> anyhow::Result<Manifest> {
         .context("copying the database")?;
     // The copy names the blobs it needs; copy exactly those.
     let copy = Store::open(&hippo_store::StoreOptions {
-        database_url: Some(database.display().to_string()),
+        database_url: Some(hippo_store::DatabaseUrl::new(
+            database.display().to_string(),
+        )),
         data_dir: out.to_path_buf(),
         build: crate::BUILD.into(),
         blob_url: Some(format!("file://{}", out.join("blobs").display())),
-        blob_options: Vec::new(),
+        blob_options: Default::default(),
         keys: None,
     })
     .await?;

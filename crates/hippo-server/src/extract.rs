@@ -19,6 +19,7 @@ use hippo_store::{
     Admitted, AuditLog, FindingDetail, FindingPdf, OperatorScope, PatientScope, SessionTimes,
     StaffScope,
 };
+use secrecy::{ExposeSecret, SecretString};
 
 use crate::auth::csrf;
 use crate::auth::token::{
@@ -80,7 +81,7 @@ pub struct Authorized {
     pub origin: RequestOrigin,
     pub scope: Scope,
     spec: RouteSpec,
-    session_token: String,
+    session_token: SecretString,
     audit: AuditLog,
     gate: Arc<dyn AccessGate>,
 }
@@ -207,7 +208,7 @@ impl FromRequestParts<AppState> for Authorized {
             origin: meta.origin,
             scope,
             spec,
-            session_token: token,
+            session_token: SecretString::from(token),
             audit,
             gate,
         })
@@ -291,11 +292,11 @@ impl Authorized {
     }
 
     pub fn csrf_token(&self) -> String {
-        csrf::form_token(&self.session_token)
+        csrf::form_token(self.session_token.expose_secret())
     }
 
     pub fn verify_csrf(&self, submitted: &str) -> Result<(), Failure> {
-        if csrf::verify(&self.session_token, submitted) {
+        if csrf::verify(self.session_token.expose_secret(), submitted) {
             Ok(())
         } else {
             Err(Failure::CsrfMismatch)
@@ -303,6 +304,6 @@ impl Authorized {
     }
 
     pub fn session_token(&self) -> &str {
-        &self.session_token
+        self.session_token.expose_secret()
     }
 }

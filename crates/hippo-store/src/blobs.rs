@@ -9,6 +9,7 @@
 //! that transaction fails; a crash in between leaves an orphan, which
 //! `orphans` finds.
 
+use crate::secrets::BlobOptions;
 use std::sync::Arc;
 
 use futures_util::TryStreamExt;
@@ -46,7 +47,7 @@ fn unavailable(e: object_store::Error) -> StoreError {
 /// that is down; then it is answered 503 (invariant 11).
 const S3_ATTEMPTS_WITHIN: std::time::Duration = std::time::Duration::from_secs(8);
 
-fn s3(url: &str, options: &[(String, String)]) -> Result<object_store::aws::AmazonS3, StoreError> {
+fn s3(url: &str, options: &BlobOptions) -> Result<object_store::aws::AmazonS3, StoreError> {
     use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
     let parsed = url::Url::parse(url).map_err(|e| StoreError::Blob(format!("blob URL: {e}")))?;
     if !parsed.path().trim_matches('/').is_empty() {
@@ -69,7 +70,7 @@ fn s3(url: &str, options: &[(String, String)]) -> Result<object_store::aws::Amaz
                 .with_connect_timeout(std::time::Duration::from_secs(2))
                 .with_timeout(std::time::Duration::from_secs(30)),
         );
-    for (key, value) in options {
+    for (key, value) in options.exposed() {
         let key: AmazonS3ConfigKey = key
             .parse()
             .map_err(|e| StoreError::Blob(format!("blob option {key}: {e}")))?;
@@ -87,7 +88,7 @@ impl BlobStore {
     /// them from the usual `AWS_*` environment variables).
     pub fn open(
         url: Option<&str>,
-        options: &[(String, String)],
+        options: &BlobOptions,
         data_dir: &std::path::Path,
     ) -> Result<Self, StoreError> {
         match url {

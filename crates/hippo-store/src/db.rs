@@ -20,6 +20,7 @@ use crate::operator_scope::OperatorScope;
 use crate::patient_scope::PatientScope;
 use crate::provisioning::UnscopedProvisioning;
 use crate::scoping::Scoping;
+use crate::secrets::{BlobOptions, DatabaseUrl};
 use crate::sql::{Backend, TenantPool};
 use crate::staff_scope::StaffScope;
 use crate::vault::{KeySource, Vault};
@@ -130,14 +131,14 @@ pub(crate) async fn prepare_connection(
 #[derive(Debug, Clone)]
 pub struct StoreOptions {
     /// `sqlite://path` or a plain path; `None` means `<data_dir>/hippo.db`.
-    pub database_url: Option<String>,
+    pub database_url: Option<DatabaseUrl>,
     pub data_dir: std::path::PathBuf,
     /// Recorded in every audit record.
     pub build: String,
     /// Blob store URL; `None` means `<data_dir>/blobs`.
     pub blob_url: Option<String>,
     /// Options of an `s3://` blob store (`aws_endpoint`, `aws_region`, …).
-    pub blob_options: Vec<(String, String)>,
+    pub blob_options: BlobOptions,
     /// Master keys for sealing and opening blobs; commands that never
     /// touch blob contents (audit, forensics) run without.
     pub keys: Option<KeySource>,
@@ -164,7 +165,7 @@ impl Store {
     pub async fn open(options: &StoreOptions) -> Result<Self, StoreError> {
         sqlx::any::install_default_drivers();
         // The SQLite file, or `None` on PostgreSQL.
-        let file = match options.database_url.as_deref() {
+        let file = match options.database_url.as_ref().map(DatabaseUrl::expose) {
             Some(url) => match Backend::of_url(url) {
                 Some(Backend::Sqlite) => Some(PathBuf::from(
                     url.trim_start_matches("sqlite://")
@@ -192,7 +193,10 @@ impl Store {
             crate::private_files::file(file)
                 .map_err(|e| StoreError::Database(sqlx::Error::Io(e)))?;
         }
-        let url = match (&file, options.database_url.as_deref()) {
+        let url = match (
+            &file,
+            options.database_url.as_ref().map(DatabaseUrl::expose),
+        ) {
             (Some(file), _) => {
                 let absolute = std::path::absolute(file)
                     .map_err(|e| StoreError::Database(sqlx::Error::Io(e)))?;

@@ -34,6 +34,7 @@ mod provisioning;
 mod queries;
 mod rows;
 mod scoping;
+mod secrets;
 pub mod sql;
 mod staff_scope;
 pub mod tree_heads;
@@ -54,6 +55,7 @@ pub use model::{
 pub use operator_scope::OperatorScope;
 pub use patient_scope::PatientScope;
 pub use provisioning::{TenantDeletion, UnscopedProvisioning};
+pub use secrets::{BlobOptions, DatabaseUrl};
 pub use staff_scope::StaffScope;
 pub use tree_heads::{HeadIssuer, InclusionProof};
 pub use vault::{BlobRef, KeySource, SweepReport, Vault};

@@ -35,7 +35,7 @@ async fn proofs_and_restarts_from_tiles_match_the_whole_log() {
         data_dir: dir.path().to_path_buf(),
         build: "test".into(),
         blob_url: None,
-        blob_options: Vec::new(),
+        blob_options: Default::default(),
         keys: None,
     })
     .await

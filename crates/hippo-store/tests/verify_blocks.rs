@@ -41,7 +41,7 @@ async fn log_with_heads(
         data_dir: dir.to_path_buf(),
         build: "test".into(),
         blob_url: None,
-        blob_options: Vec::new(),
+        blob_options: Default::default(),
         keys: None,
     })
     .await

@@ -48,11 +48,11 @@ fn database_holds(app: &crate::helpers::TestApp, needle: &[u8]) -> bool {
 
 async fn open_other_instance(app: &crate::helpers::TestApp, keys: KeySource) -> Store {
     Store::open(&StoreOptions {
-        database_url: app.database_url.clone(),
+        database_url: app.database_url.clone().map(hippo_store::DatabaseUrl::new),
         data_dir: app.dir.clone(),
         build: "test-build".into(),
         blob_url: None,
-        blob_options: Vec::new(),
+        blob_options: Default::default(),
         keys: Some(keys),
     })
     .await

@@ -152,11 +152,11 @@ async fn spawn_on(
     )
     .unwrap();
     let store = Store::open(&StoreOptions {
-        database_url: database_url.clone(),
+        database_url: database_url.clone().map(hippo_store::DatabaseUrl::new),
         data_dir: dir.path().to_path_buf(),
         build: "test-build".into(),
         blob_url,
-        blob_options,
+        blob_options: hippo_store::BlobOptions::new(blob_options),
         keys: Some(hippo_store::KeySource::File(keyring)),
     })
     .await
@@ -664,11 +664,11 @@ impl Moto {
 pub async fn seeded_data_dir(dir: &std::path::Path, database: Option<&str>) -> DemoWorld {
     hippo_on(&["keys", "init"], dir, database);
     let store = Store::open(&StoreOptions {
-        database_url: database.map(str::to_owned),
+        database_url: database.map(hippo_store::DatabaseUrl::new),
         data_dir: dir.to_path_buf(),
         build: "test-build".into(),
         blob_url: None,
-        blob_options: Vec::new(),
+        blob_options: Default::default(),
         keys: Some(hippo_store::KeySource::File(
             dir.join("keys/master.keyring"),
         )),

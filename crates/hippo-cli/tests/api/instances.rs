@@ -15,11 +15,11 @@ async fn two_servers_on_one_postgresql_database_share_sessions_and_one_audit_log
     let dir = tempfile::tempdir().unwrap();
     hippo_on(&["keys", "init"], dir.path(), Some(&database));
     let store = Store::open(&StoreOptions {
-        database_url: Some(database.clone()),
+        database_url: Some(hippo_store::DatabaseUrl::new(database.clone())),
         data_dir: dir.path().to_path_buf(),
         build: "test-build".into(),
         blob_url: None,
-        blob_options: Vec::new(),
+        blob_options: Default::default(),
         keys: Some(KeySource::File(dir.path().join("keys/master.keyring"))),
     })
     .await

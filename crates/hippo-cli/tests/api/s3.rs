@@ -65,8 +65,12 @@ async fn sealed_blobs_round_trip_through_s3_compatible_storage() {
     assert!(listing.contains(&name), "{listing}");
     assert!(listing.matches("<Key>").count() >= 18, "{listing}");
     // Objects are private: read the raw bytes with the store's credentials.
-    let bucket =
-        hippo_store::blobs::BlobStore::open(Some("s3://hippo-blobs"), &options, &app.dir).unwrap();
+    let bucket = hippo_store::blobs::BlobStore::open(
+        Some("s3://hippo-blobs"),
+        &hippo_store::BlobOptions::new(options),
+        &app.dir,
+    )
+    .unwrap();
     let raw = bucket.get(&name).await.unwrap();
     assert!(
         raw.starts_with(b"HPB1"),

@@ -190,3 +190,30 @@ async fn no_response_carries_secrets_or_foreign_data() {
     println!("checked {pages} responses");
     assert!(pages > 150, "{pages}");
 }
+
+/// A database that cannot be opened is reported without the password of
+/// its URL, whatever went wrong.
+#[test]
+fn a_failing_database_url_is_reported_without_its_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let password = "Pg-S3cret-c41f";
+    for url in [
+        format!("postgres://hippo:{password}@127.0.0.1:1/hippo"),
+        format!("mysql://hippo:{password}@127.0.0.1/hippo"),
+    ] {
+        let out = std::process::Command::new(crate::helpers::HIPPO)
+            .args(["migrate", "--data-dir"])
+            .arg(dir.path())
+            .args(["--database-url", &url])
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{url} opened");
+        let shown = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!shown.contains(password), "{shown}");
+        assert!(shown.contains("database"), "{shown}");
+    }
+}

@@ -151,11 +151,14 @@ async fn a_consistently_rewritten_record_is_caught_by_the_signed_heads() {
     let db = copy(&app, "rewritten.db").await;
     // Rewrite record #5 completely: fields, encoding and leaf hash agree.
     let store = Store::open(&StoreOptions {
-        database_url: Some(format!("sqlite://{}", db.display())),
+        database_url: Some(hippo_store::DatabaseUrl::new(format!(
+            "sqlite://{}",
+            db.display()
+        ))),
         data_dir: app.dir.clone(),
         build: "attacker".into(),
         blob_url: None,
-        blob_options: Vec::new(),
+        blob_options: Default::default(),
         keys: None,
     })
     .await

@@ -12,20 +12,19 @@ use crate::api::json::ApiJson;
 use crate::auth::login::login as login_flow;
 use crate::auth::token::hash_token;
 use crate::error::{ApiError, ErrorBody};
+use secrecy::{ExposeSecret, SecretString};
+
 use crate::extract::{Authorized, RequestMeta};
 use crate::state::AppState;
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[derive(Debug)]
 pub struct LoginRequest {
     pub email: String,
-    pub password: String,
-}
-
-impl std::fmt::Debug for LoginRequest {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LoginRequest").finish_non_exhaustive()
-    }
+    /// Kept secret in memory: prints as `[REDACTED]`, zeroed on drop.
+    #[schema(value_type = String, format = Password)]
+    pub password: SecretString,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -71,13 +70,13 @@ pub async fn login(
     let success = login_flow(
         &state,
         &request.email,
-        &request.password,
+        request.password.expose_secret(),
         &meta.origin,
         meta.client_ip,
     )
     .await?;
     Ok(Json(LoginResponse {
-        token: success.token,
+        token: success.token.expose_secret().to_owned(),
         expires_at: rfc3339(success.expires_at),
         principal: (&success.principal).into(),
     }))

@@ -7,12 +7,15 @@ use hippo_core::audit::{AuditActor, AuditEvent, Outcome, RequestOrigin};
 use hippo_core::policy::{Action, ResourceKind};
 use hippo_core::time_util::{UnixMillis, now_millis};
 
+use secrecy::SecretString;
+
 use crate::auth::token::{hash_token, new_token};
 use crate::error::Failure;
 use crate::state::AppState;
 
 pub struct LoginSuccess {
-    pub token: String,
+    /// The new session token: shown to the client once, never logged.
+    pub token: SecretString,
     pub principal: Principal,
     pub expires_at: UnixMillis,
 }
@@ -98,7 +101,7 @@ pub async fn login(
         .append(AuditActor::of(&principal), success, origin)
         .await?;
     Ok(LoginSuccess {
-        token,
+        token: SecretString::from(token),
         principal,
         expires_at,
     })

@@ -6,6 +6,7 @@ use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 use crate::auth::csrf::verify_double_submit;
@@ -84,10 +85,10 @@ pub async fn form(
     login_page(&state, jar, String::new(), None, query.signed_out.is_some())
 }
 
-#[derive(Deserialize)]
+#[derive(Debug, Deserialize)]
 pub struct LoginForm {
     email: String,
-    password: String,
+    password: SecretString,
     csrf: String,
 }
 
@@ -104,7 +105,7 @@ pub async fn submit(
     match login(
         &state,
         &form.email,
-        &form.password,
+        form.password.expose_secret(),
         &meta.origin,
         meta.client_ip,
     )
@@ -115,7 +116,7 @@ pub async fn submit(
                 .remove(Cookie::build(LOGIN_CSRF_COOKIE).path("/"))
                 .add(cookie(
                     session_cookie_name(&state),
-                    success.token,
+                    success.token.expose_secret().to_owned(),
                     state.config().cookie_secure,
                 ));
             Ok((jar, Redirect::to("/")).into_response())

@@ -47,7 +47,7 @@ pub async fn open_store(data_dir: &Path) -> anyhow::Result<Store> {
         data_dir: data_dir.to_path_buf(),
         build: "hippo-load".into(),
         blob_url: None,
-        blob_options: Vec::new(),
+        blob_options: Default::default(),
         keys: Some(KeySource::File(data_dir.join("keys/master.keyring"))),
     })
     .await?)
