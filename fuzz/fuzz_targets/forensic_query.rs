@@ -5,7 +5,7 @@
 
 use axum::extract::Query;
 use axum::http::Uri;
-use hippo_server::api::forensics::ForensicQuery;
+use hippo_server::input::ForensicQuery;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -8,6 +8,8 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use hippo_core::DomainError;
 use hippo_store::StoreError;
+
+pub use crate::declarations::Surface;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -237,13 +239,6 @@ fn with_retry_after(failure: &Failure, mut response: Response) -> Response {
         );
     }
     response
-}
-
-/// Which face of Hippo a route belongs to; decides how failures render.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Surface {
-    Api,
-    Web,
 }
 
 /// Failure of an extractor, rendered for the route's surface.

@@ -26,8 +26,9 @@ use crate::auth::token::{
     API_KEY_PREFIX, SESSION_COOKIE, SESSION_COOKIE_SECURE, hash_token, is_well_formed,
     is_well_formed_api_key,
 };
-use crate::error::{Failure, Rejection, Surface};
-use crate::routes::{RouteSpec, Target};
+use crate::declarations::{RouteSpec, Surface, Target};
+use crate::error::{Failure, Rejection};
+use crate::scope::Scope;
 use crate::state::AppState;
 
 /// Where the request came from, for the audit log.
@@ -67,13 +68,6 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestMeta {
             client_ip,
         })
     }
-}
-
-/// The caller's data handle, by principal kind.
-pub enum Scope {
-    Staff(StaffScope),
-    Patient(PatientScope),
-    Operator(OperatorScope),
 }
 
 pub struct Authorized {

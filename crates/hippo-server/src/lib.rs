@@ -6,11 +6,16 @@ mod alerts;
 pub mod api;
 pub mod auth;
 pub mod config;
+pub mod declarations;
 pub mod error;
 pub mod extract;
+pub mod input;
+#[cfg(test)]
+mod module_graph;
 pub mod policy_check;
 mod probing;
-pub mod routes;
+mod routes;
+pub mod scope;
 pub mod serve;
 pub mod state;
 pub mod upload;
@@ -233,7 +238,7 @@ async fn prepare_vault(store: &Store) -> Result<(), StartError> {
 /// Load the policy and check it against the route table.
 fn load_policy(config: &ServerConfig) -> Result<hippo_policy::Policy, StartError> {
     let policy = hippo_policy::Policy::load()?;
-    let problems = policy_check::disagreements(&policy, &routes::specs());
+    let problems = policy_check::disagreements(&policy, &declarations::declarations());
     if !problems.is_empty() {
         return Err(StartError::RouteTable(problems.join("\n")));
     }

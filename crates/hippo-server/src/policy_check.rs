@@ -12,8 +12,7 @@ use hippo_core::{
 };
 use hippo_policy::Policy;
 
-use crate::error::Surface;
-use crate::routes::RouteSpec;
+use crate::declarations::{RouteSpec, Surface};
 
 /// A principal of `kind` in tenant `tenant`, linked (if a patient) to
 /// `patient` there.

@@ -1,7 +1,8 @@
-//! The route table: every HTTP route, web and API, declared once with the
-//! action it performs and the resource kind it touches. The router is built
-//! from this table and nothing else, and a middleware hands each request its
-//! route's declaration; the `Authorized` extractor refuses to run without one.
+//! The app builder: maps every declared route (`declarations.rs`) to its
+//! handler and builds the router from the declarations and nothing else. A
+//! middleware hands each request its route's declaration; the `Authorized`
+//! extractor refuses to run without one. This is the only module that
+//! imports the handlers.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -12,150 +13,69 @@ use axum::http::Method;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get, post};
-use hippo_core::PrincipalKind;
-use hippo_core::policy::{Action, ResourceKind};
 
 use crate::api;
-use crate::error::{ApiError, Failure, Surface, WebError};
+use crate::declarations::{RouteSpec, declarations};
+use crate::error::{ApiError, Failure, WebError};
 use crate::extract::ActorSlot;
 use crate::probing::ProbeDetector;
 use crate::state::AppState;
 use crate::web;
 
-/// Whether a route addresses one object (by ID) or a collection. Role
-/// denials on item routes answer 404, exactly like a missing object.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Target {
-    Collection,
-    Item,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RouteSpec {
-    pub method: &'static str,
-    pub path: &'static str,
-    pub action: Action,
-    pub resource: ResourceKind,
-    /// The principal kinds that may call the route at all (empty for
-    /// anonymous routes). Checked against the Cedar policy at start-up.
-    pub allowed: &'static [PrincipalKind],
-    pub surface: Surface,
-    pub target: Target,
-}
-
-pub struct Route {
-    pub spec: RouteSpec,
-    pub handler: MethodRouter<AppState>,
-}
-
-fn route(
-    method: &'static str,
-    path: &'static str,
-    (action, resource): (Action, ResourceKind),
-    allowed: &'static [PrincipalKind],
-    handler: MethodRouter<AppState>,
-) -> Route {
-    let surface = if path.starts_with("/api/") {
-        Surface::Api
-    } else {
-        Surface::Web
-    };
-    let target = if path.contains('{') {
-        Target::Item
-    } else {
-        Target::Collection
-    };
-    Route {
-        spec: RouteSpec {
-            method,
-            path,
-            action,
-            resource,
-            allowed,
-            surface,
-            target,
-        },
-        handler,
-    }
-}
-
-use PrincipalKind::{Assistant, Clinician, LabSystem, Operator, Patient, TenantAdmin};
-
-const ANONYMOUS: &[PrincipalKind] = &[];
-const WITH_SESSION: &[PrincipalKind] = &[Operator, TenantAdmin, Clinician, Assistant, Patient];
-const STAFF: &[PrincipalKind] = &[TenantAdmin, Clinician, Assistant];
-const CLINICAL: &[PrincipalKind] = &[Clinician, Assistant];
-const SUBMITTERS: &[PrincipalKind] = &[Clinician, Assistant, LabSystem];
-const READERS: &[PrincipalKind] = &[TenantAdmin, Clinician, Assistant, Patient];
-const PATIENTS: &[PrincipalKind] = &[Patient];
-const ADMINS: &[PrincipalKind] = &[TenantAdmin];
-const OPERATORS: &[PrincipalKind] = &[Operator];
-
-/// Every route Hippo serves. `max_upload` sizes the body limit of the
-/// upload routes; all other routes keep axum's small default.
-pub fn table(max_upload: usize) -> Vec<Route> {
-    use Action as A;
-    use ResourceKind as R;
+/// The handler of a declared route. `max_upload` sizes the body limit of
+/// the upload routes; all other routes keep axum's small default. A
+/// declaration without a handler is a wiring bug, found when the router is
+/// built (every test and every start builds it).
+#[allow(clippy::panic)] // start-up wiring check, not request handling
+fn handler(spec: &RouteSpec, max_upload: usize) -> MethodRouter<AppState> {
     // Multipart framing and the text parts come on top of the PDF itself.
     let upload_limit = DefaultBodyLimit::max(max_upload + 2 * 1024 * 1024);
     #[rustfmt::skip]
-    let routes = vec![
-        // JSON API
-        route("POST", "/api/v1/auth/login", (A::Login, R::Session), ANONYMOUS, post(api::auth::login)),
-        route("POST", "/api/v1/auth/logout", (A::Logout, R::Session), WITH_SESSION, post(api::auth::logout)),
-        route("GET", "/api/v1/findings", (A::OwnFindingsList, R::Finding), PATIENTS, get(api::findings::list_own)),
-        route("GET", "/api/v1/findings/{id}", (A::FindingRead, R::Finding), READERS, get(api::findings::get)),
-        route("GET", "/api/v1/findings/{id}/pdf", (A::FindingPdfDownload, R::FindingPdf), READERS, get(api::findings::pdf)),
-        route("POST", "/api/v1/findings/{id}/release", (A::FindingRelease, R::Finding), CLINICAL, post(api::findings::release)),
-        route("POST", "/api/v1/findings/{id}/retract", (A::FindingRetract, R::Finding), CLINICAL, post(api::findings::retract)),
-        route("GET", "/api/v1/patients", (A::PatientList, R::Patient), STAFF, get(api::patients::list)),
-        route("POST", "/api/v1/patients", (A::PatientCreate, R::Patient), STAFF, post(api::patients::create)),
-        route("GET", "/api/v1/patients/{id}", (A::PatientRead, R::Patient), STAFF, get(api::patients::get)),
-        route("GET", "/api/v1/patients/{id}/findings", (A::PatientFindingsList, R::Patient), STAFF, get(api::patients::findings)),
-        route("POST", "/api/v1/patients/{id}/findings", (A::FindingUpload, R::Finding), SUBMITTERS,
-            post(api::findings::upload).layer(upload_limit)),
-        route("GET", "/api/v1/api-keys", (A::ApiKeyList, R::ApiKey), ADMINS, get(api::api_keys::list)),
-        route("POST", "/api/v1/api-keys", (A::ApiKeyCreate, R::ApiKey), ADMINS, post(api::api_keys::create)),
-        route("POST", "/api/v1/api-keys/{id}/revoke", (A::ApiKeyRevoke, R::ApiKey), ADMINS, post(api::api_keys::revoke)),
-        route("GET", "/api/v1/tenants", (A::TenantList, R::Tenant), OPERATORS, get(api::tenants::list)),
-        route("GET", "/api/v1/forensics/accesses", (A::ForensicsQuery, R::AuditRecord), OPERATORS,
-            get(api::forensics::accesses)),
-        route("GET", "/api/v1/forensics/blast-radius", (A::ForensicsQuery, R::AuditRecord), OPERATORS,
-            get(api::forensics::blast_radius)),
-        route("GET", "/api/v1/alerts", (A::AlertList, R::AuditRecord), OPERATORS, get(api::alerts::list)),
-        route("GET", "/api/v1/access-log", (A::AccessLogRead, R::AuditRecord), PATIENTS, get(api::access_log::list)),
-        route("GET", "/api/v1/access-log/{id}/proof", (A::AccessProofRead, R::AuditRecord), PATIENTS,
-            get(api::access_log::proof)),
-        route("GET", "/api/v1/openapi.json", (A::Public, R::None), ANONYMOUS, get(api::openapi::openapi_json)),
-        // Browser UI
-        route("GET", "/", (A::ViewHome, R::None), WITH_SESSION, get(web::home::home)),
-        route("GET", "/login", (A::Public, R::None), ANONYMOUS, get(web::login::form)),
-        route("POST", "/login", (A::Login, R::Session), ANONYMOUS, post(web::login::submit)),
-        route("POST", "/logout", (A::Logout, R::Session), WITH_SESSION, post(web::login::logout)),
-        route("GET", "/findings", (A::OwnFindingsList, R::Finding), PATIENTS, get(web::findings::list_own)),
-        route("GET", "/findings/{id}", (A::FindingRead, R::Finding), READERS, get(web::findings::detail)),
-        route("GET", "/findings/{id}/pdf", (A::FindingPdfDownload, R::FindingPdf), READERS, get(web::findings::pdf)),
-        route("POST", "/findings/{id}/release", (A::FindingRelease, R::Finding), CLINICAL, post(web::findings::release)),
-        route("POST", "/findings/{id}/retract", (A::FindingRetract, R::Finding), CLINICAL, post(web::findings::retract)),
-        route("GET", "/patients", (A::PatientList, R::Patient), STAFF, get(web::patients::list)),
-        route("POST", "/patients", (A::PatientCreate, R::Patient), STAFF, post(web::patients::create)),
-        route("GET", "/patients/{id}", (A::PatientFindingsList, R::Patient), STAFF, get(web::patients::detail)),
-        route("POST", "/patients/{id}/findings", (A::FindingUpload, R::Finding), CLINICAL,
-            post(web::patients::upload).layer(upload_limit)),
-        route("GET", "/tenants", (A::TenantList, R::Tenant), OPERATORS, get(web::tenants::list)),
-        route("GET", "/alerts", (A::AlertList, R::AuditRecord), OPERATORS, get(web::alerts::list)),
-        route("GET", "/forensics", (A::ForensicsQuery, R::AuditRecord), OPERATORS, get(web::forensics::view)),
-        route("GET", "/access-log", (A::AccessLogRead, R::AuditRecord), PATIENTS, get(web::access_log::list)),
-        route("GET", "/access-log/{id}/proof", (A::AccessProofRead, R::AuditRecord), PATIENTS,
-            get(web::access_log::proof)),
-        route("GET", "/static/hippo.css", (A::Public, R::None), ANONYMOUS, get(web::assets::stylesheet)),
-    ];
-    routes
-}
-
-/// The declarations alone, for tests and documentation.
-pub fn specs() -> Vec<RouteSpec> {
-    table(0).into_iter().map(|r| r.spec).collect()
+    let handler = match (spec.method, spec.path) {
+        ("POST", "/api/v1/auth/login") => post(api::auth::login),
+        ("POST", "/api/v1/auth/logout") => post(api::auth::logout),
+        ("GET", "/api/v1/findings") => get(api::findings::list_own),
+        ("GET", "/api/v1/findings/{id}") => get(api::findings::get),
+        ("GET", "/api/v1/findings/{id}/pdf") => get(api::findings::pdf),
+        ("POST", "/api/v1/findings/{id}/release") => post(api::findings::release),
+        ("POST", "/api/v1/findings/{id}/retract") => post(api::findings::retract),
+        ("GET", "/api/v1/patients") => get(api::patients::list),
+        ("POST", "/api/v1/patients") => post(api::patients::create),
+        ("GET", "/api/v1/patients/{id}") => get(api::patients::get),
+        ("GET", "/api/v1/patients/{id}/findings") => get(api::patients::findings),
+        ("POST", "/api/v1/patients/{id}/findings") => post(api::findings::upload).layer(upload_limit),
+        ("GET", "/api/v1/api-keys") => get(api::api_keys::list),
+        ("POST", "/api/v1/api-keys") => post(api::api_keys::create),
+        ("POST", "/api/v1/api-keys/{id}/revoke") => post(api::api_keys::revoke),
+        ("GET", "/api/v1/tenants") => get(api::tenants::list),
+        ("GET", "/api/v1/forensics/accesses") => get(api::forensics::accesses),
+        ("GET", "/api/v1/forensics/blast-radius") => get(api::forensics::blast_radius),
+        ("GET", "/api/v1/alerts") => get(api::alerts::list),
+        ("GET", "/api/v1/access-log") => get(api::access_log::list),
+        ("GET", "/api/v1/access-log/{id}/proof") => get(api::access_log::proof),
+        ("GET", "/api/v1/openapi.json") => get(api::openapi::openapi_json),
+        ("GET", "/") => get(web::home::home),
+        ("GET", "/login") => get(web::login::form),
+        ("POST", "/login") => post(web::login::submit),
+        ("POST", "/logout") => post(web::login::logout),
+        ("GET", "/findings") => get(web::findings::list_own),
+        ("GET", "/findings/{id}") => get(web::findings::detail),
+        ("GET", "/findings/{id}/pdf") => get(web::findings::pdf),
+        ("POST", "/findings/{id}/release") => post(web::findings::release),
+        ("POST", "/findings/{id}/retract") => post(web::findings::retract),
+        ("GET", "/patients") => get(web::patients::list),
+        ("POST", "/patients") => post(web::patients::create),
+        ("GET", "/patients/{id}") => get(web::patients::detail),
+        ("POST", "/patients/{id}/findings") => post(web::patients::upload).layer(upload_limit),
+        ("GET", "/tenants") => get(web::tenants::list),
+        ("GET", "/alerts") => get(web::alerts::list),
+        ("GET", "/forensics") => get(web::forensics::view),
+        ("GET", "/access-log") => get(web::access_log::list),
+        ("GET", "/access-log/{id}/proof") => get(web::access_log::proof),
+        ("GET", "/static/hippo.css") => get(web::assets::stylesheet),
+        (method, path) => panic!("declared route {method} {path} has no handler"),
+    };
+    handler
 }
 
 #[derive(Clone)]
@@ -210,19 +130,19 @@ async fn fallback(request: Request) -> Response {
 /// The application router, without transport layers. This is the only
 /// place where routes are registered.
 pub fn router(max_upload: usize, probes: ProbeDetector) -> Router<AppState> {
-    let routes = table(max_upload);
+    let specs = declarations();
     let context = RouteContext {
         index: Arc::new(
-            routes
+            specs
                 .iter()
-                .map(|r| ((r.spec.method.to_owned(), r.spec.path.to_owned()), r.spec))
+                .map(|s| ((s.method.to_owned(), s.path.to_owned()), *s))
                 .collect(),
         ),
         probes,
     };
     let mut router = Router::new();
-    for r in routes {
-        router = router.route(r.spec.path, r.handler);
+    for spec in &specs {
+        router = router.route(spec.path, handler(spec, max_upload));
     }
     router
         .route_layer(middleware::from_fn_with_state(context, attach_spec))

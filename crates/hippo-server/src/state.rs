@@ -14,8 +14,8 @@ use crate::auth::password::PasswordVerifierPool;
 use crate::auth::rate_limit::LoginThrottle;
 use crate::config::ServerConfig;
 use crate::error::Failure;
-use crate::extract::Scope;
 use crate::probing::ProbeDetector;
+use crate::scope::Scope;
 
 #[derive(Clone)]
 pub struct AppState {

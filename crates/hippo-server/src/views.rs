@@ -2,10 +2,14 @@
 //! so that no stored field (hashes, internal sequence numbers, creator IDs)
 //! can reach a response by accident.
 
+use axum::body::Body;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use hippo_core::FindingId;
 use hippo_core::finding::{Observation, ObservationValue};
 use hippo_core::patient::format_date;
 use hippo_core::time_util::rfc3339;
-use hippo_store::{FindingDetail, FindingSummary, PatientRecord};
+use hippo_store::{FindingDetail, FindingSummary, InclusionProof, PatientRecord};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -129,4 +133,53 @@ impl From<&PatientRecord> for PatientView {
             birth_date: format_date(p.birth_date),
         }
     }
+}
+
+/// At most this many access-history entries per request, newest first.
+pub const HISTORY_LIMIT: i64 = 500;
+
+/// An RFC 9162 inclusion proof of one record in a signed tree head.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InclusionProofView {
+    pub record: String,
+    /// 0-based position of the record's leaf.
+    pub leaf_index: u64,
+    /// SHA-256(0x00 || canonical record), hex.
+    pub leaf_hash: String,
+    /// Sibling hashes from the leaf up, hex.
+    pub audit_path: Vec<String>,
+    pub tree_size: u64,
+    pub root_hash: String,
+    pub issued_at: String,
+    /// ed25519 signature over the tree head, hex.
+    pub signature: String,
+}
+
+pub fn proof_view(record: &str, p: &InclusionProof) -> InclusionProofView {
+    InclusionProofView {
+        record: record.to_owned(),
+        leaf_index: p.leaf_index,
+        leaf_hash: hex::encode(p.leaf_hash),
+        audit_path: p.audit_path.iter().map(hex::encode).collect(),
+        tree_size: p.head.head.size,
+        root_hash: hex::encode(p.head.head.root),
+        issued_at: rfc3339(p.head.head.issued_at),
+        signature: hex::encode(p.head.signature),
+    }
+}
+
+/// A PDF response that browsers download rather than render inline, with
+/// a file name that carries no personal data.
+pub fn pdf_response(id: FindingId, bytes: Vec<u8>) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "application/pdf".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"finding-{id}.pdf\""),
+            ),
+        ],
+        Body::from(bytes),
+    )
+        .into_response()
 }

@@ -3,7 +3,7 @@
 //! on collection routes get 403, and every denial is audited.
 
 use hippo_core::PrincipalKind;
-use hippo_server::routes::{RouteSpec, Target, specs};
+use hippo_server::declarations::{RouteSpec, Target, declarations as specs};
 use reqwest::{Response, StatusCode};
 
 use crate::helpers::{Session, TestApp, spawn_app};

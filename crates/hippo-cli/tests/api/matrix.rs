@@ -10,8 +10,8 @@ use hippo_core::policy::Action;
 use hippo_core::time_util::now_millis;
 use hippo_core::{PatientId, PrincipalKind};
 use hippo_server::auth::token::{hash_token, new_api_key, new_token};
-use hippo_server::error::Surface;
-use hippo_server::routes::{RouteSpec, Target, specs};
+use hippo_server::declarations::Surface;
+use hippo_server::declarations::{RouteSpec, Target, declarations as specs};
 use hippo_store::LoginSubject;
 use reqwest::StatusCode;
 

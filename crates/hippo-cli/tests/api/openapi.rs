@@ -1,7 +1,7 @@
 //! The OpenAPI document covers every API route of the route table.
 
-use hippo_server::error::Surface;
-use hippo_server::routes::specs;
+use hippo_server::declarations::Surface;
+use hippo_server::declarations::declarations as specs;
 use serde_json::Value;
 
 use crate::helpers::spawn_app;

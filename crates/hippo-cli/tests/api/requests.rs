@@ -2,8 +2,8 @@
 //! that tests generated from the route table can call every route.
 
 use hippo_core::policy::Action;
-use hippo_server::error::Surface;
-use hippo_server::routes::RouteSpec;
+use hippo_server::declarations::RouteSpec;
+use hippo_server::declarations::Surface;
 use reqwest::{Response, multipart};
 use serde_json::json;
 

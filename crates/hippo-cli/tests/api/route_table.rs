@@ -6,8 +6,8 @@ use std::path::Path;
 
 use hippo_core::PrincipalKind;
 use hippo_policy::Policy;
+use hippo_server::declarations::declarations as specs;
 use hippo_server::policy_check::disagreements;
-use hippo_server::routes::specs;
 
 fn rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
     for entry in std::fs::read_dir(dir).unwrap() {

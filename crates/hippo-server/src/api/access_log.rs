@@ -4,15 +4,13 @@
 use axum::Json;
 use axum::extract::Path;
 use hippo_core::time_util::rfc3339;
-use hippo_store::{AccessEntry, InclusionProof};
+use hippo_store::AccessEntry;
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::Authorized;
-
-/// At most this many entries per request, newest first.
-pub const HISTORY_LIMIT: i64 = 500;
+use crate::views::{HISTORY_LIMIT, InclusionProofView, proof_view};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AccessEntryView {
@@ -48,36 +46,6 @@ impl From<&AccessEntry> for AccessEntryView {
             resource_id: e.resource_id.clone(),
             outcome: e.outcome.clone(),
         }
-    }
-}
-
-/// An RFC 9162 inclusion proof of one record in a signed tree head.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct InclusionProofView {
-    pub record: String,
-    /// 0-based position of the record's leaf.
-    pub leaf_index: u64,
-    /// SHA-256(0x00 || canonical record), hex.
-    pub leaf_hash: String,
-    /// Sibling hashes from the leaf up, hex.
-    pub audit_path: Vec<String>,
-    pub tree_size: u64,
-    pub root_hash: String,
-    pub issued_at: String,
-    /// ed25519 signature over the tree head, hex.
-    pub signature: String,
-}
-
-pub fn proof_view(record: &str, p: &InclusionProof) -> InclusionProofView {
-    InclusionProofView {
-        record: record.to_owned(),
-        leaf_index: p.leaf_index,
-        leaf_hash: hex::encode(p.leaf_hash),
-        audit_path: p.audit_path.iter().map(hex::encode).collect(),
-        tree_size: p.head.head.size,
-        root_hash: hex::encode(p.head.head.root),
-        issued_at: rfc3339(p.head.head.issued_at),
-        signature: hex::encode(p.head.signature),
     }
 }
 

@@ -2,11 +2,10 @@
 //! upload, release and retract.
 
 use axum::Json;
-use axum::body::Body;
 use axum::extract::multipart::MultipartRejection;
 use axum::extract::{Multipart, Path, State};
-use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use hippo_core::{FindingId, PatientId};
 use utoipa::ToSchema;
 
@@ -14,7 +13,7 @@ use crate::error::{ApiError, ErrorBody, Failure};
 use crate::extract::Authorized;
 use crate::state::AppState;
 use crate::upload::read_upload;
-use crate::views::{FindingSummaryView, FindingView};
+use crate::views::{FindingSummaryView, FindingView, pdf_response};
 
 /// Multipart body of a finding upload.
 #[allow(dead_code)] // documents the request shape for OpenAPI only
@@ -49,22 +48,6 @@ pub async fn get(
     let id: FindingId = caller.parse_id(&raw).await?;
     let detail = caller.finding(id).await?;
     Ok(Json((&*detail).into()))
-}
-
-/// A PDF response that browsers download rather than render inline, with
-/// a file name that carries no personal data.
-pub fn pdf_response(id: FindingId, bytes: Vec<u8>) -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, "application/pdf".to_owned()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"finding-{id}.pdf\""),
-            ),
-        ],
-        Body::from(bytes),
-    )
-        .into_response()
 }
 
 /// The finding's PDF.

@@ -2,84 +2,12 @@
 
 use axum::Json;
 use axum::extract::Query;
-use hippo_core::time_util::parse_rfc3339;
+use hippo_store::BlastRadius;
 use hippo_store::{AccessPage, Admitted};
-use hippo_store::{BlastRadius, ForensicFilter};
-use serde::Deserialize;
-use utoipa::IntoParams;
 
-use crate::error::{ApiError, ErrorBody, Failure};
+use crate::error::{ApiError, ErrorBody};
 use crate::extract::Authorized;
-
-#[derive(Debug, Default, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-pub struct ForensicQuery {
-    /// RFC 3339 start of the window.
-    pub from: Option<String>,
-    /// RFC 3339 end of the window.
-    pub to: Option<String>,
-    pub actor: Option<String>,
-    pub patient: Option<String>,
-    pub tenant: Option<String>,
-    /// Comma-separated actions, e.g. `finding_read,finding_pdf_download`.
-    pub actions: Option<String>,
-    /// Comma-separated routes, e.g. `GET /api/v1/findings/{id}/pdf`.
-    pub routes: Option<String>,
-    /// Comma-separated build versions.
-    pub builds: Option<String>,
-    pub outcome: Option<String>,
-    /// Records per page (accesses; default 1,000, at most 100,000).
-    pub limit: Option<i64>,
-    /// The previous page's `next` cursor.
-    pub after: Option<String>,
-}
-
-fn list(value: &Option<String>) -> Vec<String> {
-    value
-        .as_deref()
-        .map(|v| {
-            v.split(',')
-                .map(|s| s.trim().to_owned())
-                .filter(|s| !s.is_empty())
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-fn time(field: &str, value: &Option<String>) -> Result<Option<i64>, Failure> {
-    value
-        .as_deref()
-        .map(|v| {
-            parse_rfc3339(v)
-                .ok_or_else(|| Failure::Invalid(format!("{field}: not an RFC 3339 time")))
-        })
-        .transpose()
-}
-
-impl ForensicQuery {
-    pub fn filter(&self) -> Result<ForensicFilter, Failure> {
-        Ok(ForensicFilter {
-            from: time("from", &self.from)?,
-            to: time("to", &self.to)?,
-            actor: self.actor.clone(),
-            patient: self.patient.clone(),
-            tenant: self.tenant.clone(),
-            actions: list(&self.actions),
-            routes: list(&self.routes),
-            builds: list(&self.builds),
-            outcome: self.outcome.clone(),
-            limit: self.limit,
-            after: self.after.clone(),
-        })
-    }
-}
-
-pub(crate) fn query(
-    q: Result<Query<ForensicQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<ForensicQuery, Failure> {
-    q.map(|Query(q)| q)
-        .map_err(|e| Failure::BadRequest(e.body_text()))
-}
+use crate::input::{ForensicQuery, query};
 
 /// Audit records matching the filter, oldest first, one page at a time
 /// (`limit`, default 1,000; `after` = the previous page's `next`), with the

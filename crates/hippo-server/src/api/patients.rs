@@ -4,14 +4,14 @@ use axum::Json;
 use axum::extract::Path;
 use axum::http::StatusCode;
 use hippo_core::PatientId;
-use hippo_core::patient::{NewPatient, PatientInput};
+use hippo_core::patient::PatientInput;
 use serde::Deserialize;
-use time::OffsetDateTime;
 use utoipa::ToSchema;
 
 use crate::api::json::ApiJson;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::Authorized;
+use crate::input::parse_new_patient;
 use crate::views::{PatientFindingsView, PatientView};
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -24,10 +24,6 @@ pub struct CreatePatientRequest {
     /// Create a decoy (honeytoken) record: any access to it raises an alert.
     #[serde(default)]
     pub decoy: bool,
-}
-
-pub fn parse_new_patient(input: PatientInput) -> Result<NewPatient, hippo_core::DomainError> {
-    NewPatient::parse(input, OffsetDateTime::now_utc().date())
 }
 
 /// All patients of the caller's facility.

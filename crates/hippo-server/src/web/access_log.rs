@@ -6,9 +6,9 @@ use axum::extract::Path;
 use axum::response::{IntoResponse, Response};
 use hippo_core::time_util::human;
 
-use crate::api::access_log::{HISTORY_LIMIT, proof_view};
 use crate::error::WebError;
 use crate::extract::Authorized;
+use crate::views::{HISTORY_LIMIT, proof_view};
 use crate::web::render::{Nav, page};
 
 pub struct AccessRow {

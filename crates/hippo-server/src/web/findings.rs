@@ -11,9 +11,10 @@ use hippo_core::policy::{Action, ResourceRef};
 use hippo_core::time_util::human;
 use hippo_store::{Admitted, FindingDetail, FindingSummary};
 
-use crate::api::findings::pdf_response;
 use crate::error::WebError;
-use crate::extract::{Authorized, Scope};
+use crate::extract::Authorized;
+use crate::scope::Scope;
+use crate::views::pdf_response;
 use crate::web::login::CsrfOnly;
 use crate::web::render::{Nav, page};
 

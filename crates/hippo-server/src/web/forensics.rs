@@ -7,9 +7,9 @@ use axum::extract::Query;
 use axum::response::Response;
 use hippo_core::time_util::{human, rfc3339};
 
-use crate::api::forensics::ForensicQuery;
 use crate::error::WebError;
 use crate::extract::Authorized;
+use crate::input::ForensicQuery;
 use crate::web::render::{Nav, page};
 
 pub struct AccessRow {
@@ -59,7 +59,7 @@ pub async fn view(
     caller: Authorized,
     q: Result<Query<ForensicQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, WebError> {
-    let query = crate::api::forensics::query(q)?;
+    let query = crate::input::query(q)?;
     let mut filter = query.filter()?;
     filter.limit = Some(filter.limit.unwrap_or(200).clamp(1, 1000));
     let operator = caller.operator()?;

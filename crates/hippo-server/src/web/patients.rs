@@ -12,9 +12,9 @@ use hippo_core::policy::{Action, ResourceRef};
 use hippo_store::PatientRecord;
 use serde::Deserialize;
 
-use crate::api::patients::parse_new_patient;
 use crate::error::{Failure, WebError};
 use crate::extract::Authorized;
+use crate::input::parse_new_patient;
 use crate::state::AppState;
 use crate::upload::read_upload;
 use crate::web::findings::FindingRow;

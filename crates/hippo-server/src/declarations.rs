@@ -1,0 +1,132 @@
+//! What every route is, apart from how it is served: method, path, the
+//! action it performs, the resource kind it touches and the principal kinds
+//! that may call it at all. The extractor, the policy check at start-up and
+//! the tests read these declarations without building a handler; only the
+//! app builder (`routes.rs`) maps them to handlers.
+
+use hippo_core::PrincipalKind;
+use hippo_core::policy::{Action, ResourceKind};
+
+/// Which face of Hippo a route belongs to; decides how failures render.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Surface {
+    Api,
+    Web,
+}
+
+/// Whether a route addresses one object (by ID) or a collection. Role
+/// denials on item routes answer 404, exactly like a missing object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    Collection,
+    Item,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RouteSpec {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub action: Action,
+    pub resource: ResourceKind,
+    /// The principal kinds that may call the route at all (empty for
+    /// anonymous routes). Checked against the Cedar policy at start-up.
+    pub allowed: &'static [PrincipalKind],
+    pub surface: Surface,
+    pub target: Target,
+}
+
+use PrincipalKind::{Assistant, Clinician, LabSystem, Operator, Patient, TenantAdmin};
+
+pub const ANONYMOUS: &[PrincipalKind] = &[];
+pub const WITH_SESSION: &[PrincipalKind] = &[Operator, TenantAdmin, Clinician, Assistant, Patient];
+pub const STAFF: &[PrincipalKind] = &[TenantAdmin, Clinician, Assistant];
+pub const CLINICAL: &[PrincipalKind] = &[Clinician, Assistant];
+pub const SUBMITTERS: &[PrincipalKind] = &[Clinician, Assistant, LabSystem];
+pub const READERS: &[PrincipalKind] = &[TenantAdmin, Clinician, Assistant, Patient];
+pub const PATIENTS: &[PrincipalKind] = &[Patient];
+pub const ADMINS: &[PrincipalKind] = &[TenantAdmin];
+pub const OPERATORS: &[PrincipalKind] = &[Operator];
+
+type Row = (
+    &'static str,
+    &'static str,
+    Action,
+    ResourceKind,
+    &'static [PrincipalKind],
+);
+
+/// Every route Hippo serves, declared once.
+#[rustfmt::skip]
+const ROUTES: &[Row] = {
+    use Action as A;
+    use ResourceKind as R;
+    &[
+        // JSON API
+        ("POST", "/api/v1/auth/login", A::Login, R::Session, ANONYMOUS),
+        ("POST", "/api/v1/auth/logout", A::Logout, R::Session, WITH_SESSION),
+        ("GET", "/api/v1/findings", A::OwnFindingsList, R::Finding, PATIENTS),
+        ("GET", "/api/v1/findings/{id}", A::FindingRead, R::Finding, READERS),
+        ("GET", "/api/v1/findings/{id}/pdf", A::FindingPdfDownload, R::FindingPdf, READERS),
+        ("POST", "/api/v1/findings/{id}/release", A::FindingRelease, R::Finding, CLINICAL),
+        ("POST", "/api/v1/findings/{id}/retract", A::FindingRetract, R::Finding, CLINICAL),
+        ("GET", "/api/v1/patients", A::PatientList, R::Patient, STAFF),
+        ("POST", "/api/v1/patients", A::PatientCreate, R::Patient, STAFF),
+        ("GET", "/api/v1/patients/{id}", A::PatientRead, R::Patient, STAFF),
+        ("GET", "/api/v1/patients/{id}/findings", A::PatientFindingsList, R::Patient, STAFF),
+        ("POST", "/api/v1/patients/{id}/findings", A::FindingUpload, R::Finding, SUBMITTERS),
+        ("GET", "/api/v1/api-keys", A::ApiKeyList, R::ApiKey, ADMINS),
+        ("POST", "/api/v1/api-keys", A::ApiKeyCreate, R::ApiKey, ADMINS),
+        ("POST", "/api/v1/api-keys/{id}/revoke", A::ApiKeyRevoke, R::ApiKey, ADMINS),
+        ("GET", "/api/v1/tenants", A::TenantList, R::Tenant, OPERATORS),
+        ("GET", "/api/v1/forensics/accesses", A::ForensicsQuery, R::AuditRecord, OPERATORS),
+        ("GET", "/api/v1/forensics/blast-radius", A::ForensicsQuery, R::AuditRecord, OPERATORS),
+        ("GET", "/api/v1/alerts", A::AlertList, R::AuditRecord, OPERATORS),
+        ("GET", "/api/v1/access-log", A::AccessLogRead, R::AuditRecord, PATIENTS),
+        ("GET", "/api/v1/access-log/{id}/proof", A::AccessProofRead, R::AuditRecord, PATIENTS),
+        ("GET", "/api/v1/openapi.json", A::Public, R::None, ANONYMOUS),
+        // Browser UI
+        ("GET", "/", A::ViewHome, R::None, WITH_SESSION),
+        ("GET", "/login", A::Public, R::None, ANONYMOUS),
+        ("POST", "/login", A::Login, R::Session, ANONYMOUS),
+        ("POST", "/logout", A::Logout, R::Session, WITH_SESSION),
+        ("GET", "/findings", A::OwnFindingsList, R::Finding, PATIENTS),
+        ("GET", "/findings/{id}", A::FindingRead, R::Finding, READERS),
+        ("GET", "/findings/{id}/pdf", A::FindingPdfDownload, R::FindingPdf, READERS),
+        ("POST", "/findings/{id}/release", A::FindingRelease, R::Finding, CLINICAL),
+        ("POST", "/findings/{id}/retract", A::FindingRetract, R::Finding, CLINICAL),
+        ("GET", "/patients", A::PatientList, R::Patient, STAFF),
+        ("POST", "/patients", A::PatientCreate, R::Patient, STAFF),
+        ("GET", "/patients/{id}", A::PatientFindingsList, R::Patient, STAFF),
+        ("POST", "/patients/{id}/findings", A::FindingUpload, R::Finding, CLINICAL),
+        ("GET", "/tenants", A::TenantList, R::Tenant, OPERATORS),
+        ("GET", "/alerts", A::AlertList, R::AuditRecord, OPERATORS),
+        ("GET", "/forensics", A::ForensicsQuery, R::AuditRecord, OPERATORS),
+        ("GET", "/access-log", A::AccessLogRead, R::AuditRecord, PATIENTS),
+        ("GET", "/access-log/{id}/proof", A::AccessProofRead, R::AuditRecord, PATIENTS),
+        ("GET", "/static/hippo.css", A::Public, R::None, ANONYMOUS),
+    ]
+};
+
+/// The declarations, with surface and target derived from the path.
+pub fn declarations() -> Vec<RouteSpec> {
+    ROUTES
+        .iter()
+        .map(|&(method, path, action, resource, allowed)| RouteSpec {
+            method,
+            path,
+            action,
+            resource,
+            allowed,
+            surface: if path.starts_with("/api/") {
+                Surface::Api
+            } else {
+                Surface::Web
+            },
+            target: if path.contains('{') {
+                Target::Item
+            } else {
+                Target::Collection
+            },
+        })
+        .collect()
+}
