@@ -7,36 +7,74 @@ use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use hippo_core::DomainError;
-use hippo_store::StoreError;
+use hippo_store::{Cause, StoreError, chain};
 
 pub use crate::declarations::Surface;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-#[derive(Debug)]
+/// Why a request failed. What the client sees is `status`, `code` and
+/// `message`; what the operator sees is the one log line written where
+/// the failure becomes a response, with its whole `source` chain.
+#[derive(Debug, thiserror::Error)]
 pub enum Failure {
+    #[error("unauthenticated")]
     Unauthenticated,
     /// The role may not use this collection route at all.
+    #[error("forbidden")]
     Forbidden,
+    #[error("not found")]
     NotFound,
+    #[error("bad request: {0}")]
     BadRequest(String),
+    #[error("invalid input: {0}")]
     Invalid(String),
+    #[error("invalid transition: {0}")]
     InvalidTransition(String),
+    #[error("conflict: {0}")]
     Conflict(String),
+    #[error("payload too large")]
     PayloadTooLarge,
+    #[error("not a PDF")]
     NotAPdf,
+    #[error("rate limited")]
     RateLimited,
     /// Too many not-found answers in a short window: ID probing.
+    #[error("probing")]
     Probing,
+    #[error("invalid credentials")]
     InvalidCredentials,
+    #[error("CSRF token mismatch")]
     CsrfMismatch,
     /// The audit log could not be written: fail closed.
-    AuditUnavailable,
+    #[error("audit log unavailable, failing closed")]
+    AuditUnavailable(#[source] StoreError),
     /// More load than the server takes on now: shed, with Retry-After.
-    Overloaded,
-    /// The database is unreachable, read-only or full; nothing changed.
-    Unavailable,
-    Internal,
+    #[error("shedding load")]
+    Overloaded(#[source] Option<StoreError>),
+    /// The database or the blob store is unreachable, read-only or full;
+    /// nothing changed.
+    #[error("storage unavailable")]
+    Unavailable(#[source] StoreError),
+    #[error("internal error")]
+    Internal(#[source] Option<Cause>),
+}
+
+impl Failure {
+    /// An internal failure with what caused it.
+    pub fn internal(cause: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self::Internal(Some(std::sync::Arc::new(cause)))
+    }
+
+    /// Write the one log line of a failure that is the server's fault or
+    /// a fault of what it depends on (5xx); the client's own mistakes are
+    /// not logged as errors.
+    fn log(&self) {
+        let status = self.status();
+        if status.is_server_error() {
+            tracing::error!(status = status.as_u16(), error = %chain(self), "request failed");
+        }
+    }
 }
 
 /// Seconds a client should wait before retrying a 503.
@@ -54,10 +92,10 @@ impl Failure {
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::NotAPdf => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::RateLimited | Self::Probing => StatusCode::TOO_MANY_REQUESTS,
-            Self::AuditUnavailable | Self::Overloaded | Self::Unavailable => {
+            Self::AuditUnavailable(_) | Self::Overloaded(_) | Self::Unavailable(_) => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
-            Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -76,10 +114,10 @@ impl Failure {
             Self::Probing => "too_many_not_found",
             Self::InvalidCredentials => "invalid_credentials",
             Self::CsrfMismatch => "csrf_mismatch",
-            Self::AuditUnavailable => "audit_unavailable",
-            Self::Overloaded => "overloaded",
-            Self::Unavailable => "unavailable",
-            Self::Internal => "internal",
+            Self::AuditUnavailable(_) => "audit_unavailable",
+            Self::Overloaded(_) => "overloaded",
+            Self::Unavailable(_) => "unavailable",
+            Self::Internal(_) => "internal",
         }
     }
 
@@ -102,13 +140,13 @@ impl Failure {
             Self::CsrfMismatch => {
                 "The form has expired. Please reload the page and try again.".into()
             }
-            Self::AuditUnavailable | Self::Unavailable => {
+            Self::AuditUnavailable(_) | Self::Unavailable(_) => {
                 "The service is temporarily unavailable. Nothing was changed.".into()
             }
-            Self::Overloaded => {
+            Self::Overloaded(_) => {
                 "The service is busy. Nothing was changed; please try again in a moment.".into()
             }
-            Self::Internal => "Something went wrong on our side.".into(),
+            Self::Internal(_) => "Something went wrong on our side.".into(),
         }
     }
 }
@@ -119,26 +157,10 @@ impl From<StoreError> for Failure {
             StoreError::NotFound => Self::NotFound,
             StoreError::Domain(d) => d.into(),
             StoreError::Conflict(m) => Self::Conflict(m),
-            StoreError::AuditUnavailable(cause) => {
-                tracing::error!(error = %cause, "audit log unavailable; failing closed");
-                Self::AuditUnavailable
-            }
-            StoreError::Overloaded(what) => {
-                tracing::warn!(cause = what, "shedding load");
-                Self::Overloaded
-            }
-            StoreError::Unavailable(cause) => {
-                tracing::error!(error = %cause, "database unavailable");
-                Self::Unavailable
-            }
-            StoreError::BlobUnavailable(cause) => {
-                tracing::error!(error = %cause, "blob store unavailable");
-                Self::Unavailable
-            }
-            other => {
-                tracing::error!(error = ?other, "storage failure");
-                Self::Internal
-            }
+            StoreError::AuditUnavailable { .. } => Self::AuditUnavailable(error),
+            StoreError::Overloaded(_) => Self::Overloaded(Some(error)),
+            StoreError::Unavailable(_) | StoreError::BlobUnavailable(_) => Self::Unavailable(error),
+            other => Self::internal(other),
         }
     }
 }
@@ -177,6 +199,7 @@ impl<E: Into<Failure>> From<E> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        self.0.log();
         let body = ErrorBody {
             error: ErrorDetail {
                 code: self.0.code().into(),
@@ -209,13 +232,14 @@ impl IntoResponse for WebError {
         if matches!(self.0, Failure::Unauthenticated) {
             return Redirect::to("/login").into_response();
         }
+        self.0.log();
         let title = match self.0 {
             Failure::NotFound => "Not found",
             Failure::Forbidden | Failure::CsrfMismatch => "Not allowed",
-            Failure::AuditUnavailable
-            | Failure::Overloaded
-            | Failure::Unavailable
-            | Failure::Internal => "Unavailable",
+            Failure::AuditUnavailable(_)
+            | Failure::Overloaded(_)
+            | Failure::Unavailable(_)
+            | Failure::Internal(_) => "Unavailable",
             _ => "Cannot do that",
         };
         let page = ErrorPage {

@@ -97,7 +97,7 @@ fn route_spec(parts: &Parts) -> Result<RouteSpec, Rejection> {
         // one is a wiring bug, and we fail closed.
         tracing::error!(path = %parts.uri.path(), "route without a declared action");
         Rejection {
-            failure: Failure::Internal,
+            failure: Failure::Internal(None),
             surface: Surface::Api,
         }
     })
@@ -196,7 +196,7 @@ impl FromRequestParts<AppState> for Authorized {
         let gate = state.policy().gate(&principal);
         let scope = state
             .scope_for(&principal, meta.origin.clone(), gate.clone(), spec.action)
-            .ok_or_else(|| reject(Failure::Internal))?;
+            .ok_or_else(|| reject(Failure::Internal(None)))?;
         Ok(Self {
             principal,
             origin: meta.origin,

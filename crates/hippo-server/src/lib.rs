@@ -162,7 +162,7 @@ impl RunningServer {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
-        (&mut self.task).await.unwrap_or(Ok(()))
+        joined(&mut self.task).await
     }
 
     /// Serve until ctrl-c / SIGTERM.
@@ -172,7 +172,18 @@ impl RunningServer {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
-        (&mut self.task).await.unwrap_or(Ok(()))
+        joined(&mut self.task).await
+    }
+}
+
+/// The server task's own result; a task that panicked or was cancelled is
+/// a failure too, never a clean stop.
+async fn joined(task: &mut tokio::task::JoinHandle<std::io::Result<()>>) -> std::io::Result<()> {
+    match task.await {
+        Ok(result) => result,
+        Err(e) => Err(std::io::Error::other(format!(
+            "the server task ended abnormally: {e}"
+        ))),
     }
 }
 
@@ -206,29 +217,28 @@ pub enum StartError {
         addr: SocketAddr,
         source: std::io::Error,
     },
-    #[error("cannot initialise the server")]
-    Init,
+    #[error("cannot initialise the server: {what}")]
+    Init {
+        what: &'static str,
+        #[source]
+        cause: Box<dyn std::error::Error + Send + Sync>,
+    },
     #[error(transparent)]
     Policy(#[from] hippo_policy::PolicyError),
     #[error("the route table and the access policy disagree:\n{0}")]
     RouteTable(String),
     /// No master keys: there is no unencrypted mode to fall back to.
-    #[error("envelope encryption is not ready: {0}")]
-    Keys(String),
+    #[error("envelope encryption is not ready")]
+    Keys(#[source] hippo_store::StoreError),
 }
 
 /// A server never starts without its master keys (no unencrypted mode
 /// exists), and seals PDFs that earlier versions kept in the database.
 async fn prepare_vault(store: &Store) -> Result<(), StartError> {
     let vault = store.unscoped_vault();
-    let current = vault
-        .check_keyring()
-        .map_err(|e| StartError::Keys(e.to_string()))?;
+    let current = vault.check_keyring().map_err(StartError::Keys)?;
     tracing::info!(master_key = %current, blobs = %vault.blobs().location, "envelope encryption ready");
-    let moved = vault
-        .seal_legacy_pdfs()
-        .await
-        .map_err(|e| StartError::Keys(e.to_string()))?;
+    let moved = vault.seal_legacy_pdfs().await.map_err(StartError::Keys)?;
     if moved > 0 {
         tracing::info!(moved, "sealed PDFs from the database into the blob store");
     }
@@ -275,7 +285,10 @@ pub async fn start(store: Store, config: ServerConfig) -> Result<RunningServer, 
         config.anomaly_every,
         config.alert_webhook.clone(),
     );
-    let state = AppState::new(store, config, policy).map_err(|_: Failure| StartError::Init)?;
+    let state = AppState::new(store, config, policy).map_err(|e: Failure| StartError::Init {
+        what: "application state",
+        cause: Box::new(e),
+    })?;
     let limits = state.config().limits;
     let app = app(state);
     let (tx, rx) = oneshot::channel::<()>();
@@ -303,7 +316,10 @@ async fn spawn_head_issuer(
         every.as_millis() as i64,
     )
     .await
-    .map_err(|_| StartError::Init)?;
+    .map_err(|e| StartError::Init {
+        what: "tree-head issuer",
+        cause: Box::new(e),
+    })?;
     let tick = (every / 4).clamp(
         std::time::Duration::from_millis(20),
         std::time::Duration::from_secs(1),
@@ -317,4 +333,34 @@ async fn spawn_head_issuer(
             }
         }
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    #[tokio::test]
+    async fn a_server_task_that_panicked_is_reported_as_a_failure() {
+        let mut panicked = tokio::spawn(async {
+            #[allow(clippy::panic)]
+            if std::hint::black_box(true) {
+                panic!("boom");
+            }
+            Ok(())
+        });
+        let error = super::joined(&mut panicked).await.unwrap_err();
+        assert!(error.to_string().contains("ended abnormally"), "{error}");
+        let mut clean = tokio::spawn(async { Ok(()) });
+        assert!(super::joined(&mut clean).await.is_ok());
+    }
+
+    #[test]
+    fn failures_keep_their_cause_down_to_the_blob_store() {
+        let gone = std::io::Error::other("bucket hippo-blobs: connection refused");
+        let store = hippo_store::StoreError::BlobUnavailable(std::sync::Arc::new(gone));
+        let failure = super::Failure::from(store);
+        assert_eq!(failure.status().as_u16(), 503);
+        let shown = hippo_store::chain(&failure);
+        assert!(shown.contains("storage unavailable"), "{shown}");
+        assert!(shown.contains("blob store unavailable"), "{shown}");
+        assert!(shown.contains("connection refused"), "{shown}");
+    }
 }

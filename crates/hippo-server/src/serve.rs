@@ -109,11 +109,10 @@ pub(crate) async fn admit(
     match permit {
         Ok(Ok(_permit)) => next.run(request).await,
         _ => {
-            tracing::warn!(path = %request.uri().path(), "shedding load: no capacity in time");
             if request.uri().path().starts_with("/api/") {
-                ApiError(Failure::Overloaded).into_response()
+                ApiError(Failure::Overloaded(None)).into_response()
             } else {
-                WebError(Failure::Overloaded).into_response()
+                WebError(Failure::Overloaded(None)).into_response()
             }
         }
     }

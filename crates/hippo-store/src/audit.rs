@@ -27,7 +27,7 @@ use sqlx::any::AnyConnectOptions;
 use sqlx::{AnyConnection, AnyPool, ConnectOptions, Row};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::error::StoreError;
+use crate::error::{Cause, StoreError, cause};
 
 /// The most records one group commit writes.
 const MAX_BATCH: usize = 1024;
@@ -44,7 +44,7 @@ const RECONNECT_PAUSE: Duration = Duration::from_millis(200);
 
 struct Pending {
     record: AuditRecord,
-    reply: oneshot::Sender<Result<AuditRecord, String>>,
+    reply: oneshot::Sender<Result<AuditRecord, Cause>>,
 }
 
 #[derive(Clone)]
@@ -126,7 +126,7 @@ impl AuditLog {
         actor: AuditActor,
         event: AuditEvent,
         origin: &RequestOrigin,
-    ) -> Result<oneshot::Receiver<Result<AuditRecord, String>>, StoreError> {
+    ) -> Result<oneshot::Receiver<Result<AuditRecord, Cause>>, StoreError> {
         let (reply, answer) = oneshot::channel();
         let pending = Pending {
             record: self.record(actor, event, origin),
@@ -140,7 +140,7 @@ impl AuditLog {
                     StoreError::Overloaded("audit queue full")
                 }
                 mpsc::error::SendTimeoutError::Closed(_) => {
-                    StoreError::AuditUnavailable("audit writer stopped".into())
+                    StoreError::audit("audit writer stopped", None)
                 }
             })?;
         Ok(answer)
@@ -150,14 +150,12 @@ impl AuditLog {
 /// Wait, at most [`DURABLE_WAIT`], until the writer says the record is on
 /// disk.
 async fn durable(
-    answer: oneshot::Receiver<Result<AuditRecord, String>>,
+    answer: oneshot::Receiver<Result<AuditRecord, Cause>>,
 ) -> Result<AuditRecord, StoreError> {
     match tokio::time::timeout(DURABLE_WAIT, answer).await {
-        Err(_) => Err(StoreError::AuditUnavailable(
-            "audit record not durable in time".into(),
-        )),
-        Ok(Err(_)) => Err(StoreError::AuditUnavailable("audit writer stopped".into())),
-        Ok(Ok(result)) => result.map_err(StoreError::AuditUnavailable),
+        Err(_) => Err(StoreError::audit("audit record not durable in time", None)),
+        Ok(Err(_)) => Err(StoreError::audit("audit writer stopped", None)),
+        Ok(Ok(result)) => result.map_err(|e| StoreError::audit("audit group commit failed", e)),
     }
 }
 
@@ -171,7 +169,7 @@ impl AuditLog {
     ) -> Result<u64, StoreError> {
         let mut tx = crate::sql::begin_write(&self.pool)
             .await
-            .map_err(|e| StoreError::AuditUnavailable(e.to_string()))?;
+            .map_err(|e| StoreError::audit("audit append failed", cause(e)))?;
         let mut records: Vec<AuditRecord> = entries
             .into_iter()
             .map(|(actor, event, origin)| self.record(actor, event, &origin))
@@ -179,7 +177,7 @@ impl AuditLog {
         insert_all(&mut tx, &mut records.iter_mut().collect::<Vec<_>>()).await?;
         tx.commit()
             .await
-            .map_err(|e| StoreError::AuditUnavailable(e.to_string()))?;
+            .map_err(|e| StoreError::audit("audit append failed", cause(e)))?;
         Ok(records.len() as u64)
     }
 }
@@ -192,17 +190,21 @@ struct WriterConnection {
 }
 
 impl WriterConnection {
-    async fn get(&mut self) -> Result<&mut AnyConnection, String> {
+    async fn get(&mut self) -> Result<&mut AnyConnection, Cause> {
         if self.conn.is_none() {
-            let mut conn = self.options.connect().await.map_err(|e| e.to_string())?;
+            let mut conn = self.options.connect().await.map_err(cause)?;
             crate::db::prepare_connection(&mut conn, crate::db::ConnectionRole::AuditWriter)
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(cause)?;
             self.conn = Some(conn);
         }
-        self.conn
-            .as_mut()
-            .ok_or_else(|| "audit writer has no connection".to_owned())
+        match self.conn.as_mut() {
+            Some(conn) => Ok(conn),
+            None => Err(cause(StoreError::audit(
+                "audit writer has no connection",
+                None,
+            ))),
+        }
     }
 }
 
@@ -224,7 +226,7 @@ async fn group_commit(options: AnyConnectOptions, mut queue: mpsc::Receiver<Pend
             Err(e) => Err(e),
         };
         if let Err(e) = &result {
-            tracing::error!(error = %e, records = batch.len(), "audit group commit failed");
+            tracing::error!(error = %crate::error::chain(e.as_ref()), records = batch.len(), "audit group commit failed");
             // Start the next batch on a fresh connection; the requests of
             // this one are answered 503 at once.
             writer.conn = None;
@@ -242,15 +244,11 @@ async fn group_commit(options: AnyConnectOptions, mut queue: mpsc::Receiver<Pend
     }
 }
 
-async fn write_batch(conn: &mut AnyConnection, batch: &mut [Pending]) -> Result<(), String> {
-    let mut tx = crate::sql::begin_write_on(conn)
-        .await
-        .map_err(|e| e.to_string())?;
+async fn write_batch(conn: &mut AnyConnection, batch: &mut [Pending]) -> Result<(), Cause> {
+    let mut tx = crate::sql::begin_write_on(conn).await.map_err(cause)?;
     let mut records: Vec<&mut AuditRecord> = batch.iter_mut().map(|p| &mut p.record).collect();
-    insert_all(&mut tx, &mut records)
-        .await
-        .map_err(|e| format!("{e:?}"))?;
-    tx.commit().await.map_err(|e| e.to_string())
+    insert_all(&mut tx, &mut records).await.map_err(cause)?;
+    tx.commit().await.map_err(cause)
 }
 
 /// Columns of one record, in the order `bind_record` binds them.
@@ -284,7 +282,7 @@ pub(crate) async fn insert_all(
     conn: &mut AnyConnection,
     records: &mut [&mut AuditRecord],
 ) -> Result<(), StoreError> {
-    let unavailable = |e: sqlx::Error| StoreError::AuditUnavailable(e.to_string());
+    let unavailable = |e: sqlx::Error| StoreError::audit("audit insert failed", cause(e));
     if records.is_empty() {
         return Ok(());
     }

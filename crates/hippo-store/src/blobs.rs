@@ -16,7 +16,7 @@ use futures_util::TryStreamExt;
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 
-use crate::error::StoreError;
+use crate::error::{StoreError, cause};
 
 #[derive(Clone)]
 pub struct BlobStore {
@@ -37,8 +37,8 @@ impl std::fmt::Debug for BlobStore {
 /// else (store unreachable, disk full, permissions) ends with the fault.
 fn unavailable(e: object_store::Error) -> StoreError {
     match e {
-        object_store::Error::NotFound { .. } => StoreError::Blob(e.to_string()),
-        other => StoreError::BlobUnavailable(other.to_string()),
+        object_store::Error::NotFound { .. } => StoreError::blob("blob missing", cause(e)),
+        other => StoreError::BlobUnavailable(cause(other)),
     }
 }
 
@@ -49,15 +49,17 @@ const S3_ATTEMPTS_WITHIN: std::time::Duration = std::time::Duration::from_secs(8
 
 fn s3(url: &str, options: &BlobOptions) -> Result<object_store::aws::AmazonS3, StoreError> {
     use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
-    let parsed = url::Url::parse(url).map_err(|e| StoreError::Blob(format!("blob URL: {e}")))?;
+    let parsed =
+        url::Url::parse(url).map_err(|e| StoreError::blob("invalid blob URL", cause(e)))?;
     if !parsed.path().trim_matches('/').is_empty() {
-        return Err(StoreError::Blob(
-            "use a bucket of its own for Hippo's blobs (no path prefix)".into(),
+        return Err(StoreError::blob(
+            "use a bucket of its own for Hippo's blobs (no path prefix)",
+            None,
         ));
     }
     let bucket = parsed
         .host_str()
-        .ok_or_else(|| StoreError::Blob("blob URL names no bucket".into()))?;
+        .ok_or_else(|| StoreError::blob("blob URL names no bucket", None))?;
     let mut builder = AmazonS3Builder::new()
         .with_bucket_name(bucket)
         .with_retry(object_store::RetryConfig {
@@ -73,12 +75,12 @@ fn s3(url: &str, options: &BlobOptions) -> Result<object_store::aws::AmazonS3, S
     for (key, value) in options.exposed() {
         let key: AmazonS3ConfigKey = key
             .parse()
-            .map_err(|e| StoreError::Blob(format!("blob option {key}: {e}")))?;
+            .map_err(|e| StoreError::blob(format!("blob option {key}"), cause(e)))?;
         builder = builder.with_config(key, value);
     }
     builder
         .build()
-        .map_err(|e| StoreError::Blob(format!("blob URL: {e}")))
+        .map_err(|e| StoreError::blob("cannot build the S3 client", cause(e)))
 }
 
 impl BlobStore {
@@ -101,14 +103,16 @@ impl BlobStore {
                 location: url.to_owned(),
                 local_dir: None,
             }),
-            Some(other) => Err(StoreError::Blob(format!(
-                "unsupported blob URL {other:?}: use file:///dir or s3://bucket"
-            ))),
+            Some(other) => Err(StoreError::blob(
+                format!("unsupported blob URL {other:?}: use file:///dir or s3://bucket"),
+                None,
+            )),
         }
     }
 
     fn local(dir: &std::path::Path) -> Result<Self, StoreError> {
-        crate::private_files::dir(dir).map_err(|e| StoreError::Blob(e.to_string()))?;
+        crate::private_files::dir(dir)
+            .map_err(|e| StoreError::blob(format!("cannot create {}", dir.display()), cause(e)))?;
         let store = object_store::local::LocalFileSystem::new_with_prefix(dir)
             .map_err(unavailable)?
             .with_automatic_cleanup(true)

@@ -3,6 +3,10 @@
 use hippo_core::DomainError;
 use thiserror::Error;
 
+/// The error underneath a store error: shared, because one failed group
+/// commit answers every request that waited for it.
+pub type Cause = std::sync::Arc<dyn std::error::Error + Send + Sync>;
+
 #[derive(Debug, Error)]
 pub enum StoreError {
     /// Absent or outside the caller's scope: deliberately one variant.
@@ -15,21 +19,34 @@ pub enum StoreError {
     Conflict(String),
     /// The audit log could not be written; the operation was not performed
     /// or its result is withheld (fail closed).
-    #[error("audit log unavailable: {0}")]
-    AuditUnavailable(String),
+    #[error("audit log unavailable: {reason}")]
+    AuditUnavailable {
+        reason: &'static str,
+        #[source]
+        cause: Option<Cause>,
+    },
     /// Stored data that does not parse: a bug or tampering, never user input.
     #[error("corrupt row: {0}")]
     Corrupt(String),
-    /// A blob the database refers to is missing or broken.
-    #[error("blob store: {0}")]
-    Blob(String),
+    /// A blob the database refers to is missing or broken, or the blob
+    /// store is misconfigured.
+    #[error("blob store: {what}")]
+    Blob {
+        what: String,
+        #[source]
+        cause: Option<Cause>,
+    },
     /// The blob store cannot be reached or written just now.
-    #[error("blob store unavailable: {0}")]
-    BlobUnavailable(String),
+    #[error("blob store unavailable")]
+    BlobUnavailable(#[source] Cause),
     /// No master key for an operation that seals or opens data, or a data
     /// key that does not open (wrong keyring, or crypto-shredded).
-    #[error("keys: {0}")]
-    Keys(String),
+    #[error("keys: {what}")]
+    Keys {
+        what: String,
+        #[source]
+        cause: Option<Cause>,
+    },
     /// More work than the server takes on right now (a queue full, no
     /// pooled connection in time): shed with 503 and Retry-After.
     #[error("overloaded: {0}")]
@@ -49,6 +66,27 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    pub(crate) fn audit(reason: &'static str, cause: impl Into<Option<Cause>>) -> Self {
+        Self::AuditUnavailable {
+            reason,
+            cause: cause.into(),
+        }
+    }
+
+    pub(crate) fn blob(what: impl Into<String>, cause: impl Into<Option<Cause>>) -> Self {
+        Self::Blob {
+            what: what.into(),
+            cause: cause.into(),
+        }
+    }
+
+    pub(crate) fn keys(what: impl Into<String>, cause: impl Into<Option<Cause>>) -> Self {
+        Self::Keys {
+            what: what.into(),
+            cause: cause.into(),
+        }
+    }
+
     /// For an insert that a uniqueness rule guards: a violation becomes the
     /// conflict the caller caused (`message`), not a database failure. The
     /// check before the insert answers the common case; this answers the
@@ -78,6 +116,11 @@ impl From<sqlx::Error> for StoreError {
     }
 }
 
+/// Any error as a shared cause.
+pub(crate) fn cause(error: impl std::error::Error + Send + Sync + 'static) -> Cause {
+    std::sync::Arc::new(error)
+}
+
 /// Database errors that end when the fault does, not bugs: SQLite's busy,
 /// read-only, I/O, disk-full and cannot-open codes (primary code in the low
 /// byte of the extended code), PostgreSQL's connection, resource and
@@ -90,4 +133,17 @@ fn is_transient_database_error(code: Option<&str>) -> bool {
     ["08", "53", "57"]
         .iter()
         .any(|class| code.starts_with(class))
+}
+
+/// An error with every cause under it, `outer: inner: innermost`, for the
+/// one log line that reports it.
+pub fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut shown = error.to_string();
+    let mut next = error.source();
+    while let Some(cause) = next {
+        shown.push_str(": ");
+        shown.push_str(&cause.to_string());
+        next = cause.source();
+    }
+    shown
 }

@@ -46,7 +46,7 @@ pub use anomalies::{Alert, AnomalyThresholds, UnscopedAnomalies};
 pub use audit::AuditLog;
 pub use auth::{AuthStore, Credentials, LoginSubject, SessionTimes};
 pub use db::{Store, StoreOptions};
-pub use error::StoreError;
+pub use error::{Cause, StoreError, chain};
 pub use forensics::{AccessPage, BlastRadius, ForensicFilter, UnscopedForensics};
 pub use model::{
     AccessEntry, ApiKeyRecord, FindingDetail, FindingPdf, FindingSummary, PatientRecord,

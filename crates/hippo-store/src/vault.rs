@@ -19,7 +19,7 @@ use hippo_crypto::{CryptoError, DataKey, Keyring, MasterKeyId, ObjectBinding, Wr
 use sqlx::{AnyConnection, AnyPool, Row};
 
 use crate::blobs::BlobStore;
-use crate::error::StoreError;
+use crate::error::{StoreError, cause};
 
 const CACHE_FOR: Duration = Duration::from_secs(60);
 
@@ -39,10 +39,13 @@ impl KeySource {
             Self::Fixed(ring) => Ok(ring.clone()),
             Self::File(path) => {
                 let text = zeroize::Zeroizing::new(std::fs::read_to_string(path).map_err(|e| {
-                    StoreError::Keys(format!(
-                        "cannot read the master keyring {}: {e}; create one with `hippo keys init`",
-                        path.display()
-                    ))
+                    StoreError::keys(
+                        format!(
+                            "cannot read the master keyring {}; create one with `hippo keys init`",
+                            path.display()
+                        ),
+                        cause(e),
+                    )
                 })?);
                 Ok(Arc::new(Keyring::parse(&text).map_err(keys)?))
             }
@@ -51,7 +54,7 @@ impl KeySource {
 }
 
 fn keys(e: CryptoError) -> StoreError {
-    StoreError::Keys(e.to_string())
+    StoreError::keys("the keys do not open", cause(e))
 }
 
 /// A stored blob: its object name and sealed size.
@@ -95,7 +98,10 @@ impl Vault {
 
     fn keyring(&self, reload: bool) -> Result<Arc<Keyring>, StoreError> {
         let source = self.source.as_ref().ok_or_else(|| {
-            StoreError::Keys("no master keyring is configured; see `hippo keys init`".into())
+            StoreError::keys(
+                "no master keyring is configured; see `hippo keys init`",
+                None,
+            )
         })?;
         if !reload
             && let Ok(guard) = self.keyring.read()
@@ -160,7 +166,7 @@ impl Vault {
                 let stored = self
                     .stored_key(tenant)
                     .await?
-                    .ok_or_else(|| StoreError::Keys("data key vanished".into()))?;
+                    .ok_or_else(|| StoreError::keys("data key vanished", None))?;
                 self.unwrap_key(tenant, &stored)?
             }
         };
@@ -182,9 +188,10 @@ impl Vault {
             return Ok(None);
         };
         if row.try_get::<Option<i64>, _>("destroyed_at")?.is_some() {
-            return Err(StoreError::Keys(format!(
-                "the data key of tenant {tenant} was destroyed"
-            )));
+            return Err(StoreError::keys(
+                format!("the data key of tenant {tenant} was destroyed"),
+                None,
+            ));
         }
         let master: String = row.try_get("master_key_id")?;
         Ok(Some(WrappedDataKey {
@@ -216,7 +223,7 @@ impl Vault {
             )
         })
         .await
-        .map_err(|e| StoreError::Keys(e.to_string()))
+        .map_err(|e| StoreError::keys("sealing or opening off-thread failed", cause(e)))
     }
 
     /// Seal `plaintext` for the tenant's object and store it. The caller

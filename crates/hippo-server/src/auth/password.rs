@@ -11,7 +11,8 @@ use crate::error::Failure;
 
 /// OWASP minimum for Argon2id: 19 MiB, 2 passes, 1 lane.
 fn argon2() -> Result<Argon2<'static>, Failure> {
-    let params = Params::new(19 * 1024, 2, 1, None).map_err(|_| Failure::Internal)?;
+    let params = Params::new(19 * 1024, 2, 1, None)
+        .map_err(|e| Failure::internal(PasswordHashFailure(e.to_string())))?;
     Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
 }
 
@@ -20,7 +21,7 @@ pub fn hash(password: &str) -> Result<String, Failure> {
     argon2()?
         .hash_password(password.as_bytes())
         .map(|h| h.to_string())
-        .map_err(|_| Failure::Internal)
+        .map_err(|e| Failure::internal(PasswordHashFailure(e.to_string())))
 }
 
 /// Verifications waiting or running per hashing worker; a login beyond
@@ -57,7 +58,7 @@ impl PasswordVerifierPool {
             .permits
             .acquire()
             .await
-            .map_err(|_| Failure::Internal)?;
+            .map_err(|e| Failure::internal(PasswordHashFailure(e.to_string())))?;
         let known = stored.is_some();
         let hash = stored.unwrap_or(&self.dummy_hash).to_owned();
         let password = password.to_owned();
@@ -68,7 +69,12 @@ impl PasswordVerifierPool {
             })
         })
         .await
-        .map_err(|_| Failure::Internal)?;
+        .map_err(|e| Failure::internal(PasswordHashFailure(e.to_string())))?;
         Ok(known && matches)
     }
 }
+
+/// argon2's error, which implements no `std::error::Error` of its own.
+#[derive(Debug, thiserror::Error)]
+#[error("password hashing: {0}")]
+struct PasswordHashFailure(String);

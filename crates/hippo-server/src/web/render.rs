@@ -30,8 +30,5 @@ pub fn page<T: Template>(template: &T) -> Result<Response, WebError> {
     template
         .render()
         .map(|html| Html(html).into_response())
-        .map_err(|e| {
-            tracing::error!(error = %e, "template rendering failed");
-            WebError(Failure::Internal)
-        })
+        .map_err(|e| WebError(Failure::internal(e)))
 }
