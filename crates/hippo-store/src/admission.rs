@@ -213,12 +213,6 @@ impl Gatekeeper {
         }
     }
 
-    /// Whether the policy allows `action` on an object already admitted
-    /// (to offer a button, never to grant access).
-    pub(crate) fn permits(&self, action: Action, resource: &ResourceRef) -> bool {
-        self.gate.permits(action, resource)
-    }
-
     /// A collection or platform action (list, create): allowed on
     /// `resource`, or recorded as denied and answered like "not found".
     pub(crate) async fn require(

@@ -130,3 +130,77 @@ async fn every_success_is_recorded_under_the_routes_declared_action() {
         }
     }
 }
+
+/// The store's own collection checks deny what the policy denies, even
+/// for a caller that the route table would have stopped first (a lab
+/// system listing patients, an assistant managing API keys): the route
+/// fence is not the only one. Each refusal is recorded as a denial.
+#[tokio::test]
+async fn the_stores_collection_checks_deny_without_the_route_fence() {
+    let app = spawn_app().await;
+    let admin = ScopeActor::of(
+        &app.store,
+        login_subject(&app, "admin@labor-nord").await,
+        "collection-checks",
+    )
+    .await;
+    let key = hippo_server::auth::token::new_api_key();
+    admin
+        .acting(Action::ApiKeyCreate)
+        .create_api_key("lab", &hippo_server::auth::token::hash_token(&key))
+        .await
+        .unwrap();
+    let lab = app
+        .store
+        .unscoped_auth()
+        .api_key_principal(&hippo_server::auth::token::hash_token(&key))
+        .await
+        .unwrap()
+        .unwrap();
+    let lab = ScopeActor::of_principal(&app.store, lab, "collection-checks");
+    let assistant = ScopeActor::of(
+        &app.store,
+        login_subject(&app, "l.vogel").await,
+        "collection-checks",
+    )
+    .await;
+    let denied_before: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM audit_records WHERE outcome = 'denied'")
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    let refused = [
+        lab.acting(Action::PatientList)
+            .list_patients()
+            .await
+            .map(|_| ()),
+        lab.acting(Action::ApiKeyList)
+            .list_api_keys()
+            .await
+            .map(|_| ()),
+        assistant
+            .acting(Action::ApiKeyList)
+            .list_api_keys()
+            .await
+            .map(|_| ()),
+        assistant
+            .acting(Action::ApiKeyCreate)
+            .create_api_key("sneaky", "0".repeat(64).as_str())
+            .await
+            .map(|_| ()),
+    ];
+    for result in &refused {
+        assert!(matches!(result, Err(StoreError::NotFound)), "{result:?}");
+    }
+    let denied_after: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM audit_records WHERE outcome = 'denied'")
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    assert_eq!(denied_after - denied_before, refused.len() as i64);
+    let sneaky: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM api_keys WHERE name = 'sneaky'")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(sneaky, 0);
+}

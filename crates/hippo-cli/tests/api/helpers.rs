@@ -730,6 +730,10 @@ impl ScopeActor {
             .await
             .unwrap()
             .unwrap();
+        Self::of_principal(store, principal, request_id)
+    }
+
+    pub fn of_principal(store: &Store, principal: hippo_core::Principal, request_id: &str) -> Self {
         let gate = std::sync::Arc::new(hippo_policy::Policy::load().unwrap()).gate(&principal);
         Self {
             store: store.clone(),

@@ -9,7 +9,6 @@ mod api_keys;
 mod findings;
 mod patients;
 
-use hippo_core::policy::{Action, ResourceRef};
 use hippo_core::{Principal, TenantId};
 
 use crate::admission::{Connections, Gatekeeper, Request};
@@ -48,11 +47,5 @@ impl StaffScope {
 
     pub fn tenant(&self) -> TenantId {
         self.tenant
-    }
-
-    /// Whether the policy allows `action` on an object already admitted
-    /// (to show or hide a button, never to grant access).
-    pub fn may(&self, action: Action, resource: &ResourceRef) -> bool {
-        self.gk.permits(action, resource)
     }
 }
