@@ -2,15 +2,10 @@
 //! and restarts are built from tiles instead of every leaf. Both must give
 //! exactly what the whole log gives.
 
-#![allow(clippy::expect_used)]
-
-use std::sync::Arc;
-
-use hippo_audit::AuditSigningKey;
 use hippo_audit::merkle::{root, verify_inclusion};
 use hippo_core::audit::{AuditActor, AuditEvent, Outcome, RequestOrigin};
 use hippo_core::policy::{Action, ResourceKind};
-use hippo_store::{HeadIssuer, Store, StoreOptions};
+use hippo_store::HeadIssuer;
 
 fn access(i: usize) -> (AuditActor, AuditEvent, RequestOrigin) {
     (
@@ -30,21 +25,7 @@ fn access(i: usize) -> (AuditActor, AuditEvent, RequestOrigin) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn proofs_and_restarts_from_tiles_match_the_whole_log() {
     let dir = tempfile::tempdir().expect("dir");
-    let store = Store::open(&StoreOptions {
-        database_url: None,
-        data_dir: dir.path().to_path_buf(),
-        build: "test".into(),
-        blob_url: None,
-        blob_options: Default::default(),
-        keys: None,
-    })
-    .await
-    .expect("store");
-    let log = store.audit_log();
-    let key = Arc::new(AuditSigningKey::generate());
-    let mut issuer = HeadIssuer::new(log.clone(), key.clone(), u64::MAX, i64::MAX)
-        .await
-        .expect("issuer");
+    let (store, log, key, mut issuer) = super::open_log(dir.path()).await;
     // 700 records in steps that end inside and on tile boundaries.
     let mut size = 0;
     for step in [100, 156, 1, 255, 188] {

@@ -3,15 +3,13 @@
 //! small log crosses many block boundaries, with signed heads inside
 //! blocks, on their edges and at the end.
 
-#![allow(clippy::expect_used)]
-
 use std::sync::Arc;
 
 use hippo_audit::AuditSigningKey;
 use hippo_core::audit::{AuditActor, AuditEvent, Outcome, RequestOrigin};
 use hippo_core::policy::{Action, ResourceKind};
 use hippo_core::{FindingId, PatientId, TenantId};
-use hippo_store::{AuditLog, HeadIssuer, Store, StoreOptions};
+use hippo_store::{AuditLog, Store};
 
 fn access(i: usize) -> (AuditActor, AuditEvent, RequestOrigin) {
     let actor = AuditActor {
@@ -36,21 +34,7 @@ async fn log_with_heads(
     dir: &std::path::Path,
     heads: &[usize],
 ) -> (Store, AuditLog, Arc<AuditSigningKey>) {
-    let store = Store::open(&StoreOptions {
-        database_url: None,
-        data_dir: dir.to_path_buf(),
-        build: "test".into(),
-        blob_url: None,
-        blob_options: Default::default(),
-        keys: None,
-    })
-    .await
-    .expect("store");
-    let log = store.audit_log();
-    let key = Arc::new(AuditSigningKey::generate());
-    let mut issuer = HeadIssuer::new(log.clone(), key.clone(), u64::MAX, i64::MAX)
-        .await
-        .expect("issuer");
+    let (store, log, key, mut issuer) = super::open_log(dir).await;
     let mut size = 0;
     for &head in heads.iter().chain(&[37]) {
         log.append_bulk((size..head).map(access).collect())
