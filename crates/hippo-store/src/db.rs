@@ -213,7 +213,26 @@ impl Store {
                 Box::pin(async move { prepare_connection(conn, ConnectionRole::Pooled).await })
             })
             .connect(&url)
-            .await?;
+            .await
+            .map_err(|e| match e {
+                // At start-up a pool that times out means the database did
+                // not answer; say why, not "overloaded".
+                sqlx::Error::PoolTimedOut => StoreError::Unavailable(e),
+                other => other.into(),
+            });
+        let pool = match pool {
+            Ok(pool) => pool,
+            Err(StoreError::Unavailable(_)) => {
+                use sqlx::Connection;
+                // One direct attempt names the real cause (refused,
+                // unknown host, authentication).
+                let cause = sqlx::AnyConnection::connect(&url).await.err();
+                return Err(StoreError::Unavailable(
+                    cause.unwrap_or(sqlx::Error::PoolTimedOut),
+                ));
+            }
+            Err(e) => return Err(e),
+        };
         let tenant_pool = match Backend::of_pool(&pool) {
             Backend::Sqlite => {
                 SQLITE_MIGRATOR.run(&pool).await?;
