@@ -233,6 +233,22 @@ impl Gatekeeper {
         sqlx::query(self.scoping.statement(statement.sql))
     }
 
+    /// One row of `statement`, mapped; the connection is back in the pool
+    /// when this returns, before anyone waits for an audit record.
+    async fn fetch_row<T>(
+        &self,
+        statement: &Statement<T>,
+        bind: impl FnOnce(Bound<'static>) -> Bound<'static>,
+    ) -> Result<Option<T>, StoreError> {
+        let row = {
+            let mut conn = self.connections.acquire().await?;
+            bind(self.query(statement))
+                .fetch_optional(&mut *conn)
+                .await?
+        };
+        row.as_ref().map(statement.map).transpose()
+    }
+
     /// The gated fetch of one object by ID: absent, outside the fence and
     /// refused by the policy all answer "not found" and are recorded (as
     /// not found or as denied). The connection goes back to the pool
@@ -244,14 +260,8 @@ impl Gatekeeper {
         action: Action,
         id: impl ToString,
     ) -> Result<Gated<T>, StoreError> {
-        let row = {
-            let mut conn = self.connections.acquire().await?;
-            bind(self.query(statement))
-                .fetch_optional(&mut *conn)
-                .await?
-        };
         let kind = statement.kind;
-        match row.as_ref().map(statement.map).transpose()? {
+        match self.fetch_row(statement, bind).await? {
             None => Err(self.actor.not_found(action, kind, id).await),
             Some(object) if !self.gate.permits(action, &(statement.resource)(&object)) => {
                 Err(self.actor.denied(action, kind, id).await)
@@ -270,13 +280,7 @@ impl Gatekeeper {
         action: Action,
         id: impl ToString,
     ) -> Result<Gated<T>, StoreError> {
-        let row = {
-            let mut conn = self.connections.acquire().await?;
-            bind(self.query(statement))
-                .fetch_optional(&mut *conn)
-                .await?
-        };
-        match row.as_ref().map(statement.map).transpose()? {
+        match self.fetch_row(statement, bind).await? {
             None => Err(self.actor.not_found(action, statement.kind, id).await),
             Some(object) => Ok(Gated(object)),
         }

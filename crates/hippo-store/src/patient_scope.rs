@@ -225,11 +225,7 @@ impl PatientScope {
             .gk
             .fetch_one(&OWN_FINDING_BY_ID, self.bind_own(id), action, id)
             .await?;
-        let detail = queries::with_observations(&self.gk.connections, summary).await?;
-        let access = queries::finding_access(&detail.get().summary);
-        self.gk
-            .admit(detail, ResourceKind::Finding, vec![access])
-            .await
+        queries::admit_detail(&self.gk, summary).await
     }
 
     pub async fn finding_pdf(&self, id: FindingId) -> Result<Admitted<FindingPdf>, StoreError> {
@@ -242,11 +238,7 @@ impl PatientScope {
                     .await?
             }
         };
-        let pdf = queries::with_pdf(&self.vault, summary).await?;
-        let access = queries::finding_access(&pdf.get().summary);
-        self.gk
-            .admit(pdf, ResourceKind::FindingPdf, vec![access])
-            .await
+        queries::admit_pdf(&self.gk, &self.vault, summary).await
     }
 
     /// The incident drill re-creates the 2021 bug here and nowhere else:

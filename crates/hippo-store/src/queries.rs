@@ -6,7 +6,9 @@ use hippo_core::finding::Observation;
 use hippo_core::{FindingId, TenantId};
 use sqlx::AnyConnection;
 
-use crate::admission::{Access, Connections, Gated};
+use hippo_core::policy::ResourceKind;
+
+use crate::admission::{Access, Admitted, Gated, Gatekeeper};
 use crate::error::StoreError;
 use crate::model::{FindingDetail, FindingPdf, FindingSummary};
 use crate::rows::observation;
@@ -33,33 +35,40 @@ pub(crate) async fn observations(
     .collect()
 }
 
-/// An admitted finding with its values. The connection goes back to the
-/// pool before the caller waits for the audit record.
-pub(crate) async fn with_observations(
-    connections: &Connections,
+/// A finding the gate let through, completed with its values and recorded
+/// as read. The connection goes back to the pool before the record is
+/// awaited.
+pub(crate) async fn admit_detail(
+    gk: &Gatekeeper,
     summary: Gated<FindingSummary>,
-) -> Result<Gated<FindingDetail>, StoreError> {
+) -> Result<Admitted<FindingDetail>, StoreError> {
     let values = {
-        let mut conn = connections.acquire().await?;
+        let mut conn = gk.connections.acquire().await?;
         let f = summary.get();
         observations(&mut conn, f.tenant_id, f.id).await?
     };
-    Ok(summary.with(|summary| FindingDetail {
+    let access = finding_access(summary.get());
+    let detail = summary.with(|summary| FindingDetail {
         summary,
         observations: values,
-    }))
+    });
+    gk.admit(detail, ResourceKind::Finding, vec![access]).await
 }
 
-/// An admitted finding with its PDF, opened from the sealed blob.
-pub(crate) async fn with_pdf(
+/// A finding the gate let through, with its PDF opened from the sealed
+/// blob, recorded as downloaded.
+pub(crate) async fn admit_pdf(
+    gk: &Gatekeeper,
     vault: &Vault,
     summary: Gated<FindingSummary>,
-) -> Result<Gated<FindingPdf>, StoreError> {
+) -> Result<Admitted<FindingPdf>, StoreError> {
     let f = summary.get();
     let bytes = vault
         .get_and_open(f.tenant_id, PDF_BLOB, &f.id.to_string())
         .await?;
-    Ok(summary.with(|summary| FindingPdf { summary, bytes }))
+    let access = finding_access(f);
+    let pdf = summary.with(|summary| FindingPdf { summary, bytes });
+    gk.admit(pdf, ResourceKind::FindingPdf, vec![access]).await
 }
 
 /// The success record of one finding: its ID, its tenant and patient.

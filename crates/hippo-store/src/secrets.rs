@@ -28,8 +28,8 @@ impl DatabaseUrl {
                 url.to_string()
             }
             Ok(url) => url.to_string(),
-            // Not a URL (a plain SQLite path): nothing secret in it, but
-            // show only the scheme-less shape's length to be safe.
+            // Not a URL: a plain SQLite path carries no credentials;
+            // anything with an `@` might, and is not shown.
             Err(_) if !raw.contains('@') => raw.to_owned(),
             Err(_) => "[unparsable database URL]".to_owned(),
         }

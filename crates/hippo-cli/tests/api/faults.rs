@@ -65,10 +65,7 @@ impl Probe {
             .send()
             .await
             .expect("a fault is answered, never left hanging");
-        let request_id = response.headers()["x-request-id"]
-            .to_str()
-            .expect("a request ID")
-            .to_owned();
+        let request_id = server_request_id(&response);
         let retry_after = response.headers().contains_key("retry-after");
         (response.status(), retry_after, request_id)
     }

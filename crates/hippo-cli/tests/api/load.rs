@@ -171,10 +171,3 @@ async fn overload_is_shed_with_503_and_retry_after() {
         assert_eq!(body["error"]["code"], "overloaded");
     }
 }
-
-fn server_request_id(response: &reqwest::Response) -> String {
-    response.headers()["x-request-id"]
-        .to_str()
-        .expect("a request ID")
-        .to_owned()
-}

@@ -82,11 +82,7 @@ impl StaffScope {
             .gk
             .fetch_one(&FINDING_BY_ID, self.bind_finding(id), action, id)
             .await?;
-        let detail = queries::with_observations(&self.gk.connections, summary).await?;
-        let access = queries::finding_access(&detail.get().summary);
-        self.gk
-            .admit(detail, ResourceKind::Finding, vec![access])
-            .await
+        queries::admit_detail(&self.gk, summary).await
     }
 
     pub async fn finding_pdf(&self, id: FindingId) -> Result<Admitted<FindingPdf>, StoreError> {
@@ -95,11 +91,7 @@ impl StaffScope {
             .gk
             .fetch_one(&FINDING_PDF_BY_ID, self.bind_finding(id), action, id)
             .await?;
-        let pdf = queries::with_pdf(&self.vault, summary).await?;
-        let access = queries::finding_access(&pdf.get().summary);
-        self.gk
-            .admit(pdf, ResourceKind::FindingPdf, vec![access])
-            .await
+        queries::admit_pdf(&self.gk, &self.vault, summary).await
     }
 
     /// Store a new draft finding with its observations and PDF, all in one

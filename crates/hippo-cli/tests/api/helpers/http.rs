@@ -39,3 +39,11 @@ pub async fn login_at(client: &Client, url: &str, email: &str, password: &str) -
     let body: Value = response.json().await.unwrap();
     body["token"].as_str().unwrap().to_owned()
 }
+
+/// The ID the server gave a request (its audit records carry it).
+pub fn server_request_id(response: &Response) -> String {
+    response.headers()["x-request-id"]
+        .to_str()
+        .expect("a request ID")
+        .to_owned()
+}
