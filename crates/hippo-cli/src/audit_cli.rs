@@ -10,8 +10,112 @@ use hippo_core::time_util::rfc3339;
 use hippo_store::{HeadIssuer, Store};
 use serde_json::json;
 
+use crate::forensics_cli::FilterArgs;
 use crate::progress::Progress;
+use crate::settings::DataArgs;
 use crate::settings::DataSettings;
+use crate::store_cli::with_store;
+use clap::Subcommand;
+use std::path::{Path, PathBuf};
+
+/// `hippo audit …`.
+// Parsed once per run; the size of a variant does not matter.
+#[allow(clippy::large_enum_variant)]
+#[derive(Subcommand)]
+pub enum AuditCommand {
+    /// Recompute the whole log, check every signed head and their
+    /// consistency; name the first record that is wrong. Exit code 1 if so.
+    Verify {
+        #[command(flatten)]
+        data: DataArgs,
+        /// Check against this public key (hex) instead of the key file's.
+        #[arg(long, value_name = "HEX")]
+        public_key: Option<String>,
+    },
+    /// Show the latest signed tree head.
+    Head {
+        #[command(flatten)]
+        data: DataArgs,
+        /// Issue a fresh head for the current log first.
+        #[arg(long)]
+        issue: bool,
+    },
+    /// Export records (JSON lines, or FHIR R4 AuditEvent ndjson).
+    Export {
+        #[command(flatten)]
+        data: DataArgs,
+        #[command(flatten)]
+        filter: FilterArgs,
+        /// Write FHIR R4 AuditEvent resources instead of Hippo's records.
+        #[arg(long)]
+        fhir: bool,
+        /// Output file; default standard output.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Print an inclusion proof of one record in the latest signed head.
+    Prove {
+        #[command(flatten)]
+        data: DataArgs,
+        /// The record's public ID.
+        record: String,
+    },
+}
+
+pub async fn run(command: AuditCommand) -> anyhow::Result<()> {
+    match command {
+        AuditCommand::Verify { data, public_key } => {
+            with_store(&data, async |store, settings| {
+                verify(store, settings, public_key.as_deref()).await
+            })
+            .await
+        }
+        AuditCommand::Head { data, issue } => {
+            with_store(&data, async |store, settings| {
+                head(store, settings, issue).await
+            })
+            .await
+        }
+        AuditCommand::Export {
+            data,
+            filter,
+            fhir,
+            out,
+        } => {
+            with_store(&data, async |store, _| {
+                export(store, &filter, fhir, out.as_deref()).await
+            })
+            .await
+        }
+        AuditCommand::Prove { data, record } => {
+            with_store(&data, async |store, settings| {
+                prove(store, settings, &record).await
+            })
+            .await
+        }
+    }
+}
+
+/// Every selected record, to a file or standard output.
+async fn export(
+    store: &Store,
+    filter: &FilterArgs,
+    fhir: bool,
+    out: Option<&Path>,
+) -> anyhow::Result<()> {
+    let mut filter = filter.filter()?;
+    filter.limit = Some(1_000_000);
+    let records = store.unscoped_forensics().accesses(&filter).await?;
+    match out {
+        Some(path) => {
+            let mut file = std::io::BufWriter::new(std::fs::File::create(path)?);
+            crate::export::write(&records, fhir, &mut file)?;
+            eprintln!("wrote {} records to {}", records.len(), path.display());
+        }
+        None => crate::export::write(&records, fhir, &mut std::io::stdout().lock())?,
+    }
+    Ok(())
+}
 
 /// Verify; returns the report's problem as an error so the exit code is 1.
 pub async fn verify(

@@ -4,11 +4,59 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
+use crate::settings::DataArgs;
+use crate::store_cli::with_store;
 use anyhow::Context;
+use clap::Subcommand;
 use clap::{Args, ValueEnum};
 use hippo_core::time_util::{human, parse_rfc3339, rfc3339};
 use hippo_store::forensics::AccessRecord;
 use hippo_store::{BlastRadius, ForensicFilter, Store};
+
+/// `hippo forensics …`.
+#[allow(clippy::large_enum_variant)]
+#[derive(Subcommand)]
+pub enum ForensicsCommand {
+    /// Accesses by actor, patient, tenant, action, route or build, in a window.
+    Accesses {
+        #[command(flatten)]
+        data: DataArgs,
+        #[command(flatten)]
+        filter: FilterArgs,
+    },
+    /// Every access in the window by someone who was neither the patient's
+    /// own account nor staff of the patient's facility, by tenant and patient.
+    BlastRadius {
+        #[command(flatten)]
+        data: DataArgs,
+        #[command(flatten)]
+        filter: FilterArgs,
+    },
+    /// Run the anomaly rules over history (window by window) and list the
+    /// alerts they raise (also stored for the operator API).
+    Anomalies {
+        #[command(flatten)]
+        data: DataArgs,
+        #[command(flatten)]
+        filter: FilterArgs,
+    },
+}
+
+pub async fn run(command: ForensicsCommand) -> anyhow::Result<()> {
+    let report = match command {
+        ForensicsCommand::Accesses { data, filter } => {
+            with_store(&data, async |store, _| accesses(store, &filter).await).await?
+        }
+        ForensicsCommand::BlastRadius { data, filter } => {
+            with_store(&data, async |store, _| blast_radius(store, &filter).await).await?
+        }
+        ForensicsCommand::Anomalies { data, filter } => {
+            with_store(&data, async |store, _| anomalies(store, &filter).await).await?
+        }
+    };
+    println!("{report}");
+    Ok(())
+}
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum Format {

@@ -5,9 +5,111 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
+use crate::forensics_cli::FilterArgs;
+use crate::settings::DataArgs;
+use crate::store_cli::with_store;
 use anyhow::Context;
+use clap::Subcommand;
+use hippo_core::time_util::parse_rfc3339;
 use hippo_core::time_util::{human, now_millis};
 use hippo_store::incidents::{AffectedRecord, Incident};
+use std::path::PathBuf;
+
+/// `hippo incident …`.
+#[allow(clippy::large_enum_variant)]
+#[derive(Subcommand)]
+pub enum IncidentCommand {
+    /// Open an incident; its affected tenants and patients are the blast
+    /// radius of the given filter (window, routes, actions, builds).
+    Open {
+        #[command(flatten)]
+        data: DataArgs,
+        #[arg(long)]
+        title: String,
+        /// When the incident was detected (RFC 3339); default now. The
+        /// 72-hour notification deadline runs from here.
+        #[arg(long)]
+        detected_at: Option<String>,
+        #[command(flatten)]
+        filter: FilterArgs,
+    },
+    /// Add a timeline entry.
+    Note {
+        #[command(flatten)]
+        data: DataArgs,
+        id: String,
+        text: String,
+    },
+    /// Show the incident: deadline clock, timeline, affected records.
+    Show {
+        #[command(flatten)]
+        data: DataArgs,
+        id: String,
+    },
+    /// Draft notices per affected facility and letters per affected patient,
+    /// in German and English, into a directory.
+    Notices {
+        #[command(flatten)]
+        data: DataArgs,
+        id: String,
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
+}
+
+pub async fn run(command: IncidentCommand) -> anyhow::Result<()> {
+    match command {
+        IncidentCommand::Open {
+            data,
+            title,
+            detected_at,
+            filter,
+        } => {
+            let detected = match detected_at {
+                Some(t) => parse_rfc3339(&t)
+                    .with_context(|| format!("--detected-at {t:?} is not an RFC 3339 time"))?,
+                None => now_millis(),
+            };
+            let filter = filter.filter()?;
+            let (id, radius) = with_store(&data, async |store, _| {
+                Ok(store
+                    .unscoped_incidents()
+                    .open(&title, detected, &filter)
+                    .await?)
+            })
+            .await?;
+            let patients: usize = radius.tenants.iter().map(|t| t.patients.len()).sum();
+            println!(
+                "opened incident {id}: {} unauthorised accesses to {patients} patients in {} facilities",
+                radius.accesses,
+                radius.tenants.len()
+            );
+        }
+        IncidentCommand::Note { data, id, text } => {
+            with_store(&data, async |store, _| {
+                Ok(store.unscoped_incidents().add_event(&id, &text).await?)
+            })
+            .await?;
+            println!("added to the timeline of {id}");
+        }
+        IncidentCommand::Show { data, id } => {
+            let incident = with_store(&data, async |store, _| {
+                Ok(store.unscoped_incidents().get(&id).await?)
+            })
+            .await?;
+            println!("{}", show(&incident));
+        }
+        IncidentCommand::Notices { data, id, out } => {
+            let incident = with_store(&data, async |store, _| {
+                Ok(store.unscoped_incidents().get(&id).await?)
+            })
+            .await?;
+            let drafts = write_notices(&incident, &out)?;
+            println!("wrote {drafts} drafts to {}", out.display());
+        }
+    }
+    Ok(())
+}
 
 fn hours_left(deadline: i64) -> String {
     let ms = deadline - now_millis();

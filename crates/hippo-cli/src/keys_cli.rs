@@ -10,6 +10,101 @@ use hippo_crypto::Keyring;
 use hippo_store::Store;
 
 use crate::settings::DataSettings;
+use crate::settings::{DataArgs, FileSettings};
+use crate::store_cli::with_store;
+use clap::Subcommand;
+
+/// `hippo keys …`.
+#[derive(Subcommand)]
+pub enum KeysCommand {
+    /// Create the audit log's ed25519 signing key and the master keyring
+    /// (never overwrites either).
+    Init {
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Put a new master key in front of the keyring and re-wrap every data
+    /// key under it, without downtime; `--retire` then drops the old keys.
+    Rotate {
+        #[command(flatten)]
+        data: DataArgs,
+        /// Drop the old master keys (refused while any data key needs one).
+        #[arg(long)]
+        retire: bool,
+    },
+}
+
+/// `hippo tenant …`.
+#[derive(Subcommand)]
+pub enum TenantCommand {
+    /// Delete a tenant: its patients, findings, staff and keys are removed
+    /// and its data key destroyed, so its sealed blobs (and any copies of
+    /// them) can no longer be opened. Audited.
+    Delete {
+        #[command(flatten)]
+        data: DataArgs,
+        /// The tenant's ID.
+        id: String,
+        /// The same ID again, to confirm.
+        #[arg(long)]
+        confirm: String,
+    },
+}
+
+pub async fn run(command: KeysCommand) -> anyhow::Result<()> {
+    match command {
+        KeysCommand::Init { data } => {
+            init(&data.resolve(&FileSettings::load(data.config.as_deref())?))
+        }
+        KeysCommand::Rotate { data, retire } => {
+            let report = with_store(&data, async |store, settings| {
+                rotate(store, settings, retire).await
+            })
+            .await?;
+            print!("{report}");
+            Ok(())
+        }
+    }
+}
+
+pub async fn run_tenant(command: TenantCommand) -> anyhow::Result<()> {
+    match command {
+        TenantCommand::Delete { data, id, confirm } => {
+            let report = with_store(&data, async |store, _| {
+                delete_tenant(store, &id, &confirm).await
+            })
+            .await?;
+            println!("{report}");
+            Ok(())
+        }
+    }
+}
+
+/// `hippo keys init`: both keys, each only if missing.
+fn init(settings: &DataSettings) -> anyhow::Result<()> {
+    let created = settings.init_audit_key()?;
+    let key = settings.load_audit_key()?;
+    let keyring_created = settings.init_master_keyring()?;
+    let verb = |created: bool| {
+        if created {
+            "created"
+        } else {
+            "kept the existing"
+        }
+    };
+    println!(
+        "{} master keyring {} (keep it apart from backups)",
+        verb(keyring_created),
+        settings.master_keyring.display()
+    );
+    println!(
+        "{} audit signing key {}\npublic key: {}",
+        verb(created),
+        settings.audit_key.display(),
+        key.public_hex()
+    );
+    Ok(())
+}
 
 fn operator_cli() -> AuditActor {
     AuditActor::operator_cli(std::env::var("USER").ok())

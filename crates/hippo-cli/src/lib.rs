@@ -1,5 +1,5 @@
-//! The pieces of the `hippo` binary that tests also use: settings and the
-//! demo data set.
+//! The `hippo` binary's subcommands, one module each (arguments, `run`
+//! and the work), and what tests also use: settings and the demo data set.
 
 pub mod audit_cli;
 pub mod demo;
@@ -8,8 +8,10 @@ pub mod forensics_cli;
 pub mod incident_cli;
 pub mod keys_cli;
 pub mod progress;
+pub mod serve_cli;
 pub mod settings;
 pub mod storage_cli;
+pub mod store_cli;
 
 /// Version and git revision of this build.
 pub const BUILD: &str = env!("HIPPO_BUILD");

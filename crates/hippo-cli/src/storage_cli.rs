@@ -16,7 +16,87 @@ use sha2::{Digest, Sha256};
 
 use crate::progress::Progress;
 use crate::settings::DataSettings;
+use crate::settings::{DataArgs, FileSettings};
+use crate::store_cli::with_store;
+use clap::{Args, Subcommand};
 use hippo_store::Store;
+
+/// `hippo blobs …`.
+#[derive(Subcommand)]
+pub enum BlobsCommand {
+    /// List blobs no row refers to (and rows whose blob is missing).
+    Sweep {
+        #[command(flatten)]
+        data: DataArgs,
+        /// Leave blobs younger than this alone (uploads in progress).
+        #[arg(long, default_value_t = 60)]
+        grace_minutes: i64,
+        /// Delete the orphans found.
+        #[arg(long)]
+        delete: bool,
+    },
+}
+
+/// `hippo backup`.
+#[derive(Args)]
+pub struct BackupArgs {
+    #[command(flatten)]
+    data: DataArgs,
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+}
+
+/// `hippo restore`.
+#[derive(Args)]
+pub struct RestoreArgs {
+    #[command(flatten)]
+    data: DataArgs,
+    #[arg(long, value_name = "DIR")]
+    from: PathBuf,
+}
+
+pub async fn run_blobs(command: BlobsCommand) -> anyhow::Result<()> {
+    match command {
+        BlobsCommand::Sweep {
+            data,
+            grace_minutes,
+            delete,
+        } => {
+            let report = with_store(&data, async |store, _| {
+                sweep(store, grace_minutes, delete).await
+            })
+            .await?;
+            print!("{report}");
+        }
+    }
+    Ok(())
+}
+
+pub async fn run_backup(args: BackupArgs) -> anyhow::Result<()> {
+    let manifest = with_store(&args.data, async |store, _| backup(store, &args.out).await).await?;
+    println!(
+        "backup in {}: database ({} audit records) and {} sealed blobs; keys are not included",
+        args.out.display(),
+        manifest.audit_records,
+        manifest.blobs
+    );
+    Ok(())
+}
+
+pub async fn run_restore(args: RestoreArgs) -> anyhow::Result<()> {
+    let settings = args
+        .data
+        .resolve(&FileSettings::load(args.data.config.as_deref())?);
+    let manifest = restore(&args.from, &settings).await?;
+    println!(
+        "restored the backup of {} ({} audit records, {} blobs) into {}; run `hippo audit verify` next",
+        manifest.created_at,
+        manifest.audit_records,
+        manifest.blobs,
+        settings.data_dir.display()
+    );
+    Ok(())
+}
 
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Manifest {

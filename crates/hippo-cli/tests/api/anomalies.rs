@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
-use crate::helpers::{TestApp, spawn_app_with};
+use crate::helpers::{TestApp, test_app};
 
 /// A webhook receiver on loopback; returns the bodies it got.
 async fn webhook() -> (String, tokio::sync::mpsc::UnboundedReceiver<String>) {
@@ -56,11 +56,13 @@ async fn wait_for_alert(app: &TestApp, rule: &str) -> Value {
 #[tokio::test]
 async fn touching_a_decoy_patient_raises_an_alert_everywhere() {
     let (url, mut received) = webhook().await;
-    let app = spawn_app_with(|c| {
-        c.anomaly_every = Duration::from_millis(50);
-        c.alert_webhook = Some(url);
-    })
-    .await;
+    let app = test_app()
+        .configure(|c| {
+            c.anomaly_every = Duration::from_millis(50);
+            c.alert_webhook = Some(url);
+        })
+        .spawn()
+        .await;
     let admin = app.login("admin@labor-nord").await;
     let decoy: Value = app
         .post_json(
@@ -128,11 +130,13 @@ async fn touching_a_decoy_patient_raises_an_alert_everywhere() {
 
 #[tokio::test]
 async fn counting_up_identifiers_and_touching_many_patients_raise_alerts() {
-    let app = spawn_app_with(|c| {
-        c.anomaly_every = Duration::from_millis(50);
-        c.anomaly_thresholds.distinct_patients = 4;
-    })
-    .await;
+    let app = test_app()
+        .configure(|c| {
+            c.anomaly_every = Duration::from_millis(50);
+            c.anomaly_thresholds.distinct_patients = 4;
+        })
+        .spawn()
+        .await;
     let max = app.login("max.schmidt").await;
     for n in 1..=4 {
         assert_eq!(
@@ -180,7 +184,10 @@ async fn counting_up_identifiers_and_touching_many_patients_raise_alerts() {
 #[tokio::test]
 async fn the_rules_also_run_over_history_from_the_cli() {
     // No watcher in the server: only the CLI scan can find it.
-    let app = spawn_app_with(|c| c.anomaly_every = Duration::from_secs(3600)).await;
+    let app = test_app()
+        .configure(|c| c.anomaly_every = Duration::from_secs(3600))
+        .spawn()
+        .await;
     let max = app.login("max.schmidt").await;
     for n in 1..=3 {
         app.get(&format!("/api/v1/findings/{n}"), &max).await;

@@ -3,7 +3,7 @@
 use reqwest::{Response, StatusCode, multipart};
 use serde_json::{Value, json};
 
-use crate::helpers::{PDF, TestApp, finding_metadata, spawn_app, spawn_app_with, upload_form};
+use crate::helpers::{PDF, TestApp, finding_metadata, spawn_app, test_app, upload_form};
 
 async fn row_counts(app: &TestApp) -> [i64; 4] {
     [
@@ -23,7 +23,10 @@ async fn expect_error(response: Response, status: StatusCode, code: &str) -> Str
 
 #[tokio::test]
 async fn oversized_uploads_get_413_and_store_nothing() {
-    let app = spawn_app_with(|c| c.max_upload_bytes = 1024 * 1024).await;
+    let app = test_app()
+        .configure(|c| c.max_upload_bytes = 1024 * 1024)
+        .spawn()
+        .await;
     let clinician = app.login("a.keller").await;
     let patient = app.user("max.schmidt").patient_ids[0].to_string();
     let before = row_counts(&app).await;

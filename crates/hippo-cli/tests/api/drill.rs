@@ -9,20 +9,19 @@ use hippo_core::time_util::{now_millis, rfc3339};
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::helpers::{Fences, spawn_app_fenced};
+use crate::helpers::{Fences, test_app};
 
 const PDF_ROUTE: &str = "GET /api/v1/findings/{id}/pdf";
 
 #[tokio::test]
 async fn blast_radius_names_exactly_the_victims_the_attacker_and_the_first_access() {
-    let app = spawn_app_fenced(
-        Fences {
+    let app = test_app()
+        .fences(Fences {
             safeplay_drill: true,
             ..Fences::default()
-        },
-        |_| {},
-    )
-    .await;
+        })
+        .spawn()
+        .await;
     let start = now_millis() - 1;
 
     // Honest traffic on the same route: owners and their facilities.

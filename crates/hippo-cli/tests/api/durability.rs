@@ -11,8 +11,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::helpers::{
-    HIPPO, ServeProcess, finding_metadata, hippo, hippo_on, login_at, spawn_app_on_sqlite,
-    upload_form,
+    HIPPO, ServeProcess, finding_metadata, hippo, hippo_on, login_at, test_app, upload_form,
 };
 
 async fn pdf(client: &Client, url: &str, token: &str, finding: &str) -> (StatusCode, Vec<u8>) {
@@ -28,7 +27,7 @@ async fn pdf(client: &Client, url: &str, token: &str, finding: &str) -> (StatusC
 #[tokio::test]
 async fn a_backup_taken_while_serving_restores_into_a_new_directory() {
     // `hippo backup` copies SQLite; PostgreSQL is backed up with pg_dump.
-    let app = spawn_app_on_sqlite().await;
+    let app = test_app().on_sqlite().spawn().await;
     let max = app.login("max.schmidt").await;
     let finding = max.user.finding_ids[0].to_string();
     let (_, original) = pdf(&app.client, &app.url, &max.token, &finding).await;
@@ -297,8 +296,11 @@ async fn sigkill_under_write_load(database: Option<String>) {
 #[tokio::test]
 async fn a_postgresql_database_restores_from_pg_dump() {
     let database = crate::helpers::postgres_database().await;
-    let app =
-        crate::helpers::spawn_app_on(database.clone(), crate::helpers::Fences::default()).await;
+    let app = crate::helpers::test_app()
+        .on_database(database.clone())
+        .fences(crate::helpers::Fences::default())
+        .spawn()
+        .await;
     let max = app.login("max.schmidt").await;
     let finding = max.user.finding_ids[0].to_string();
     let (_, original) = pdf(&app.client, &app.url, &max.token, &finding).await;

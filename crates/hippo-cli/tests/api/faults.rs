@@ -424,7 +424,10 @@ async fn an_unreachable_s3_blob_store_answers_503_and_recovers_by_itself() {
     let port = free_port();
     let mut moto = Moto::start(port);
     moto.create_bucket("hippo-blobs").await;
-    let app = spawn_app_with_blob_store("s3://hippo-blobs", moto.options()).await;
+    let app = test_app()
+        .blob_store("s3://hippo-blobs", moto.options())
+        .spawn()
+        .await;
     let probe = Probe::new(&app.url, &app.world).await;
     let before = probe.during_fault(1).await;
     assert_eq!(before.unavailable, 0);

@@ -5,7 +5,7 @@
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::helpers::{Fences, TestApp, spawn_app_fenced};
+use crate::helpers::{Fences, TestApp, test_app};
 
 /// Patients and staff with no claim to Max's records.
 const OUTSIDERS: [&str; 4] = [
@@ -58,18 +58,17 @@ async fn foreign_rows_in_lists(app: &TestApp) -> usize {
 
 #[tokio::test]
 async fn the_policy_alone_denies_when_store_scoping_is_off() {
-    let app = spawn_app_fenced(
-        Fences {
+    let app = test_app()
+        .fences(Fences {
             bypass_store_scoping: true,
             bypass_policy: false,
             empty: false,
             safeplay_drill: false,
             // On PostgreSQL row-level security would deny first.
             bypass_row_level_security: true,
-        },
-        |_| {},
-    )
-    .await;
+        })
+        .spawn()
+        .await;
     let statuses = outsider_statuses(&app).await;
     assert!(
         statuses.iter().all(|s| *s == StatusCode::NOT_FOUND),
@@ -85,17 +84,16 @@ async fn the_policy_alone_denies_when_store_scoping_is_off() {
 
 #[tokio::test]
 async fn the_store_alone_denies_when_the_policy_is_off() {
-    let app = spawn_app_fenced(
-        Fences {
+    let app = test_app()
+        .fences(Fences {
             bypass_store_scoping: false,
             bypass_policy: true,
             empty: false,
             safeplay_drill: false,
             bypass_row_level_security: true,
-        },
-        |_| {},
-    )
-    .await;
+        })
+        .spawn()
+        .await;
     let statuses = outsider_statuses(&app).await;
     assert!(
         statuses.iter().all(|s| *s == StatusCode::NOT_FOUND),
@@ -106,17 +104,16 @@ async fn the_store_alone_denies_when_the_policy_is_off() {
 
 #[tokio::test]
 async fn with_both_fences_off_the_same_requests_leak() {
-    let app = spawn_app_fenced(
-        Fences {
+    let app = test_app()
+        .fences(Fences {
             bypass_store_scoping: true,
             bypass_policy: true,
             empty: false,
             safeplay_drill: false,
             bypass_row_level_security: true,
-        },
-        |_| {},
-    )
-    .await;
+        })
+        .spawn()
+        .await;
     let statuses = outsider_statuses(&app).await;
     assert!(statuses.contains(&StatusCode::OK), "{statuses:?}");
     assert!(foreign_rows_in_lists(&app).await > 0);
@@ -137,7 +134,11 @@ async fn row_level_security_alone_keeps_staff_inside_their_tenant_on_postgresql(
         safeplay_drill: false,
         bypass_row_level_security: false,
     };
-    let app = crate::helpers::spawn_app_on(database, fences).await;
+    let app = crate::helpers::test_app()
+        .on_database(database)
+        .fences(fences)
+        .spawn()
+        .await;
     let staff_statuses = staff_outsider_statuses(&app).await;
     assert!(
         staff_statuses.iter().all(|s| *s == StatusCode::NOT_FOUND),
@@ -146,14 +147,14 @@ async fn row_level_security_alone_keeps_staff_inside_their_tenant_on_postgresql(
     assert_eq!(foreign_patients_in_staff_list(&app).await, 0);
 
     let database = crate::helpers::postgres_database().await;
-    let app = crate::helpers::spawn_app_on(
-        database,
-        Fences {
+    let app = crate::helpers::test_app()
+        .on_database(database)
+        .fences(Fences {
             bypass_row_level_security: true,
             ..fences
-        },
-    )
-    .await;
+        })
+        .spawn()
+        .await;
     let leaked = staff_outsider_statuses(&app).await;
     assert!(leaked.contains(&StatusCode::OK), "{leaked:?}");
     assert!(foreign_patients_in_staff_list(&app).await > 0);

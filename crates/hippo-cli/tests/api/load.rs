@@ -79,11 +79,13 @@ async fn hundreds_of_concurrent_reads_all_succeed_and_are_audited() {
 /// cap, and normal requests are answered meanwhile.
 #[tokio::test]
 async fn idle_and_half_open_sockets_do_not_starve_requests() {
-    let app = spawn_app_with(|config| {
-        config.limits.header_timeout = std::time::Duration::from_secs(1);
-        config.limits.max_connections = 64;
-    })
-    .await;
+    let app = test_app()
+        .configure(|config| {
+            config.limits.header_timeout = std::time::Duration::from_secs(1);
+            config.limits.max_connections = 64;
+        })
+        .spawn()
+        .await;
     let addr = app.url.trim_start_matches("http://").to_owned();
     let mut sockets = Vec::new();
     for i in 0..200 {
@@ -128,11 +130,13 @@ async fn idle_and_half_open_sockets_do_not_starve_requests() {
 /// with 503 and Retry-After after a bounded wait, and nothing hangs.
 #[tokio::test]
 async fn overload_is_shed_with_503_and_retry_after() {
-    let app = spawn_app_with(|config| {
-        config.limits.max_in_flight = 1;
-        config.limits.admission_wait = std::time::Duration::from_millis(1);
-    })
-    .await;
+    let app = test_app()
+        .configure(|config| {
+            config.limits.max_in_flight = 1;
+            config.limits.admission_wait = std::time::Duration::from_millis(1);
+        })
+        .spawn()
+        .await;
     let patient = app.login("erika").await;
     let own = patient.user.finding_ids[0];
     let requests = (0..256).map(|_| {

@@ -4,7 +4,7 @@
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::helpers::{Session, TestApp, spawn_app_with};
+use crate::helpers::{Session, TestApp, test_app};
 
 /// Everything an honest user does with their own data, once.
 async fn browse_own_data(app: &TestApp, session: &Session) -> Vec<StatusCode> {
@@ -56,7 +56,10 @@ async fn browse_own_data(app: &TestApp, session: &Session) -> Vec<StatusCode> {
 #[tokio::test]
 async fn honest_use_never_trips_the_probe_detector() {
     // The production default: 20 not-found answers per minute.
-    let app = spawn_app_with(|c| c.not_found_limit = 20).await;
+    let app = test_app()
+        .configure(|c| c.not_found_limit = 20)
+        .spawn()
+        .await;
     let mut requests = 0;
     for user in app.world.users.clone() {
         if user.role == "operator" {
@@ -83,7 +86,10 @@ async fn honest_use_never_trips_the_probe_detector() {
 
 #[tokio::test]
 async fn many_not_found_lookups_get_429_and_a_probing_record() {
-    let app = spawn_app_with(|c| c.not_found_limit = 20).await;
+    let app = test_app()
+        .configure(|c| c.not_found_limit = 20)
+        .spawn()
+        .await;
     let prober = app.login("sophie.wagner").await;
     for _ in 0..20 {
         let r = app

@@ -5,9 +5,7 @@
 
 use reqwest::StatusCode;
 
-use crate::helpers::{
-    Moto, PDF, contains, finding_metadata, free_port, spawn_app_with_blob_store, upload_form,
-};
+use crate::helpers::{Moto, PDF, contains, finding_metadata, free_port, test_app, upload_form};
 
 #[tokio::test]
 async fn sealed_blobs_round_trip_through_s3_compatible_storage() {
@@ -17,7 +15,10 @@ async fn sealed_blobs_round_trip_through_s3_compatible_storage() {
     let client = reqwest::Client::new();
     moto.create_bucket("hippo-blobs").await;
     let options = moto.options();
-    let app = spawn_app_with_blob_store("s3://hippo-blobs", options.clone()).await;
+    let app = test_app()
+        .blob_store("s3://hippo-blobs", options.clone())
+        .spawn()
+        .await;
 
     // The demo's PDFs were sealed into the bucket; one reads back whole.
     let max = app.login("max.schmidt").await;

@@ -6,7 +6,7 @@ use reqwest::StatusCode;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::helpers::{spawn_app, spawn_app_with};
+use crate::helpers::{spawn_app, test_app};
 
 #[tokio::test]
 async fn wrong_password_and_unknown_email_look_the_same_and_are_audited() {
@@ -106,7 +106,10 @@ async fn each_surface_accepts_only_its_own_credential() {
 
 #[tokio::test]
 async fn idle_sessions_expire() {
-    let app = spawn_app_with(|c| c.session_idle_timeout = Duration::from_millis(800)).await;
+    let app = test_app()
+        .configure(|c| c.session_idle_timeout = Duration::from_millis(800))
+        .spawn()
+        .await;
     let max = app.login("max.schmidt").await;
     assert_eq!(
         app.get("/api/v1/findings", &max).await.status(),
@@ -126,7 +129,10 @@ async fn idle_sessions_expire() {
 
 #[tokio::test]
 async fn sessions_have_an_absolute_lifetime() {
-    let app = spawn_app_with(|c| c.session_absolute_timeout = Duration::from_millis(800)).await;
+    let app = test_app()
+        .configure(|c| c.session_absolute_timeout = Duration::from_millis(800))
+        .spawn()
+        .await;
     let max = app.login("max.schmidt").await;
     for _ in 0..3 {
         assert_eq!(
@@ -180,7 +186,10 @@ async fn login_attempts_are_limited_per_account() {
 
 #[tokio::test]
 async fn login_attempts_are_limited_per_client_address() {
-    let app = spawn_app_with(|c| c.login_attempts_per_client_per_minute = 3).await;
+    let app = test_app()
+        .configure(|c| c.login_attempts_per_client_per_minute = 3)
+        .spawn()
+        .await;
     for user in ["max.schmidt", "sophie.wagner", "jonas.becker"] {
         let u = app.user(user);
         assert_eq!(

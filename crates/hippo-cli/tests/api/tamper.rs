@@ -10,7 +10,7 @@ use hippo_audit::merkle::{consistency_proof, root, verify_consistency, verify_in
 use hippo_store::{Store, StoreOptions};
 use sqlx::{AnyConnection, Connection, Executor, Row};
 
-use crate::helpers::{TestApp, spawn_app_on_sqlite as spawn_app};
+use crate::helpers::{TestApp, test_app};
 
 const HIPPO: &str = env!("CARGO_BIN_EXE_hippo");
 
@@ -86,7 +86,7 @@ fn verify_cli(app: &TestApp, db: &std::path::Path) -> (bool, String) {
 
 #[tokio::test]
 async fn verify_passes_on_an_intact_log_and_names_every_kind_of_tampering() {
-    let app = spawn_app().await;
+    let app = test_app().on_sqlite().spawn().await;
     let size = busy_log(&app).await;
     assert!(size > 40, "{size}");
 
@@ -146,7 +146,7 @@ async fn verify_passes_on_an_intact_log_and_names_every_kind_of_tampering() {
 
 #[tokio::test]
 async fn a_consistently_rewritten_record_is_caught_by_the_signed_heads() {
-    let app = spawn_app().await;
+    let app = test_app().on_sqlite().spawn().await;
     busy_log(&app).await;
     let db = copy(&app, "rewritten.db").await;
     // Rewrite record #5 completely: fields, encoding and leaf hash agree.
@@ -236,7 +236,7 @@ async fn a_consistently_rewritten_record_is_caught_by_the_signed_heads() {
 
 #[tokio::test]
 async fn old_heads_stay_consistent_and_records_provably_included() {
-    let app = spawn_app().await;
+    let app = test_app().on_sqlite().spawn().await;
     busy_log(&app).await;
     let first = app.store.audit_log().latest_head().await.unwrap().unwrap();
     busy_log(&app).await;
@@ -293,7 +293,7 @@ async fn old_heads_stay_consistent_and_records_provably_included() {
 
 #[tokio::test]
 async fn export_writes_json_lines_and_fhir_audit_events() {
-    let app = spawn_app().await;
+    let app = test_app().on_sqlite().spawn().await;
     busy_log(&app).await;
     let run = |fhir: bool| {
         let mut cmd = Command::new(HIPPO);

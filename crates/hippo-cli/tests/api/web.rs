@@ -3,7 +3,7 @@
 use reqwest::StatusCode;
 use reqwest::multipart;
 
-use crate::helpers::{PDF, Session, TestApp, spawn_app, spawn_app_with};
+use crate::helpers::{PDF, Session, TestApp, spawn_app, test_app};
 
 fn hidden_csrf(html: &str) -> String {
     let marker = "name=\"csrf\" value=\"";
@@ -245,7 +245,10 @@ async fn pages_carry_security_headers_and_no_cache() {
 
 #[tokio::test]
 async fn secure_deployments_use_host_prefixed_secure_cookies() {
-    let app = spawn_app_with(|c| c.cookie_secure = true).await;
+    let app = test_app()
+        .configure(|c| c.cookie_secure = true)
+        .spawn()
+        .await;
     let max = app.user("max.schmidt");
     let r = browser_login(&app, &max.email, &max.password).await;
     let cookie = r

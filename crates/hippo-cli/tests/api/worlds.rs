@@ -15,7 +15,7 @@ use hippo_store::{LoginSubject, TenantKind};
 use proptest::prelude::*;
 use proptest::sample::Index;
 
-use crate::helpers::{Fences, ScopeActor, TestApp, spawn_app_fenced};
+use crate::helpers::{Fences, ScopeActor, TestApp, test_app};
 
 /// (finding states: 0 draft, 1 released, 2 retracted; shared with the next tenant)
 type PatientShape = (Vec<u8>, bool);
@@ -261,14 +261,13 @@ fn path(kind: u8, patients: &[PatientFacts], target: &Index) -> String {
 }
 
 async fn check(shape: Vec<TenantShape>, requests: Vec<(Index, u8, Index)>) {
-    let app = spawn_app_fenced(
-        Fences {
+    let app = test_app()
+        .fences(Fences {
             empty: true,
             ..Fences::default()
-        },
-        |_| {},
-    )
-    .await;
+        })
+        .spawn()
+        .await;
     let (patients, callers) = build(&app, &shape).await;
     for (who, kind, target) in requests {
         let caller = &callers[who.index(callers.len())];

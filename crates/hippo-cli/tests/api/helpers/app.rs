@@ -18,8 +18,89 @@ pub struct TestApp {
     _dir: tempfile::TempDir,
 }
 
+/// The demo world on the suite's database with the default configuration.
 pub async fn spawn_app() -> TestApp {
-    spawn_app_with(|_| {}).await
+    test_app().spawn().await
+}
+
+/// The one way to start a test app: `test_app()`, then what differs from
+/// the default (fences, database, blob store, configuration), then
+/// `.spawn().await`.
+pub fn test_app<'a>() -> TestAppBuilder<'a> {
+    TestAppBuilder {
+        database: TestDatabase::Suite,
+        fences: Fences::default(),
+        blob_url: None,
+        blob_options: Vec::new(),
+        configure: Box::new(|_| {}),
+    }
+}
+
+/// Where a test app keeps its data.
+enum TestDatabase {
+    /// The suite's database: SQLite, or a fresh PostgreSQL database with
+    /// `HIPPO_TEST_DATABASE=postgres`.
+    Suite,
+    /// SQLite, whatever the suite runs on (tests that tamper with the file).
+    Sqlite,
+    /// A database the test made.
+    Url(String),
+}
+
+pub struct TestAppBuilder<'a> {
+    database: TestDatabase,
+    fences: Fences,
+    blob_url: Option<String>,
+    blob_options: Vec<(String, String)>,
+    configure: Box<dyn FnOnce(&mut ServerConfig) + 'a>,
+}
+
+impl<'a> TestAppBuilder<'a> {
+    pub fn fences(mut self, fences: Fences) -> Self {
+        self.fences = fences;
+        self
+    }
+
+    /// Tests that tamper with the SQLite file itself run on SQLite
+    /// whatever the suite's database.
+    pub fn on_sqlite(mut self) -> Self {
+        self.database = TestDatabase::Sqlite;
+        self
+    }
+
+    pub fn on_database(mut self, url: String) -> Self {
+        self.database = TestDatabase::Url(url);
+        self
+    }
+
+    /// The demo world served with its blobs in another store (e.g. S3).
+    pub fn blob_store(mut self, url: &str, options: Vec<(String, String)>) -> Self {
+        self.blob_url = Some(url.to_owned());
+        self.blob_options = options;
+        self
+    }
+
+    /// Change the server's configuration after the test defaults are set.
+    pub fn configure(mut self, configure: impl FnOnce(&mut ServerConfig) + 'a) -> Self {
+        self.configure = Box::new(configure);
+        self
+    }
+
+    pub async fn spawn(self) -> TestApp {
+        let database_url = match self.database {
+            TestDatabase::Suite => test_database_url().await,
+            TestDatabase::Sqlite => None,
+            TestDatabase::Url(url) => Some(url),
+        };
+        spawn_on(
+            database_url,
+            self.fences,
+            self.blob_url,
+            self.blob_options,
+            self.configure,
+        )
+        .await
+    }
 }
 
 /// Which fence to switch off (test-only feature `fence-bypass`).
@@ -34,17 +115,6 @@ pub struct Fences {
     /// Staff handles see every tenant's rows (PostgreSQL's row-level
     /// security off; no effect on SQLite, which has none).
     pub bypass_row_level_security: bool,
-}
-
-pub async fn spawn_app_with(configure: impl FnOnce(&mut ServerConfig)) -> TestApp {
-    spawn_app_fenced(Fences::default(), configure).await
-}
-
-pub async fn spawn_app_fenced(
-    fences: Fences,
-    configure: impl FnOnce(&mut ServerConfig),
-) -> TestApp {
-    spawn(fences, None, Vec::new(), configure).await
 }
 
 /// The database the suite runs on: with `HIPPO_TEST_DATABASE=postgres`, a
@@ -80,12 +150,6 @@ pub fn on_postgres() -> bool {
     std::env::var("HIPPO_TEST_DATABASE").as_deref() == Ok("postgres")
 }
 
-/// Tests that tamper with the SQLite file itself run on SQLite whatever
-/// the suite's database.
-pub async fn spawn_app_on_sqlite() -> TestApp {
-    spawn_on(None, Fences::default(), None, Vec::new(), |_| {}).await
-}
-
 /// A fresh PostgreSQL database on the server `HIPPO_TEST_POSTGRES` names,
 /// whatever the suite's database (tests of PostgreSQL-only behaviour,
 /// named `…postgresql…`). Without a server the test fails: see
@@ -108,31 +172,12 @@ pub async fn postgres_database() -> String {
     format!("{base}/{name}")
 }
 
-pub async fn spawn_app_on(database_url: String, fences: Fences) -> TestApp {
-    spawn_on(Some(database_url), fences, None, Vec::new(), |_| {}).await
-}
-
-/// The demo world served with its blobs in another store (e.g. S3).
-pub async fn spawn_app_with_blob_store(url: &str, options: Vec<(String, String)>) -> TestApp {
-    spawn(Fences::default(), Some(url.to_owned()), options, |_| {}).await
-}
-
-async fn spawn(
-    fences: Fences,
-    blob_url: Option<String>,
-    blob_options: Vec<(String, String)>,
-    configure: impl FnOnce(&mut ServerConfig),
-) -> TestApp {
-    let database_url = test_database_url().await;
-    spawn_on(database_url, fences, blob_url, blob_options, configure).await
-}
-
 async fn spawn_on(
     database_url: Option<String>,
     fences: Fences,
     blob_url: Option<String>,
     blob_options: Vec<(String, String)>,
-    configure: impl FnOnce(&mut ServerConfig),
+    configure: Box<dyn FnOnce(&mut ServerConfig) + '_>,
 ) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     // The master keyring lives in a file, as in production (and where the
