@@ -16,11 +16,11 @@
 //! bounded: a full queue or a writer that does not answer in time is a 503.
 
 use hippo_audit::merkle::leaf_hash;
-use std::collections::HashMap;
+use std::collections::HashSet;
 
+use hippo_core::AuditRecordId;
 use hippo_core::audit::{AuditActor, AuditEvent, AuditRecord, RequestOrigin};
 use hippo_core::time_util::now_millis;
-use hippo_core::{AuditRecordId, PatientId, TenantId};
 use std::time::Duration;
 
 use sqlx::any::AnyConnectOptions;
@@ -254,13 +254,13 @@ async fn write_batch(conn: &mut AnyConnection, batch: &mut [Pending]) -> Result<
 /// Columns of one record, in the order `bind_record` binds them.
 const COLUMNS: &str = "seq, id, at, actor_kind, actor_id, actor_tenant_id, action, resource_kind, \
      resource_id, patient_id, tenant_id, outcome, detail, request_id, route, client_addr, user_agent, \
-     build, claim, canonical, leaf_hash";
-const COLUMN_COUNT: usize = 21;
+     build, claim, leaf_hash";
+const COLUMN_COUNT: usize = 20;
 
 /// Rows per INSERT statement. Every statement through sqlx's SQLite driver
 /// is a round trip to its worker thread (two thread wake-ups, ~50 µs on
 /// this machine), which cost far more than SQLite's own work when each
-/// record had its own statement; 64 rows are 1,344 bound values, well
+/// record had its own statement; 64 rows are 1,280 bound values, well
 /// under SQLite's limit of 32,766.
 const ROWS_PER_STATEMENT: usize = 64;
 
@@ -302,10 +302,10 @@ pub(crate) async fn insert_all(
         .map_err(unavailable)?
         .try_get("next")
         .map_err(unavailable)?;
-    let mut claims = ClaimCache::default();
+    let claims = ClaimCache::load(conn, records).await.map_err(unavailable)?;
     for (offset, record) in records.iter_mut().enumerate() {
         record.seq = next as u64 + offset as u64;
-        record.claim = claims.claim(conn, record).await.map_err(unavailable)?;
+        record.claim = claims.claim(record).into();
     }
     for chunk in records.chunks(ROWS_PER_STATEMENT) {
         let row = format!("({})", vec!["?"; COLUMN_COUNT].join(", "));
@@ -332,8 +332,9 @@ pub(crate) async fn insert_all(
 type InsertQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>;
 
 fn bind_record<'q>(query: InsertQuery<'q>, record: &AuditRecord) -> InsertQuery<'q> {
-    let canonical = record.canonical_bytes();
-    let leaf = leaf_hash(&canonical).to_vec();
+    // The canonical encoding itself is not stored: it is re-made from the
+    // columns whenever it is needed (verify), and its leaf hash binds them.
+    let leaf = leaf_hash(&record.canonical_bytes()).to_vec();
     let e = &record.event;
     query
         .bind(record.seq as i64)
@@ -355,33 +356,68 @@ fn bind_record<'q>(query: InsertQuery<'q>, record: &AuditRecord) -> InsertQuery<
         .bind(record.origin.user_agent.clone())
         .bind(record.build.clone())
         .bind(record.claim.clone())
-        .bind(canonical)
         .bind(leaf)
 }
 
-/// Claims looked up once per (account, tenant, patient) within one insert.
+/// The patient links of the accounts acting in one insert, read with one
+/// statement per 500 accounts: the writer serves every request, so a
+/// statement per record (a round trip to the database's worker thread
+/// each) would bound the whole server's audit rate.
 #[derive(Default)]
 struct ClaimCache {
-    linked: HashMap<(String, TenantId, PatientId), bool>,
+    linked: HashSet<(String, String, String)>,
 }
 
+/// Accounts per link lookup (bound values well under both databases'
+/// limits).
+const ACCOUNTS_PER_STATEMENT: usize = 500;
+
 impl ClaimCache {
+    async fn load(
+        conn: &mut AnyConnection,
+        records: &[&mut AuditRecord],
+    ) -> Result<Self, sqlx::Error> {
+        let accounts: Vec<&str> = records
+            .iter()
+            .filter(|r| r.actor.kind == "patient" && r.event.patient_id.is_some())
+            .filter_map(|r| r.actor.id.as_deref())
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
+        let mut cache = Self::default();
+        for chunk in accounts.chunks(ACCOUNTS_PER_STATEMENT) {
+            let placeholders: Vec<String> = (1..=chunk.len()).map(|n| format!("${n}")).collect();
+            let sql = format!(
+                "SELECT account_id, tenant_id, patient_id FROM account_patients WHERE account_id IN ({})",
+                placeholders.join(", ")
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for account in chunk {
+                query = query.bind(*account);
+            }
+            for row in query.fetch_all(&mut *conn).await? {
+                cache.linked.insert((
+                    row.try_get("account_id")?,
+                    row.try_get("tenant_id")?,
+                    row.try_get("patient_id")?,
+                ));
+            }
+        }
+        Ok(cache)
+    }
+
     /// Whether the actor had a claim to the patient's data when acting: the
     /// patient's own account, or staff / lab system of the patient's
     /// facility. Recorded (and hashed) with the record, so that "who had no
     /// business here" is an index lookup, not a scan, and cannot be edited
     /// unseen.
-    async fn claim(
-        &mut self,
-        conn: &mut AnyConnection,
-        record: &AuditRecord,
-    ) -> Result<String, sqlx::Error> {
+    fn claim(&self, record: &AuditRecord) -> &'static str {
         let (Some(patient), Some(tenant)) = (record.event.patient_id, record.event.tenant_id)
         else {
-            return Ok("n/a".into());
+            return "n/a";
         };
         let actor = &record.actor;
-        let claim = match actor.kind.as_str() {
+        match actor.kind.as_str() {
             "system" | "operator_cli" => "system",
             "tenant_admin" | "clinician" | "assistant" | "lab_system"
                 if actor.tenant_id == Some(tenant) =>
@@ -389,28 +425,18 @@ impl ClaimCache {
                 "tenant"
             }
             "patient" => {
-                let account = actor.id.clone().unwrap_or_default();
-                let key = (account, tenant, patient);
-                let linked = match self.linked.get(&key) {
-                    Some(linked) => *linked,
-                    None => {
-                        let linked = sqlx::query(
-                            "SELECT 1 FROM account_patients WHERE account_id = $1 AND tenant_id = $2 AND patient_id = $3",
-                        )
-                        .bind(&key.0)
-                        .bind(tenant.to_string())
-                        .bind(patient.to_string())
-                        .fetch_optional(&mut *conn)
-                        .await?
-                        .is_some();
-                        self.linked.insert(key, linked);
-                        linked
-                    }
-                };
-                if linked { "own" } else { "none" }
+                let key = (
+                    actor.id.clone().unwrap_or_default(),
+                    tenant.to_string(),
+                    patient.to_string(),
+                );
+                if self.linked.contains(&key) {
+                    "own"
+                } else {
+                    "none"
+                }
             }
             _ => "none",
-        };
-        Ok(claim.into())
+        }
     }
 }

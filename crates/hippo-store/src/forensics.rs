@@ -127,7 +127,8 @@ const COLUMNS: &str = "a.seq, a.id, a.at, a.actor_kind, a.actor_id, a.actor_tena
 
 /// Successful accesses by someone with no claim to the record: not the
 /// patient's own account, not staff or a lab system of the patient's
-/// tenant (classified when the record was written; index `(claim, at)`).
+/// tenant (classified when the record was written; the partial index
+/// `audit_unclaimed` holds just these records).
 const UNAUTHORISED: &str = "a.claim = 'none' AND a.outcome = 'success'";
 
 /// A cursor is `<at>.<seq>` of the last record of the previous page.

@@ -1,11 +1,17 @@
-//! Argon2id password hashing on a bounded blocking pool, so that a burst of
-//! logins cannot starve the async workers serving other requests.
+//! Argon2id password hashing on a bounded pool of its own, so that a burst
+//! of logins cannot starve the requests of everybody else.
+//!
+//! The pool's threads run at the lowest CPU priority (nice 19): a hash takes
+//! one core for tens of milliseconds, and on a small machine (or a server
+//! pinned to one core) reads queued behind it for as long. At nice 19 the
+//! scheduler gives request threads the core whenever they want it, and
+//! logins get what is left, which under a flood is what they should get.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::{Algorithm, Argon2, Params, Version};
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, mpsc, oneshot};
 
 use crate::error::Failure;
 
@@ -29,8 +35,49 @@ pub fn hash(password: &str) -> Result<String, Failure> {
 /// login flood costs the flood, not everybody else.
 const QUEUED_PER_WORKER: usize = 8;
 
+/// A verification to run on a hashing thread.
+type HashJob = Box<dyn FnOnce() + Send>;
+
+/// Threads that only hash, at the lowest CPU priority; they end when the
+/// pool (its sender) is dropped.
+fn start_hashing_threads(workers: usize) -> Result<mpsc::UnboundedSender<HashJob>, Failure> {
+    let (jobs, queue) = mpsc::unbounded_channel::<HashJob>();
+    let queue = Arc::new(Mutex::new(queue));
+    for n in 0..workers {
+        let queue = queue.clone();
+        std::thread::Builder::new()
+            .name(format!("hippo-argon2-{n}"))
+            .spawn(move || {
+                lower_own_priority();
+                loop {
+                    // One thread waits for the next job at a time.
+                    let job = match queue.lock() {
+                        Ok(mut queue) => queue.blocking_recv(),
+                        Err(_) => None,
+                    };
+                    match job {
+                        Some(job) => job(),
+                        None => break,
+                    }
+                }
+            })
+            .map_err(|e| Failure::internal(PasswordHashFailure(e.to_string())))?;
+    }
+    Ok(jobs)
+}
+
+/// nice 19 for the calling thread (on Linux the nice value is a thread's,
+/// not the process's). If the system refuses, hashing runs at normal
+/// priority, as before; that is logged, not fatal.
+fn lower_own_priority() {
+    if let Err(e) = rustix::process::nice(19) {
+        tracing::warn!(error = %e, "cannot lower the priority of a password hashing thread");
+    }
+}
+
 #[derive(Clone)]
 pub struct PasswordVerifierPool {
+    jobs: mpsc::UnboundedSender<HashJob>,
     permits: Arc<Semaphore>,
     queued: Arc<Semaphore>,
     /// Verified against when the e-mail is unknown, so that an unknown
@@ -42,6 +89,7 @@ impl PasswordVerifierPool {
     pub fn new() -> Result<Self, Failure> {
         let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
         Ok(Self {
+            jobs: start_hashing_threads(workers)?,
             permits: Arc::new(Semaphore::new(workers)),
             queued: Arc::new(Semaphore::new(workers * QUEUED_PER_WORKER)),
             dummy_hash: hash("hippo-dummy-password-for-timing")?.into(),
@@ -62,14 +110,20 @@ impl PasswordVerifierPool {
         let known = stored.is_some();
         let hash = stored.unwrap_or(&self.dummy_hash).to_owned();
         let password = password.to_owned();
-        let matches = tokio::task::spawn_blocking(move || {
-            argon2().is_ok_and(|a| {
+        let (reply, answer) = oneshot::channel();
+        let job: HashJob = Box::new(move || {
+            let matches = argon2().is_ok_and(|a| {
                 a.verify_password(password.as_bytes(), hash.as_str())
                     .is_ok()
-            })
-        })
-        .await
-        .map_err(|e| Failure::internal(PasswordHashFailure(e.to_string())))?;
+            });
+            let _ = reply.send(matches);
+        });
+        self.jobs
+            .send(job)
+            .map_err(|e| Failure::internal(PasswordHashFailure(e.to_string())))?;
+        let matches = answer
+            .await
+            .map_err(|e| Failure::internal(PasswordHashFailure(e.to_string())))?;
         Ok(known && matches)
     }
 }
@@ -78,3 +132,39 @@ impl PasswordVerifierPool {
 #[derive(Debug, thiserror::Error)]
 #[error("password hashing: {0}")]
 struct PasswordHashFailure(String);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The nice value of every thread of this process with `name`, from
+    /// `/proc/self/task/*/stat` (field 19, after the parenthesised name).
+    fn nice_of_threads_named(name: &str) -> Vec<i64> {
+        let mut nices = Vec::new();
+        for task in std::fs::read_dir("/proc/self/task").unwrap() {
+            let dir = task.unwrap().path();
+            let comm = std::fs::read_to_string(dir.join("comm")).unwrap_or_default();
+            if comm.trim() != name {
+                continue;
+            }
+            let stat = std::fs::read_to_string(dir.join("stat")).unwrap();
+            let after_name = &stat[stat.rfind(')').unwrap() + 2..];
+            // Fields from the state (3rd) on; nice is the 19th overall.
+            let nice = after_name.split(' ').nth(19 - 3).unwrap();
+            nices.push(nice.parse().unwrap());
+        }
+        nices
+    }
+
+    #[tokio::test]
+    async fn hashing_threads_run_at_the_lowest_priority_and_still_verify() {
+        let pool = PasswordVerifierPool::new().unwrap();
+        let stored = hash("correct horse").unwrap();
+        assert!(pool.verify("correct horse", Some(&stored)).await.unwrap());
+        assert!(!pool.verify("wrong", Some(&stored)).await.unwrap());
+        assert!(!pool.verify("correct horse", None).await.unwrap());
+        let nices = nice_of_threads_named("hippo-argon2-0");
+        assert!(!nices.is_empty(), "no hashing thread found");
+        assert!(nices.iter().all(|&n| n == 19), "{nices:?}");
+    }
+}
