@@ -85,10 +85,11 @@ pub struct Authorized {
 #[derive(Clone, Default)]
 pub struct ActorSlot(pub Arc<Mutex<Option<String>>>);
 
-/// What the request presented: a session token or a lab-system API key.
+/// What the request presented: a session token or a lab-system API key,
+/// as secrets whose `Debug` cannot show them.
 enum Credential {
-    Session(String),
-    ApiKey(String),
+    Session(SecretString),
+    ApiKey(SecretString),
 }
 
 fn route_spec(parts: &Parts) -> Result<RouteSpec, Rejection> {
@@ -121,16 +122,19 @@ fn credential(parts: &Parts, surface: Surface) -> Option<Credential> {
                 .map(|c| c.value().to_owned())
         }
     };
-    let token = token?;
-    if surface == Surface::Api && token.starts_with(API_KEY_PREFIX) {
-        return is_well_formed_api_key(&token).then_some(Credential::ApiKey(token));
+    let token = SecretString::from(token?);
+    let exposed = token.expose_secret();
+    if surface == Surface::Api && exposed.starts_with(API_KEY_PREFIX) {
+        return is_well_formed_api_key(exposed).then_some(Credential::ApiKey(token));
     }
-    is_well_formed(&token).then_some(Credential::Session(token))
+    is_well_formed(exposed).then_some(Credential::Session(token))
 }
 
 impl FromRequestParts<AppState> for Authorized {
     type Rejection = Rejection;
 
+    // Tokens pass through here: nothing of the request goes into the span.
+    #[tracing::instrument(skip_all)]
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Rejection> {
         let spec = route_spec(parts)?;
         let reject = |failure| Rejection {
@@ -146,16 +150,16 @@ impl FromRequestParts<AppState> for Authorized {
         let principal = match credential(parts, spec.surface) {
             Some(Credential::Session(token)) => state
                 .sessions()
-                .session_principal(&hash_token(&token), times)
+                .session_principal(&hash_token(token.expose_secret()), times)
                 .await
                 .map_err(|e| reject(e.into()))?
                 .map(|p| (p, token)),
             Some(Credential::ApiKey(key)) => state
                 .sessions()
-                .api_key_principal(&hash_token(&key))
+                .api_key_principal(&hash_token(key.expose_secret()))
                 .await
                 .map_err(|e| reject(e.into()))?
-                .map(|p| (p, String::new())),
+                .map(|p| (p, SecretString::default())),
             None => None,
         };
         let request_line = format!("{} {}", parts.method, parts.uri.path());
@@ -202,7 +206,7 @@ impl FromRequestParts<AppState> for Authorized {
             origin: meta.origin,
             scope,
             spec,
-            session_token: SecretString::from(token),
+            session_token: token,
             audit,
             gate,
         })

@@ -3,6 +3,7 @@
 
 use hippo_core::time_util::UnixMillis;
 use hippo_core::{AccountId, ApiKeyId, OperatorId, PatientLink, Principal, StaffId, StaffRole};
+use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, AnyPool, Row};
 
 use crate::error::StoreError;
@@ -110,24 +111,25 @@ impl AuthStore {
     }
 
     /// The principal of a live session, refreshing its idle clock. Expired
-    /// sessions (idle or absolute) are deleted and yield `None`. All on one
-    /// connection: this runs on every request.
+    /// sessions (idle or absolute) are deleted and yield `None`. This runs
+    /// on every request, so the session and its principal (staff member,
+    /// operator, or account with its patient links) come in one statement:
+    /// every statement is a round trip to the database's worker thread.
     pub async fn session_principal(
         &self,
         token_hash: &str,
         times: SessionTimes,
     ) -> Result<Option<Principal>, StoreError> {
         let mut conn = self.pool.acquire().await?;
-        let row = sqlx::query(
-            "SELECT staff_id, account_id, operator_id, last_seen_at, expires_at FROM sessions \
-             WHERE token_hash = $1",
-        )
-        .bind(token_hash)
-        .fetch_optional(&mut *conn)
-        .await?;
-        let Some(row) = row else { return Ok(None) };
-        let last_seen: i64 = row.try_get("last_seen_at")?;
-        let expires: i64 = row.try_get("expires_at")?;
+        let rows = sqlx::query(SESSION_WITH_PRINCIPAL)
+            .bind(token_hash)
+            .fetch_all(&mut *conn)
+            .await?;
+        let Some(first) = rows.first() else {
+            return Ok(None);
+        };
+        let last_seen: i64 = first.try_get("last_seen_at")?;
+        let expires: i64 = first.try_get("expires_at")?;
         if times.now >= expires || times.now - last_seen >= times.idle_timeout_ms {
             delete_session_on(&mut conn, token_hash).await?;
             return Ok(None);
@@ -141,14 +143,7 @@ impl AuthStore {
                 .execute(&mut *conn)
                 .await?;
         }
-        let staff: Option<String> = row.try_get("staff_id")?;
-        let operator: Option<String> = row.try_get("operator_id")?;
-        let subject = match (staff, operator) {
-            (Some(_), _) => LoginSubject::Staff(parse(&row, "staff_id")?),
-            (None, Some(_)) => LoginSubject::Operator(parse(&row, "operator_id")?),
-            (None, None) => LoginSubject::Account(parse(&row, "account_id")?),
-        };
-        principal_on(&mut conn, subject).await
+        session_principal_from(&rows)
     }
 
     pub async fn delete_session(&self, token_hash: &str) -> Result<(), StoreError> {
@@ -186,6 +181,77 @@ async fn delete_session_on(conn: &mut AnyConnection, token_hash: &str) -> Result
         .execute(conn)
         .await?;
     Ok(())
+}
+
+/// A session and whoever it belongs to: one row, or one row per patient
+/// link of an account (one with NULL links for an unlinked account). A
+/// `*_found` column is NULL when the session's staff member, operator or
+/// account no longer exists.
+const SESSION_WITH_PRINCIPAL: &str = "SELECT s.staff_id, s.account_id, s.operator_id, \
+     s.last_seen_at, s.expires_at, \
+     st.id AS staff_found, st.tenant_id AS staff_tenant_id, st.role AS staff_role, \
+     st.display_name AS staff_name, \
+     o.id AS operator_found, o.display_name AS operator_name, \
+     a.id AS account_found, a.display_name AS account_name, \
+     ap.tenant_id AS link_tenant_id, ap.patient_id AS link_patient_id \
+     FROM sessions s \
+     LEFT JOIN staff_users st ON st.id = s.staff_id \
+     LEFT JOIN operators o ON o.id = s.operator_id \
+     LEFT JOIN accounts a ON a.id = s.account_id \
+     LEFT JOIN account_patients ap ON ap.account_id = s.account_id \
+     WHERE s.token_hash = $1 ORDER BY ap.tenant_id";
+
+/// The principal from the rows of [`SESSION_WITH_PRINCIPAL`]; the same
+/// principal [`principal_on`] builds from the subject's own tables.
+fn session_principal_from(rows: &[AnyRow]) -> Result<Option<Principal>, StoreError> {
+    let Some(first) = rows.first() else {
+        return Ok(None);
+    };
+    let found = |column: &str| -> Result<bool, StoreError> {
+        Ok(first.try_get::<Option<String>, _>(column)?.is_some())
+    };
+    if first.try_get::<Option<String>, _>("staff_id")?.is_some() {
+        if !found("staff_found")? {
+            return Ok(None);
+        }
+        let role: String = first.try_get("staff_role")?;
+        return Ok(Some(Principal::Staff {
+            staff_id: parse(first, "staff_id")?,
+            tenant_id: parse(first, "staff_tenant_id")?,
+            role: StaffRole::parse(&role)
+                .ok_or_else(|| StoreError::Corrupt("staff role".into()))?,
+            display_name: first.try_get("staff_name")?,
+        }));
+    }
+    if first.try_get::<Option<String>, _>("operator_id")?.is_some() {
+        if !found("operator_found")? {
+            return Ok(None);
+        }
+        return Ok(Some(Principal::Operator {
+            operator_id: parse(first, "operator_id")?,
+            display_name: first.try_get("operator_name")?,
+        }));
+    }
+    if !found("account_found")? {
+        return Ok(None);
+    }
+    let mut links = Vec::with_capacity(rows.len());
+    for row in rows {
+        if row
+            .try_get::<Option<String>, _>("link_tenant_id")?
+            .is_some()
+        {
+            links.push(PatientLink {
+                tenant_id: parse(row, "link_tenant_id")?,
+                patient_id: parse(row, "link_patient_id")?,
+            });
+        }
+    }
+    Ok(Some(Principal::Patient {
+        account_id: parse(first, "account_id")?,
+        display_name: first.try_get("account_name")?,
+        links,
+    }))
 }
 
 async fn principal_on(

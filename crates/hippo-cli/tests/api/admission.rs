@@ -144,7 +144,8 @@ async fn the_stores_collection_checks_deny_without_the_route_fence() {
         "collection-checks",
     )
     .await;
-    let key = hippo_server::auth::token::new_api_key();
+    let key =
+        secrecy::ExposeSecret::expose_secret(&hippo_server::auth::token::new_api_key()).to_owned();
     admin
         .acting(Action::ApiKeyCreate)
         .create_api_key("lab", &hippo_server::auth::token::hash_token(&key))

@@ -14,6 +14,7 @@ use hippo_server::declarations::Surface;
 use hippo_server::declarations::{RouteSpec, Target, declarations as specs};
 use hippo_store::LoginSubject;
 use reqwest::StatusCode;
+use secrecy::ExposeSecret;
 
 use crate::helpers::{PDF, ScopeActor, TestApp, login_subject, spawn_app};
 use crate::requests::{Credential, send};
@@ -226,7 +227,7 @@ impl World {
                 };
                 scope
                     .acting(Action::ApiKeyCreate)
-                    .create_api_key("target", &hash_token(&new_api_key()))
+                    .create_api_key("target", &hash_token(new_api_key().expose_secret()))
                     .await
                     .unwrap()
                     .id
@@ -251,7 +252,7 @@ fn outcome(status: StatusCode, location: Option<&str>) -> Option<Expect> {
 #[tokio::test]
 async fn every_route_as_every_principal_against_every_relation() {
     let app = spawn_app().await;
-    let lab_key = new_api_key();
+    let lab_key = new_api_key().expose_secret().to_owned();
     let admin = staff_scope(&app, "admin@labor-nord").await;
     admin
         .acting(Action::ApiKeyCreate)

@@ -11,9 +11,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::api::json::ApiJson;
-use crate::auth::token::{hash_token, new_api_key};
+use crate::auth::token::{ShownOnce, hash_token, new_api_key};
 use crate::error::{ApiError, ErrorBody, Failure};
 use crate::extract::Authorized;
+use secrecy::ExposeSecret;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -35,7 +36,8 @@ pub struct CreatedApiKey {
     #[serde(flatten)]
     pub key: ApiKeyView,
     /// The secret, shown this once. Send as `Authorization: Bearer <secret>`.
-    pub secret: String,
+    #[schema(value_type = String)]
+    pub secret: ShownOnce,
 }
 
 impl From<&ApiKeyRecord> for ApiKeyView {
@@ -74,12 +76,14 @@ pub async fn create(
         return Err(Failure::Invalid("name: 1 to 100 printable characters".into()).into());
     }
     let secret = new_api_key();
-    let record = staff.create_api_key(name, &hash_token(&secret)).await?;
+    let record = staff
+        .create_api_key(name, &hash_token(secret.expose_secret()))
+        .await?;
     Ok((
         StatusCode::CREATED,
         Json(CreatedApiKey {
             key: (&*record).into(),
-            secret,
+            secret: ShownOnce::new(secret),
         }),
     ))
 }

@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 
 use crate::api::json::ApiJson;
 use crate::auth::login::login as login_flow;
-use crate::auth::token::hash_token;
+use crate::auth::token::{ShownOnce, hash_token};
 use crate::error::{ApiError, ErrorBody};
 use secrecy::{ExposeSecret, SecretString};
 
@@ -49,7 +49,8 @@ impl From<&Principal> for PrincipalView {
 #[derive(Serialize, ToSchema)]
 pub struct LoginResponse {
     /// Send as `Authorization: Bearer <token>`.
-    pub token: String,
+    #[schema(value_type = String)]
+    pub token: ShownOnce,
     pub expires_at: String,
     pub principal: PrincipalView,
 }
@@ -76,7 +77,7 @@ pub async fn login(
     )
     .await?;
     Ok(Json(LoginResponse {
-        token: success.token.expose_secret().to_owned(),
+        token: ShownOnce::new(success.token),
         expires_at: rfc3339(success.expires_at),
         principal: (&success.principal).into(),
     }))

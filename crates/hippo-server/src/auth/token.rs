@@ -2,7 +2,31 @@
 //! SHA-256 is stored.
 
 use rand::RngCore;
+use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
+
+/// A secret the client sees once, in the body of the answer that made it
+/// (a new session token, a new API key): it serialises as its value, so
+/// the client gets it, and its `Debug` hides it, so no log line does.
+pub struct ShownOnce(SecretString);
+
+impl ShownOnce {
+    pub fn new(secret: SecretString) -> Self {
+        Self(secret)
+    }
+}
+
+impl serde::Serialize for ShownOnce {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.0.expose_secret())
+    }
+}
+
+impl std::fmt::Debug for ShownOnce {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ShownOnce(<redacted>)")
+    }
+}
 
 pub const SESSION_COOKIE: &str = "hippo_session";
 /// With the `__Host-` prefix the browser refuses the cookie unless it is
@@ -33,10 +57,27 @@ pub fn is_well_formed(token: &str) -> bool {
 /// can tell what leaked) and 256 random bits.
 pub const API_KEY_PREFIX: &str = "hippo_lab_";
 
-pub fn new_api_key() -> String {
-    format!("{API_KEY_PREFIX}{}", new_token())
+pub fn new_api_key() -> SecretString {
+    SecretString::from(format!("{API_KEY_PREFIX}{}", new_token()))
 }
 
 pub fn is_well_formed_api_key(key: &str) -> bool {
     key.strip_prefix(API_KEY_PREFIX).is_some_and(is_well_formed)
+}
+
+#[cfg(test)]
+mod shown_once_tests {
+    use super::*;
+
+    #[test]
+    fn a_secret_shown_once_reaches_the_body_but_not_debug() {
+        let key = new_api_key();
+        let value = key.expose_secret().to_owned();
+        let shown = ShownOnce::new(key);
+        assert_eq!(
+            serde_json::to_string(&shown).unwrap(),
+            format!("\"{value}\"")
+        );
+        assert!(!format!("{shown:?}").contains(&value[API_KEY_PREFIX.len()..]));
+    }
 }
