@@ -42,7 +42,7 @@ pub mod vault;
 mod verify;
 
 pub use admission::Admitted;
-pub use anomalies::{Alert, AnomalyThresholds, UnscopedAnomalies};
+pub use anomalies::{Alert, AnomalyThresholds, ManyPatientsWindow, UnscopedAnomalies};
 pub use audit::AuditLog;
 pub use auth::{AuthStore, Credentials, LoginSubject, SessionTimes};
 pub use db::{Store, StoreOptions};
