@@ -391,6 +391,11 @@ impl ManyPatientsWindow {
             .filter(|(_, patients)| patients.len() as i64 >= t.distinct_patients)
             .map(|(actor, patients)| {
                 let count = patients.len() as i64;
+                let detail = if patients.len() >= Self::cap(t) {
+                    format!("touched at least {count} distinct patients in one window")
+                } else {
+                    many_patients_detail(count)
+                };
                 Finding {
                     rule: "many_patients",
                     actor: Some(actor.clone()),
@@ -399,7 +404,7 @@ impl ManyPatientsWindow {
                     first: patients.values().map(|(f, _)| *f).min().unwrap_or(from),
                     last: patients.values().map(|(_, l)| *l).max().unwrap_or(from),
                     count,
-                    detail: many_patients_detail(count),
+                    detail,
                 }
             })
             .collect()
