@@ -166,7 +166,10 @@ impl UnscopedAnomalies {
         t: AnomalyThresholds,
     ) -> Result<Vec<Finding>, StoreError> {
         // CROSS JOIN makes SQLite start from the few decoy patients and
-        // look up their records by index, instead of reading the window.
+        // look up their records by the patient index, instead of reading
+        // the window. Patient IDs are unique across tenants, so the
+        // record's tenant is not matched: a decoy's ID in another
+        // tenant's record is an alert too.
         let mut found = self
             .rule(
                 "honeytoken",
@@ -174,7 +177,7 @@ impl UnscopedAnomalies {
                     "SELECT {ACTOR} AS actor, a.tenant_id AS tenant, a.patient_id AS patient, \
                      MIN(a.at) AS first, MAX(a.at) AS last, COUNT(*) AS n \
                      FROM patients p CROSS JOIN audit_records a \
-                     WHERE p.honeytoken = 1 AND a.patient_id = p.id AND a.tenant_id = p.tenant_id \
+                     WHERE p.honeytoken = 1 AND a.patient_id = p.id \
                      AND a.at BETWEEN ?1 AND ?2 AND a.actor_kind <> 'system' \
                      AND a.action <> 'patient_create' GROUP BY 1, 2, 3"
                 ),
