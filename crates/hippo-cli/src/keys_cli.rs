@@ -9,8 +9,8 @@ use hippo_core::policy::{Action, ResourceKind};
 use hippo_crypto::Keyring;
 use hippo_store::Store;
 
+use crate::settings::DataArgs;
 use crate::settings::DataSettings;
-use crate::settings::{DataArgs, FileSettings};
 use crate::store_cli::with_store;
 use clap::Subcommand;
 
@@ -53,9 +53,7 @@ pub enum TenantCommand {
 
 pub async fn run(command: KeysCommand) -> anyhow::Result<()> {
     match command {
-        KeysCommand::Init { data } => {
-            init(&data.resolve(&FileSettings::load(data.config.as_deref())?))
-        }
+        KeysCommand::Init { data } => init(&data.load()?.0),
         KeysCommand::Rotate { data, retire } => {
             let report = with_store(&data, async |store, settings| {
                 rotate(store, settings, retire).await

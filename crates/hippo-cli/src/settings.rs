@@ -90,6 +90,13 @@ pub struct DataSettings {
 }
 
 impl DataArgs {
+    /// The configuration file this command names (or none), and the data
+    /// settings layered over it.
+    pub fn load(&self) -> anyhow::Result<(DataSettings, FileSettings)> {
+        let file = FileSettings::load(self.config.as_deref())?;
+        Ok((self.resolve(&file), file))
+    }
+
     pub fn resolve(&self, file: &FileSettings) -> DataSettings {
         let data_dir = self
             .data_dir

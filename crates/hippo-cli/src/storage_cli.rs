@@ -15,8 +15,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::progress::Progress;
+use crate::settings::DataArgs;
 use crate::settings::DataSettings;
-use crate::settings::{DataArgs, FileSettings};
 use crate::store_cli::with_store;
 use clap::{Args, Subcommand};
 use hippo_store::Store;
@@ -84,9 +84,7 @@ pub async fn run_backup(args: BackupArgs) -> anyhow::Result<()> {
 }
 
 pub async fn run_restore(args: RestoreArgs) -> anyhow::Result<()> {
-    let settings = args
-        .data
-        .resolve(&FileSettings::load(args.data.config.as_deref())?);
+    let (settings, _) = args.data.load()?;
     let manifest = restore(&args.from, &settings).await?;
     println!(
         "restored the backup of {} ({} audit records, {} blobs) into {}; run `hippo audit verify` next",

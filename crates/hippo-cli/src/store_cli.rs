@@ -18,8 +18,7 @@ pub struct OpenedStore {
 
 /// Layer flags, environment and the configuration file, and open the store.
 pub async fn open(data: &DataArgs) -> anyhow::Result<OpenedStore> {
-    let file = FileSettings::load(data.config.as_deref())?;
-    let settings = data.resolve(&file);
+    let (settings, file) = data.load()?;
     let store = Store::open(&settings.store_options())
         .await
         .with_context(|| {

@@ -59,6 +59,11 @@ pub struct UnscopedAnomalies {
 const ACTOR: &str =
     "COALESCE(a.actor_kind || ':' || a.actor_id, 'anonymous@' || COALESCE(a.client_addr, '?'))";
 
+/// The records "one actor, many patients" counts, in both its forms (the
+/// SQL rule over history and the watcher's window).
+const PATIENT_ACCESSES: &str =
+    "a.outcome = 'success' AND a.patient_id IS NOT NULL AND a.actor_kind <> 'system'";
+
 fn many_patients_detail(n: i64) -> String {
     format!("touched {n} distinct patients in one window")
 }
@@ -125,8 +130,8 @@ impl UnscopedAnomalies {
                 &format!(
                     "SELECT {ACTOR} AS actor, NULL AS tenant, NULL AS patient, MIN(a.at) AS first, \
                      MAX(a.at) AS last, COUNT(DISTINCT a.patient_id) AS n FROM audit_records a \
-                     WHERE a.at BETWEEN ?1 AND ?2 AND a.outcome = 'success' AND a.patient_id IS NOT NULL \
-                     AND a.actor_kind <> 'system' GROUP BY 1 HAVING COUNT(DISTINCT a.patient_id) >= {}",
+                     WHERE a.at BETWEEN ?1 AND ?2 AND {PATIENT_ACCESSES} \
+                     GROUP BY 1 HAVING COUNT(DISTINCT a.patient_id) >= {}",
                     t.distinct_patients
                 ),
                 from,
@@ -349,8 +354,7 @@ impl ManyPatientsWindow {
             let upto = newest.min(counted_to + NEW_RECORDS_PER_STATEMENT);
             let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
                 "SELECT {ACTOR} AS actor, a.patient_id AS patient, a.at AS at FROM audit_records a \
-                 WHERE a.seq > $1 AND a.seq <= $2 AND a.outcome = 'success' \
-                 AND a.patient_id IS NOT NULL AND a.actor_kind <> 'system'"
+                 WHERE a.seq > $1 AND a.seq <= $2 AND {PATIENT_ACCESSES}"
             )))
             .bind(counted_to)
             .bind(upto)

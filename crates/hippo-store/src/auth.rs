@@ -201,40 +201,90 @@ const SESSION_WITH_PRINCIPAL: &str = "SELECT s.staff_id, s.account_id, s.operato
      LEFT JOIN account_patients ap ON ap.account_id = s.account_id \
      WHERE s.token_hash = $1 ORDER BY ap.tenant_id";
 
-/// The principal from the rows of [`SESSION_WITH_PRINCIPAL`]; the same
-/// principal [`principal_on`] builds from the subject's own tables.
+/// The principal from the rows of [`SESSION_WITH_PRINCIPAL`]: the
+/// session names its subject, the joined columns describe it.
 fn session_principal_from(rows: &[AnyRow]) -> Result<Option<Principal>, StoreError> {
     let Some(first) = rows.first() else {
         return Ok(None);
     };
-    let found = |column: &str| -> Result<bool, StoreError> {
+    let present = |column: &str| -> Result<bool, StoreError> {
         Ok(first.try_get::<Option<String>, _>(column)?.is_some())
     };
-    if first.try_get::<Option<String>, _>("staff_id")?.is_some() {
-        if !found("staff_found")? {
-            return Ok(None);
+    let principal = if present("staff_id")? {
+        present("staff_found")?.then(|| staff_principal(first, parse(first, "staff_id")?))
+    } else if present("operator_id")? {
+        present("operator_found")?.then(|| operator_principal(first, parse(first, "operator_id")?))
+    } else {
+        present("account_found")?.then(|| patient_principal(rows, parse(first, "account_id")?))
+    };
+    principal.transpose()
+}
+
+/// The principal of a login subject, read from its own tables; the
+/// columns are named as in [`SESSION_WITH_PRINCIPAL`], so one builder per
+/// kind serves both.
+async fn principal_on(
+    conn: &mut AnyConnection,
+    subject: LoginSubject,
+) -> Result<Option<Principal>, StoreError> {
+    match subject {
+        LoginSubject::Staff(id) => sqlx::query(
+            "SELECT tenant_id AS staff_tenant_id, role AS staff_role, display_name AS staff_name \
+             FROM staff_users WHERE id = $1",
+        )
+        .bind(id.to_string())
+        .fetch_optional(conn)
+        .await?
+        .map(|row| staff_principal(&row, id))
+        .transpose(),
+        LoginSubject::Operator(id) => {
+            sqlx::query("SELECT display_name AS operator_name FROM operators WHERE id = $1")
+                .bind(id.to_string())
+                .fetch_optional(conn)
+                .await?
+                .map(|row| operator_principal(&row, id))
+                .transpose()
         }
-        let role: String = first.try_get("staff_role")?;
-        return Ok(Some(Principal::Staff {
-            staff_id: parse(first, "staff_id")?,
-            tenant_id: parse(first, "staff_tenant_id")?,
-            role: StaffRole::parse(&role)
-                .ok_or_else(|| StoreError::Corrupt("staff role".into()))?,
-            display_name: first.try_get("staff_name")?,
-        }));
-    }
-    if first.try_get::<Option<String>, _>("operator_id")?.is_some() {
-        if !found("operator_found")? {
-            return Ok(None);
+        LoginSubject::Account(id) => {
+            // The account and its patient links in one statement (one row
+            // per link; one row with NULL links for an unlinked account).
+            let rows = sqlx::query(
+                "SELECT a.display_name AS account_name, ap.tenant_id AS link_tenant_id, \
+                 ap.patient_id AS link_patient_id FROM accounts a \
+                 LEFT JOIN account_patients ap ON ap.account_id = a.id \
+                 WHERE a.id = $1 ORDER BY ap.tenant_id",
+            )
+            .bind(id.to_string())
+            .fetch_all(conn)
+            .await?;
+            if rows.is_empty() {
+                return Ok(None);
+            }
+            patient_principal(&rows, id).map(Some)
         }
-        return Ok(Some(Principal::Operator {
-            operator_id: parse(first, "operator_id")?,
-            display_name: first.try_get("operator_name")?,
-        }));
     }
-    if !found("account_found")? {
-        return Ok(None);
-    }
+}
+
+fn staff_principal(row: &AnyRow, staff_id: StaffId) -> Result<Principal, StoreError> {
+    let role: String = row.try_get("staff_role")?;
+    Ok(Principal::Staff {
+        staff_id,
+        tenant_id: parse(row, "staff_tenant_id")?,
+        role: StaffRole::parse(&role).ok_or_else(|| StoreError::Corrupt("staff role".into()))?,
+        display_name: row.try_get("staff_name")?,
+    })
+}
+
+fn operator_principal(row: &AnyRow, operator_id: OperatorId) -> Result<Principal, StoreError> {
+    Ok(Principal::Operator {
+        operator_id,
+        display_name: row.try_get("operator_name")?,
+    })
+}
+
+/// An account with its patient links: one row per link, the first row
+/// carrying the name (an unlinked account has one row with NULL links).
+fn patient_principal(rows: &[AnyRow], account_id: AccountId) -> Result<Principal, StoreError> {
     let mut links = Vec::with_capacity(rows.len());
     for row in rows {
         if row
@@ -247,74 +297,12 @@ fn session_principal_from(rows: &[AnyRow]) -> Result<Option<Principal>, StoreErr
             });
         }
     }
-    Ok(Some(Principal::Patient {
-        account_id: parse(first, "account_id")?,
+    let first = rows
+        .first()
+        .ok_or_else(|| StoreError::Corrupt("an account without its row".into()))?;
+    Ok(Principal::Patient {
+        account_id,
         display_name: first.try_get("account_name")?,
         links,
-    }))
-}
-
-async fn principal_on(
-    conn: &mut AnyConnection,
-    subject: LoginSubject,
-) -> Result<Option<Principal>, StoreError> {
-    match subject {
-        LoginSubject::Staff(id) => {
-            let row =
-                sqlx::query("SELECT tenant_id, role, display_name FROM staff_users WHERE id = $1")
-                    .bind(id.to_string())
-                    .fetch_optional(conn)
-                    .await?;
-            let Some(row) = row else { return Ok(None) };
-            let role: String = row.try_get("role")?;
-            Ok(Some(Principal::Staff {
-                staff_id: id,
-                tenant_id: parse(&row, "tenant_id")?,
-                role: StaffRole::parse(&role)
-                    .ok_or_else(|| StoreError::Corrupt("staff role".into()))?,
-                display_name: row.try_get("display_name")?,
-            }))
-        }
-        LoginSubject::Operator(id) => {
-            let row = sqlx::query("SELECT display_name FROM operators WHERE id = $1")
-                .bind(id.to_string())
-                .fetch_optional(conn)
-                .await?;
-            let Some(row) = row else { return Ok(None) };
-            Ok(Some(Principal::Operator {
-                operator_id: id,
-                display_name: row.try_get("display_name")?,
-            }))
-        }
-        LoginSubject::Account(id) => {
-            // The account and its patient links in one statement (one row
-            // per link; one row with NULL links for an unlinked account).
-            let rows = sqlx::query(
-                "SELECT a.display_name, ap.tenant_id, ap.patient_id FROM accounts a \
-                 LEFT JOIN account_patients ap ON ap.account_id = a.id \
-                 WHERE a.id = $1 ORDER BY ap.tenant_id",
-            )
-            .bind(id.to_string())
-            .fetch_all(conn)
-            .await?;
-            let Some(first) = rows.first() else {
-                return Ok(None);
-            };
-            let mut links = Vec::with_capacity(rows.len());
-            for row in &rows {
-                let tenant: Option<String> = row.try_get("tenant_id")?;
-                if tenant.is_some() {
-                    links.push(PatientLink {
-                        tenant_id: parse(row, "tenant_id")?,
-                        patient_id: parse(row, "patient_id")?,
-                    });
-                }
-            }
-            Ok(Some(Principal::Patient {
-                account_id: id,
-                display_name: first.try_get("display_name")?,
-                links,
-            }))
-        }
-    }
+    })
 }

@@ -298,7 +298,6 @@ async fn a_postgresql_database_restores_from_pg_dump() {
     let database = crate::helpers::postgres_database().await;
     let app = crate::helpers::test_app()
         .on_database(database.clone())
-        .fences(crate::helpers::Fences::default())
         .spawn()
         .await;
     let max = app.login("max.schmidt").await;

@@ -102,6 +102,9 @@ impl PasswordVerifierPool {
         let Ok(_queued) = self.queued.try_acquire() else {
             return Err(Failure::RateLimited);
         };
+        // A job is handed to the threads only when one is about to be
+        // free, so a client that gives up while waiting here leaves no
+        // hash behind in the channel to be computed for nobody.
         let _permit = self
             .permits
             .acquire()
