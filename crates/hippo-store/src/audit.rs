@@ -30,7 +30,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::error::{Cause, StoreError, cause};
 
 /// The most records one group commit writes.
-const MAX_BATCH: usize = 1024;
+pub(crate) const MAX_BATCH: usize = 1024;
 /// Records waiting for the writer; a request finding the queue full waits
 /// at most [`QUEUE_WAIT`] for room, then is shed.
 const QUEUE_CAPACITY: usize = 8192;
@@ -40,11 +40,11 @@ const QUEUE_WAIT: Duration = Duration::from_secs(2);
 const DURABLE_WAIT: Duration = Duration::from_secs(15);
 /// Pause before the writer reconnects after a failed batch (database
 /// restarted, disk full): the batch fails at once, later ones retry.
-const RECONNECT_PAUSE: Duration = Duration::from_millis(200);
+pub(crate) const RECONNECT_PAUSE: Duration = Duration::from_millis(200);
 
-struct Pending {
-    record: AuditRecord,
-    reply: oneshot::Sender<Result<AuditRecord, Cause>>,
+pub(crate) struct Pending {
+    pub(crate) record: AuditRecord,
+    pub(crate) reply: oneshot::Sender<Result<AuditRecord, Cause>>,
 }
 
 #[derive(Clone)]
@@ -58,11 +58,18 @@ pub struct AuditLog {
 }
 
 impl AuditLog {
-    /// Start the group-commit writer for `pool`.
+    /// Start the group-commit writer for `pool`: on SQLite a thread of its
+    /// own (`audit_sqlite.rs`), on PostgreSQL a task with a connection of
+    /// its own.
     pub(crate) fn start(pool: AnyPool, build: String, path: Option<std::path::PathBuf>) -> Self {
         let (writer, queue) = mpsc::channel(QUEUE_CAPACITY);
-        let options = (*pool.connect_options()).clone();
-        tokio::spawn(group_commit(options, queue));
+        match &path {
+            Some(file) => crate::audit_sqlite::start(file.clone(), queue),
+            None => {
+                let options = (*pool.connect_options()).clone();
+                tokio::spawn(group_commit(options, queue));
+            }
+        }
         Self {
             pool,
             path,
@@ -252,7 +259,7 @@ async fn write_batch(conn: &mut AnyConnection, batch: &mut [Pending]) -> Result<
 }
 
 /// Columns of one record, in the order `bind_record` binds them.
-const COLUMNS: &str = "seq, id, at, actor_kind, actor_id, actor_tenant_id, action, resource_kind, \
+pub(crate) const COLUMNS: &str = "seq, id, at, actor_kind, actor_id, actor_tenant_id, action, resource_kind, \
      resource_id, patient_id, tenant_id, outcome, detail, request_id, route, client_addr, user_agent, \
      build, claim, leaf_hash";
 const COLUMN_COUNT: usize = 20;
@@ -331,10 +338,15 @@ pub(crate) async fn insert_all(
 
 type InsertQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>;
 
+/// The record's leaf hash. The canonical encoding itself is not stored: it
+/// is re-made from the columns whenever it is needed (verify), and its
+/// leaf hash binds them.
+pub(crate) fn leaf_of(record: &AuditRecord) -> hippo_audit::merkle::Hash {
+    leaf_hash(&record.canonical_bytes())
+}
+
 fn bind_record<'q>(query: InsertQuery<'q>, record: &AuditRecord) -> InsertQuery<'q> {
-    // The canonical encoding itself is not stored: it is re-made from the
-    // columns whenever it is needed (verify), and its leaf hash binds them.
-    let leaf = leaf_hash(&record.canonical_bytes()).to_vec();
+    let leaf = leaf_of(record).to_vec();
     let e = &record.event;
     query
         .bind(record.seq as i64)
@@ -406,37 +418,50 @@ impl ClaimCache {
         Ok(cache)
     }
 
-    /// Whether the actor had a claim to the patient's data when acting: the
-    /// patient's own account, or staff / lab system of the patient's
-    /// facility. Recorded (and hashed) with the record, so that "who had no
-    /// business here" is an index lookup, not a scan, and cannot be edited
-    /// unseen.
     fn claim(&self, record: &AuditRecord) -> &'static str {
-        let (Some(patient), Some(tenant)) = (record.event.patient_id, record.event.tenant_id)
-        else {
-            return "n/a";
+        let linked = |account: &str, tenant: &str, patient: &str| {
+            Ok::<_, std::convert::Infallible>(self.linked.contains(&(
+                account.to_owned(),
+                tenant.to_owned(),
+                patient.to_owned(),
+            )))
         };
-        let actor = &record.actor;
-        match actor.kind.as_str() {
-            "system" | "operator_cli" => "system",
-            "tenant_admin" | "clinician" | "assistant" | "lab_system"
-                if actor.tenant_id == Some(tenant) =>
-            {
-                "tenant"
-            }
-            "patient" => {
-                let key = (
-                    actor.id.clone().unwrap_or_default(),
-                    tenant.to_string(),
-                    patient.to_string(),
-                );
-                if self.linked.contains(&key) {
-                    "own"
-                } else {
-                    "none"
-                }
-            }
-            _ => "none",
+        match claim_of(record, linked) {
+            Ok(claim) => claim,
+            Err(never) => match never {},
         }
     }
+}
+
+/// Whether the actor had a claim to the patient's data when acting: the
+/// patient's own account (`linked` says whether an account is linked to a
+/// tenant's patient record), or staff / lab system of the patient's
+/// facility. Recorded (and hashed) with the record, so that "who had no
+/// business here" is an index lookup, not a scan, and cannot be edited
+/// unseen.
+pub(crate) fn claim_of<E>(
+    record: &AuditRecord,
+    mut linked: impl FnMut(&str, &str, &str) -> Result<bool, E>,
+) -> Result<&'static str, E> {
+    let (Some(patient), Some(tenant)) = (record.event.patient_id, record.event.tenant_id) else {
+        return Ok("n/a");
+    };
+    let actor = &record.actor;
+    Ok(match actor.kind.as_str() {
+        "system" | "operator_cli" => "system",
+        "tenant_admin" | "clinician" | "assistant" | "lab_system"
+            if actor.tenant_id == Some(tenant) =>
+        {
+            "tenant"
+        }
+        "patient" => {
+            let account = actor.id.as_deref().unwrap_or_default();
+            if linked(account, &tenant.to_string(), &patient.to_string())? {
+                "own"
+            } else {
+                "none"
+            }
+        }
+        _ => "none",
+    })
 }

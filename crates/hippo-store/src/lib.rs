@@ -20,6 +20,7 @@ mod actor;
 mod admission;
 pub mod anomalies;
 mod audit;
+mod audit_sqlite;
 mod auth;
 pub mod blobs;
 mod db;

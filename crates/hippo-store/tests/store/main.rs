@@ -1,10 +1,11 @@
-//! The store's integration tests, one binary: the audit log's tiles, the
-//! block-wise verify and the anomaly watcher's sliding window, each
-//! against a real database in a temporary directory.
+//! The store's integration tests, one binary: the group-commit writer, the
+//! audit log's tiles, the block-wise verify and the anomaly watcher's
+//! sliding window, each against a real database in a temporary directory.
 
 #![allow(clippy::expect_used)]
 
 mod anomaly_window;
+mod group_commit;
 mod tiles;
 mod verify_blocks;
 
