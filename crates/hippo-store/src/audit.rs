@@ -222,33 +222,47 @@ async fn group_commit(options: AnyConnectOptions, mut queue: mpsc::Receiver<Pend
     };
     while let Some(first) = queue.recv().await {
         let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match queue.try_recv() {
-                Ok(next) => batch.push(next),
-                Err(_) => break,
-            }
-        }
+        take_queued(&mut queue, &mut batch);
         let result = match writer.get().await {
             Ok(conn) => write_batch(conn, &mut batch).await,
             Err(e) => Err(e),
         };
-        if let Err(e) = &result {
-            tracing::error!(error = %crate::error::chain(e.as_ref()), records = batch.len(), "audit group commit failed");
+        if result.is_err() {
             // Start the next batch on a fresh connection; the requests of
             // this one are answered 503 at once.
             writer.conn = None;
         }
-        for pending in batch {
-            let answer = match &result {
-                Ok(()) => Ok(pending.record),
-                Err(e) => Err(e.clone()),
-            };
-            let _ = pending.reply.send(answer);
-        }
-        if result.is_err() {
+        let failed = answer_all(batch, result);
+        if failed {
             tokio::time::sleep(RECONNECT_PAUSE).await;
         }
     }
+}
+
+/// Add what is queued to `batch`, up to [`MAX_BATCH`], without waiting.
+pub(crate) fn take_queued(queue: &mut mpsc::Receiver<Pending>, batch: &mut Vec<Pending>) {
+    while batch.len() < MAX_BATCH {
+        match queue.try_recv() {
+            Ok(next) => batch.push(next),
+            Err(_) => break,
+        }
+    }
+}
+
+/// Tell every request of a batch how its commit went (a failure is logged
+/// once, for the whole batch); true if it failed.
+pub(crate) fn answer_all(batch: Vec<Pending>, result: Result<(), Cause>) -> bool {
+    if let Err(e) = &result {
+        tracing::error!(error = %crate::error::chain(e.as_ref()), records = batch.len(), "audit group commit failed");
+    }
+    for pending in batch {
+        let answer = match &result {
+            Ok(()) => Ok(pending.record),
+            Err(e) => Err(e.clone()),
+        };
+        let _ = pending.reply.send(answer);
+    }
+    result.is_err()
 }
 
 async fn write_batch(conn: &mut AnyConnection, batch: &mut [Pending]) -> Result<(), Cause> {

@@ -18,23 +18,16 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use hippo_core::audit::AuditRecord;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior, params};
 use tokio::sync::mpsc;
 
-use crate::audit::{COLUMNS, MAX_BATCH, Pending, RECONNECT_PAUSE, claim_of, leaf_of};
+use crate::audit::{
+    COLUMNS, MAX_BATCH, Pending, RECONNECT_PAUSE, answer_all, claim_of, leaf_of, take_queued,
+};
+use crate::db::{ConnectionRole, sqlite_pragmas};
 use crate::error::{Cause, StoreError, cause};
-
-/// The session settings of the writer's connection: those of every
-/// connection (`db::prepare_connection`) with the writer's larger cache.
-const PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
-     PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON; PRAGMA cache_size = -32768;";
-/// SQLite's own wait for the write lock; requests give up on their record
-/// after `audit::DURABLE_WAIT` (longer), so a batch never outlives them
-/// unanswered.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Start the writer thread for the SQLite file at `path`. It ends when
 /// every sender of `queue` is gone.
@@ -67,18 +60,7 @@ fn run(path: &Path, mut queue: mpsc::Receiver<Pending>) {
             }
             Err(e) => Err(e),
         };
-        if let Err(e) = &result {
-            tracing::error!(error = %crate::error::chain(e.as_ref()), records = batch.len(), "audit group commit failed");
-        }
-        let failed = result.is_err();
-        for pending in batch {
-            let answer = match &result {
-                Ok(()) => Ok(pending.record),
-                Err(e) => Err(e.clone()),
-            };
-            let _ = pending.reply.send(answer);
-        }
-        if failed {
+        if answer_all(batch, result) {
             std::thread::sleep(RECONNECT_PAUSE);
         }
     }
@@ -96,14 +78,10 @@ fn run(path: &Path, mut queue: mpsc::Receiver<Pending>) {
 fn gather(queue: &mut mpsc::Receiver<Pending>, batch: &mut Vec<Pending>) {
     for round in 0..=GATHER_ROUNDS {
         let before = batch.len();
-        while batch.len() < MAX_BATCH {
-            match queue.try_recv() {
-                Ok(next) => batch.push(next),
-                Err(_) => break,
-            }
-        }
+        take_queued(queue, batch);
+        let full = batch.len() >= MAX_BATCH;
         let grew = batch.len() > before;
-        if batch.len() >= MAX_BATCH || (round > 0 && !grew) || round == GATHER_ROUNDS {
+        if full || (round > 0 && !grew) || round == GATHER_ROUNDS {
             return;
         }
         std::thread::yield_now();
@@ -123,8 +101,11 @@ fn open(path: &Path) -> Result<Connection, Cause> {
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )
     .map_err(unavailable)?;
-    conn.busy_timeout(BUSY_TIMEOUT).map_err(unavailable)?;
-    conn.execute_batch(PRAGMAS).map_err(unavailable)?;
+    // The busy timeout among them (10 s) bounds the wait for the write
+    // lock; requests give up on their record after `audit::DURABLE_WAIT`
+    // (longer), so a batch never outlives them unanswered.
+    conn.execute_batch(&sqlite_pragmas(ConnectionRole::AuditWriter))
+        .map_err(unavailable)?;
     Ok(conn)
 }
 

@@ -94,32 +94,37 @@ pub(crate) enum ConnectionRole {
     AuditWriter,
 }
 
+/// Session settings of a SQLite connection, pooled (sqlx) or the audit
+/// writer's (rusqlite, `audit_sqlite.rs`).
+pub(crate) fn sqlite_pragmas(role: ConnectionRole) -> String {
+    // FULL: a commit is on disk before we answer; audit durability
+    // (invariant 5) depends on it. secure_delete: deleted and overwritten
+    // content is zeroed, so a destroyed data key does not linger in free
+    // space of the file. cache_size: the audit writer gets 32 MiB, since
+    // the log's indexes are keyed by random IDs and appends touch pages
+    // all over them; pooled connections 4 MiB each (they had 32 MiB too,
+    // and nine such caches were most of the server's memory under load:
+    // 468 MiB peak, now under 100).
+    let cache = match role {
+        ConnectionRole::Pooled => "PRAGMA cache_size = -4096;",
+        ConnectionRole::AuditWriter => "PRAGMA cache_size = -32768;",
+    };
+    format!(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+         PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
+         PRAGMA secure_delete = ON; {cache}"
+    )
+}
+
 /// Session settings every connection gets, pooled or the audit writer's.
 pub(crate) async fn prepare_connection(
     conn: &mut sqlx::AnyConnection,
     role: ConnectionRole,
 ) -> Result<(), sqlx::Error> {
     if Backend::of_connection(conn) == Backend::Sqlite {
-        // FULL: a commit is on disk before we answer; audit
-        // durability (invariant 5) depends on it.
-        // secure_delete: deleted and overwritten content is
-        // zeroed, so a destroyed data key does not linger in
-        // free space of the file. cache_size: the audit writer gets
-        // 32 MiB, since the log's indexes are keyed by random IDs and
-        // appends touch pages all over them; pooled connections 4 MiB
-        // each (they had 32 MiB too, and nine such caches were most of
-        // the server's memory under load: 468 MiB peak, now under 100).
-        let cache = match role {
-            ConnectionRole::Pooled => "PRAGMA cache_size = -4096;",
-            ConnectionRole::AuditWriter => "PRAGMA cache_size = -32768;",
-        };
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
-             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
-             PRAGMA secure_delete = ON; {cache}"
-        )))
-        .execute(conn)
-        .await?;
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sqlite_pragmas(role)))
+            .execute(conn)
+            .await?;
     } else {
         // The main pool's sessions see every tenant; staff
         // handles use the tenant pool below.
