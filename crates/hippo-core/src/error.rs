@@ -15,6 +15,13 @@ pub enum DomainError {
         from: &'static str,
         attempted: &'static str,
     },
+    /// A thread whose status refuses what was asked (messaging): a closed
+    /// or retracted thread takes no new messages.
+    #[error("a {status} thread {refuses}")]
+    ThreadRefuses {
+        status: &'static str,
+        refuses: &'static str,
+    },
 }
 
 impl DomainError {
@@ -29,7 +36,7 @@ impl DomainError {
     pub fn code(&self) -> &'static str {
         match self {
             Self::Invalid { .. } => "invalid_input",
-            Self::InvalidTransition { .. } => "invalid_transition",
+            Self::InvalidTransition { .. } | Self::ThreadRefuses { .. } => "invalid_transition",
         }
     }
 }

@@ -75,6 +75,20 @@ uuid_id!(
     ApiKeyId
 );
 
+// Messaging (issue 11).
+uuid_id!(
+    /// A conversation between one facility and one of its patients.
+    ThreadId
+);
+uuid_id!(
+    /// One message of a thread.
+    MessageId
+);
+uuid_id!(
+    /// A file attached to a message.
+    AttachmentId
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

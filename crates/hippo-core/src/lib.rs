@@ -6,6 +6,7 @@ pub mod audit;
 pub mod error;
 pub mod finding;
 pub mod ids;
+pub mod messaging;
 pub mod patient;
 pub mod pdf;
 pub mod policy;
@@ -14,6 +15,7 @@ pub mod time_util;
 
 pub use error::DomainError;
 pub use ids::{
-    AccountId, ApiKeyId, AuditRecordId, FindingId, OperatorId, PatientId, StaffId, TenantId,
+    AccountId, ApiKeyId, AttachmentId, AuditRecordId, FindingId, MessageId, OperatorId, PatientId,
+    StaffId, TenantId, ThreadId,
 };
 pub use principal::{PatientLink, Principal, PrincipalKind, StaffRole};

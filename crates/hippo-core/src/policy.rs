@@ -6,7 +6,8 @@
 use serde::Serialize;
 
 use crate::finding::FindingStatus;
-use crate::ids::{AccountId, ApiKeyId, FindingId, PatientId, TenantId};
+use crate::ids::{AccountId, ApiKeyId, AttachmentId, FindingId, PatientId, TenantId, ThreadId};
+use crate::messaging::ThreadStatus;
 
 /// Everything a route can do. Each route declares exactly one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -48,6 +49,21 @@ pub enum Action {
     TenantDelete,
     /// Operators re-wrap data keys under a new master key (CLI only).
     KeyRotate,
+    // ---- Messaging (issue 11).
+    /// Staff: the facility's inbox; patients: their threads everywhere.
+    ThreadList,
+    /// Start a thread with a first message.
+    ThreadCreate,
+    /// One thread with its messages (marks the other side's messages read).
+    ThreadRead,
+    /// Post a message, with attachments, to a thread.
+    MessagePost,
+    /// Staff: assign a thread to a staff member of the facility, or unassign.
+    ThreadAssign,
+    ThreadClose,
+    /// Staff: withdraw a thread sent by mistake; the patient no longer sees it.
+    ThreadRetract,
+    AttachmentDownload,
 }
 
 /// What kind of object an action touches; recorded in the audit log.
@@ -63,6 +79,9 @@ pub enum ResourceKind {
     ApiKey,
     AuditRecord,
     Incident,
+    Thread,
+    Message,
+    Attachment,
 }
 
 impl ResourceKind {
@@ -77,12 +96,15 @@ impl ResourceKind {
             Self::ApiKey => "api_key",
             Self::AuditRecord => "audit_record",
             Self::Incident => "incident",
+            Self::Thread => "thread",
+            Self::Message => "message",
+            Self::Attachment => "attachment",
         }
     }
 }
 
 impl Action {
-    pub const ALL: [Action; 25] = [
+    pub const ALL: [Action; 33] = [
         Self::Public,
         Self::Login,
         Self::Logout,
@@ -108,6 +130,14 @@ impl Action {
         Self::IncidentManage,
         Self::TenantDelete,
         Self::KeyRotate,
+        Self::ThreadList,
+        Self::ThreadCreate,
+        Self::ThreadRead,
+        Self::MessagePost,
+        Self::ThreadAssign,
+        Self::ThreadClose,
+        Self::ThreadRetract,
+        Self::AttachmentDownload,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -137,6 +167,14 @@ impl Action {
             Self::IncidentManage => "incident_manage",
             Self::TenantDelete => "tenant_delete",
             Self::KeyRotate => "key_rotate",
+            Self::ThreadList => "thread_list",
+            Self::ThreadCreate => "thread_create",
+            Self::ThreadRead => "thread_read",
+            Self::MessagePost => "message_post",
+            Self::ThreadAssign => "thread_assign",
+            Self::ThreadClose => "thread_close",
+            Self::ThreadRetract => "thread_retract",
+            Self::AttachmentDownload => "attachment_download",
         }
     }
 
@@ -178,6 +216,20 @@ pub enum ResourceRef {
     AuditEntry {
         tenant: TenantId,
         patient: PatientId,
+    },
+    /// A messaging thread between a facility and one patient record.
+    Thread {
+        tenant: TenantId,
+        patient: PatientId,
+        thread: ThreadId,
+        status: ThreadStatus,
+    },
+    /// A message's attachment, judged with the status of its thread.
+    Attachment {
+        tenant: TenantId,
+        patient: PatientId,
+        attachment: AttachmentId,
+        thread_status: ThreadStatus,
     },
 }
 

@@ -173,7 +173,43 @@ fn resource_entity(resource: &ResourceRef) -> Option<Entity> {
                 ("patient", ent(patient_uid(patient)?)),
             ],
         ),
+        ResourceRef::Thread {
+            tenant,
+            patient,
+            thread,
+            status,
+        } => owned_with_status("Thread", thread, tenant, patient, status.as_str()),
+        ResourceRef::Attachment {
+            tenant,
+            patient,
+            attachment,
+            thread_status,
+        } => owned_with_status(
+            "Attachment",
+            attachment,
+            tenant,
+            patient,
+            thread_status.as_str(),
+        ),
     }
+}
+
+/// A messaging object: its tenant, its patient record and a status.
+fn owned_with_status(
+    kind: &str,
+    id: impl ToString,
+    tenant: TenantId,
+    patient: PatientId,
+    status: &str,
+) -> Option<Entity> {
+    entity(
+        uid(kind, id)?,
+        vec![
+            ("tenant", ent(tenant_uid(tenant)?)),
+            ("patient", ent(patient_uid(patient)?)),
+            ("status", RestrictedExpression::new_string(status.to_owned())),
+        ],
+    )
 }
 
 impl Policy {

@@ -37,6 +37,8 @@ pub struct ServerConfig {
     pub alert_webhook: Option<String>,
     /// Connection and concurrency bounds (invariant 11).
     pub limits: crate::serve::Limits,
+    /// Messaging: body length, attachments per message, bytes per attachment.
+    pub messaging: hippo_core::messaging::MessageLimits,
     /// Test-only: the policy allows everything (see `hippo-policy`).
     #[cfg(feature = "fence-bypass")]
     pub bypass_policy_for_tests: bool,
@@ -61,6 +63,7 @@ impl Default for ServerConfig {
             anomaly_every: Duration::from_secs(5),
             alert_webhook: None,
             limits: crate::serve::Limits::default(),
+            messaging: hippo_core::messaging::MessageLimits::default(),
             #[cfg(feature = "fence-bypass")]
             bypass_policy_for_tests: false,
         }

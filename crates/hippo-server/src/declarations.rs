@@ -46,6 +46,8 @@ pub const READERS: &[PrincipalKind] = &[TenantAdmin, Clinician, Assistant, Patie
 pub const PATIENTS: &[PrincipalKind] = &[Patient];
 pub const ADMINS: &[PrincipalKind] = &[TenantAdmin];
 pub const OPERATORS: &[PrincipalKind] = &[Operator];
+/// Who writes messages: clinical staff and patients.
+pub const CORRESPONDENTS: &[PrincipalKind] = &[Clinician, Assistant, Patient];
 
 type Row = (
     &'static str,
@@ -84,6 +86,15 @@ const ROUTES: &[Row] = {
         ("GET", "/api/v1/access-log", A::AccessLogRead, R::AuditRecord, PATIENTS),
         ("GET", "/api/v1/access-log/{id}/proof", A::AccessProofRead, R::AuditRecord, PATIENTS),
         ("GET", "/api/v1/openapi.json", A::Public, R::None, ANONYMOUS),
+        // Messaging (issue 11)
+        ("GET", "/api/v1/threads", A::ThreadList, R::Thread, READERS),
+        ("POST", "/api/v1/threads", A::ThreadCreate, R::Thread, CORRESPONDENTS),
+        ("GET", "/api/v1/threads/{id}", A::ThreadRead, R::Thread, READERS),
+        ("POST", "/api/v1/threads/{id}/messages", A::MessagePost, R::Message, CORRESPONDENTS),
+        ("POST", "/api/v1/threads/{id}/assign", A::ThreadAssign, R::Thread, CLINICAL),
+        ("POST", "/api/v1/threads/{id}/close", A::ThreadClose, R::Thread, CLINICAL),
+        ("POST", "/api/v1/threads/{id}/retract", A::ThreadRetract, R::Thread, CLINICAL),
+        ("GET", "/api/v1/attachments/{id}", A::AttachmentDownload, R::Attachment, READERS),
         // Browser UI
         ("GET", "/", A::ViewHome, R::None, WITH_SESSION),
         ("GET", "/login", A::Public, R::None, ANONYMOUS),
@@ -103,6 +114,16 @@ const ROUTES: &[Row] = {
         ("GET", "/forensics", A::ForensicsQuery, R::AuditRecord, OPERATORS),
         ("GET", "/access-log", A::AccessLogRead, R::AuditRecord, PATIENTS),
         ("GET", "/access-log/{id}/proof", A::AccessProofRead, R::AuditRecord, PATIENTS),
+        // Messaging (issue 11)
+        ("GET", "/messages", A::ThreadList, R::Thread, READERS),
+        ("GET", "/messages/new", A::ThreadCreate, R::Thread, CORRESPONDENTS),
+        ("POST", "/messages", A::ThreadCreate, R::Thread, CORRESPONDENTS),
+        ("GET", "/messages/{id}", A::ThreadRead, R::Thread, READERS),
+        ("POST", "/messages/{id}/reply", A::MessagePost, R::Message, CORRESPONDENTS),
+        ("POST", "/messages/{id}/assign", A::ThreadAssign, R::Thread, CLINICAL),
+        ("POST", "/messages/{id}/close", A::ThreadClose, R::Thread, CLINICAL),
+        ("POST", "/messages/{id}/retract", A::ThreadRetract, R::Thread, CLINICAL),
+        ("GET", "/attachments/{id}", A::AttachmentDownload, R::Attachment, READERS),
         ("GET", "/static/hippo.css", A::Public, R::None, ANONYMOUS),
     ]
 };

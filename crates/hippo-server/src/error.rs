@@ -37,6 +37,9 @@ pub enum Failure {
     PayloadTooLarge,
     #[error("not a PDF")]
     NotAPdf,
+    /// An attachment whose bytes are not an accepted file type (messaging).
+    #[error("refused file: {0}")]
+    RefusedFile(String),
     #[error("rate limited")]
     RateLimited,
     /// Too many not-found answers in a short window: ID probing.
@@ -90,7 +93,7 @@ impl Failure {
             Self::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::InvalidTransition(_) | Self::Conflict(_) => StatusCode::CONFLICT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::NotAPdf => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::NotAPdf | Self::RefusedFile(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::RateLimited | Self::Probing => StatusCode::TOO_MANY_REQUESTS,
             Self::AuditUnavailable(_) | Self::Overloaded(_) | Self::Unavailable(_) => {
                 StatusCode::SERVICE_UNAVAILABLE
@@ -110,6 +113,7 @@ impl Failure {
             Self::Conflict(_) => "conflict",
             Self::PayloadTooLarge => "payload_too_large",
             Self::NotAPdf => "not_a_pdf",
+            Self::RefusedFile(_) => "refused_file",
             Self::RateLimited => "rate_limited",
             Self::Probing => "too_many_not_found",
             Self::InvalidCredentials => "invalid_credentials",
@@ -129,7 +133,8 @@ impl Failure {
             Self::BadRequest(m)
             | Self::Invalid(m)
             | Self::InvalidTransition(m)
-            | Self::Conflict(m) => m.clone(),
+            | Self::Conflict(m)
+            | Self::RefusedFile(m) => m.clone(),
             Self::PayloadTooLarge => "The upload is larger than the configured limit.".into(),
             Self::NotAPdf => "The uploaded document is not a PDF.".into(),
             Self::RateLimited => "Too many attempts. Please wait a minute and try again.".into(),
@@ -169,7 +174,9 @@ impl From<DomainError> for Failure {
     fn from(error: DomainError) -> Self {
         match error {
             DomainError::Invalid { .. } => Self::Invalid(error.to_string()),
-            DomainError::InvalidTransition { .. } => Self::InvalidTransition(error.to_string()),
+            DomainError::InvalidTransition { .. } | DomainError::ThreadRefuses { .. } => {
+                Self::InvalidTransition(error.to_string())
+            }
         }
     }
 }

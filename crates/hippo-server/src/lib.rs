@@ -6,6 +6,7 @@ mod alerts;
 pub mod api;
 pub mod auth;
 pub mod config;
+pub mod conversations;
 pub mod declarations;
 pub mod error;
 pub mod extract;
@@ -19,6 +20,7 @@ pub mod scope;
 pub mod serve;
 pub mod state;
 pub mod upload;
+pub mod thread_views;
 pub mod views;
 mod web;
 
@@ -73,8 +75,16 @@ fn with_security_headers(router: Router) -> Router {
 /// The complete application with its transport layers.
 pub fn app(state: AppState) -> Router {
     let limits = state.config().limits;
-    let router =
-        routes::router(state.config().max_upload_bytes, state.probes().clone()).with_state(state);
+    let messaging = state.config().messaging;
+    // Framing and the text parts come on top of the attachments.
+    let max_message =
+        messaging.max_attachments * messaging.max_attachment_bytes + 2 * 1024 * 1024;
+    let router = routes::router(
+        state.config().max_upload_bytes,
+        max_message,
+        state.probes().clone(),
+    )
+    .with_state(state);
     with_security_headers(router)
         .layer(axum::middleware::from_fn_with_state(
             serve::Admission::new(&limits),

@@ -5,10 +5,11 @@
 //! It runs at start-up (the server refuses to start otherwise) and in tests.
 
 use hippo_core::finding::FindingStatus;
+use hippo_core::messaging::ThreadStatus;
 use hippo_core::policy::{Action, ResourceRef};
 use hippo_core::{
-    AccountId, ApiKeyId, FindingId, OperatorId, PatientId, PatientLink, Principal, PrincipalKind,
-    StaffId, StaffRole, TenantId,
+    AccountId, ApiKeyId, AttachmentId, FindingId, OperatorId, PatientId, PatientLink, Principal, PrincipalKind,
+    StaffId, StaffRole, TenantId, ThreadId,
 };
 use hippo_policy::Policy;
 
@@ -84,6 +85,27 @@ fn own_object(
         Action::ApiKeyRevoke => ResourceRef::ApiKey {
             tenant,
             key: ApiKeyId::random(),
+        },
+        Action::ThreadList => match principal {
+            Principal::Patient { account_id, .. } => ResourceRef::Account(*account_id),
+            _ => ResourceRef::Tenant(tenant),
+        },
+        Action::ThreadCreate => ResourceRef::Patient { tenant, patient },
+        Action::ThreadRead
+        | Action::MessagePost
+        | Action::ThreadAssign
+        | Action::ThreadClose
+        | Action::ThreadRetract => ResourceRef::Thread {
+            tenant,
+            patient,
+            thread: ThreadId::random(),
+            status: ThreadStatus::Open,
+        },
+        Action::AttachmentDownload => ResourceRef::Attachment {
+            tenant,
+            patient,
+            attachment: AttachmentId::random(),
+            thread_status: ThreadStatus::Open,
         },
         Action::Public
         | Action::Login

@@ -27,9 +27,10 @@ use crate::web;
 /// declaration without a handler is a wiring bug, found when the router is
 /// built (every test and every start builds it).
 #[allow(clippy::panic)] // start-up wiring check, not request handling
-fn handler(spec: &RouteSpec, max_upload: usize) -> MethodRouter<AppState> {
+fn handler(spec: &RouteSpec, max_upload: usize, max_message: usize) -> MethodRouter<AppState> {
     // Multipart framing and the text parts come on top of the PDF itself.
     let upload_limit = DefaultBodyLimit::max(max_upload + 2 * 1024 * 1024);
+    let message_limit = DefaultBodyLimit::max(max_message);
     #[rustfmt::skip]
     let handler = match (spec.method, spec.path) {
         ("POST", "/api/v1/auth/login") => post(api::auth::login),
@@ -54,6 +55,14 @@ fn handler(spec: &RouteSpec, max_upload: usize) -> MethodRouter<AppState> {
         ("GET", "/api/v1/access-log") => get(api::access_log::list),
         ("GET", "/api/v1/access-log/{id}/proof") => get(api::access_log::proof),
         ("GET", "/api/v1/openapi.json") => get(api::openapi::openapi_json),
+        ("GET", "/api/v1/threads") => get(api::threads::list),
+        ("POST", "/api/v1/threads") => post(api::threads::create),
+        ("GET", "/api/v1/threads/{id}") => get(api::threads::get),
+        ("POST", "/api/v1/threads/{id}/messages") => post(api::threads::post_message).layer(message_limit.clone()),
+        ("POST", "/api/v1/threads/{id}/assign") => post(api::threads::assign),
+        ("POST", "/api/v1/threads/{id}/close") => post(api::threads::close),
+        ("POST", "/api/v1/threads/{id}/retract") => post(api::threads::retract),
+        ("GET", "/api/v1/attachments/{id}") => get(api::threads::attachment),
         ("GET", "/") => get(web::home::home),
         ("GET", "/login") => get(web::login::form),
         ("POST", "/login") => post(web::login::submit),
@@ -72,6 +81,15 @@ fn handler(spec: &RouteSpec, max_upload: usize) -> MethodRouter<AppState> {
         ("GET", "/forensics") => get(web::forensics::view),
         ("GET", "/access-log") => get(web::access_log::list),
         ("GET", "/access-log/{id}/proof") => get(web::access_log::proof),
+        ("GET", "/messages") => get(web::messages::list),
+        ("GET", "/messages/new") => get(web::messages::new_form),
+        ("POST", "/messages") => post(web::messages::create),
+        ("GET", "/messages/{id}") => get(web::messages::detail),
+        ("POST", "/messages/{id}/reply") => post(web::messages::reply).layer(message_limit),
+        ("POST", "/messages/{id}/assign") => post(web::messages::assign),
+        ("POST", "/messages/{id}/close") => post(web::messages::close),
+        ("POST", "/messages/{id}/retract") => post(web::messages::retract),
+        ("GET", "/attachments/{id}") => get(web::messages::attachment),
         ("GET", "/static/hippo.css") => get(web::assets::stylesheet),
         (method, path) => panic!("declared route {method} {path} has no handler"),
     };
@@ -129,7 +147,7 @@ async fn fallback(request: Request) -> Response {
 
 /// The application router, without transport layers. This is the only
 /// place where routes are registered.
-pub fn router(max_upload: usize, probes: ProbeDetector) -> Router<AppState> {
+pub fn router(max_upload: usize, max_message: usize, probes: ProbeDetector) -> Router<AppState> {
     let specs = declarations();
     let context = RouteContext {
         index: Arc::new(
@@ -142,7 +160,7 @@ pub fn router(max_upload: usize, probes: ProbeDetector) -> Router<AppState> {
     };
     let mut router = Router::new();
     for spec in &specs {
-        router = router.route(spec.path, handler(spec, max_upload));
+        router = router.route(spec.path, handler(spec, max_upload, max_message));
     }
     router
         .route_layer(middleware::from_fn_with_state(context, attach_spec))

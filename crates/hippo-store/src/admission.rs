@@ -69,6 +69,13 @@ impl Admitted<crate::model::FindingPdf> {
     }
 }
 
+impl Admitted<crate::messaging::AttachmentFile> {
+    /// The attachment's name and kind, and its bytes, to send.
+    pub fn into_parts(self) -> (crate::messaging::AttachmentMeta, Vec<u8>) {
+        (self.0.meta, self.0.bytes)
+    }
+}
+
 /// Admitted reports (forensics, alerts) go out as JSON as they are.
 impl<T: serde::Serialize> serde::Serialize for Admitted<T> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {

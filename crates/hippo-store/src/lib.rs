@@ -27,9 +27,11 @@ mod db;
 mod error;
 pub mod forensics;
 pub mod incidents;
+mod messaging;
 mod model;
 mod operator_scope;
 mod patient_scope;
+mod patient_threads;
 pub mod private_files;
 mod provisioning;
 mod queries;
@@ -52,6 +54,10 @@ pub use forensics::{AccessPage, BlastRadius, ForensicFilter, UnscopedForensics};
 pub use model::{
     AccessEntry, ApiKeyRecord, FindingDetail, FindingPdf, FindingSummary, PatientRecord,
     TenantKind, TenantSummary,
+};
+pub use messaging::{
+    AttachmentFile, AttachmentMeta, InboxFilter, MessageRecord, NewAttachment, PageCursor,
+    ThreadDetail, ThreadPage, ThreadSummary, page_limit,
 };
 pub use operator_scope::OperatorScope;
 pub use patient_scope::PatientScope;

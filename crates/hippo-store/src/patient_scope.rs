@@ -146,7 +146,7 @@ const OWN_ACCESS_RECORD: Statement<(TenantId, PatientId)> = Statement {
 
 /// One success record per patient record whose data a list showed (or
 /// one saying that it showed none).
-fn per_patient_accesses(pairs: impl Iterator<Item = (TenantId, PatientId)>) -> Vec<Access> {
+pub(crate) fn per_patient_accesses(pairs: impl Iterator<Item = (TenantId, PatientId)>) -> Vec<Access> {
     let mut counts = BTreeMap::new();
     for pair in pairs {
         *counts.entry(pair).or_insert(0usize) += 1;
@@ -166,9 +166,9 @@ fn per_patient_accesses(pairs: impl Iterator<Item = (TenantId, PatientId)>) -> V
 
 #[derive(Clone)]
 pub struct PatientScope {
-    gk: Gatekeeper,
-    vault: Vault,
-    account: AccountId,
+    pub(crate) gk: Gatekeeper,
+    pub(crate) vault: Vault,
+    pub(crate) account: AccountId,
 }
 
 impl PatientScope {

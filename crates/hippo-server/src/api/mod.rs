@@ -11,3 +11,4 @@ pub mod json;
 pub mod openapi;
 pub mod patients;
 pub mod tenants;
+pub mod threads;

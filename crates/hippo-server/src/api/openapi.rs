@@ -4,7 +4,9 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::api::{access_log, alerts, api_keys, auth, findings, forensics, patients, tenants};
+use crate::api::{
+    access_log, alerts, api_keys, auth, findings, forensics, patients, tenants, threads,
+};
 
 struct BearerAuth;
 
@@ -31,6 +33,8 @@ impl Modify for BearerAuth {
         access_log::list, access_log::proof,
         forensics::accesses, forensics::blast_radius,
         alerts::list,
+        threads::list, threads::create, threads::get, threads::post_message,
+        threads::assign, threads::close, threads::retract, threads::attachment,
         openapi_json,
     ),
     modifiers(&BearerAuth),

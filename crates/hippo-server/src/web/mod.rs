@@ -8,6 +8,7 @@ pub mod findings;
 pub mod forensics;
 pub mod home;
 pub mod login;
+pub mod messages;
 pub mod patients;
 pub mod render;
 pub mod tenants;

@@ -13,6 +13,8 @@ pub struct Nav {
     pub is_staff: bool,
     pub is_operator: bool,
     pub csrf: String,
+    /// The staff member's own ID (for "assign to me"); empty otherwise.
+    pub staff_id: String,
 }
 
 impl Nav {
@@ -22,6 +24,10 @@ impl Nav {
             is_staff: matches!(caller.principal, Principal::Staff { .. }),
             is_operator: matches!(caller.principal, Principal::Operator { .. }),
             csrf: caller.csrf_token(),
+            staff_id: match &caller.principal {
+                Principal::Staff { staff_id, .. } => staff_id.to_string(),
+                _ => String::new(),
+            },
         }
     }
 }

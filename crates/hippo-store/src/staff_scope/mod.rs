@@ -8,6 +8,7 @@
 mod api_keys;
 mod findings;
 mod patients;
+mod threads;
 
 use hippo_core::{Principal, TenantId};
 
