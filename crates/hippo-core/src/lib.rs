@@ -4,11 +4,11 @@
 
 pub mod audit;
 pub mod error;
+pub mod file_kind;
 pub mod finding;
 pub mod ids;
 pub mod messaging;
 pub mod patient;
-pub mod pdf;
 pub mod policy;
 pub mod principal;
 pub mod time_util;

@@ -8,6 +8,7 @@ use axum::extract::multipart::{Field, MultipartError};
 use axum::extract::{FromRequest, Multipart, Request};
 use axum::http::StatusCode;
 use axum::http::header::CONTENT_TYPE;
+use hippo_core::file_kind::{FileKind, classify};
 use hippo_core::messaging::{MessageLimits, download_name, parse_body};
 use hippo_core::{AttachmentId, ThreadId};
 use hippo_store::{Admitted, AttachmentFile, MessageRecord, NewAttachment, ThreadDetail};
@@ -176,13 +177,13 @@ async fn read_multipart(
         limits,
     )?;
     let mut attachments = Vec::with_capacity(files.len());
-    for (n, (file_name, bytes)) in files.into_iter().enumerate() {
-        let kind = classify(&bytes).map_err(|reason| {
-            Failure::RefusedFile(format!("attachment {}: {reason}", n + 1))
-        })?;
+    for (file_name, bytes) in files {
+        // The type is decided by the bytes alone; name and declared type
+        // are ignored (the name only gives the download its stem).
+        let kind = classify(&bytes).map_err(Failure::RefusedFile)?;
         attachments.push(NewAttachment {
-            kind: kind.label,
-            file_name: download_name(file_name.as_deref(), kind.extension),
+            kind,
+            file_name: download_name(file_name.as_deref(), kind.extension()),
             bytes,
         });
     }
@@ -193,26 +194,11 @@ async fn read_multipart(
     })
 }
 
-/// What an attachment's bytes were classified as.
-pub struct Classified {
-    /// The stored kind: `pdf`, `png` or `jpeg`.
-    pub label: &'static str,
-    pub extension: &'static str,
-}
-
-/// The media type an attachment of a stored kind is served as.
+/// The media type an attachment of a stored kind is served as; a kind
+/// that is not one we classify is served as opaque bytes.
 pub fn media_type(kind: &str) -> &'static str {
-    match kind {
-        "pdf" => "application/pdf",
-        "png" => "image/png",
-        "jpeg" => "image/jpeg",
-        _ => "application/octet-stream",
-    }
-}
-
-/// The file type of an attachment, by its bytes only.
-fn classify(_bytes: &[u8]) -> Result<Classified, String> {
-    // Until `hippo_core::file_kind` is merged from main, no attachment
-    // is accepted (refused with 415, nothing stored).
-    Err("attachments are not accepted by this build yet".into())
+    [FileKind::Pdf, FileKind::Png, FileKind::Jpeg]
+        .into_iter()
+        .find(|k| k.as_str() == kind)
+        .map_or("application/octet-stream", FileKind::media_type)
 }

@@ -35,11 +35,9 @@ pub enum Failure {
     Conflict(String),
     #[error("payload too large")]
     PayloadTooLarge,
-    #[error("not a PDF")]
-    NotAPdf,
-    /// An attachment whose bytes are not an accepted file type (messaging).
-    #[error("refused file: {0}")]
-    RefusedFile(String),
+    /// A file refused by its content (`hippo_core::file_kind`).
+    #[error("unsupported file: {0}")]
+    RefusedFile(#[source] hippo_core::file_kind::RefusedFile),
     #[error("rate limited")]
     RateLimited,
     /// Too many not-found answers in a short window: ID probing.
@@ -93,7 +91,7 @@ impl Failure {
             Self::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::InvalidTransition(_) | Self::Conflict(_) => StatusCode::CONFLICT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::NotAPdf | Self::RefusedFile(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::RefusedFile(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::RateLimited | Self::Probing => StatusCode::TOO_MANY_REQUESTS,
             Self::AuditUnavailable(_) | Self::Overloaded(_) | Self::Unavailable(_) => {
                 StatusCode::SERVICE_UNAVAILABLE
@@ -112,8 +110,7 @@ impl Failure {
             Self::InvalidTransition(_) => "invalid_transition",
             Self::Conflict(_) => "conflict",
             Self::PayloadTooLarge => "payload_too_large",
-            Self::NotAPdf => "not_a_pdf",
-            Self::RefusedFile(_) => "refused_file",
+            Self::RefusedFile(_) => "unsupported_file",
             Self::RateLimited => "rate_limited",
             Self::Probing => "too_many_not_found",
             Self::InvalidCredentials => "invalid_credentials",
@@ -133,10 +130,9 @@ impl Failure {
             Self::BadRequest(m)
             | Self::Invalid(m)
             | Self::InvalidTransition(m)
-            | Self::Conflict(m)
-            | Self::RefusedFile(m) => m.clone(),
+            | Self::Conflict(m) => m.clone(),
             Self::PayloadTooLarge => "The upload is larger than the configured limit.".into(),
-            Self::NotAPdf => "The uploaded document is not a PDF.".into(),
+            Self::RefusedFile(refusal) => format!("The file was refused: {refusal}."),
             Self::RateLimited => "Too many attempts. Please wait a minute and try again.".into(),
             Self::Probing => {
                 "Too many requests for things that do not exist. Please wait a minute.".into()

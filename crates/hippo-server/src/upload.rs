@@ -4,8 +4,8 @@
 use axum::extract::Multipart;
 use axum::extract::multipart::MultipartError;
 use axum::http::StatusCode;
+use hippo_core::file_kind::require_pdf;
 use hippo_core::finding::{FindingInput, NewFinding, ObservationInput};
-use hippo_core::pdf::looks_like_pdf;
 
 use crate::error::Failure;
 
@@ -94,9 +94,7 @@ impl UploadForm {
         let pdf = self
             .pdf
             .ok_or_else(|| Failure::Invalid("pdf: part is required".into()))?;
-        if !looks_like_pdf(&pdf) {
-            return Err(Failure::NotAPdf);
-        }
+        require_pdf(&pdf).map_err(Failure::RefusedFile)?;
         Ok((finding, pdf))
     }
 }

@@ -143,3 +143,33 @@ pub fn render(report: &Report<'_>) -> Vec<u8> {
     pdf.stream(content_id, &content);
     pdf.finish()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Demo reports go through the same strict content check as uploads.
+    #[test]
+    fn demo_reports_pass_the_strict_pdf_check() {
+        let lines = [ReportLine {
+            display: "Hämoglobin".into(),
+            code: "718-7".into(),
+            value: "13,9".into(),
+            unit: "g/dl".into(),
+            range: "12–16".into(),
+            flag: "N".into(),
+        }];
+        let bytes = render(&Report {
+            facility: "Praxis Dr. Keller",
+            title: "Blutbild",
+            patient: "Max Schmidt",
+            birth_date: "1980-04-02",
+            date: "2026-12-02",
+            lines: &lines,
+        });
+        assert_eq!(
+            hippo_core::file_kind::classify(&bytes),
+            Ok(hippo_core::file_kind::FileKind::Pdf)
+        );
+    }
+}

@@ -70,9 +70,28 @@ async fn malformed_uploads_get_clear_errors_and_store_nothing() {
     expect_error(
         app.upload(&patient, &clinician, gif).await,
         StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        "not_a_pdf",
+        "unsupported_file",
     )
     .await;
+
+    // An executable with `%PDF-` in its first kilobyte, and a PDF that
+    // carries a page for a browser: refused by content, nothing stored.
+    let mut exe = b"MZ\x90\x00\x03\x00".to_vec();
+    exe.extend_from_slice(PDF);
+    let mut polyglot = PDF[..9].to_vec();
+    polyglot.extend_from_slice(b"%<html><script>alert(1)</script>\n");
+    polyglot.extend_from_slice(&PDF[9..]);
+    for bytes in [exe, polyglot] {
+        let form = multipart::Form::new()
+            .text("metadata", finding_metadata().to_string())
+            .part("pdf", multipart::Part::bytes(bytes).file_name("report.pdf"));
+        expect_error(
+            app.upload(&patient, &clinician, form).await,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_file",
+        )
+        .await;
+    }
 
     let not_json = multipart::Form::new()
         .text("metadata", "{title: oops")

@@ -171,14 +171,14 @@ async fn write_load(
                 acked.lock().unwrap().patients.push(id.to_owned());
             }
         }
-        let pdf = format!(
-            "%PDF-1.4\n% crash test {worker}/{round}\n{}\n%%EOF\n",
+        let pdf = hippo_core::file_kind::minimal_pdf(&format!(
+            "crash test {worker}/{round} {}",
             "x".repeat(20_000 + round)
-        );
+        ));
         let uploaded = client
             .post(format!("{url}/api/v1/patients/{patient}/findings"))
             .bearer_auth(&token)
-            .multipart(upload_form(&finding_metadata(), pdf.as_bytes()))
+            .multipart(upload_form(&finding_metadata(), &pdf))
             .send()
             .await;
         let Ok(uploaded) = uploaded else { return };
@@ -189,7 +189,7 @@ async fn write_load(
         let Some(id) = body["id"].as_str().map(str::to_owned) else {
             continue;
         };
-        let sha = hex::encode(Sha256::digest(pdf.as_bytes()));
+        let sha = hex::encode(Sha256::digest(&pdf));
         acked
             .lock()
             .unwrap()

@@ -76,7 +76,7 @@ async fn no_plaintext_reaches_the_disk_and_no_client_can_ask_for_it() {
 
     // Attempts to switch encryption off: query, headers, a form part.
     let patient = keller.user.patient_ids[0];
-    let secret = b"%PDF-1.4\nUPLOAD-MARKER-7f3a9c unencrypted please\n%%EOF\n";
+    let secret = hippo_core::file_kind::minimal_pdf("UPLOAD-MARKER-7f3a9c unencrypted please");
     let response = app
         .client
         .post(format!(
@@ -86,12 +86,12 @@ async fn no_plaintext_reaches_the_disk_and_no_client_can_ask_for_it() {
         .bearer_auth(&keller.token)
         .header("X-Hippo-Encryption", "none")
         .header("X-Skip-Encryption", "true")
-        .multipart(upload_form(&finding_metadata(), secret))
+        .multipart(upload_form(&finding_metadata(), &secret))
         .send()
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::CREATED);
-    let with_part = upload_form(&finding_metadata(), secret).text("encryption", "none");
+    let with_part = upload_form(&finding_metadata(), &secret).text("encryption", "none");
     let refused = app.upload(&patient.to_string(), &keller, with_part).await;
     assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
 

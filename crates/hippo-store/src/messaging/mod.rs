@@ -104,7 +104,7 @@ pub struct AttachmentFile {
 /// the sanitised name to download it under.
 #[derive(Debug, Clone)]
 pub struct NewAttachment {
-    pub kind: &'static str,
+    pub kind: hippo_core::file_kind::FileKind,
     pub file_name: String,
     pub bytes: Vec<u8>,
 }

@@ -80,7 +80,7 @@ async fn seal_message(
             Ok::<_, StoreError>(SealedAttachment {
                 meta: AttachmentMeta {
                     id: attachment_id,
-                    kind: attachment.kind.to_owned(),
+                    kind: attachment.kind.as_str().to_owned(),
                     size,
                     file_name: attachment.file_name,
                 },

@@ -31,10 +31,6 @@ pub struct SoakOptions {
     pub server_core: usize,
 }
 
-/// A small valid PDF for uploads.
-const PDF: &[u8] = b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n\
-2 0 obj << /Type /Pages /Kids [] /Count 0 >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n";
-
 #[derive(Clone)]
 struct Targets {
     client: Client,
@@ -86,7 +82,7 @@ async fn operation(targets: &Targets, n: u64) -> Result<u16, String> {
                 .text("metadata", metadata.to_string())
                 .part(
                     "pdf",
-                    reqwest::multipart::Part::bytes(PDF.to_vec())
+                    reqwest::multipart::Part::bytes(hippo_core::file_kind::minimal_pdf("soak"))
                         .file_name("soak.pdf")
                         .mime_str("application/pdf")
                         .map_err(|e| e.to_string())?,

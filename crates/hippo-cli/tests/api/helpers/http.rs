@@ -2,7 +2,9 @@
 
 use super::*;
 
-pub const PDF: &[u8] = b"%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n";
+/// A minimal PDF that passes the strict content check (header, objects,
+/// a cross-reference table pointing at them, trailer, `%%EOF`).
+pub const PDF: &[u8] = include_bytes!("../../../../hippo-core/src/file_kind_fixtures/minimal.pdf");
 
 pub fn finding_metadata() -> Value {
     json!({
