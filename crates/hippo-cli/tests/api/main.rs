@@ -25,6 +25,7 @@ mod forensics;
 mod helpers;
 mod instances;
 mod load;
+mod messaging;
 mod matrix;
 mod openapi;
 mod probing;
