@@ -2,6 +2,7 @@
 //! credentials file, so that a person or a test can log in as anyone.
 
 mod data;
+mod messages;
 mod pdf;
 
 use std::path::Path;
@@ -12,7 +13,7 @@ use hippo_core::finding::{NewFinding, Observation, ObservationValue};
 use hippo_core::patient::NewPatient;
 use hippo_core::policy::Action;
 use hippo_core::time_util::{human, now_millis};
-use hippo_core::{FindingId, PatientId, StaffRole, TenantId};
+use hippo_core::{AccountId, FindingId, PatientId, StaffId, StaffRole, TenantId, ThreadId};
 use hippo_server::auth::password;
 use hippo_store::{LoginSubject, StaffScope, Store};
 use rand::distr::{Alphanumeric, SampleString};
@@ -38,6 +39,10 @@ pub struct DemoUser {
     pub patient_ids: Vec<PatientId>,
     /// Exactly the findings this user may read.
     pub finding_ids: Vec<FindingId>,
+    /// Exactly the messaging threads this user may read: staff their
+    /// facility's, patients their own that were not retracted.
+    #[serde(default)]
+    pub thread_ids: Vec<ThreadId>,
 }
 
 /// The credentials file written by `hippo demo --credentials-out`.
@@ -226,6 +231,8 @@ pub async fn seed(store: &Store) -> anyhow::Result<DemoWorld> {
     // Per person: their account's linked records and visible findings.
     let mut person_links: Vec<Vec<(TenantId, PatientId)>> = vec![Vec::new(); PEOPLE.len()];
     let mut person_findings: Vec<Vec<FindingId>> = vec![Vec::new(); PEOPLE.len()];
+    let mut clinicians: Vec<(TenantId, StaffId)> = Vec::new();
+    let mut accounts: Vec<(usize, AccountId)> = Vec::new();
     let today = human(now_millis()).chars().take(10).collect::<String>();
 
     for tenant in TENANTS {
@@ -260,6 +267,7 @@ pub async fn seed(store: &Store) -> anyhow::Result<DemoWorld> {
             progress.step();
         }
         let clinician = clinician.context("demo tenant without clinician")?;
+        clinicians.push((tenant_id, clinician));
         let principal = store
             .unscoped_auth()
             .principal(LoginSubject::Staff(clinician))
@@ -328,6 +336,7 @@ pub async fn seed(store: &Store) -> anyhow::Result<DemoWorld> {
                 tenant_id: Some(tenant_id),
                 patient_ids: tenant_patients.clone(),
                 finding_ids: tenant_findings.clone(),
+                thread_ids: Vec::new(),
             });
         }
     }
@@ -347,6 +356,7 @@ pub async fn seed(store: &Store) -> anyhow::Result<DemoWorld> {
                 .link_account(account, *tenant, *patient)
                 .await?;
         }
+        accounts.push((users.len(), account));
         users.push(DemoUser {
             email,
             password: pw,
@@ -354,6 +364,7 @@ pub async fn seed(store: &Store) -> anyhow::Result<DemoWorld> {
             tenant_id: None,
             patient_ids: person_links[person].iter().map(|(_, p)| *p).collect(),
             finding_ids: person_findings[person].clone(),
+            thread_ids: Vec::new(),
         });
         progress.step();
     }
@@ -372,12 +383,77 @@ pub async fn seed(store: &Store) -> anyhow::Result<DemoWorld> {
         tenant_id: None,
         patient_ids: Vec::new(),
         finding_ids: Vec::new(),
+        thread_ids: Vec::new(),
     });
+    seed_messages(store, &clinicians, &accounts, &person_links, &mut users).await?;
     progress.step();
     Ok(DemoWorld { tenants, users })
 }
 
 const OPERATOR_EMAIL: &str = "oncall@hippo.example";
+
+/// The lab's conversations are with Jonas Becker, the test centre's with
+/// Mia Schulz (people no other demo fixture relies on).
+const LAB_CORRESPONDENT: usize = 3;
+const CENTRE_CORRESPONDENT: usize = 5;
+
+/// Seed the demo threads and record in every user's `thread_ids` exactly
+/// the threads that user may read.
+async fn seed_messages(
+    store: &Store,
+    clinicians: &[(TenantId, StaffId)],
+    accounts: &[(usize, AccountId)],
+    person_links: &[Vec<(TenantId, PatientId)>],
+    users: &mut [DemoUser],
+) -> anyhow::Result<()> {
+    let party = |tenant_index: usize, person: usize| -> anyhow::Result<messages::Correspondents> {
+        let (tenant, clinician) = *clinicians.get(tenant_index).context("demo tenant")?;
+        let (_, patient) = *person_links[person]
+            .iter()
+            .find(|(t, _)| *t == tenant)
+            .context("demo correspondent is no patient there")?;
+        let account = accounts
+            .iter()
+            .map(|(_, a)| *a)
+            .nth(person)
+            .context("demo account")?;
+        Ok(messages::Correspondents {
+            tenant,
+            clinician,
+            account,
+            patient,
+        })
+    };
+    let (given, family, birth, _) = PEOPLE[LAB_CORRESPONDENT];
+    let report = pdf::render(&pdf::Report {
+        facility: TENANTS[0].name,
+        title: "Befundbericht",
+        patient: &format!("{given} {family}"),
+        birth_date: birth,
+        date: &human(now_millis()).chars().take(10).collect::<String>(),
+        lines: &[],
+    });
+    let threads = messages::seed(
+        store,
+        &party(0, LAB_CORRESPONDENT)?,
+        &party(1, CENTRE_CORRESPONDENT)?,
+        report,
+    )
+    .await?;
+    for (index, user) in users.iter_mut().enumerate() {
+        let account = accounts.iter().find(|(i, _)| *i == index).map(|(_, a)| *a);
+        user.thread_ids = threads
+            .iter()
+            .filter(|t| match (user.tenant_id, account) {
+                (Some(tenant), _) => t.tenant == tenant,
+                (None, Some(account)) => t.account == account && !t.retracted,
+                (None, None) => false,
+            })
+            .map(|t| t.id)
+            .collect();
+    }
+    Ok(())
+}
 
 /// Seed a fresh data directory, or reuse one seeded before (its
 /// credentials are kept beside the database, readable only by the owner).

@@ -122,7 +122,8 @@ async fn demo_seeds_serves_and_describes_itself() {
             "password",
             "patient_ids",
             "role",
-            "tenant_id"
+            "tenant_id",
+            "thread_ids"
         ]
     );
 
@@ -148,6 +149,39 @@ async fn demo_seeds_serves_and_describes_itself() {
         .await
         .unwrap();
     assert_eq!(list.as_array().unwrap().len(), user.finding_ids.len());
+    // Every user's thread_ids are exactly the threads they can read.
+    assert!(creds.users.iter().any(|u| !u.thread_ids.is_empty()));
+    for user in creds.users.iter().filter(|u| u.role != "operator") {
+        let login: Value = client
+            .post(format!("{}/api/v1/auth/login", creds.url))
+            .json(&json!({"email": user.email, "password": user.password}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let token = login["token"].as_str().unwrap();
+        let page: Value = client
+            .get(format!("{}/api/v1/threads", creds.url))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let mut listed: Vec<String> = page["threads"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["id"].as_str().unwrap().to_owned())
+            .collect();
+        let mut expected: Vec<String> = user.thread_ids.iter().map(|t| t.to_string()).collect();
+        listed.sort();
+        expected.sort();
+        assert_eq!(listed, expected, "{}", user.email);
+    }
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;

@@ -161,7 +161,7 @@ async fn a_patient_sees_threads_of_all_their_facilities_and_no_others() {
     let north_inbox = app.get_json("/api/v1/threads", &keller).await;
     assert!(!north_inbox.to_string().contains(&b));
     let harbour_inbox = app.get_json("/api/v1/threads", &petersen).await;
-    assert_eq!(harbour_inbox["threads"].as_array().unwrap().len(), 1);
+    assert!(harbour_inbox.to_string().contains(&b) && !harbour_inbox.to_string().contains(&a));
     // Staff filters are for staff.
     let r = app.get("/api/v1/threads?status=open", &session).await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
@@ -199,8 +199,8 @@ async fn the_inbox_filters_assigns_closes_and_pages() {
         .post_json(&format!("/api/v1/threads/{}/assign", threads[2]), &keller, &json!({"staff_id": petersen_id}))
         .await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let unassigned = app.count("SELECT COUNT(*) FROM threads WHERE assigned_to IS NOT NULL").await;
-    assert_eq!(unassigned, 2);
+    let assigned = app.count("SELECT COUNT(*) FROM threads WHERE assigned_to IS NOT NULL").await;
+    assert_eq!(assigned, 2);
     // Unassign.
     let r = app
         .post_json(&format!("/api/v1/threads/{}/assign", threads[1]), &keller, &json!({"staff_id": null}))
@@ -232,7 +232,10 @@ async fn the_inbox_filters_assigns_closes_and_pages() {
     loop {
         let page = app.get_json(&path, &keller).await;
         for t in page["threads"].as_array().unwrap() {
-            seen.push(t["id"].as_str().unwrap().to_owned());
+            let id = t["id"].as_str().unwrap().to_owned();
+            if threads.contains(&id) {
+                seen.push(id);
+            }
         }
         match page["next_before"].as_str() {
             Some(before) => path = format!("/api/v1/threads?limit=2&before={before}"),
@@ -294,6 +297,7 @@ async fn foreign_threads_and_attachments_answer_like_missing_ones() {
     let max = app.login("max.schmidt").await;
     let sophie = app.login("sophie.wagner").await;
     let leon = app.user("leon.hoffmann").patient_ids[0].to_string();
+    let threads_before = app.count("SELECT COUNT(*) FROM threads").await;
     let thread = staff_thread(&app, &keller, &max_patient(&app), "Nur für Max").await;
     let posted: Value = post_form(
         &app,
@@ -336,7 +340,7 @@ async fn foreign_threads_and_attachments_answer_like_missing_ones() {
         .post_json("/api/v1/threads", &keller, &json!({"subject": "x", "body": "y", "patient_id": leon}))
         .await;
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
-    assert_eq!(app.count("SELECT COUNT(*) FROM threads").await, 1);
+    assert_eq!(app.count("SELECT COUNT(*) FROM threads").await, threads_before + 1);
     // Nothing of Max's thread in Sophie's or Petersen's lists.
     for session in [&sophie, &petersen] {
         let page = app.get_json("/api/v1/threads", session).await;
@@ -608,6 +612,7 @@ async fn the_web_pages_show_inbox_thread_and_reply_with_attachments() {
     let keller = app.login("a.keller").await;
     let max = app.login("max.schmidt").await;
     let patient = max_patient(&app);
+    let messages_before = app.count("SELECT COUNT(*) FROM messages").await;
     let form = app.web_get(&format!("/messages/new?patient={patient}"), &keller).await;
     assert_eq!(form.status(), StatusCode::OK);
     let r = app
@@ -651,7 +656,7 @@ async fn the_web_pages_show_inbox_thread_and_reply_with_attachments() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
-    assert_eq!(app.count("SELECT COUNT(*) FROM messages").await, 2);
+    assert_eq!(app.count("SELECT COUNT(*) FROM messages").await, messages_before + 2);
     let page = app.web_get(&location, &keller).await.text().await.unwrap();
     assert!(page.contains("scan.png") && page.contains("/attachments/"));
     // Staff close it from the page.
