@@ -114,6 +114,10 @@ impl UnscopedProvisioning {
             "DELETE FROM finding_pdfs WHERE tenant_id = $1",
             "DELETE FROM blobs WHERE tenant_id = $1",
             "DELETE FROM findings WHERE tenant_id = $1",
+            // Messaging (issue 11): attachments, messages, threads.
+            "DELETE FROM message_attachments WHERE tenant_id = $1",
+            "DELETE FROM messages WHERE tenant_id = $1",
+            "DELETE FROM threads WHERE tenant_id = $1",
             "DELETE FROM account_patients WHERE tenant_id = $1",
             "DELETE FROM patients WHERE tenant_id = $1",
             "DELETE FROM api_keys WHERE tenant_id = $1",

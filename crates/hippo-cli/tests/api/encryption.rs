@@ -126,6 +126,7 @@ async fn no_plaintext_reaches_the_disk_and_no_client_can_ask_for_it() {
         assert!(
             name.split('/').all(|part| part == "tenants"
                 || part == "finding_pdf"
+                || part == "message_attachment"
                 || uuid::Uuid::parse_str(part).is_ok()),
             "{name}"
         );

@@ -12,7 +12,7 @@ use hippo_core::{PatientId, PrincipalKind};
 use hippo_server::auth::token::{hash_token, new_api_key, new_token};
 use hippo_server::declarations::Surface;
 use hippo_server::declarations::{RouteSpec, Target, declarations as specs};
-use hippo_store::LoginSubject;
+use hippo_store::{LoginSubject, NewAttachment};
 use reqwest::StatusCode;
 use secrecy::ExposeSecret;
 
@@ -32,8 +32,10 @@ enum Relation {
     Nonexistent,
     /// A draft finding of the own patient record / tenant.
     Draft,
-    /// A retracted finding of the own patient record / tenant.
+    /// A retracted finding (or thread) of the own patient record / tenant.
     Retracted,
+    /// A closed thread of the own patient record / tenant.
+    Closed,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -51,6 +53,8 @@ enum TargetKind {
     Patient,
     ApiKey,
     AuditEntry,
+    Thread,
+    Attachment,
 }
 
 fn target_kind(spec: &RouteSpec) -> Option<TargetKind> {
@@ -59,6 +63,10 @@ fn target_kind(spec: &RouteSpec) -> Option<TargetKind> {
         Target::Item if spec.path.contains("/patients/{id}") => Some(TargetKind::Patient),
         Target::Item if spec.path.contains("/api-keys/{id}") => Some(TargetKind::ApiKey),
         Target::Item if spec.path.contains("/access-log/{id}") => Some(TargetKind::AuditEntry),
+        Target::Item if spec.path.contains("/threads/{id}") || spec.path.contains("/messages/{id}") => {
+            Some(TargetKind::Thread)
+        }
+        Target::Item if spec.path.contains("/attachments/{id}") => Some(TargetKind::Attachment),
         Target::Item => Some(TargetKind::Finding),
     }
 }
@@ -77,6 +85,21 @@ fn relations(kind: TargetKind) -> &'static [Relation] {
         TargetKind::Patient => &[Own, OtherPatientSameTenant, OtherTenant, Nonexistent],
         TargetKind::ApiKey => &[Own, OtherTenant, Nonexistent],
         TargetKind::AuditEntry => &[Own, OtherPatientSameTenant, OtherTenant, Nonexistent],
+        TargetKind::Thread => &[
+            Own,
+            OtherPatientSameTenant,
+            OtherTenant,
+            Nonexistent,
+            Closed,
+            Retracted,
+        ],
+        TargetKind::Attachment => &[
+            Own,
+            OtherPatientSameTenant,
+            OtherTenant,
+            Nonexistent,
+            Retracted,
+        ],
     }
 }
 
@@ -98,7 +121,7 @@ fn expected(spec: &RouteSpec, kind: PrincipalKind, relation: Option<Relation>) -
     };
     let sees = match (kind, relation) {
         (_, Nonexistent | OtherTenant) => false,
-        (PrincipalKind::Patient, Own) => true,
+        (PrincipalKind::Patient, Own | Closed) => true,
         (PrincipalKind::Patient, _) => false,
         (PrincipalKind::Operator, _) => false,
         _ => true, // staff and lab systems see every state in their tenant
@@ -111,6 +134,10 @@ fn expected(spec: &RouteSpec, kind: PrincipalKind, relation: Option<Relation>) -
         (Action::FindingRelease, _) => Expect::Conflict,
         (Action::FindingRetract, Own | OtherPatientSameTenant) => Expect::Allowed,
         (Action::FindingRetract, _) => Expect::Conflict,
+        // Messaging: only open threads take messages or can be closed; a
+        // retracted thread is neither retracted again nor assigned.
+        (Action::MessagePost | Action::ThreadClose, Closed | Retracted) => Expect::Conflict,
+        (Action::ThreadRetract | Action::ThreadAssign, Retracted) => Expect::Conflict,
         _ => Expect::Allowed,
     }
 }
@@ -199,12 +226,55 @@ impl World {
         f.id.to_string()
     }
 
+    /// A fresh thread of the relation's patient, with a PDF attachment,
+    /// closed or retracted as the relation says: (thread, attachment).
+    async fn thread(&self, relation: Relation) -> (String, String) {
+        let (scope, patient) = match relation {
+            Relation::OtherTenant => (&self.tenant_b_clinician, self.leon),
+            Relation::OtherPatientSameTenant => (&self.tenant_a_clinician, self.sophie),
+            _ => (&self.tenant_a_clinician, self.max),
+        };
+        let thread = scope
+            .acting(Action::ThreadCreate)
+            .start_thread(patient, "Matrix".into(), "Matrix".into())
+            .await
+            .unwrap()
+            .id;
+        let kind = hippo_core::file_kind::classify(PDF).unwrap();
+        let attachment = NewAttachment {
+            kind,
+            file_name: "matrix.pdf".into(),
+            bytes: PDF.to_vec(),
+        };
+        let message = scope
+            .acting(Action::MessagePost)
+            .post_message(thread, "Anhang".into(), vec![attachment])
+            .await
+            .unwrap();
+        match relation {
+            Relation::Closed => {
+                scope.acting(Action::ThreadClose).close_thread(thread).await.unwrap();
+            }
+            Relation::Retracted => {
+                scope
+                    .acting(Action::ThreadRetract)
+                    .retract_thread(thread)
+                    .await
+                    .unwrap();
+            }
+            _ => {}
+        }
+        (thread.to_string(), message.attachments[0].id.to_string())
+    }
+
     async fn target(&self, kind: TargetKind, relation: Relation) -> String {
         if relation == Relation::Nonexistent {
             return uuid::Uuid::new_v4().to_string();
         }
         match kind {
             TargetKind::Finding => self.finding(relation).await,
+            TargetKind::Thread => self.thread(relation).await.0,
+            TargetKind::Attachment => self.thread(relation).await.1,
             TargetKind::Patient => match relation {
                 Relation::OtherTenant => self.leon,
                 Relation::OtherPatientSameTenant => self.sophie,

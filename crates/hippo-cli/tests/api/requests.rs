@@ -70,6 +70,25 @@ pub async fn send(app: &TestApp, spec: &RouteSpec, id: &str, credential: &Creden
             ("birth_date", "1980-05-05"),
         ]),
         (Surface::Api, Action::ApiKeyCreate) => request.json(&json!({"name": "matrix"})),
+        // Messaging: staff name the patient, patients the facility; each
+        // reads its own field.
+        (Surface::Api, Action::ThreadCreate) => request.json(&json!({
+            "subject": "Matrix", "body": "Matrix",
+            "patient_id": app.user("max.schmidt").patient_ids[0],
+            "tenant_id": app.world.tenants[0].id,
+        })),
+        (Surface::Web, Action::ThreadCreate) => request.form(&[
+            ("csrf", csrf.as_str()),
+            ("subject", "Matrix"),
+            ("body", "Matrix"),
+            ("patient_id", &app.user("max.schmidt").patient_ids[0].to_string()),
+            ("tenant_id", &app.world.tenants[0].id.to_string()),
+        ]),
+        (Surface::Api, Action::MessagePost) => request.json(&json!({"body": "Matrix"})),
+        (Surface::Web, Action::MessagePost) => request.multipart(
+            multipart::Form::new().text("csrf", csrf).text("body", "Matrix"),
+        ),
+        (Surface::Api, Action::ThreadAssign) => request.json(&json!({"staff_id": null})),
         (Surface::Api, _) => request,
         (Surface::Web, _) => request.form(&[("csrf", csrf)]),
     };
