@@ -43,7 +43,13 @@ fn main() {
                 .await
                 .unwrap();
             let (base, _) = admin.rsplit_once('/').unwrap();
-            inbox("PostgreSQL", Some(format!("{base}/{name}")), threads, rounds).await;
+            inbox(
+                "PostgreSQL",
+                Some(format!("{base}/{name}")),
+                threads,
+                rounds,
+            )
+            .await;
         }
     });
 }
@@ -144,7 +150,10 @@ async fn inbox(backend: &str, database_url: Option<String>, threads: usize, roun
         .unwrap();
     for t in page["threads"].as_array().unwrap().iter().step_by(10) {
         client
-            .post(format!("{url}/api/v1/threads/{}/messages", t["id"].as_str().unwrap()))
+            .post(format!(
+                "{url}/api/v1/threads/{}/messages",
+                t["id"].as_str().unwrap()
+            ))
             .bearer_auth(&patient)
             .json(&json!({"body": "Danke!"}))
             .send()

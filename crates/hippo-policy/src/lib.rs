@@ -207,7 +207,10 @@ fn owned_with_status(
         vec![
             ("tenant", ent(tenant_uid(tenant)?)),
             ("patient", ent(patient_uid(patient)?)),
-            ("status", RestrictedExpression::new_string(status.to_owned())),
+            (
+                "status",
+                RestrictedExpression::new_string(status.to_owned()),
+            ),
         ],
     )
 }

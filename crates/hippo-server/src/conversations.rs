@@ -34,8 +34,12 @@ pub async fn post(
     message: PostedMessage,
 ) -> Result<Admitted<MessageRecord>, Failure> {
     match &caller.scope {
-        Scope::Staff(s) => Ok(s.post_message(id, message.body, message.attachments).await?),
-        Scope::Patient(p) => Ok(p.post_message(id, message.body, message.attachments).await?),
+        Scope::Staff(s) => Ok(s
+            .post_message(id, message.body, message.attachments)
+            .await?),
+        Scope::Patient(p) => Ok(p
+            .post_message(id, message.body, message.attachments)
+            .await?),
         Scope::Operator(_) => Err(Failure::NotFound),
     }
 }
@@ -101,7 +105,8 @@ async fn bounded_bytes(field: &mut Field<'_>, max: usize) -> Result<Vec<u8>, Fai
 }
 
 fn utf8(name: &str, bytes: Vec<u8>) -> Result<String, Failure> {
-    String::from_utf8(bytes).map_err(|_| Failure::BadRequest(format!("{name}: part is not valid UTF-8")))
+    String::from_utf8(bytes)
+        .map_err(|_| Failure::BadRequest(format!("{name}: part is not valid UTF-8")))
 }
 
 /// Read a posted message, JSON or multipart, and check all of it.
@@ -116,9 +121,9 @@ pub async fn read_message(
         .unwrap_or_default()
         .to_ascii_lowercase();
     if content_type.starts_with("multipart/form-data") {
-        let multipart = Multipart::from_request(request, &())
-            .await
-            .map_err(|e| Failure::BadRequest(format!("expected multipart/form-data: {}", e.body_text())))?;
+        let multipart = Multipart::from_request(request, &()).await.map_err(|e| {
+            Failure::BadRequest(format!("expected multipart/form-data: {}", e.body_text()))
+        })?;
         return read_multipart(multipart, limits).await;
     }
     if content_type.starts_with("application/json") {
@@ -162,7 +167,12 @@ async fn read_multipart(
                 }
                 files.push((file_name, bytes));
             }
-            "body" => body = Some(utf8("body", bounded_bytes(&mut field, MAX_TEXT_PART).await?)?),
+            "body" => {
+                body = Some(utf8(
+                    "body",
+                    bounded_bytes(&mut field, MAX_TEXT_PART).await?,
+                )?)
+            }
             "csrf" => csrf = Some(utf8("csrf", bounded_bytes(&mut field, 256).await?)?),
             other => {
                 return Err(Failure::BadRequest(format!(

@@ -19,8 +19,8 @@ mod routes;
 pub mod scope;
 pub mod serve;
 pub mod state;
-pub mod upload;
 pub mod thread_views;
+pub mod upload;
 pub mod views;
 mod web;
 
@@ -77,8 +77,7 @@ pub fn app(state: AppState) -> Router {
     let limits = state.config().limits;
     let messaging = state.config().messaging;
     // Framing and the text parts come on top of the attachments.
-    let max_message =
-        messaging.max_attachments * messaging.max_attachment_bytes + 2 * 1024 * 1024;
+    let max_message = messaging.max_attachments * messaging.max_attachment_bytes + 2 * 1024 * 1024;
     let router = routes::router(
         state.config().max_upload_bytes,
         max_message,

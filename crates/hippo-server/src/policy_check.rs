@@ -8,8 +8,8 @@ use hippo_core::finding::FindingStatus;
 use hippo_core::messaging::ThreadStatus;
 use hippo_core::policy::{Action, ResourceRef};
 use hippo_core::{
-    AccountId, ApiKeyId, AttachmentId, FindingId, OperatorId, PatientId, PatientLink, Principal, PrincipalKind,
-    StaffId, StaffRole, TenantId, ThreadId,
+    AccountId, ApiKeyId, AttachmentId, FindingId, OperatorId, PatientId, PatientLink, Principal,
+    PrincipalKind, StaffId, StaffRole, TenantId, ThreadId,
 };
 use hippo_policy::Policy;
 

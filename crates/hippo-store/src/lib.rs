@@ -51,13 +51,13 @@ pub use auth::{AuthStore, Credentials, LoginSubject, SessionTimes};
 pub use db::{Store, StoreOptions};
 pub use error::{Cause, StoreError, chain};
 pub use forensics::{AccessPage, BlastRadius, ForensicFilter, UnscopedForensics};
-pub use model::{
-    AccessEntry, ApiKeyRecord, FindingDetail, FindingPdf, FindingSummary, PatientRecord,
-    TenantKind, TenantSummary,
-};
 pub use messaging::{
     AttachmentFile, AttachmentMeta, InboxFilter, MessageRecord, NewAttachment, PageCursor,
     ThreadDetail, ThreadPage, ThreadSummary, page_limit,
+};
+pub use model::{
+    AccessEntry, ApiKeyRecord, FindingDetail, FindingPdf, FindingSummary, PatientRecord,
+    TenantKind, TenantSummary,
 };
 pub use operator_scope::OperatorScope;
 pub use patient_scope::PatientScope;

@@ -146,7 +146,9 @@ const OWN_ACCESS_RECORD: Statement<(TenantId, PatientId)> = Statement {
 
 /// One success record per patient record whose data a list showed (or
 /// one saying that it showed none).
-pub(crate) fn per_patient_accesses(pairs: impl Iterator<Item = (TenantId, PatientId)>) -> Vec<Access> {
+pub(crate) fn per_patient_accesses(
+    pairs: impl Iterator<Item = (TenantId, PatientId)>,
+) -> Vec<Access> {
     let mut counts = BTreeMap::new();
     for pair in pairs {
         *counts.entry(pair).or_insert(0usize) += 1;

@@ -222,8 +222,12 @@ impl PatientScope {
         let accesses = crate::patient_scope::per_patient_accesses(
             links.get().iter().map(|l| (l.tenant, l.patient)),
         );
-        let facilities =
-            links.with(|links| links.into_iter().map(|l| (l.tenant, l.tenant_name)).collect());
+        let facilities = links.with(|links| {
+            links
+                .into_iter()
+                .map(|l| (l.tenant, l.tenant_name))
+                .collect()
+        });
         self.gk
             .admit(facilities, ResourceKind::Patient, accesses)
             .await
@@ -237,8 +241,7 @@ impl PatientScope {
     ) -> Result<Admitted<MessageRecord>, StoreError> {
         let action = self.gk.serving(&[Action::MessagePost])?;
         let row = self.gated_thread(thread, action).await?;
-        messaging::post_message(&self.gk, &self.vault, row, self.author(), body, attachments)
-            .await
+        messaging::post_message(&self.gk, &self.vault, row, self.author(), body, attachments).await
     }
 
     pub async fn attachment(

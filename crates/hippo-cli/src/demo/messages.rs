@@ -121,10 +121,17 @@ pub async fn seed(
             }],
         )
         .await?;
-    lab_patient.patient(Action::ThreadRead)?.thread(thread).await?;
+    lab_patient
+        .patient(Action::ThreadRead)?
+        .thread(thread)
+        .await?;
     lab_patient
         .patient(Action::MessagePost)?
-        .post_message(thread, "Danke! Ist der erhöhte Wert bedenklich?".into(), Vec::new())
+        .post_message(
+            thread,
+            "Danke! Ist der erhöhte Wert bedenklich?".into(),
+            Vec::new(),
+        )
         .await?;
     lab_staff.staff(Action::ThreadRead)?.thread(thread).await?;
     lab_staff
@@ -135,7 +142,10 @@ pub async fn seed(
             Vec::new(),
         )
         .await?;
-    lab_staff.staff(Action::ThreadClose)?.close_thread(thread).await?;
+    lab_staff
+        .staff(Action::ThreadClose)?
+        .close_thread(thread)
+        .await?;
     seeded.push(SeededThread {
         id: thread,
         tenant: lab.tenant,

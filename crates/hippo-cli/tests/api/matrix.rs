@@ -63,7 +63,9 @@ fn target_kind(spec: &RouteSpec) -> Option<TargetKind> {
         Target::Item if spec.path.contains("/patients/{id}") => Some(TargetKind::Patient),
         Target::Item if spec.path.contains("/api-keys/{id}") => Some(TargetKind::ApiKey),
         Target::Item if spec.path.contains("/access-log/{id}") => Some(TargetKind::AuditEntry),
-        Target::Item if spec.path.contains("/threads/{id}") || spec.path.contains("/messages/{id}") => {
+        Target::Item
+            if spec.path.contains("/threads/{id}") || spec.path.contains("/messages/{id}") =>
+        {
             Some(TargetKind::Thread)
         }
         Target::Item if spec.path.contains("/attachments/{id}") => Some(TargetKind::Attachment),
@@ -253,7 +255,11 @@ impl World {
             .unwrap();
         match relation {
             Relation::Closed => {
-                scope.acting(Action::ThreadClose).close_thread(thread).await.unwrap();
+                scope
+                    .acting(Action::ThreadClose)
+                    .close_thread(thread)
+                    .await
+                    .unwrap();
             }
             Relation::Retracted => {
                 scope

@@ -32,7 +32,12 @@ async fn staff_thread(app: &TestApp, staff: &Session, patient: &str, body: &str)
     thread["id"].as_str().unwrap().to_owned()
 }
 
-async fn post_json(app: &TestApp, session: &Session, thread: &str, body: &str) -> reqwest::Response {
+async fn post_json(
+    app: &TestApp,
+    session: &Session,
+    thread: &str,
+    body: &str,
+) -> reqwest::Response {
     app.post_json(
         &format!("/api/v1/threads/{thread}/messages"),
         session,
@@ -98,7 +103,9 @@ async fn staff_and_patient_write_both_ways_with_unread_counts() {
     assert!(row["patient_name"].is_null(), "patients get no name field");
 
     // Opening it marks the facility's message read for the patient side.
-    let opened = app.get_json(&format!("/api/v1/threads/{thread}"), &max).await;
+    let opened = app
+        .get_json(&format!("/api/v1/threads/{thread}"), &max)
+        .await;
     assert_eq!(opened["messages"][0]["body"], "Bitte melden Sie sich.");
     assert_eq!(opened["messages"][0]["author_side"], "staff");
     let page = app.get_json("/api/v1/threads", &max).await;
@@ -114,11 +121,16 @@ async fn staff_and_patient_write_both_ways_with_unread_counts() {
     assert_eq!(inbox["unread_total"], 2);
     assert_eq!(inbox["threads"][0]["unread"], 2);
     assert_eq!(inbox["threads"][0]["patient_name"], "Max Schmidt");
-    let detail = app.get_json(&format!("/api/v1/threads/{thread}"), &keller).await;
+    let detail = app
+        .get_json(&format!("/api/v1/threads/{thread}"), &keller)
+        .await;
     let messages = detail["messages"].as_array().unwrap();
     assert_eq!(messages.len(), 3);
     assert_eq!(messages[2]["author_name"], "Max Schmidt");
-    assert!(messages[0]["read_at"].is_string(), "the patient read staff's message");
+    assert!(
+        messages[0]["read_at"].is_string(),
+        "the patient read staff's message"
+    );
     let inbox = app.get_json("/api/v1/threads?unread=true", &keller).await;
     assert_eq!(inbox["unread_total"], 0);
     assert!(inbox["threads"].as_array().unwrap().is_empty());
@@ -142,7 +154,10 @@ async fn a_patient_sees_threads_of_all_their_facilities_and_no_others() {
     let keller = app.login("a.keller").await;
     let petersen = app.login("j.petersen").await;
     let erika = app.user("erika.mustermann");
-    let (north, harbour) = (erika.patient_ids[0].to_string(), erika.patient_ids[1].to_string());
+    let (north, harbour) = (
+        erika.patient_ids[0].to_string(),
+        erika.patient_ids[1].to_string(),
+    );
     let a = staff_thread(&app, &keller, &north, "Nord").await;
     let b = staff_thread(&app, &petersen, &harbour, "Hafen").await;
     staff_thread(&app, &keller, &max_patient(&app), "für Max").await;
@@ -176,19 +191,28 @@ async fn the_inbox_filters_assigns_closes_and_pages() {
     let max = app.login("max.schmidt").await;
     let mut threads = Vec::new();
     for n in 0..5 {
-        threads.push(staff_thread(&app, &keller, &max_patient(&app), &format!("Nachricht {n}")).await);
+        threads
+            .push(staff_thread(&app, &keller, &max_patient(&app), &format!("Nachricht {n}")).await);
     }
     // Assign one to Vogel, one to Keller herself.
     let vogel_id = app.actor_id(&vogel.user.email).await;
     let r = app
-        .post_json(&format!("/api/v1/threads/{}/assign", threads[0]), &keller, &json!({"staff_id": vogel_id}))
+        .post_json(
+            &format!("/api/v1/threads/{}/assign", threads[0]),
+            &keller,
+            &json!({"staff_id": vogel_id}),
+        )
         .await;
     assert_eq!(r.status(), StatusCode::OK);
     let assigned: Value = r.json().await.unwrap();
     assert_eq!(assigned["assigned_name"], "Lea Vogel");
     let keller_id = keller.actor_id.clone();
-    app.post_json(&format!("/api/v1/threads/{}/assign", threads[1]), &keller, &json!({"staff_id": keller_id}))
-        .await;
+    app.post_json(
+        &format!("/api/v1/threads/{}/assign", threads[1]),
+        &keller,
+        &json!({"staff_id": keller_id}),
+    )
+    .await;
     let mine = app.get_json("/api/v1/threads?assigned=me", &vogel).await;
     let mine: Vec<&Value> = mine["threads"].as_array().unwrap().iter().collect();
     assert_eq!(mine.len(), 1);
@@ -196,19 +220,31 @@ async fn the_inbox_filters_assigns_closes_and_pages() {
     // Another tenant's staff member cannot be assignee; 422, nothing changed.
     let petersen_id = app.actor_id(&app.user("j.petersen").email).await;
     let r = app
-        .post_json(&format!("/api/v1/threads/{}/assign", threads[2]), &keller, &json!({"staff_id": petersen_id}))
+        .post_json(
+            &format!("/api/v1/threads/{}/assign", threads[2]),
+            &keller,
+            &json!({"staff_id": petersen_id}),
+        )
         .await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let assigned = app.count("SELECT COUNT(*) FROM threads WHERE assigned_to IS NOT NULL").await;
+    let assigned = app
+        .count("SELECT COUNT(*) FROM threads WHERE assigned_to IS NOT NULL")
+        .await;
     assert_eq!(assigned, 2);
     // Unassign.
     let r = app
-        .post_json(&format!("/api/v1/threads/{}/assign", threads[1]), &keller, &json!({"staff_id": null}))
+        .post_json(
+            &format!("/api/v1/threads/{}/assign", threads[1]),
+            &keller,
+            &json!({"staff_id": null}),
+        )
         .await;
     assert_eq!(r.status(), StatusCode::OK);
 
     // Close one: it leaves the open filter and takes no message (409).
-    let r = app.post_empty(&format!("/api/v1/threads/{}/close", threads[3]), &keller).await;
+    let r = app
+        .post_empty(&format!("/api/v1/threads/{}/close", threads[3]), &keller)
+        .await;
     assert_eq!(r.status(), StatusCode::OK);
     let open = app.get_json("/api/v1/threads?status=open", &keller).await;
     assert_eq!(open["threads"].as_array().unwrap().len(), 4);
@@ -217,14 +253,24 @@ async fn the_inbox_filters_assigns_closes_and_pages() {
     let r = post_json(&app, &max, &threads[3], "Noch eine Frage").await;
     assert_eq!(r.status(), StatusCode::CONFLICT);
     let body: Value = r.json().await.unwrap();
-    assert_eq!(body["error"]["message"], "a closed thread takes no new messages");
-    let r = app.post_empty(&format!("/api/v1/threads/{}/close", threads[3]), &keller).await;
+    assert_eq!(
+        body["error"]["message"],
+        "a closed thread takes no new messages"
+    );
+    let r = app
+        .post_empty(&format!("/api/v1/threads/{}/close", threads[3]), &keller)
+        .await;
     assert_eq!(r.status(), StatusCode::CONFLICT);
 
     // Tenant admins read the inbox but do not write or manage.
-    let r = app.post_empty(&format!("/api/v1/threads/{}/close", threads[4]), &admin).await;
+    let r = app
+        .post_empty(&format!("/api/v1/threads/{}/close", threads[4]), &admin)
+        .await;
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
-    assert_eq!(app.get("/api/v1/threads", &admin).await.status(), StatusCode::OK);
+    assert_eq!(
+        app.get("/api/v1/threads", &admin).await.status(),
+        StatusCode::OK
+    );
 
     // Pages of two, newest first, no thread twice, all five in the end.
     let mut seen = Vec::new();
@@ -259,32 +305,50 @@ async fn a_retracted_thread_disappears_for_the_patient_and_takes_nothing() {
         &app,
         &keller,
         &thread,
-        multipart::Form::new().text("body", "Anhang").part("attachment", file(PDF, "b.pdf", "application/pdf")),
+        multipart::Form::new()
+            .text("body", "Anhang")
+            .part("attachment", file(PDF, "b.pdf", "application/pdf")),
     )
     .await;
     assert_eq!(r.status(), StatusCode::CREATED);
     let posted: Value = r.json().await.unwrap();
     let attachment = posted["attachments"][0]["id"].as_str().unwrap().to_owned();
     assert_eq!(
-        app.get(&format!("/api/v1/attachments/{attachment}"), &max).await.status(),
+        app.get(&format!("/api/v1/attachments/{attachment}"), &max)
+            .await
+            .status(),
         StatusCode::OK
     );
-    let r = app.post_empty(&format!("/api/v1/threads/{thread}/retract"), &keller).await;
+    let r = app
+        .post_empty(&format!("/api/v1/threads/{thread}/retract"), &keller)
+        .await;
     assert_eq!(r.status(), StatusCode::OK);
     let page = app.get_json("/api/v1/threads", &max).await;
     assert!(page["threads"].as_array().unwrap().is_empty());
-    assert_eq!(page["unread_total"], 0, "a retracted thread counts for nothing");
+    assert_eq!(
+        page["unread_total"], 0,
+        "a retracted thread counts for nothing"
+    );
     for path in [
         format!("/api/v1/threads/{thread}"),
         format!("/api/v1/attachments/{attachment}"),
     ] {
-        assert_eq!(app.get(&path, &max).await.status(), StatusCode::NOT_FOUND, "{path}");
+        assert_eq!(
+            app.get(&path, &max).await.status(),
+            StatusCode::NOT_FOUND,
+            "{path}"
+        );
     }
-    assert_eq!(post_json(&app, &max, &thread, "?").await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        post_json(&app, &max, &thread, "?").await.status(),
+        StatusCode::NOT_FOUND
+    );
     let r = post_json(&app, &keller, &thread, "noch was").await;
     assert_eq!(r.status(), StatusCode::CONFLICT);
     // Staff still see it, as retracted.
-    let detail = app.get_json(&format!("/api/v1/threads/{thread}"), &keller).await;
+    let detail = app
+        .get_json(&format!("/api/v1/threads/{thread}"), &keller)
+        .await;
     assert_eq!(detail["status"], "retracted");
     assert_eq!(detail["messages"].as_array().unwrap().len(), 2);
 }
@@ -303,7 +367,9 @@ async fn foreign_threads_and_attachments_answer_like_missing_ones() {
         &app,
         &keller,
         &thread,
-        multipart::Form::new().text("body", "Bild").part("attachment", file(PNG, "p.png", "image/png")),
+        multipart::Form::new()
+            .text("body", "Bild")
+            .part("attachment", file(PNG, "p.png", "image/png")),
     )
     .await
     .json()
@@ -312,11 +378,21 @@ async fn foreign_threads_and_attachments_answer_like_missing_ones() {
     let attachment = posted["attachments"][0]["id"].as_str().unwrap().to_owned();
     let missing = uuid::Uuid::new_v4().to_string();
     let mut bodies = std::collections::BTreeSet::new();
-    for (who, session) in [("other patient", &sophie), ("other tenant", &petersen), ("nobody", &max)] {
+    for (who, session) in [
+        ("other patient", &sophie),
+        ("other tenant", &petersen),
+        ("nobody", &max),
+    ] {
         let paths = if who == "nobody" {
-            vec![format!("/api/v1/threads/{missing}"), format!("/api/v1/attachments/{missing}")]
+            vec![
+                format!("/api/v1/threads/{missing}"),
+                format!("/api/v1/attachments/{missing}"),
+            ]
         } else {
-            vec![format!("/api/v1/threads/{thread}"), format!("/api/v1/attachments/{attachment}")]
+            vec![
+                format!("/api/v1/threads/{thread}"),
+                format!("/api/v1/attachments/{attachment}"),
+            ]
         };
         for path in paths {
             let r = app.get(&path, session).await;
@@ -333,21 +409,36 @@ async fn foreign_threads_and_attachments_answer_like_missing_ones() {
     // Sophie cannot open a thread with the test centre; Keller cannot write
     // to the test centre's patient.
     let r = app
-        .post_json("/api/v1/threads", &sophie, &json!({"subject": "x", "body": "y", "tenant_id": tenant(&app, 1)}))
+        .post_json(
+            "/api/v1/threads",
+            &sophie,
+            &json!({"subject": "x", "body": "y", "tenant_id": tenant(&app, 1)}),
+        )
         .await;
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
     let r = app
-        .post_json("/api/v1/threads", &keller, &json!({"subject": "x", "body": "y", "patient_id": leon}))
+        .post_json(
+            "/api/v1/threads",
+            &keller,
+            &json!({"subject": "x", "body": "y", "patient_id": leon}),
+        )
         .await;
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
-    assert_eq!(app.count("SELECT COUNT(*) FROM threads").await, threads_before + 1);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM threads").await,
+        threads_before + 1
+    );
     // Nothing of Max's thread in Sophie's or Petersen's lists.
     for session in [&sophie, &petersen] {
         let page = app.get_json("/api/v1/threads", session).await;
         assert!(!page.to_string().contains(&thread));
     }
     // The denials are recorded.
-    assert!(app.audit_count(&sophie.actor_id, &thread, &["denied", "not_found"]).await >= 1);
+    assert!(
+        app.audit_count(&sophie.actor_id, &thread, &["denied", "not_found"])
+            .await
+            >= 1
+    );
 }
 
 #[tokio::test]
@@ -359,9 +450,15 @@ async fn attachments_are_typed_by_their_bytes_and_downloaded_never_inline() {
     // A PNG declared as a PDF named .html is stored as what it is.
     let form = multipart::Form::new()
         .text("body", "Drei Dateien")
-        .part("attachment", file(PDF, "Befund \"März\".pdf", "application/pdf"))
+        .part(
+            "attachment",
+            file(PDF, "Befund \"März\".pdf", "application/pdf"),
+        )
         .part("attachment", file(PNG, "../../etc/scan.html", "text/html"))
-        .part("attachment", file(JPEG, "foto.jpeg", "application/octet-stream"));
+        .part(
+            "attachment",
+            file(JPEG, "foto.jpeg", "application/octet-stream"),
+        );
     let r = post_form(&app, &max, &thread, form).await;
     assert_eq!(r.status(), StatusCode::CREATED);
     let posted: Value = r.json().await.unwrap();
@@ -375,18 +472,33 @@ async fn attachments_are_typed_by_their_bytes_and_downloaded_never_inline() {
         assert_eq!(a["media_type"], media);
         assert_eq!(a["file_name"], name);
         for session in [&keller, &max] {
-            let r = app.get(&format!("/api/v1/attachments/{}", a["id"].as_str().unwrap()), session).await;
+            let r = app
+                .get(
+                    &format!("/api/v1/attachments/{}", a["id"].as_str().unwrap()),
+                    session,
+                )
+                .await;
             assert_eq!(r.status(), StatusCode::OK);
             let h = r.headers();
             assert_eq!(h["content-type"], media);
-            assert_eq!(h["content-disposition"], format!("attachment; filename=\"{name}\"").as_str());
+            assert_eq!(
+                h["content-disposition"],
+                format!("attachment; filename=\"{name}\"").as_str()
+            );
             assert_eq!(h["x-content-type-options"], "nosniff");
             assert_eq!(r.bytes().await.unwrap().as_ref(), bytes);
         }
         // The browser download is the same, also never inline.
-        let r = app.web_get(&format!("/attachments/{}", a["id"].as_str().unwrap()), &max).await;
+        let r = app
+            .web_get(&format!("/attachments/{}", a["id"].as_str().unwrap()), &max)
+            .await;
         assert_eq!(r.status(), StatusCode::OK);
-        assert!(r.headers()["content-disposition"].to_str().unwrap().starts_with("attachment;"));
+        assert!(
+            r.headers()["content-disposition"]
+                .to_str()
+                .unwrap()
+                .starts_with("attachment;")
+        );
     }
 }
 
@@ -402,9 +514,21 @@ async fn bad_messages_are_refused_with_a_reason_and_nothing_is_stored() {
     exe.extend_from_slice(&[0u8; 200]);
     exe.extend_from_slice(b"%PDF-1.4 ");
     let cases: Vec<(&str, multipart::Form, StatusCode)> = vec![
-        ("empty body", multipart::Form::new().text("body", "  \n "), StatusCode::UNPROCESSABLE_ENTITY),
-        ("oversized body", multipart::Form::new().text("body", "x".repeat(20_001)), StatusCode::UNPROCESSABLE_ENTITY),
-        ("no body", multipart::Form::new().part("attachment", file(PDF, "a.pdf", "application/pdf")), StatusCode::UNPROCESSABLE_ENTITY),
+        (
+            "empty body",
+            multipart::Form::new().text("body", "  \n "),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            "oversized body",
+            multipart::Form::new().text("body", "x".repeat(20_001)),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            "no body",
+            multipart::Form::new().part("attachment", file(PDF, "a.pdf", "application/pdf")),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
         (
             "five attachments",
             (0..5).fold(multipart::Form::new().text("body", "fünf"), |f, n| {
@@ -414,27 +538,44 @@ async fn bad_messages_are_refused_with_a_reason_and_nothing_is_stored() {
         ),
         (
             "oversized attachment",
-            multipart::Form::new().text("body", "groß").part("attachment", file(&vec![0x25; 64 * 1024], "big.pdf", "application/pdf")),
+            multipart::Form::new().text("body", "groß").part(
+                "attachment",
+                file(&vec![0x25; 64 * 1024], "big.pdf", "application/pdf"),
+            ),
             StatusCode::PAYLOAD_TOO_LARGE,
         ),
         (
             "html",
-            multipart::Form::new().text("body", "html").part("attachment", file(b"<html><body>hi</body></html>", "a.pdf", "application/pdf")),
+            multipart::Form::new().text("body", "html").part(
+                "attachment",
+                file(b"<html><body>hi</body></html>", "a.pdf", "application/pdf"),
+            ),
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
         ),
         (
             "svg",
-            multipart::Form::new().text("body", "svg").part("attachment", file(b"<svg xmlns=\"http://www.w3.org/2000/svg\"><script/></svg>", "a.png", "image/png")),
+            multipart::Form::new().text("body", "svg").part(
+                "attachment",
+                file(
+                    b"<svg xmlns=\"http://www.w3.org/2000/svg\"><script/></svg>",
+                    "a.png",
+                    "image/png",
+                ),
+            ),
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
         ),
         (
             "exe with %PDF- inside",
-            multipart::Form::new().text("body", "exe").part("attachment", file(&exe, "a.pdf", "application/pdf")),
+            multipart::Form::new()
+                .text("body", "exe")
+                .part("attachment", file(&exe, "a.pdf", "application/pdf")),
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
         ),
         (
             "html/pdf polyglot",
-            multipart::Form::new().text("body", "poly").part("attachment", file(&polyglot, "a.pdf", "application/pdf")),
+            multipart::Form::new()
+                .text("body", "poly")
+                .part("attachment", file(&polyglot, "a.pdf", "application/pdf")),
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
         ),
         (
@@ -442,26 +583,54 @@ async fn bad_messages_are_refused_with_a_reason_and_nothing_is_stored() {
             multipart::Form::new()
                 .text("body", "gemischt")
                 .part("attachment", file(PDF, "ok.pdf", "application/pdf"))
-                .part("attachment", file(b"MZ\x90\x00not a pdf", "x.pdf", "application/pdf")),
+                .part(
+                    "attachment",
+                    file(b"MZ\x90\x00not a pdf", "x.pdf", "application/pdf"),
+                ),
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
         ),
-        ("unknown part", multipart::Form::new().text("body", "x").text("subject", "y"), StatusCode::BAD_REQUEST),
+        (
+            "unknown part",
+            multipart::Form::new()
+                .text("body", "x")
+                .text("subject", "y"),
+            StatusCode::BAD_REQUEST,
+        ),
     ];
     for (what, form, status) in cases {
         let r = post_form(&app, &keller, &thread, form).await;
         assert_eq!(r.status(), status, "{what}");
         let body: Value = r.json().await.unwrap();
-        assert!(!body["error"]["message"].as_str().unwrap().is_empty(), "{what}: a reason");
-        assert_eq!(messages_stored(&app).await, before, "{what}: nothing stored");
+        assert!(
+            !body["error"]["message"].as_str().unwrap().is_empty(),
+            "{what}: a reason"
+        );
+        assert_eq!(
+            messages_stored(&app).await,
+            before,
+            "{what}: nothing stored"
+        );
     }
     // JSON: empty and oversized bodies, unknown fields, wrong content type.
     for (body, status) in [
         (json!({"body": ""}), StatusCode::UNPROCESSABLE_ENTITY),
-        (json!({"body": "y".repeat(20_001)}), StatusCode::UNPROCESSABLE_ENTITY),
-        (json!({"body": "x", "extra": 1}), StatusCode::UNPROCESSABLE_ENTITY),
+        (
+            json!({"body": "y".repeat(20_001)}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            json!({"body": "x", "extra": 1}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
         (json!({"text": "x"}), StatusCode::UNPROCESSABLE_ENTITY),
     ] {
-        let r = app.post_json(&format!("/api/v1/threads/{thread}/messages"), &keller, &body).await;
+        let r = app
+            .post_json(
+                &format!("/api/v1/threads/{thread}/messages"),
+                &keller,
+                &body,
+            )
+            .await;
         assert_eq!(r.status(), status, "{body}");
     }
     let r = app
@@ -484,7 +653,10 @@ async fn bad_messages_are_refused_with_a_reason_and_nothing_is_stored() {
         let r = app.post_json("/api/v1/threads", &keller, &body).await;
         assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     }
-    assert_eq!(app.count("SELECT COUNT(*) FROM threads").await, threads_before);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM threads").await,
+        threads_before
+    );
     assert_eq!(messages_stored(&app).await, before);
 }
 
@@ -522,12 +694,17 @@ async fn bodies_and_attachments_are_sealed_at_rest() {
         &thread,
         multipart::Form::new()
             .text("body", format!("Antwort {body_marker}"))
-            .part("attachment", file(&pdf, &format!("{name_marker}.pdf"), "application/pdf")),
+            .part(
+                "attachment",
+                file(&pdf, &format!("{name_marker}.pdf"), "application/pdf"),
+            ),
     )
     .await;
     assert_eq!(r.status(), StatusCode::CREATED);
     // Readable through the API...
-    let detail = app.get_json(&format!("/api/v1/threads/{thread}"), &keller).await;
+    let detail = app
+        .get_json(&format!("/api/v1/threads/{thread}"), &keller)
+        .await;
     assert!(detail.to_string().contains(body_marker));
     assert!(detail.to_string().contains(name_marker));
     // ...and absent from the database, its WAL and the blob files.
@@ -539,7 +716,10 @@ async fn bodies_and_attachments_are_sealed_at_rest() {
     for marker in [subject_marker, body_marker, file_marker, name_marker] {
         let m = marker.as_bytes();
         assert!(!contains(&stored, m), "{marker} in plain text at rest");
-        assert!(!contains(&stored, hex::encode(m).as_bytes()), "{marker} as hex at rest");
+        assert!(
+            !contains(&stored, hex::encode(m).as_bytes()),
+            "{marker} as hex at rest"
+        );
     }
 }
 
@@ -551,7 +731,11 @@ fn database_bytes(app: &TestApp) -> Vec<u8> {
             .args(["--data-only", "--enable-row-security", url])
             .output()
             .unwrap();
-        assert!(dump.status.success(), "{}", String::from_utf8_lossy(&dump.stderr));
+        assert!(
+            dump.status.success(),
+            "{}",
+            String::from_utf8_lossy(&dump.stderr)
+        );
         return dump.stdout;
     }
     let mut bytes = std::fs::read(app.dir.join("hippo.db")).unwrap();
@@ -571,7 +755,9 @@ async fn every_messaging_access_shows_in_the_patients_access_history() {
         &app,
         &keller,
         &thread,
-        multipart::Form::new().text("body", "Anhang").part("attachment", file(PDF, "a.pdf", "application/pdf")),
+        multipart::Form::new()
+            .text("body", "Anhang")
+            .part("attachment", file(PDF, "a.pdf", "application/pdf")),
     )
     .await
     .json()
@@ -579,9 +765,12 @@ async fn every_messaging_access_shows_in_the_patients_access_history() {
     .unwrap();
     let attachment = posted["attachments"][0]["id"].as_str().unwrap().to_owned();
     app.get_json("/api/v1/threads", &keller).await;
-    app.get_json(&format!("/api/v1/threads/{thread}"), &keller).await;
-    app.get(&format!("/api/v1/attachments/{attachment}"), &keller).await;
-    app.post_empty(&format!("/api/v1/threads/{thread}/close"), &keller).await;
+    app.get_json(&format!("/api/v1/threads/{thread}"), &keller)
+        .await;
+    app.get(&format!("/api/v1/attachments/{attachment}"), &keller)
+        .await;
+    app.post_empty(&format!("/api/v1/threads/{thread}/close"), &keller)
+        .await;
     let history = app.get_json("/api/v1/access-log", &max).await;
     let actions: Vec<&str> = history
         .as_array()
@@ -598,7 +787,10 @@ async fn every_messaging_access_shows_in_the_patients_access_history() {
         "attachment_download",
         "thread_close",
     ] {
-        assert!(actions.contains(&action), "{action} missing from {actions:?}");
+        assert!(
+            actions.contains(&action),
+            "{action} missing from {actions:?}"
+        );
     }
     // Sophie's history shows nothing of it.
     let sophie = app.login("sophie.wagner").await;
@@ -613,30 +805,48 @@ async fn the_web_pages_show_inbox_thread_and_reply_with_attachments() {
     let max = app.login("max.schmidt").await;
     let patient = max_patient(&app);
     let messages_before = app.count("SELECT COUNT(*) FROM messages").await;
-    let form = app.web_get(&format!("/messages/new?patient={patient}"), &keller).await;
+    let form = app
+        .web_get(&format!("/messages/new?patient={patient}"), &keller)
+        .await;
     assert_eq!(form.status(), StatusCode::OK);
     let r = app
         .web_post_form(
             "/messages",
             &keller,
-            &[("csrf", &keller.csrf()), ("subject", "Termin"), ("body", "Bitte kommen Sie vorbei."), ("patient_id", &patient)],
+            &[
+                ("csrf", &keller.csrf()),
+                ("subject", "Termin"),
+                ("body", "Bitte kommen Sie vorbei."),
+                ("patient_id", &patient),
+            ],
         )
         .await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let location = r.headers()["location"].to_str().unwrap().to_owned();
-    let inbox = app.web_get("/messages", &keller).await.text().await.unwrap();
+    let inbox = app
+        .web_get("/messages", &keller)
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(inbox.contains("Termin") && inbox.contains("Max Schmidt"));
     let mine = app.web_get("/messages", &max).await.text().await.unwrap();
     assert!(mine.contains("Termin") && mine.contains("1 unread"));
     let page = app.web_get(&location, &max).await.text().await.unwrap();
-    assert!(page.contains("Bitte kommen Sie vorbei.") && page.contains("enctype=\"multipart/form-data\""));
+    assert!(
+        page.contains("Bitte kommen Sie vorbei.")
+            && page.contains("enctype=\"multipart/form-data\"")
+    );
     // A reply with a file, by form; then without CSRF, refused.
     let reply = |csrf: String| {
         multipart::Form::new()
             .text("csrf", csrf)
             .text("body", "Gern, anbei mein Scan.")
             .part("attachment", file(PNG, "scan.png", "image/png"))
-            .part("attachment", multipart::Part::bytes(Vec::new()).file_name(""))
+            .part(
+                "attachment",
+                multipart::Part::bytes(Vec::new()).file_name(""),
+            )
     };
     let r = app
         .client
@@ -656,21 +866,38 @@ async fn the_web_pages_show_inbox_thread_and_reply_with_attachments() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
-    assert_eq!(app.count("SELECT COUNT(*) FROM messages").await, messages_before + 2);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM messages").await,
+        messages_before + 2
+    );
     let page = app.web_get(&location, &keller).await.text().await.unwrap();
     assert!(page.contains("scan.png") && page.contains("/attachments/"));
     // Staff close it from the page.
     let r = app
-        .web_post_form(&format!("{location}/close"), &keller, &[("csrf", &keller.csrf())])
+        .web_post_form(
+            &format!("{location}/close"),
+            &keller,
+            &[("csrf", &keller.csrf())],
+        )
         .await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let page = app.web_get(&location, &max).await.text().await.unwrap();
     assert!(page.contains("takes no new messages"));
     // A patient's new-thread form lists their facilities only.
     let erika = app.login("erika.mustermann").await;
-    let form = app.web_get("/messages/new", &erika).await.text().await.unwrap();
+    let form = app
+        .web_get("/messages/new", &erika)
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(form.contains("Labor Nord") && form.contains("Testzentrum Hafen"));
-    let form = app.web_get("/messages/new", &max).await.text().await.unwrap();
+    let form = app
+        .web_get("/messages/new", &max)
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(form.contains("Labor Nord") && !form.contains("Testzentrum Hafen"));
 }
 
@@ -724,14 +951,24 @@ async fn hundreds_of_concurrent_posts_and_reads_keep_threads_apart() {
     });
     let results = join_all(requests).await;
     for (n, status, body) in &results {
-        let expected = if n % 2 == 0 { StatusCode::CREATED } else { StatusCode::OK };
+        let expected = if n % 2 == 0 {
+            StatusCode::CREATED
+        } else {
+            StatusCode::OK
+        };
         assert_eq!(*status, expected, "request {n}");
         if let Some(body) = body {
             let (person, _, _) = &patients[n % patients.len()];
             for m in body["messages"].as_array().unwrap() {
                 let text = m["body"].as_str().unwrap();
-                assert!(text.starts_with(person) || text.starts_with("Start "), "{person} read {text}");
-                assert!(!text.starts_with("Start ") || text == format!("Start {person}"), "{person} read {text}");
+                assert!(
+                    text.starts_with(person) || text.starts_with("Start "),
+                    "{person} read {text}"
+                );
+                assert!(
+                    !text.starts_with("Start ") || text == format!("Start {person}"),
+                    "{person} read {text}"
+                );
             }
         }
     }
@@ -741,15 +978,23 @@ async fn hundreds_of_concurrent_posts_and_reads_keep_threads_apart() {
     assert_eq!(posts - posts_before, 130, "one audit record per post");
     // Every thread holds exactly its patient's 130/7 posts and nothing else.
     for (person, session, thread) in &patients {
-        let detail = app.get_json(&format!("/api/v1/threads/{thread}"), session).await;
+        let detail = app
+            .get_json(&format!("/api/v1/threads/{thread}"), session)
+            .await;
         let messages = detail["messages"].as_array().unwrap();
         let own = messages
             .iter()
             .filter(|m| m["body"].as_str().unwrap().starts_with(person))
             .count();
-        assert_eq!(own + 1, messages.len(), "{person}: foreign messages in the thread");
+        assert_eq!(
+            own + 1,
+            messages.len(),
+            "{person}: foreign messages in the thread"
+        );
         let index = people.iter().position(|p| p == person).unwrap();
-        let expected = (0..260).filter(|n| n % 2 == 0 && n % people.len() == index).count();
+        let expected = (0..260)
+            .filter(|n| n % 2 == 0 && n % people.len() == index)
+            .count();
         assert_eq!(own, expected, "{person}");
     }
 }

@@ -81,12 +81,17 @@ pub async fn send(app: &TestApp, spec: &RouteSpec, id: &str, credential: &Creden
             ("csrf", csrf.as_str()),
             ("subject", "Matrix"),
             ("body", "Matrix"),
-            ("patient_id", &app.user("max.schmidt").patient_ids[0].to_string()),
+            (
+                "patient_id",
+                &app.user("max.schmidt").patient_ids[0].to_string(),
+            ),
             ("tenant_id", &app.world.tenants[0].id.to_string()),
         ]),
         (Surface::Api, Action::MessagePost) => request.json(&json!({"body": "Matrix"})),
         (Surface::Web, Action::MessagePost) => request.multipart(
-            multipart::Form::new().text("csrf", csrf).text("body", "Matrix"),
+            multipart::Form::new()
+                .text("csrf", csrf)
+                .text("body", "Matrix"),
         ),
         (Surface::Api, Action::ThreadAssign) => request.json(&json!({"staff_id": null})),
         (Surface::Api, _) => request,

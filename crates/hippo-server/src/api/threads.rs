@@ -181,7 +181,10 @@ pub async fn create(
     params(("id" = String, Path, description = "thread ID")),
     responses((status = 200, body = ThreadView), (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
-pub async fn get(caller: Authorized, Path(raw): Path<String>) -> Result<Json<ThreadView>, ApiError> {
+pub async fn get(
+    caller: Authorized,
+    Path(raw): Path<String>,
+) -> Result<Json<ThreadView>, ApiError> {
     let id: ThreadId = caller.parse_id(&raw).await?;
     let detail = conversations::thread(&caller, id).await?;
     Ok(Json((&*detail).into()))

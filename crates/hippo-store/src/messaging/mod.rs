@@ -366,7 +366,10 @@ pub(crate) async fn read_thread(
     let unread = thread.get().unread;
     let access = thread_access(thread.get());
     let detail = thread.with(|thread| ThreadDetail {
-        thread: ThreadSummary { unread: 0, ..thread },
+        thread: ThreadSummary {
+            unread: 0,
+            ..thread
+        },
         messages,
     });
     if unread == 0 {
@@ -412,7 +415,9 @@ pub(crate) async fn open_attachment(
             .await?,
         "file name",
     )?;
-    let bytes = vault.get_and_open(a.tenant_id, ATTACHMENT_BLOB, &id).await?;
+    let bytes = vault
+        .get_and_open(a.tenant_id, ATTACHMENT_BLOB, &id)
+        .await?;
     let access = Access::of(&id)
         .concerning(a.tenant_id, Some(a.patient_id))
         .detail(format!("thread={}", a.thread_id));

@@ -12,8 +12,8 @@ use hippo_core::{AttachmentId, MessageId, PatientId, TenantId, ThreadId};
 use sqlx::{Any, Row, Transaction};
 
 use super::{
-    ATTACHMENT_BLOB, ATTACHMENT_NAME_SEAL, AttachmentMeta, BODY_SEAL, MessageRecord,
-    NewAttachment, SUBJECT_SEAL, ThreadRow, ThreadSummary, thread_access,
+    ATTACHMENT_BLOB, ATTACHMENT_NAME_SEAL, AttachmentMeta, BODY_SEAL, MessageRecord, NewAttachment,
+    SUBJECT_SEAL, ThreadRow, ThreadSummary, thread_access,
 };
 use crate::admission::{Access, Admitted, Gated, Gatekeeper};
 use crate::error::StoreError;
@@ -148,14 +148,7 @@ async fn insert_message(
         .bind(at)
         .execute(&mut **tx)
         .await?;
-        Vault::record(
-            tx,
-            &a.blob,
-            tenant,
-            ATTACHMENT_BLOB,
-            &a.meta.id.to_string(),
-        )
-        .await?;
+        Vault::record(tx, &a.blob, tenant, ATTACHMENT_BLOB, &a.meta.id.to_string()).await?;
     }
     Ok(())
 }
@@ -216,12 +209,13 @@ pub(crate) async fn post_message(
             .await?
             .rows_affected();
         if bumped == 0 {
-            let status: String = sqlx::query("SELECT status FROM threads WHERE tenant_id = $1 AND id = $2")
-                .bind(tenant.to_string())
-                .bind(id.to_string())
-                .fetch_one(&mut *tx)
-                .await?
-                .try_get("status")?;
+            let status: String =
+                sqlx::query("SELECT status FROM threads WHERE tenant_id = $1 AND id = $2")
+                    .bind(tenant.to_string())
+                    .bind(id.to_string())
+                    .fetch_one(&mut *tx)
+                    .await?
+                    .try_get("status")?;
             let status = ThreadStatus::parse(&status)
                 .ok_or_else(|| StoreError::Corrupt("thread status".into()))?;
             return Ok(Err(status.accept_message().err().map_or_else(
@@ -276,9 +270,13 @@ pub(crate) async fn post_message(
 
 /// Record a refused post and hand the refusal on.
 async fn refuse(gk: &Gatekeeper, t: &ThreadSummary, error: StoreError) -> StoreError {
-    let event = AuditEvent::new(Action::MessagePost, ResourceKind::Message, Outcome::Rejected)
-        .resource(t.id)
-        .concerning(t.tenant_id, Some(t.patient_id));
+    let event = AuditEvent::new(
+        Action::MessagePost,
+        ResourceKind::Message,
+        Outcome::Rejected,
+    )
+    .resource(t.id)
+    .concerning(t.tenant_id, Some(t.patient_id));
     gk.actor.rejected(event, error).await
 }
 
@@ -302,7 +300,12 @@ pub(crate) async fn insert_thread<T>(
 ) -> Result<Admitted<ThreadSummary>, StoreError> {
     let id = ThreadId::random();
     let subject = vault
-        .seal_value(new.tenant, SUBJECT_SEAL, &id.to_string(), new.subject.as_bytes())
+        .seal_value(
+            new.tenant,
+            SUBJECT_SEAL,
+            &id.to_string(),
+            new.subject.as_bytes(),
+        )
         .await?;
     let message = seal_message(vault, new.tenant, &new.body, Vec::new()).await?;
     let at = now_millis();
@@ -328,7 +331,16 @@ pub(crate) async fn insert_thread<T>(
     .bind(patient_unread)
     .execute(&mut *tx)
     .await?;
-    insert_message(&mut tx, new.tenant, new.patient, id, &new.author, &message, at).await?;
+    insert_message(
+        &mut tx,
+        new.tenant,
+        new.patient,
+        id,
+        &new.author,
+        &message,
+        at,
+    )
+    .await?;
     // notification outbox: enqueue here (lead merges the outbox)
     let summary = ThreadSummary {
         id,

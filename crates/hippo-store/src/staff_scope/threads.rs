@@ -18,7 +18,6 @@ use crate::messaging::{
 };
 use crate::rows::parse;
 
-
 /// `GET /api/v1/threads/{id}` for staff, and every action on one thread.
 const THREAD_BY_ID: Statement<ThreadRow> = Statement {
     sql: "SELECT t.id, t.tenant_id, tn.name AS tenant_name, t.patient_id, \
@@ -199,8 +198,7 @@ impl StaffScope {
     ) -> Result<Admitted<MessageRecord>, StoreError> {
         let action = self.gk.serving(&[Action::MessagePost])?;
         let row = self.gated_thread(thread, action).await?;
-        messaging::post_message(&self.gk, &self.vault, row, self.author(), body, attachments)
-            .await
+        messaging::post_message(&self.gk, &self.vault, row, self.author(), body, attachments).await
     }
 
     /// Assign a thread to a staff member of this facility, or unassign it.
@@ -238,14 +236,18 @@ impl StaffScope {
     ) -> Result<Admitted<ThreadSummary>, StoreError> {
         let action = self.gk.serving(&[serves])?;
         let current = self.gated_thread(id, action).await?;
-        let (tenant, patient) = (current.get().summary.tenant_id, current.get().summary.patient_id);
+        let (tenant, patient) = (
+            current.get().summary.tenant_id,
+            current.get().summary.patient_id,
+        );
         let mut tx = self.gk.connections.begin(true).await?;
-        let status: String = sqlx::query("SELECT status FROM threads WHERE tenant_id = $1 AND id = $2")
-            .bind(tenant.to_string())
-            .bind(id.to_string())
-            .fetch_one(&mut *tx)
-            .await?
-            .try_get("status")?;
+        let status: String =
+            sqlx::query("SELECT status FROM threads WHERE tenant_id = $1 AND id = $2")
+                .bind(tenant.to_string())
+                .bind(id.to_string())
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get("status")?;
         let status = ThreadStatus::parse(&status)
             .ok_or_else(|| StoreError::Corrupt("thread status".into()))?;
         let refused = |e: StoreError| async move {
@@ -330,9 +332,17 @@ impl StaffScope {
 mod tests {
     #[test]
     fn every_statement_is_fenced_by_tenant() {
-        for sql in [super::THREAD_BY_ID.sql, super::INBOX.sql, super::INBOX_UNREAD.sql] {
+        for sql in [
+            super::THREAD_BY_ID.sql,
+            super::INBOX.sql,
+            super::INBOX_UNREAD.sql,
+        ] {
             assert!(sql.contains("(t.tenant_id = $1) /* fence */"), "{sql}");
         }
-        assert!(super::ATTACHMENT_BY_ID.sql.contains("(a.tenant_id = $1) /* fence */"));
+        assert!(
+            super::ATTACHMENT_BY_ID
+                .sql
+                .contains("(a.tenant_id = $1) /* fence */")
+        );
     }
 }
