@@ -58,7 +58,7 @@ fn handler(spec: &RouteSpec, max_upload: usize, max_message: usize) -> MethodRou
         ("GET", "/api/v1/threads") => get(api::threads::list),
         ("POST", "/api/v1/threads") => post(api::threads::create),
         ("GET", "/api/v1/threads/{id}") => get(api::threads::get),
-        ("POST", "/api/v1/threads/{id}/messages") => post(api::threads::post_message).layer(message_limit.clone()),
+        ("POST", "/api/v1/threads/{id}/messages") => post(api::threads::post_message).layer(message_limit),
         ("POST", "/api/v1/threads/{id}/assign") => post(api::threads::assign),
         ("POST", "/api/v1/threads/{id}/close") => post(api::threads::close),
         ("POST", "/api/v1/threads/{id}/retract") => post(api::threads::retract),
