@@ -1,5 +1,8 @@
 use hippo_core::finding::FindingStatus;
-use hippo_core::{AccountId, ApiKeyId, FindingId, OperatorId, PatientLink, StaffId};
+use hippo_core::messaging::ThreadStatus;
+use hippo_core::{
+    AccountId, ApiKeyId, AttachmentId, FindingId, OperatorId, PatientLink, StaffId, ThreadId,
+};
 
 use super::*;
 
@@ -138,4 +141,84 @@ fn a_principals_gate_decides_like_the_policy() {
     let foreign = finding(t2, PatientId::random(), FindingStatus::Released);
     assert!(gate.permits(Action::FindingRead, &own));
     assert!(!gate.permits(Action::FindingRead, &foreign));
+}
+
+fn thread(tenant: TenantId, patient: PatientId, status: ThreadStatus) -> ResourceRef {
+    ResourceRef::Thread {
+        tenant,
+        patient,
+        thread: ThreadId::random(),
+        status,
+    }
+}
+
+/// Messaging: a patient reaches their own threads (never retracted ones)
+/// at every facility they are a patient of; staff their facility's, and
+/// only clinical staff write and manage; operators nothing.
+#[test]
+fn threads_belong_to_one_facility_and_one_patient() {
+    let policy = Policy::load().unwrap();
+    let (t1, t2) = (TenantId::random(), TenantId::random());
+    let (p1, p2, p3) = (PatientId::random(), PatientId::random(), PatientId::random());
+    let patient = Principal::Patient {
+        account_id: AccountId::random(),
+        display_name: "p".into(),
+        links: vec![
+            PatientLink {
+                tenant_id: t1,
+                patient_id: p1,
+            },
+            PatientLink {
+                tenant_id: t2,
+                patient_id: p3,
+            },
+        ],
+    };
+    let clinician = staff(t1, StaffRole::Clinician);
+    let admin = staff(t1, StaffRole::TenantAdmin);
+    let operator = Principal::Operator {
+        operator_id: OperatorId::random(),
+        display_name: "o".into(),
+    };
+    let (read, post) = (Action::ThreadRead, Action::MessagePost);
+    for status in [ThreadStatus::Open, ThreadStatus::Closed] {
+        assert!(policy.decide(&patient, read, &thread(t1, p1, status)));
+        assert!(policy.decide(&patient, read, &thread(t2, p3, status)));
+    }
+    assert!(!policy.decide(&patient, read, &thread(t1, p1, ThreadStatus::Retracted)));
+    assert!(!policy.decide(&patient, read, &thread(t1, p2, ThreadStatus::Open)));
+    assert!(!policy.decide(&patient, post, &thread(t1, p2, ThreadStatus::Open)));
+    let create = Action::ThreadCreate;
+    let own_record = ResourceRef::Patient {
+        tenant: t2,
+        patient: p3,
+    };
+    let foreign_record = ResourceRef::Patient {
+        tenant: t2,
+        patient: p2,
+    };
+    assert!(policy.decide(&patient, create, &own_record));
+    assert!(!policy.decide(&patient, create, &foreign_record));
+    assert!(policy.decide(&clinician, read, &thread(t1, p2, ThreadStatus::Retracted)));
+    assert!(!policy.decide(&clinician, read, &thread(t2, p3, ThreadStatus::Open)));
+    assert!(policy.decide(&clinician, post, &thread(t1, p2, ThreadStatus::Open)));
+    assert!(!policy.decide(&clinician, post, &thread(t2, p3, ThreadStatus::Open)));
+    assert!(!policy.decide(&clinician, create, &own_record), "other tenant's patient");
+    assert!(policy.decide(&admin, read, &thread(t1, p2, ThreadStatus::Open)));
+    for action in [post, Action::ThreadClose, Action::ThreadRetract, Action::ThreadAssign] {
+        assert!(!policy.decide(&admin, action, &thread(t1, p2, ThreadStatus::Open)));
+        assert!(!policy.decide(&operator, action, &thread(t1, p2, ThreadStatus::Open)));
+    }
+    assert!(!policy.decide(&operator, Action::ThreadList, &ResourceRef::Tenant(t1)));
+    let attachment = |status| ResourceRef::Attachment {
+        tenant: t1,
+        patient: p1,
+        attachment: AttachmentId::random(),
+        thread_status: status,
+    };
+    let download = Action::AttachmentDownload;
+    assert!(policy.decide(&patient, download, &attachment(ThreadStatus::Closed)));
+    assert!(!policy.decide(&patient, download, &attachment(ThreadStatus::Retracted)));
+    assert!(policy.decide(&clinician, download, &attachment(ThreadStatus::Retracted)));
+    assert!(!policy.decide(&operator, download, &attachment(ThreadStatus::Open)));
 }
