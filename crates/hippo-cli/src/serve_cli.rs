@@ -137,6 +137,17 @@ fn server_config(
             .or(file.max_upload_mib)
             .map_or(defaults.max_upload_bytes, |m| m * 1024 * 1024),
         audit_key: Some(Arc::new(audit_key)),
+        messaging: hippo_core::messaging::MessageLimits {
+            max_body_chars: file
+                .max_message_chars
+                .unwrap_or(defaults.messaging.max_body_chars),
+            max_attachments: file
+                .max_attachments
+                .unwrap_or(defaults.messaging.max_attachments),
+            max_attachment_bytes: file
+                .max_attachment_mib
+                .map_or(defaults.messaging.max_attachment_bytes, |m| m * 1024 * 1024),
+        },
         ..defaults
     }
 }

@@ -66,6 +66,11 @@ pub struct FileSettings {
     pub tree_head_every_records: Option<u64>,
     /// ...or milliseconds (default 10,000), whichever comes first.
     pub tree_head_every_ms: Option<u64>,
+    /// Messaging: characters per message body (default 20,000),
+    /// attachments per message (4) and MiB per attachment (10).
+    pub max_message_chars: Option<usize>,
+    pub max_attachments: Option<usize>,
+    pub max_attachment_mib: Option<usize>,
 }
 
 impl FileSettings {

@@ -159,7 +159,11 @@ fn thread(tenant: TenantId, patient: PatientId, status: ThreadStatus) -> Resourc
 fn threads_belong_to_one_facility_and_one_patient() {
     let policy = Policy::load().unwrap();
     let (t1, t2) = (TenantId::random(), TenantId::random());
-    let (p1, p2, p3) = (PatientId::random(), PatientId::random(), PatientId::random());
+    let (p1, p2, p3) = (
+        PatientId::random(),
+        PatientId::random(),
+        PatientId::random(),
+    );
     let patient = Principal::Patient {
         account_id: AccountId::random(),
         display_name: "p".into(),
@@ -203,9 +207,17 @@ fn threads_belong_to_one_facility_and_one_patient() {
     assert!(!policy.decide(&clinician, read, &thread(t2, p3, ThreadStatus::Open)));
     assert!(policy.decide(&clinician, post, &thread(t1, p2, ThreadStatus::Open)));
     assert!(!policy.decide(&clinician, post, &thread(t2, p3, ThreadStatus::Open)));
-    assert!(!policy.decide(&clinician, create, &own_record), "other tenant's patient");
+    assert!(
+        !policy.decide(&clinician, create, &own_record),
+        "other tenant's patient"
+    );
     assert!(policy.decide(&admin, read, &thread(t1, p2, ThreadStatus::Open)));
-    for action in [post, Action::ThreadClose, Action::ThreadRetract, Action::ThreadAssign] {
+    for action in [
+        post,
+        Action::ThreadClose,
+        Action::ThreadRetract,
+        Action::ThreadAssign,
+    ] {
         assert!(!policy.decide(&admin, action, &thread(t1, p2, ThreadStatus::Open)));
         assert!(!policy.decide(&operator, action, &thread(t1, p2, ThreadStatus::Open)));
     }

@@ -4,16 +4,23 @@
 //! body length, number and size of attachments, and each attachment's
 //! type decided by its bytes alone.
 
+use axum::Json;
 use axum::extract::multipart::{Field, MultipartError};
+use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, Multipart, Request};
 use axum::http::StatusCode;
 use axum::http::header::CONTENT_TYPE;
 use hippo_core::file_kind::{FileKind, classify};
-use hippo_core::messaging::{MessageLimits, download_name, parse_body};
-use hippo_core::{AttachmentId, ThreadId};
-use hippo_store::{Admitted, AttachmentFile, MessageRecord, NewAttachment, ThreadDetail};
+use hippo_core::messaging::{
+    MessageLimits, ThreadStatus, download_name, parse_body, parse_subject,
+};
+use hippo_core::{AttachmentId, PatientId, StaffId, TenantId, ThreadId};
+use hippo_store::{
+    Admitted, AttachmentFile, InboxFilter, MessageRecord, NewAttachment, PageCursor, ThreadDetail,
+    ThreadPage, ThreadSummary, page_limit,
+};
 use serde::Deserialize;
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
 use crate::error::Failure;
 use crate::extract::Authorized;
@@ -53,6 +60,132 @@ pub async fn attachment(
         Scope::Patient(p) => Ok(p.attachment(id).await?),
         Scope::Operator(_) => Err(Failure::NotFound),
     }
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ThreadQuery {
+    /// Staff only: `open`, `closed` or `retracted`.
+    pub status: Option<String>,
+    /// Staff only: `true` for threads with unread patient messages.
+    pub unread: Option<bool>,
+    /// Staff only: `me` for threads assigned to the caller.
+    pub assigned: Option<String>,
+    /// Page size, 1 to 200 (default 50).
+    pub limit: Option<i64>,
+    /// The `next_before` of the previous page.
+    pub before: Option<String>,
+}
+
+impl ThreadQuery {
+    pub fn cursor(&self) -> Result<Option<PageCursor>, Failure> {
+        self.before
+            .as_deref()
+            .map(|raw| {
+                PageCursor::parse(raw)
+                    .ok_or_else(|| Failure::Invalid("before: not a page cursor".into()))
+            })
+            .transpose()
+    }
+
+    pub fn filter(&self) -> Result<InboxFilter, Failure> {
+        let status = self
+            .status
+            .as_deref()
+            .filter(|s| !s.is_empty())
+            .map(|s| {
+                ThreadStatus::parse(s).ok_or_else(|| {
+                    Failure::Invalid("status: expected open, closed or retracted".into())
+                })
+            })
+            .transpose()?;
+        let assigned_to_me = match self.assigned.as_deref() {
+            None | Some("") => false,
+            Some("me") => true,
+            Some(_) => return Err(Failure::Invalid("assigned: expected me".into())),
+        };
+        Ok(InboxFilter {
+            status,
+            unread_only: self.unread.unwrap_or(false),
+            assigned_to_me,
+        })
+    }
+
+    fn has_staff_filters(&self) -> bool {
+        self.status.is_some() || self.unread.is_some() || self.assigned.is_some()
+    }
+}
+
+/// One page of the caller's threads, for either surface.
+pub async fn page(
+    caller: &Authorized,
+    query: &ThreadQuery,
+) -> Result<Admitted<ThreadPage>, Failure> {
+    let limit = page_limit(query.limit);
+    let cursor = query.cursor()?;
+    match &caller.scope {
+        Scope::Staff(s) => Ok(s.inbox(&query.filter()?, cursor, limit).await?),
+        Scope::Patient(p) => {
+            if query.has_staff_filters() {
+                return Err(Failure::Invalid(
+                    "status, unread and assigned filter staff inboxes only".into(),
+                ));
+            }
+            Ok(p.threads(cursor, limit).await?)
+        }
+        Scope::Operator(_) => Err(Failure::NotFound),
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewThread {
+    pub subject: String,
+    /// The first message.
+    pub body: String,
+    /// Staff: the patient of the facility to write to.
+    pub patient_id: Option<String>,
+    /// Patients: the facility to write to (one they are a patient of).
+    pub tenant_id: Option<String>,
+}
+
+/// A thread started by the caller, with its first message, for either
+/// surface. The addressee's ID is parsed like a path ID: malformed,
+/// unknown and foreign all answer "not found".
+pub async fn start(
+    caller: &Authorized,
+    limits: &hippo_core::messaging::MessageLimits,
+    new: NewThread,
+) -> Result<Admitted<ThreadSummary>, Failure> {
+    let subject = parse_subject(&new.subject)?;
+    let body = parse_body(&new.body, limits)?;
+    match &caller.scope {
+        Scope::Staff(s) => {
+            let raw = new
+                .patient_id
+                .ok_or_else(|| Failure::Invalid("patient_id: is required".into()))?;
+            let patient: PatientId = caller.parse_id(&raw).await?;
+            Ok(s.start_thread(patient, subject, body).await?)
+        }
+        Scope::Patient(p) => {
+            let raw = new
+                .tenant_id
+                .ok_or_else(|| Failure::Invalid("tenant_id: is required".into()))?;
+            let tenant: TenantId = caller.parse_id(&raw).await?;
+            Ok(p.start_thread(tenant, subject, body).await?)
+        }
+        Scope::Operator(_) => Err(Failure::NotFound),
+    }
+}
+
+/// A staff ID from a request body: absent or empty unassigns.
+pub fn parse_staff(raw: Option<&str>) -> Result<Option<StaffId>, Failure> {
+    raw.filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse()
+                .map_err(|_| Failure::Invalid("staff_id: not a staff ID".into()))
+        })
+        .transpose()
 }
 
 /// A message as posted, validated: the body checked, every attachment
@@ -127,10 +260,11 @@ pub async fn read_message(
         return read_multipart(multipart, limits).await;
     }
     if content_type.starts_with("application/json") {
-        let crate::api::json::ApiJson(json) =
-            crate::api::json::ApiJson::<MessageJson>::from_request(request, &())
-                .await
-                .map_err(|e| e.0)?;
+        let json = match Json::<MessageJson>::from_request(request, &()).await {
+            Ok(Json(json)) => json,
+            Err(JsonRejection::JsonDataError(e)) => return Err(Failure::Invalid(e.body_text())),
+            Err(e) => return Err(Failure::BadRequest(e.body_text())),
+        };
         return Ok(PostedMessage {
             body: parse_body(&json.body, limits)?,
             attachments: Vec::new(),

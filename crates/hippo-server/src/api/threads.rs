@@ -9,96 +9,20 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, Request, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use hippo_core::messaging::{ThreadStatus, parse_body, parse_subject};
-use hippo_core::{AttachmentId, PatientId, StaffId, TenantId, ThreadId};
-use hippo_store::{InboxFilter, PageCursor, page_limit};
+use hippo_core::{AttachmentId, ThreadId};
 use serde::Deserialize;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 
 use crate::api::json::ApiJson;
-use crate::conversations::{self, MessageForm, MessageJson};
+use crate::conversations::{
+    self, MessageForm, MessageJson, NewThread, ThreadQuery, page, parse_staff, start,
+};
 use crate::error::{ApiError, ErrorBody, Failure};
 use crate::extract::Authorized;
-use crate::scope::Scope;
 use crate::state::AppState;
 use crate::thread_views::{
     MessageView, ThreadPageView, ThreadSummaryView, ThreadView, attachment_response,
 };
-
-#[derive(Debug, Default, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-pub struct ThreadQuery {
-    /// Staff only: `open`, `closed` or `retracted`.
-    pub status: Option<String>,
-    /// Staff only: `true` for threads with unread patient messages.
-    pub unread: Option<bool>,
-    /// Staff only: `me` for threads assigned to the caller.
-    pub assigned: Option<String>,
-    /// Page size, 1 to 200 (default 50).
-    pub limit: Option<i64>,
-    /// The `next_before` of the previous page.
-    pub before: Option<String>,
-}
-
-impl ThreadQuery {
-    pub fn cursor(&self) -> Result<Option<PageCursor>, Failure> {
-        self.before
-            .as_deref()
-            .map(|raw| {
-                PageCursor::parse(raw)
-                    .ok_or_else(|| Failure::Invalid("before: not a page cursor".into()))
-            })
-            .transpose()
-    }
-
-    pub fn filter(&self) -> Result<InboxFilter, Failure> {
-        let status = self
-            .status
-            .as_deref()
-            .filter(|s| !s.is_empty())
-            .map(|s| {
-                ThreadStatus::parse(s).ok_or_else(|| {
-                    Failure::Invalid("status: expected open, closed or retracted".into())
-                })
-            })
-            .transpose()?;
-        let assigned_to_me = match self.assigned.as_deref() {
-            None | Some("") => false,
-            Some("me") => true,
-            Some(_) => return Err(Failure::Invalid("assigned: expected me".into())),
-        };
-        Ok(InboxFilter {
-            status,
-            unread_only: self.unread.unwrap_or(false),
-            assigned_to_me,
-        })
-    }
-
-    fn has_staff_filters(&self) -> bool {
-        self.status.is_some() || self.unread.is_some() || self.assigned.is_some()
-    }
-}
-
-/// One page of the caller's threads, for either surface.
-pub async fn page(
-    caller: &Authorized,
-    query: &ThreadQuery,
-) -> Result<hippo_store::Admitted<hippo_store::ThreadPage>, Failure> {
-    let limit = page_limit(query.limit);
-    let cursor = query.cursor()?;
-    match &caller.scope {
-        Scope::Staff(s) => Ok(s.inbox(&query.filter()?, cursor, limit).await?),
-        Scope::Patient(p) => {
-            if query.has_staff_filters() {
-                return Err(Failure::Invalid(
-                    "status, unread and assigned filter staff inboxes only".into(),
-                ));
-            }
-            Ok(p.threads(cursor, limit).await?)
-        }
-        Scope::Operator(_) => Err(Failure::NotFound),
-    }
-}
 
 /// The caller's threads, newest activity first: staff get their
 /// facility's inbox (filters apply), patients their threads at every
@@ -115,47 +39,6 @@ pub async fn list(
     let Query(query) = query.map_err(|e| Failure::Invalid(e.body_text()))?;
     let page = page(&caller, &query).await?;
     Ok(Json((&*page).into()))
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewThread {
-    pub subject: String,
-    /// The first message.
-    pub body: String,
-    /// Staff: the patient of the facility to write to.
-    pub patient_id: Option<String>,
-    /// Patients: the facility to write to (one they are a patient of).
-    pub tenant_id: Option<String>,
-}
-
-/// A thread started by the caller, with its first message, for either
-/// surface. The addressee's ID is parsed like a path ID: malformed,
-/// unknown and foreign all answer "not found".
-pub async fn start(
-    caller: &Authorized,
-    limits: &hippo_core::messaging::MessageLimits,
-    new: NewThread,
-) -> Result<hippo_store::Admitted<hippo_store::ThreadSummary>, Failure> {
-    let subject = parse_subject(&new.subject)?;
-    let body = parse_body(&new.body, limits)?;
-    match &caller.scope {
-        Scope::Staff(s) => {
-            let raw = new
-                .patient_id
-                .ok_or_else(|| Failure::Invalid("patient_id: is required".into()))?;
-            let patient: PatientId = caller.parse_id(&raw).await?;
-            Ok(s.start_thread(patient, subject, body).await?)
-        }
-        Scope::Patient(p) => {
-            let raw = new
-                .tenant_id
-                .ok_or_else(|| Failure::Invalid("tenant_id: is required".into()))?;
-            let tenant: TenantId = caller.parse_id(&raw).await?;
-            Ok(p.start_thread(tenant, subject, body).await?)
-        }
-        Scope::Operator(_) => Err(Failure::NotFound),
-    }
 }
 
 /// Start a thread: staff with a patient of their facility (`patient_id`),
@@ -240,16 +123,6 @@ pub async fn assign(
     let staff = parse_staff(assignment.staff_id.as_deref())?;
     let thread = caller.staff()?.assign_thread(id, staff).await?;
     Ok(Json((&*thread).into()))
-}
-
-/// A staff ID from a request body: absent or empty unassigns.
-pub fn parse_staff(raw: Option<&str>) -> Result<Option<StaffId>, Failure> {
-    raw.filter(|s| !s.is_empty())
-        .map(|s| {
-            s.parse()
-                .map_err(|_| Failure::Invalid("staff_id: not a staff ID".into()))
-        })
-        .transpose()
 }
 
 /// Close an open thread: it stays readable and takes no new messages.

@@ -14,8 +14,7 @@ use hippo_core::{AttachmentId, Principal, ThreadId};
 use hippo_store::{MessageRecord, ThreadSummary};
 use serde::Deserialize;
 
-use crate::api::threads::{NewThread, ThreadQuery, page as thread_page, parse_staff, start};
-use crate::conversations;
+use crate::conversations::{self, NewThread, ThreadQuery, page as thread_page, parse_staff, start};
 use crate::error::{Failure, WebError};
 use crate::extract::Authorized;
 use crate::scope::Scope;
