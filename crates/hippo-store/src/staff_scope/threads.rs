@@ -56,7 +56,8 @@ const INBOX: Statement<ThreadRow> = Statement {
 /// Unread messages over the facility's threads (one row, or none).
 const INBOX_UNREAD: Statement<UnreadTotal> = Statement {
     sql: "SELECT t.tenant_id, CAST(SUM(t.staff_unread) AS BIGINT) AS total FROM threads t \
-          WHERE (t.tenant_id = $1) /* fence */ AND t.staff_unread > 0 GROUP BY t.tenant_id",
+          WHERE (t.tenant_id = $1) /* fence */ AND t.staff_unread > 0 \
+          AND t.status <> 'retracted' GROUP BY t.tenant_id",
     map: |row| {
         Ok(UnreadTotal {
             owner: ResourceRef::Tenant(parse(row, "tenant_id")?),
