@@ -998,3 +998,53 @@ async fn hundreds_of_concurrent_posts_and_reads_keep_threads_apart() {
         assert_eq!(own, expected, "{person}");
     }
 }
+
+/// The two fences hold for messaging as for findings: with the scoped SQL
+/// off the policy alone denies, with the policy off the SQL alone does,
+/// and with both off the same requests leak (so the test would notice).
+#[tokio::test]
+async fn each_fence_alone_keeps_foreign_threads_and_attachments_out() {
+    for (scoping_off, policy_off) in [(true, false), (false, true), (true, true)] {
+        let app = crate::helpers::test_app()
+            .fences(crate::helpers::Fences {
+                bypass_store_scoping: scoping_off,
+                bypass_policy: policy_off,
+                // On PostgreSQL row-level security would deny first.
+                bypass_row_level_security: true,
+                ..Default::default()
+            })
+            .spawn()
+            .await;
+        // Jonas's demo thread at Labor Nord, with the report attached.
+        let thread = app.user("jonas.becker").thread_ids[0].to_string();
+        let attachment: String =
+            sqlx::query_scalar("SELECT id FROM message_attachments WHERE thread_id = $1")
+                .bind(&thread)
+                .fetch_one(&app.db)
+                .await
+                .unwrap();
+        let mut statuses = Vec::new();
+        let mut listed = false;
+        for outsider in ["sophie.wagner", "leon.hoffmann", "j.petersen"] {
+            let session = app.login(outsider).await;
+            for path in [
+                format!("/api/v1/threads/{thread}"),
+                format!("/api/v1/attachments/{attachment}"),
+            ] {
+                statuses.push(app.get(&path, &session).await.status());
+            }
+            let page = app.get_json("/api/v1/threads?limit=200", &session).await;
+            listed |= page.to_string().contains(&thread);
+        }
+        if scoping_off && policy_off {
+            assert!(statuses.contains(&StatusCode::OK), "{statuses:?}");
+            assert!(listed, "with both fences off the thread leaks into lists");
+        } else {
+            assert!(
+                statuses.iter().all(|s| *s == StatusCode::NOT_FOUND),
+                "scoping off {scoping_off}, policy off {policy_off}: {statuses:?}"
+            );
+            assert!(!listed, "a foreign thread in a list");
+        }
+    }
+}
