@@ -1048,3 +1048,40 @@ async fn each_fence_alone_keeps_foreign_threads_and_attachments_out() {
         }
     }
 }
+
+/// A post whose audit record cannot be written fails closed: 503, and
+/// neither the message, its attachment rows nor the sealed blob remain.
+#[tokio::test]
+async fn a_post_without_its_audit_record_leaves_nothing_behind() {
+    let app = spawn_app().await;
+    let keller = app.login("a.keller").await;
+    let thread = staff_thread(&app, &keller, &max_patient(&app), "Ausfall").await;
+    let blob_files = |app: &TestApp| {
+        files_under(&app.dir.join("blobs"))
+            .iter()
+            .filter(|p| p.to_string_lossy().contains("message_attachment"))
+            .count()
+    };
+    let (before, files_before) = (messages_stored(&app).await, blob_files(&app));
+    app.break_audit_log().await;
+    let r = post_form(
+        &app,
+        &keller,
+        &thread,
+        multipart::Form::new()
+            .text("body", "mit Anhang")
+            .part("attachment", file(PDF, "a.pdf", "application/pdf")),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+    app.repair_audit_log().await;
+    assert_eq!(messages_stored(&app).await, before);
+    assert_eq!(
+        blob_files(&app),
+        files_before,
+        "the sealed blob was removed"
+    );
+    // Repaired, the same post goes through.
+    let r = post_json(&app, &keller, &thread, "wieder da").await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+}
