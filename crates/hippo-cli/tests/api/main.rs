@@ -26,6 +26,8 @@ mod helpers;
 mod instances;
 mod load;
 mod matrix;
+// Issue 11: notification outbox and sender.
+mod notifications;
 mod openapi;
 mod probing;
 mod requests;

@@ -3,7 +3,9 @@
 //! something is waiting and where to log in, and nothing else: not what
 //! it is (a finding or a message: both kinds read the same, since "a new
 //! finding from your lab" already tells something), not a value, not a
-//! name, and the facility only if the tenant chose so (invariant 8).
+//! name, and the facility only if the tenant chose so (invariant 8). The
+//! languages are parted by a rule, not by "-- ", which mail programs
+//! take for the start of a signature and fade out.
 
 use hippo_store::ClaimedNotice;
 
@@ -26,7 +28,7 @@ pub fn notice_text(notice: &ClaimedNotice, login_url: &str) -> String {
          \r\n\
          Zum Schutz Ihrer Daten enthält diese E-Mail keine Inhalte.\r\n\
          \r\n\
-         -- \r\n\
+         ------------------------------------------------------------\r\n\
          \r\n\
          Hello,\r\n\
          \r\n\
