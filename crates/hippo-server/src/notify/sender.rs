@@ -140,13 +140,11 @@ impl Sender {
                 .buffer_unordered(self.config.concurrency.max(1))
                 .collect()
                 .await;
-        let mut delivered = Vec::new();
-        for (notice, outcome) in outcomes {
-            match outcome {
-                Ok(()) => delivered.push(notice),
-                Err(undelivered) => self.record_failure(notice, undelivered).await?,
-            }
-        }
+        let (delivered, undelivered): (Vec<_>, Vec<_>) =
+            outcomes.into_iter().partition(|(_, outcome)| outcome.is_ok());
+        // Deliveries first: until they are recorded, a crash would send
+        // them again.
+        let delivered: Vec<&ClaimedNotice> = delivered.into_iter().map(|(n, _)| n).collect();
         let marked = self.outbox.mark_sent(&delivered).await?;
         if marked < delivered.len() as u64 {
             tracing::warn!(
@@ -154,6 +152,11 @@ impl Sender {
                 marked,
                 "some leases ran out before their delivery was recorded; those are sent again with the same Message-ID"
             );
+        }
+        for (notice, outcome) in undelivered {
+            if let Err(undelivered) = outcome {
+                self.record_failure(notice, undelivered).await?;
+            }
         }
         Ok(claimed.len())
     }
