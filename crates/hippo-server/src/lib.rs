@@ -293,12 +293,13 @@ pub async fn start(store: Store, config: ServerConfig) -> Result<RunningServer, 
     );
     let notification_sender = match &config.notifications {
         Some(notify) => {
-            let sender = notify::Sender::new(store.unscoped_outbox(), notify.clone()).map_err(
-                |e| StartError::Init {
-                    what: "notification sender",
-                    cause: Box::new(e),
-                },
-            )?;
+            let sender =
+                notify::Sender::new(store.unscoped_outbox(), notify.clone()).map_err(|e| {
+                    StartError::Init {
+                        what: "notification sender",
+                        cause: Box::new(e),
+                    }
+                })?;
             tracing::info!(smtp = %notify.smtp_host, port = notify.smtp_port, "notification sender started");
             Some(notify::spawn(sender))
         }

@@ -199,9 +199,7 @@ impl UnscopedOutbox {
         .bind(&token)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|row| claimed_notice(row, &token))
-            .collect()
+        rows.iter().map(|row| claimed_notice(row, &token)).collect()
     }
 
     /// Record delivery of these notifications (one transaction). Returns
@@ -292,7 +290,9 @@ fn claimed_notice(row: &sqlx::any::AnyRow, token: &str) -> Result<ClaimedNotice,
     Ok(ClaimedNotice {
         key: text("id")?.parse().map_err(|_| corrupt("key"))?,
         tenant_id: text("tenant_id")?.parse().map_err(|_| corrupt("tenant"))?,
-        patient_id: text("patient_id")?.parse().map_err(|_| corrupt("patient"))?,
+        patient_id: text("patient_id")?
+            .parse()
+            .map_err(|_| corrupt("patient"))?,
         recipient: text("recipient")?,
         kind: NoticeKind::parse(&text("kind")?).ok_or_else(|| corrupt("kind"))?,
         attempts: row.try_get::<i64, _>("attempts")?.max(0) as u32,

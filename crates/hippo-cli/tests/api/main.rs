@@ -29,6 +29,7 @@ mod matrix;
 // Issue 11: notification outbox and sender.
 mod notifications;
 mod openapi;
+mod outbox_throughput;
 mod probing;
 mod requests;
 mod route_table;

@@ -153,17 +153,39 @@ async fn smtp_a_release_sends_one_mail_with_a_login_link_and_no_health_data() {
         &patient.to_string(),
         &ids[0].to_string(),
     ] {
-        assert!(!body.contains(&secret.to_lowercase()), "{secret:?} in the mail:\n{}", mail.body);
+        assert!(
+            !body.contains(&secret.to_lowercase()),
+            "{secret:?} in the mail:\n{}",
+            mail.body
+        );
     }
-    for secret in [TITLE_MARK, "Leberwerte", "moglobin", "g/dl", "Labor Nord", "Erika Mustermann"] {
-        assert!(!mail.raw.contains(secret), "{secret:?} in the mail:\n{}", mail.raw);
+    for secret in [
+        TITLE_MARK,
+        "Leberwerte",
+        "moglobin",
+        "g/dl",
+        "Labor Nord",
+        "Erika Mustermann",
+    ] {
+        assert!(
+            !mail.raw.contains(secret),
+            "{secret:?} in the mail:\n{}",
+            mail.raw
+        );
     }
     // The outbox row holds nothing of the finding either.
     let row = sqlx::query("SELECT * FROM notification_outbox")
         .fetch_one(&app.db)
         .await
         .unwrap();
-    for column in ["id", "tenant_id", "patient_id", "recipient", "kind", "state"] {
+    for column in [
+        "id",
+        "tenant_id",
+        "patient_id",
+        "recipient",
+        "kind",
+        "state",
+    ] {
         let value: String = row.get(column);
         assert!(!value.contains(TITLE_MARK) && !value.contains(&ids[0].to_string()));
     }
@@ -238,7 +260,10 @@ async fn a_release_that_rolls_back_leaves_no_notification() {
         .await;
     assert_eq!(refused.status(), StatusCode::SERVICE_UNAVAILABLE);
     app.repair_audit_log().await;
-    assert!(outbox(&app.db).await.is_empty(), "a rolled-back release has no row");
+    assert!(
+        outbox(&app.db).await.is_empty(),
+        "a rolled-back release has no row"
+    );
     let status: String = sqlx::query("SELECT status FROM findings WHERE id = $1")
         .bind(ids[0].to_string())
         .fetch_one(&app.db)
@@ -295,7 +320,11 @@ async fn smtp_outage_in_the_middle_of_a_batch_loses_and_repeats_no_notification(
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    assert_eq!(counts, (10, 20), "10 sent, 20 waiting for the server to return");
+    assert_eq!(
+        counts,
+        (10, 20),
+        "10 sent, 20 waiting for the server to return"
+    );
     // The server is back on the same port.
     sink.run(None).await;
     outbox_drained(&app.db).await;
@@ -303,11 +332,21 @@ async fn smtp_outage_in_the_middle_of_a_batch_loses_and_repeats_no_notification(
 
     let rows = outbox(&app.db).await;
     assert!(rows.values().all(|(_, state, _)| state == "sent"));
-    assert!(rows.values().any(|(_, _, attempts)| *attempts > 1), "some were retried");
+    assert!(
+        rows.values().any(|(_, _, attempts)| *attempts > 1),
+        "some were retried"
+    );
     let received = received_by_id(&sink);
     let expected: BTreeSet<String> = rows.keys().map(|k| message_id(k)).collect();
-    assert_eq!(received.keys().cloned().collect::<BTreeSet<_>>(), expected, "none lost");
-    assert!(received.values().all(|&n| n == 1), "none twice: {received:?}");
+    assert_eq!(
+        received.keys().cloned().collect::<BTreeSet<_>>(),
+        expected,
+        "none lost"
+    );
+    assert!(
+        received.values().all(|&n| n == 1),
+        "none twice: {received:?}"
+    );
     assert_eq!(sink.mails().len(), 30);
 }
 
@@ -359,7 +398,10 @@ async fn smtp_a_sender_that_crashed_mid_send_is_taken_over_with_the_same_message
     outbox_drained(&app.db).await;
     let (_, state, attempts) = outbox(&app.db).await[&key].clone();
     assert_eq!((state.as_str(), attempts), ("sent", 2));
-    assert_eq!(received_by_id(&sink), BTreeMap::from([(message_id(&key), 1)]));
+    assert_eq!(
+        received_by_id(&sink),
+        BTreeMap::from([(message_id(&key), 1)])
+    );
 
     // A crash after the server accepted the mail but before it was marked
     // sent: the row is left in `sending`. It is sent again, with the same
@@ -425,7 +467,10 @@ async fn two_senders_share_one_outbox(app: TestApp) {
         sender.abort();
     }
     let rows = outbox(&app.db).await;
-    assert!(rows.values().all(|(_, state, attempts)| state == "sent" && *attempts == 1));
+    assert!(
+        rows.values()
+            .all(|(_, state, attempts)| state == "sent" && *attempts == 1)
+    );
     let received = received_by_id(&sink);
     assert_eq!(received.len(), 60);
     assert!(received.values().all(|&n| n == 1), "{received:?}");
@@ -456,7 +501,12 @@ async fn smtp_250_concurrent_releases_each_get_one_outbox_row_and_one_mail() {
     let mut planned: Vec<(FindingId, PatientId)> = Vec::new();
     for (n, patient) in patients.iter().enumerate() {
         let count = RELEASES / patients.len() + usize::from(n < RELEASES % patients.len());
-        planned.extend(drafts(&app, *patient, count).await.into_iter().map(|id| (id, *patient)));
+        planned.extend(
+            drafts(&app, *patient, count)
+                .await
+                .into_iter()
+                .map(|id| (id, *patient)),
+        );
     }
     assert_eq!(planned.len(), RELEASES);
     let session = app.login("a.keller").await;

@@ -55,10 +55,13 @@ pub struct Sender {
 
 impl Sender {
     pub fn new(outbox: UnscopedOutbox, config: NotifyConfig) -> Result<Self, SendError> {
-        let from = config.from.parse::<Mailbox>().map_err(|cause| SendError::From {
-            address: config.from.clone(),
-            cause,
-        })?;
+        let from = config
+            .from
+            .parse::<Mailbox>()
+            .map_err(|cause| SendError::From {
+                address: config.from.clone(),
+                cause,
+            })?;
         let login_url = config
             .base_url
             .join("login")
@@ -76,9 +79,8 @@ impl Sender {
         };
         let builder = match config.smtp_security {
             SmtpSecurity::Plain => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host),
-            SmtpSecurity::StartTls => {
-                AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(host).map_err(transport_error)?
-            }
+            SmtpSecurity::StartTls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(host)
+                .map_err(transport_error)?,
             SmtpSecurity::Tls => {
                 AsyncSmtpTransport::<Tokio1Executor>::relay(host).map_err(transport_error)?
             }
@@ -140,8 +142,9 @@ impl Sender {
                 .buffer_unordered(self.config.concurrency.max(1))
                 .collect()
                 .await;
-        let (delivered, undelivered): (Vec<_>, Vec<_>) =
-            outcomes.into_iter().partition(|(_, outcome)| outcome.is_ok());
+        let (delivered, undelivered): (Vec<_>, Vec<_>) = outcomes
+            .into_iter()
+            .partition(|(_, outcome)| outcome.is_ok());
         // Deliveries first: until they are recorded, a crash would send
         // them again.
         let delivered: Vec<&ClaimedNotice> = delivered.into_iter().map(|(n, _)| n).collect();

@@ -69,7 +69,10 @@ impl SmtpSink {
             .stderr(std::process::Stdio::null())
             .spawn()
             .unwrap_or_else(|e| {
-                panic!("this test needs aiosmtpd ({} -m aiosmtpd): {e}; run `scripts/test`", smtp_python())
+                panic!(
+                    "this test needs aiosmtpd ({} -m aiosmtpd): {e}; run `scripts/test`",
+                    smtp_python()
+                )
             });
         for _ in 0..300 {
             if let Some(status) = child.try_wait().unwrap() {
