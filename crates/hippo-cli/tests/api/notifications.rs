@@ -129,7 +129,7 @@ async fn smtp_a_release_sends_one_mail_with_a_login_link_and_no_health_data() {
     let mails = sink.mails();
     assert_eq!(mails.len(), 1, "exactly one mail");
     let mail = &mails[0];
-    assert_eq!(mail.rcpt_tos, [erika.email.clone()]);
+    assert_eq!(mail.rcpt_tos, std::slice::from_ref(&erika.email));
     assert_eq!(mail.subject, NOTICE_SUBJECT);
     assert_eq!(mail.message_id, message_id(key), "Message-ID = outbox key");
     let login = format!("{NOTIFY_BASE_URL}login");
