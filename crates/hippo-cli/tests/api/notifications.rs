@@ -546,3 +546,82 @@ async fn smtp_250_concurrent_releases_each_get_one_outbox_row_and_one_mail() {
     }
     assert_eq!(per_recipient, expected_per_recipient);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn smtp_hippo_serve_sends_the_notifications_its_config_file_names() {
+    let sink = SmtpSink::start().await;
+    let app = test_app().on_sqlite().spawn().await;
+    let patient = app.user("a.keller").patient_ids[0];
+    let ids = drafts(&app, patient, 1).await;
+    let session = app.login("a.keller").await;
+    release(&app, &session, ids[0]).await;
+    assert_eq!(outbox(&app.db).await.values().next().unwrap().1, "pending");
+    let config = app.dir.join("hippo.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[notifications]\nsmtp_host = \"127.0.0.1\"\nsmtp_port = {}\nsmtp_security = \"plain\"\n\
+             from = \"Hippo <noreply@hippo.test>\"\nbase_url = \"{NOTIFY_BASE_URL}\"\n",
+            sink.port
+        ),
+    )
+    .unwrap();
+    let _serve =
+        crate::helpers::ServeProcess::start(&app.dir, &["--config", config.to_str().unwrap()]);
+    outbox_drained(&app.db).await;
+    let mails = sink.mails();
+    assert_eq!(mails.len(), 1);
+    assert!(mails[0].body.contains(&format!("{NOTIFY_BASE_URL}login")));
+    assert_eq!(
+        mails[0].rcpt_tos,
+        std::slice::from_ref(&app.user("erika.mustermann").email)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_notification_that_cannot_be_delivered_fails_for_good_and_operators_see_it() {
+    let app = test_app().on_sqlite().spawn().await;
+    let patient = app.user("a.keller").patient_ids[0];
+    let ids = drafts(&app, patient, 1).await;
+    let session = app.login("a.keller").await;
+    release(&app, &session, ids[0]).await;
+    // Nothing listens on this port: every attempt fails at connect.
+    let mut config = hippo_server::notify::NotifyConfig::new(
+        "127.0.0.1",
+        crate::helpers::free_port(),
+        "Hippo <noreply@hippo.test>",
+        url::Url::parse(NOTIFY_BASE_URL).unwrap(),
+    );
+    config.smtp_security = hippo_server::notify::SmtpSecurity::Plain;
+    config.max_attempts = 3;
+    config.backoff_base = std::time::Duration::from_millis(50);
+    config.backoff_cap = std::time::Duration::from_millis(100);
+    config.poll_every = std::time::Duration::from_millis(20);
+    let sender = spawn(Sender::new(app.store.unscoped_outbox(), config).unwrap());
+    outbox_drained(&app.db).await;
+    sender.abort();
+    let row = sqlx::query("SELECT state, attempts, last_error FROM notification_outbox")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(row.get::<String, _>("state"), "failed");
+    assert_eq!(
+        row.get::<i64, _>("attempts"),
+        3,
+        "gave up after the last attempt"
+    );
+    assert!(!row.get::<String, _>("last_error").is_empty());
+    // The operator's view: one failed, exit code 2.
+    let status = app
+        .command()
+        .args(["outbox", "status", "--data-dir"])
+        .arg(&app.dir)
+        .output()
+        .unwrap();
+    assert_eq!(status.status.code(), Some(2));
+    let shown = String::from_utf8_lossy(&status.stdout);
+    assert!(
+        shown.contains("failed 1") && shown.contains("sent 0"),
+        "{shown}"
+    );
+}
