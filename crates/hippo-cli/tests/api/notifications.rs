@@ -548,7 +548,7 @@ async fn smtp_250_concurrent_releases_each_get_one_outbox_row_and_one_mail() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn smtp_hippo_serve_sends_the_notifications_its_config_file_names() {
+async fn smtp_hippo_serve_sends_the_notifications_its_config_file_names_on_sqlite() {
     let sink = SmtpSink::start().await;
     let app = test_app().on_sqlite().spawn().await;
     let patient = app.user("a.keller").patient_ids[0];
@@ -579,7 +579,7 @@ async fn smtp_hippo_serve_sends_the_notifications_its_config_file_names() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_notification_that_cannot_be_delivered_fails_for_good_and_operators_see_it() {
+async fn a_notification_that_cannot_be_delivered_fails_for_good_and_operators_see_it_on_sqlite() {
     let app = test_app().on_sqlite().spawn().await;
     let patient = app.user("a.keller").patient_ids[0];
     let ids = drafts(&app, patient, 1).await;
