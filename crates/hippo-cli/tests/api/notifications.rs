@@ -625,3 +625,37 @@ async fn a_notification_that_cannot_be_delivered_fails_for_good_and_operators_se
         "{shown}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn smtp_a_starttls_sender_never_falls_back_to_plain_text() {
+    // The test server offers no STARTTLS: a sender that requires it sends
+    // nothing (no downgrade), retries, and gives up visibly.
+    let sink = SmtpSink::start().await;
+    let app = test_app().spawn().await;
+    let patient = app.user("a.keller").patient_ids[0];
+    let ids = drafts(&app, patient, 1).await;
+    let session = app.login("a.keller").await;
+    release(&app, &session, ids[0]).await;
+    let mut config = sink.notify_config();
+    config.smtp_security = hippo_server::notify::SmtpSecurity::StartTls;
+    config.max_attempts = 2;
+    let sender = spawn(Sender::new(app.store.unscoped_outbox(), config).unwrap());
+    outbox_drained(&app.db).await;
+    sender.abort();
+    let row = sqlx::query("SELECT state, last_error FROM notification_outbox")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(row.get::<String, _>("state"), "failed");
+    let error = row.get::<String, _>("last_error").to_lowercase();
+    assert!(
+        error.contains("starttls") || error.contains("tls"),
+        "{error}"
+    );
+    assert!(sink.mails().is_empty(), "nothing went out unencrypted");
+    // A TLS-from-the-first-byte sender sets up too (rustls, aws-lc-rs,
+    // the platform's roots).
+    let mut config = sink.notify_config();
+    config.smtp_security = hippo_server::notify::SmtpSecurity::Tls;
+    assert!(Sender::new(app.store.unscoped_outbox(), config).is_ok());
+}
