@@ -1,6 +1,6 @@
 //! `hippo outbox`: the notification outbox for operators (issue 11) — how
 //! many notifications are pending, being sent, of unknown outcome, sent,
-//! and failed for good; and the per-tenant choice of naming the facility
+//! and failed for good; forgetting old sent ones; and the per-tenant choice of naming the facility
 //! in notification e-mails. The `[notifications]` settings of `hippo
 //! serve` (SMTP server, sender, base URL) are read here too.
 
@@ -20,6 +20,14 @@ pub enum OutboxCommand {
     Status {
         #[command(flatten)]
         data: DataArgs,
+    },
+    /// Delete notifications sent more than DAYS days ago (their recipient
+    /// address is the only personal data in the outbox); failed ones stay.
+    Purge {
+        #[command(flatten)]
+        data: DataArgs,
+        #[arg(long, default_value_t = 30)]
+        days: u32,
     },
     /// Whether a tenant's notification e-mails name the facility (default
     /// off: only "log in to Hippo"). Audited.
@@ -52,6 +60,16 @@ pub async fn run(command: OutboxCommand) -> anyhow::Result<()> {
                 );
                 std::process::exit(2);
             }
+            Ok(())
+        }
+        OutboxCommand::Purge { data, days } => {
+            let before =
+                hippo_core::time_util::now_millis() - i64::from(days) * 24 * 60 * 60 * 1000;
+            let purged = with_store(&data, async |store, _| {
+                Ok(store.unscoped_outbox().purge_sent(before).await?)
+            })
+            .await?;
+            println!("deleted {purged} notification(s) sent more than {days} days ago");
             Ok(())
         }
         OutboxCommand::FacilityName {

@@ -260,6 +260,19 @@ impl UnscopedOutbox {
         Ok(changed == 1)
     }
 
+    /// Forget notifications sent before `before` (Unix ms): their only
+    /// personal data is the recipient's address, kept no longer than
+    /// needed. Failed ones stay until an operator has seen them.
+    pub async fn purge_sent(&self, before: i64) -> Result<u64, StoreError> {
+        Ok(
+            sqlx::query("DELETE FROM notification_outbox WHERE state = 'sent' AND sent_at < $1")
+                .bind(before)
+                .execute(&self.pool)
+                .await?
+                .rows_affected(),
+        )
+    }
+
     /// Notifications per state, for operators.
     pub async fn counts(&self) -> Result<OutboxCounts, StoreError> {
         let rows = sqlx::query(

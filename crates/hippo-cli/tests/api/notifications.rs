@@ -208,6 +208,12 @@ async fn smtp_a_release_sends_one_mail_with_a_login_link_and_no_health_data() {
     assert!(named[0].body.contains("von Labor Nord") && named[0].body.contains("from Labor Nord"));
     assert!(!named[0].body.contains(TITLE_MARK) && !named[0].body.contains("Hämoglobin"));
     assert_eq!(sink.mails().len(), 2);
+
+    // Sent notifications are forgotten after their retention; `--days 0`
+    // forgets all sent ones.
+    let shown = app.hippo(&["outbox", "purge", "--days", "0"]);
+    assert!(shown.contains("deleted 2"), "{shown}");
+    assert!(outbox(&app.db).await.is_empty());
 }
 
 #[tokio::test]
