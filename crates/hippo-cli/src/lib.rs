@@ -7,6 +7,7 @@ pub mod export;
 pub mod forensics_cli;
 pub mod incident_cli;
 pub mod keys_cli;
+pub mod outbox_cli;
 pub mod progress;
 pub mod serve_cli;
 pub mod settings;

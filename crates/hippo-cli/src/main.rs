@@ -6,6 +6,7 @@ use hippo_cli::audit_cli::{self, AuditCommand};
 use hippo_cli::forensics_cli::{self, ForensicsCommand};
 use hippo_cli::incident_cli::{self, IncidentCommand};
 use hippo_cli::keys_cli::{self, KeysCommand, TenantCommand};
+use hippo_cli::outbox_cli::{self, OutboxCommand};
 use hippo_cli::serve_cli::{self, DemoArgs, MigrateArgs, ServeArgs};
 use hippo_cli::storage_cli::{self, BackupArgs, BlobsCommand, RestoreArgs};
 
@@ -58,6 +59,9 @@ enum Command {
     /// Incident records, timelines and notification drafts.
     #[command(subcommand)]
     Incident(IncidentCommand),
+    /// Notification e-mails: outbox status, naming the facility or not.
+    #[command(subcommand)]
+    Outbox(OutboxCommand),
 }
 
 #[tokio::main]
@@ -81,5 +85,6 @@ async fn main() -> anyhow::Result<()> {
         Command::Audit(command) => audit_cli::run(command).await,
         Command::Forensics(command) => forensics_cli::run(command).await,
         Command::Incident(command) => incident_cli::run(command).await,
+        Command::Outbox(command) => outbox_cli::run(command).await,
     }
 }

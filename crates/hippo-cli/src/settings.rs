@@ -66,6 +66,8 @@ pub struct FileSettings {
     pub tree_head_every_records: Option<u64>,
     /// ...or milliseconds (default 10,000), whichever comes first.
     pub tree_head_every_ms: Option<u64>,
+    /// Notification e-mails (issue 11): without this table none are sent.
+    pub notifications: Option<crate::outbox_cli::NotificationSettings>,
 }
 
 impl FileSettings {

@@ -1,5 +1,5 @@
-//! Server settings. Contains no secrets today; when it does, they go in
-//! `secrecy` types so that `Debug` cannot print them.
+//! Server settings. Secrets (the SMTP password) are `secrecy` types, so
+//! that `Debug` cannot print them.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -35,6 +35,9 @@ pub struct ServerConfig {
     pub anomaly_thresholds: hippo_store::AnomalyThresholds,
     pub anomaly_every: Duration,
     pub alert_webhook: Option<String>,
+    /// Notification e-mails over SMTP (issue 11); without, the outbox
+    /// fills and nothing is sent (another instance may send them).
+    pub notifications: Option<crate::notify::NotifyConfig>,
     /// Connection and concurrency bounds (invariant 11).
     pub limits: crate::serve::Limits,
     /// Test-only: the policy allows everything (see `hippo-policy`).
@@ -60,6 +63,7 @@ impl Default for ServerConfig {
             anomaly_thresholds: hippo_store::AnomalyThresholds::default(),
             anomaly_every: Duration::from_secs(5),
             alert_webhook: None,
+            notifications: None,
             limits: crate::serve::Limits::default(),
             #[cfg(feature = "fence-bypass")]
             bypass_policy_for_tests: false,

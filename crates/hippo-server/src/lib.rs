@@ -15,6 +15,8 @@ mod module_graph;
 pub mod policy_check;
 mod probing;
 mod routes;
+// Notification e-mails from the outbox (issue 11).
+pub mod notify;
 pub mod scope;
 pub mod serve;
 pub mod state;
@@ -141,6 +143,7 @@ pub struct RunningServer {
     task: tokio::task::JoinHandle<std::io::Result<()>>,
     head_issuer: Option<tokio::task::JoinHandle<()>>,
     anomaly_watcher: tokio::task::JoinHandle<()>,
+    notification_sender: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Drop for RunningServer {
@@ -149,6 +152,9 @@ impl Drop for RunningServer {
             issuer.abort();
         }
         self.anomaly_watcher.abort();
+        if let Some(sender) = self.notification_sender.take() {
+            sender.abort();
+        }
     }
 }
 
@@ -285,6 +291,20 @@ pub async fn start(store: Store, config: ServerConfig) -> Result<RunningServer, 
         config.anomaly_every,
         config.alert_webhook.clone(),
     );
+    let notification_sender = match &config.notifications {
+        Some(notify) => {
+            let sender =
+                notify::Sender::new(store.unscoped_outbox(), notify.clone()).map_err(|e| {
+                    StartError::Init {
+                        what: "notification sender",
+                        cause: Box::new(e),
+                    }
+                })?;
+            tracing::info!(smtp = %notify.smtp_host, port = notify.smtp_port, "notification sender started");
+            Some(notify::spawn(sender))
+        }
+        None => None,
+    };
     let state = AppState::new(store, config, policy).map_err(|e: Failure| StartError::Init {
         what: "application state",
         cause: Box::new(e),
@@ -299,6 +319,7 @@ pub async fn start(store: Store, config: ServerConfig) -> Result<RunningServer, 
         task,
         head_issuer,
         anomaly_watcher,
+        notification_sender,
     })
 }
 

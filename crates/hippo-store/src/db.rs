@@ -400,6 +400,12 @@ impl Store {
         crate::incidents::UnscopedIncidents::new(self.pool.clone(), self.audit_log())
     }
 
+    /// The notification outbox: the sender task claims and marks rows of
+    /// every tenant; operators count them (issue 11).
+    pub fn unscoped_outbox(&self) -> crate::outbox::UnscopedOutbox {
+        crate::outbox::UnscopedOutbox::new(self.pool.clone())
+    }
+
     /// Anomaly rules and alerts (server background task, CLI, operators).
     pub fn unscoped_anomalies(&self) -> crate::anomalies::UnscopedAnomalies {
         crate::anomalies::UnscopedAnomalies::new(self.pool.clone())

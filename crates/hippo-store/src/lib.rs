@@ -29,6 +29,7 @@ pub mod forensics;
 pub mod incidents;
 mod model;
 mod operator_scope;
+pub mod outbox;
 mod patient_scope;
 pub mod private_files;
 mod provisioning;
@@ -54,6 +55,7 @@ pub use model::{
     TenantKind, TenantSummary,
 };
 pub use operator_scope::OperatorScope;
+pub use outbox::{ClaimedNotice, Notice, NoticeKind, OutboxCounts, UnscopedOutbox};
 pub use patient_scope::PatientScope;
 pub use provisioning::{TenantDeletion, UnscopedProvisioning};
 pub use secrets::{BlobOptions, DatabaseUrl};

@@ -26,7 +26,10 @@ mod helpers;
 mod instances;
 mod load;
 mod matrix;
+// Issue 11: notification outbox and sender.
+mod notifications;
 mod openapi;
+mod outbox_throughput;
 mod probing;
 mod requests;
 mod route_table;
