@@ -66,6 +66,10 @@ pub struct FileSettings {
     pub tree_head_every_records: Option<u64>,
     /// ...or milliseconds (default 10,000), whichever comes first.
     pub tree_head_every_ms: Option<u64>,
+    /// Turning a service back on everywhere needs a second operator.
+    pub switch_four_eyes: Option<bool>,
+    /// Milliseconds between polls of the service switches (default 500).
+    pub switch_poll_ms: Option<u64>,
 }
 
 impl FileSettings {

@@ -10,6 +10,7 @@ pub mod patient;
 pub mod pdf;
 pub mod policy;
 pub mod principal;
+pub mod switches;
 pub mod time_util;
 
 pub use error::DomainError;

@@ -18,6 +18,7 @@ mod routes;
 pub mod scope;
 pub mod serve;
 pub mod state;
+pub mod switchboard;
 pub mod upload;
 pub mod views;
 mod web;
@@ -141,6 +142,7 @@ pub struct RunningServer {
     task: tokio::task::JoinHandle<std::io::Result<()>>,
     head_issuer: Option<tokio::task::JoinHandle<()>>,
     anomaly_watcher: tokio::task::JoinHandle<()>,
+    switch_watcher: tokio::task::JoinHandle<()>,
 }
 
 impl Drop for RunningServer {
@@ -149,6 +151,7 @@ impl Drop for RunningServer {
             issuer.abort();
         }
         self.anomaly_watcher.abort();
+        self.switch_watcher.abort();
     }
 }
 
@@ -285,7 +288,15 @@ pub async fn start(store: Store, config: ServerConfig) -> Result<RunningServer, 
         config.anomaly_every,
         config.alert_webhook.clone(),
     );
-    let state = AppState::new(store, config, policy).map_err(|e: Failure| StartError::Init {
+    let switches = switchboard::Switchboard::load(store.unscoped_switches())
+        .await
+        .map_err(|e| StartError::Init {
+            what: "service switches",
+            cause: Box::new(e),
+        })?;
+    let switch_watcher =
+        switchboard::spawn_watcher(&store, switches.clone(), config.switch_poll_every).await;
+    let state = AppState::new(store, config, policy, switches).map_err(|e: Failure| StartError::Init {
         what: "application state",
         cause: Box::new(e),
     })?;
@@ -299,6 +310,7 @@ pub async fn start(store: Store, config: ServerConfig) -> Result<RunningServer, 
         task,
         head_issuer,
         anomaly_watcher,
+        switch_watcher,
     })
 }
 

@@ -73,6 +73,10 @@ fn handler(spec: &RouteSpec, max_upload: usize) -> MethodRouter<AppState> {
         ("GET", "/access-log") => get(web::access_log::list),
         ("GET", "/access-log/{id}/proof") => get(web::access_log::proof),
         ("GET", "/static/hippo.css") => get(web::assets::stylesheet),
+        ("GET", "/api/v1/switches") => get(api::switches::list),
+        ("POST", "/api/v1/switches") => post(api::switches::change),
+        ("GET", "/switches") => get(web::switches::view),
+        ("POST", "/switches") => post(web::switches::change),
         (method, path) => panic!("declared route {method} {path} has no handler"),
     };
     handler
