@@ -127,7 +127,6 @@ async fn list(data: &DataArgs) -> anyhow::Result<()> {
         .iter()
         .filter(|s| s.state == SwitchState::Off)
         .collect();
-    println!("switch table version {}", listing.version);
     if off.is_empty() {
         println!("every service is on everywhere");
     }

@@ -95,9 +95,10 @@ pub struct PendingSwitchRequest {
     pub requested_at: UnixMillis,
 }
 
+/// The stored switches. The version counter is left out on purpose: it
+/// is the watcher's signal, and a listing must not fail with it.
 #[derive(Debug, Clone, Serialize)]
 pub struct SwitchListing {
-    pub version: i64,
     pub switches: Vec<SwitchRecord>,
     pub pending: Vec<PendingSwitchRequest>,
 }
@@ -210,7 +211,6 @@ impl UnscopedSwitches {
 
     /// Every stored switch and pending request.
     pub async fn listing(&self) -> Result<SwitchListing, StoreError> {
-        let version = self.version().await?;
         let switches = sqlx::query(
             "SELECT service, tenant_id, state, reason, user_message, changed_by, changed_at \
              FROM service_switches ORDER BY service, scope",
@@ -248,7 +248,6 @@ impl UnscopedSwitches {
         })
         .collect::<Result<Vec<_>, StoreError>>()?;
         Ok(SwitchListing {
-            version,
             switches,
             pending,
         })

@@ -59,8 +59,6 @@ pub struct PendingView {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SwitchesView {
-    /// The switch table's version in the database.
-    pub version: i64,
     pub switches: Vec<SwitchView>,
     /// Four-eyes requests waiting for a second operator.
     pub pending: Vec<PendingView>,
@@ -124,7 +122,6 @@ pub fn parse_change(
 
 fn listing_view(listing: &SwitchListing, instance: WatcherHealth) -> SwitchesView {
     SwitchesView {
-        version: listing.version,
         switches: listing
             .switches
             .iter()
