@@ -296,10 +296,11 @@ pub async fn start(store: Store, config: ServerConfig) -> Result<RunningServer, 
         })?;
     let switch_watcher =
         switchboard::spawn_watcher(&store, switches.clone(), config.switch_poll_every).await;
-    let state = AppState::new(store, config, policy, switches).map_err(|e: Failure| StartError::Init {
-        what: "application state",
-        cause: Box::new(e),
-    })?;
+    let state =
+        AppState::new(store, config, policy, switches).map_err(|e: Failure| StartError::Init {
+            what: "application state",
+            cause: Box::new(e),
+        })?;
     let limits = state.config().limits;
     let app = app(state);
     let (tx, rx) = oneshot::channel::<()>();

@@ -103,7 +103,7 @@ impl Switchboard {
                     .is_ok();
                 // Every failure is counted; the log gets the first of a run
                 // and then one line in fifty, not two lines a second.
-                if first || failures % 50 == 0 {
+                if first || failures.is_multiple_of(50) {
                     tracing::error!(
                         error = %hippo_store::chain(&error),
                         failures,
@@ -151,7 +151,11 @@ pub async fn spawn_watcher(
     tokio::spawn(watch(board, notifications, every))
 }
 
-async fn watch(board: Switchboard, mut notifications: Option<SwitchNotifications>, every: Duration) {
+async fn watch(
+    board: Switchboard,
+    mut notifications: Option<SwitchNotifications>,
+    every: Duration,
+) {
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {

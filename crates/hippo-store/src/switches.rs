@@ -64,13 +64,20 @@ pub struct SwitchChange {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum ChangeOutcome {
-    Changed { old: SwitchState, new: SwitchState },
+    Changed {
+        old: SwitchState,
+        new: SwitchState,
+    },
     /// Already in the asked-for state; nothing written.
-    Unchanged { state: SwitchState },
+    Unchanged {
+        state: SwitchState,
+    },
     /// Four-eyes: recorded as a request; a second operator completes it.
     AwaitingSecondOperator,
     /// Four-eyes: a second operator completed `requested_by`'s request.
-    Approved { requested_by: String },
+    Approved {
+        requested_by: String,
+    },
 }
 
 /// One switch as stored, for listings.
@@ -247,10 +254,7 @@ impl UnscopedSwitches {
             })
         })
         .collect::<Result<Vec<_>, StoreError>>()?;
-        Ok(SwitchListing {
-            switches,
-            pending,
-        })
+        Ok(SwitchListing { switches, pending })
     }
 
     /// A change at the `hippo` command line, by `operator` (the shell's
@@ -262,8 +266,13 @@ impl UnscopedSwitches {
         four_eyes: bool,
     ) -> Result<ChangeOutcome, StoreError> {
         let actor = AuditActor::operator_cli(operator);
-        self.change(actor, &RequestOrigin::cli("hippo switch"), change, four_eyes)
-            .await
+        self.change(
+            actor,
+            &RequestOrigin::cli("hippo switch"),
+            change,
+            four_eyes,
+        )
+        .await
     }
 
     /// Turn a service off or on in one scope: validated, applied, the
@@ -291,16 +300,15 @@ impl UnscopedSwitches {
                 return Err(DomainError::invalid("tenant_id", "no such tenant").into());
             }
         }
-        let current = sqlx::query(
-            "SELECT state FROM service_switches WHERE service = $1 AND scope = $2",
-        )
-        .bind(change.service.as_str())
-        .bind(&scope)
-        .fetch_optional(&mut *tx)
-        .await?
-        .map(|row| SwitchState::parse(&row.try_get::<String, _>("state")?))
-        .transpose()?
-        .unwrap_or(SwitchState::On);
+        let current =
+            sqlx::query("SELECT state FROM service_switches WHERE service = $1 AND scope = $2")
+                .bind(change.service.as_str())
+                .bind(&scope)
+                .fetch_optional(&mut *tx)
+                .await?
+                .map(|row| SwitchState::parse(&row.try_get::<String, _>("state")?))
+                .transpose()?
+                .unwrap_or(SwitchState::On);
         if current == SwitchState::On && change.state == SwitchState::On {
             return Ok(ChangeOutcome::Unchanged {
                 state: SwitchState::On,
@@ -311,10 +319,7 @@ impl UnscopedSwitches {
             old: current,
             new: change.state,
         };
-        if change.state == SwitchState::On
-            && four_eyes
-            && change.scope == SwitchScope::Everywhere
-        {
+        if change.state == SwitchState::On && four_eyes && change.scope == SwitchScope::Everywhere {
             let pending: Option<String> = sqlx::query(
                 "SELECT requested_by FROM service_switch_requests WHERE service = $1 AND scope = $2",
             )
@@ -418,7 +423,9 @@ impl UnscopedSwitches {
                 .await?;
         }
         let approved = match &outcome {
-            ChangeOutcome::Approved { requested_by } => format!(" four_eyes=approved first={requested_by}"),
+            ChangeOutcome::Approved { requested_by } => {
+                format!(" four_eyes=approved first={requested_by}")
+            }
             _ => String::new(),
         };
         let detail = format!(

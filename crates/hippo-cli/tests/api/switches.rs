@@ -91,33 +91,55 @@ async fn switch(
     app.post_json("/api/v1/switches", operator, &body).await
 }
 
-async fn switch_ok(app: &TestApp, operator: &Session, service: &str, tenant: Option<TenantId>, state: &str) {
+async fn switch_ok(
+    app: &TestApp,
+    operator: &Session,
+    service: &str,
+    tenant: Option<TenantId>,
+    state: &str,
+) {
     let response = switch(app, operator, service, tenant, state).await;
-    assert_eq!(response.status(), StatusCode::OK, "switch {service} {state}");
+    assert_eq!(
+        response.status(),
+        StatusCode::OK,
+        "switch {service} {state}"
+    );
 }
 
 /// One request that belongs to `service`, as the fixture's callers.
 async fn probe(app: &TestApp, f: &Fixture, service: Service) -> Response {
     match service {
-        Service::Login => app.login_raw(&f.clinician.user.email, &f.clinician.user.password).await,
-        Service::FindingsRead => app.get(&format!("/api/v1/findings/{}", f.finding), &f.patient).await,
+        Service::Login => {
+            app.login_raw(&f.clinician.user.email, &f.clinician.user.password)
+                .await
+        }
+        Service::FindingsRead => {
+            app.get(&format!("/api/v1/findings/{}", f.finding), &f.patient)
+                .await
+        }
         Service::FindingsDownload => {
             app.get(&format!("/api/v1/findings/{}/pdf", f.finding), &f.patient)
                 .await
         }
         Service::FindingsUpload => {
-            app.upload(&f.patient_record, &f.clinician, upload_form(&finding_metadata(), PDF))
-                .await
+            app.upload(
+                &f.patient_record,
+                &f.clinician,
+                upload_form(&finding_metadata(), PDF),
+            )
+            .await
         }
-        Service::Api => {
-            app.client
-                .post(format!("{}/api/v1/patients/{}/findings", app.url, f.patient_record))
-                .bearer_auth(&f.lab_key)
-                .multipart(upload_form(&finding_metadata(), PDF))
-                .send()
-                .await
-                .unwrap()
-        }
+        Service::Api => app
+            .client
+            .post(format!(
+                "{}/api/v1/patients/{}/findings",
+                app.url, f.patient_record
+            ))
+            .bearer_auth(&f.lab_key)
+            .multipart(upload_form(&finding_metadata(), PDF))
+            .send()
+            .await
+            .unwrap(),
         // No routes of these in this branch; merged later (see README).
         Service::Messaging | Service::Retrieval => unreachable!("no routes yet"),
     }
@@ -141,7 +163,10 @@ async fn assert_json_off(response: Response, what: &str) {
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["error"]["code"], "service_off", "{what}: {body}");
     assert_eq!(body["error"]["message"], USER_MESSAGE, "{what}");
-    assert!(!body.to_string().contains("test:"), "{what}: the reason leaked");
+    assert!(
+        !body.to_string().contains("test:"),
+        "{what}: the reason leaked"
+    );
 }
 
 async fn assert_page_off(response: Response, what: &str) {
@@ -150,7 +175,10 @@ async fn assert_page_off(response: Response, what: &str) {
     let html = response.text().await.unwrap();
     assert!(html.contains("<html"), "{what}");
     assert!(html.contains("Wartung bis 15 Uhr"), "{what}");
-    assert!(html.contains("Wartungsarbeiten") && html.contains("maintenance"), "{what}");
+    assert!(
+        html.contains("Wartungsarbeiten") && html.contains("maintenance"),
+        "{what}"
+    );
     assert!(!html.contains("test:"), "{what}: the reason leaked");
 }
 
@@ -179,7 +207,11 @@ async fn each_service_switched_off_everywhere_answers_503_while_the_others_serve
             if stopped_by(probed, off) {
                 assert_json_off(response, &what).await;
             } else {
-                assert!(response.status().is_success(), "{what}: {}", response.status());
+                assert!(
+                    response.status().is_success(),
+                    "{what}: {}",
+                    response.status()
+                );
             }
             if let Some(page) = web_probe(&app, &f, probed).await {
                 if stopped_by(probed, off) {
@@ -190,12 +222,21 @@ async fn each_service_switched_off_everywhere_answers_503_while_the_others_serve
             }
         }
         // The console and the switches are never switched off.
-        assert_eq!(app.get("/api/v1/switches", &f.operator).await.status(), StatusCode::OK);
-        assert_eq!(app.web_get("/switches", &f.operator).await.status(), StatusCode::OK);
+        assert_eq!(
+            app.get("/api/v1/switches", &f.operator).await.status(),
+            StatusCode::OK
+        );
+        assert_eq!(
+            app.web_get("/switches", &f.operator).await.status(),
+            StatusCode::OK
+        );
         switch_ok(&app, &f.operator, off.as_str(), None, "on").await;
         for probed in PROBED {
             let response = probe(&app, &f, probed).await;
-            assert!(response.status().is_success(), "{probed} after {off} is on again");
+            assert!(
+                response.status().is_success(),
+                "{probed} after {off} is on again"
+            );
         }
     }
     // Messaging and retrieval switch like the others (their routes come
@@ -230,7 +271,12 @@ async fn each_service_switched_off_everywhere_answers_503_while_the_others_serve
 }
 
 fn tenant_of(app: &TestApp, name: &str) -> TenantId {
-    app.world.tenants.iter().find(|t| t.name == name).unwrap().id
+    app.world
+        .tenants
+        .iter()
+        .find(|t| t.name == name)
+        .unwrap()
+        .id
 }
 
 async fn finding_tenant(app: &TestApp, finding: &str) -> String {
@@ -262,38 +308,61 @@ async fn a_tenant_switch_stops_that_tenant_and_patients_keep_their_other_facilit
     assert!(!nord_findings.is_empty() && !hafen_findings.is_empty());
     let hafen_record = petersen.user.patient_ids[0].to_string();
 
-    for service in ["findings.read", "findings.download", "findings.upload", "api", "login"] {
+    for service in [
+        "findings.read",
+        "findings.download",
+        "findings.upload",
+        "api",
+        "login",
+    ] {
         switch_ok(&app, &f.operator, service, Some(nord), "off").await;
     }
     // Staff and lab systems of Labor Nord: refused before any handler.
     let list = app
-        .get(&format!("/api/v1/patients/{}/findings", f.patient_record), &f.clinician)
+        .get(
+            &format!("/api/v1/patients/{}/findings", f.patient_record),
+            &f.clinician,
+        )
         .await;
     assert_json_off(list, "Labor Nord staff list").await;
-    assert_json_off(probe(&app, &f, Service::FindingsUpload).await, "Nord upload").await;
+    assert_json_off(
+        probe(&app, &f, Service::FindingsUpload).await,
+        "Nord upload",
+    )
+    .await;
     assert_json_off(probe(&app, &f, Service::Api).await, "Nord lab key").await;
     assert_json_off(probe(&app, &f, Service::Login).await, "Nord staff login").await;
     // Testzentrum Hafen is not affected.
     let hafen_list = app
-        .get(&format!("/api/v1/patients/{hafen_record}/findings"), &petersen)
+        .get(
+            &format!("/api/v1/patients/{hafen_record}/findings"),
+            &petersen,
+        )
         .await;
     assert_eq!(hafen_list.status(), StatusCode::OK);
     let hafen_upload = app
         .client
-        .post(format!("{}/api/v1/patients/{hafen_record}/findings", app.url))
+        .post(format!(
+            "{}/api/v1/patients/{hafen_record}/findings",
+            app.url
+        ))
         .bearer_auth(&hafen_key)
         .multipart(upload_form(&finding_metadata(), PDF))
         .send()
         .await
         .unwrap();
     assert_eq!(hafen_upload.status(), StatusCode::CREATED);
-    let login = app.login_raw(&petersen.user.email, &petersen.user.password).await;
+    let login = app
+        .login_raw(&petersen.user.email, &petersen.user.password)
+        .await;
     assert_eq!(login.status(), StatusCode::OK);
     // Erika (patient at both) still logs in and sees Hafen's findings only.
     let login = app.login_raw(&erika.user.email, &erika.user.password).await;
     assert_eq!(login.status(), StatusCode::OK);
     // Max (Labor Nord only) cannot log in.
-    let max = app.login_raw(&f.patient.user.email, &f.patient.user.password).await;
+    let max = app
+        .login_raw(&f.patient.user.email, &f.patient.user.password)
+        .await;
     assert_json_off(max, "Max's login").await;
     let listed = app.get_json("/api/v1/findings", &erika).await;
     let listed: Vec<String> = listed
@@ -338,7 +407,13 @@ async fn a_tenant_switch_stops_that_tenant_and_patients_keep_their_other_facilit
         .await;
     assert_eq!(recorded, 5);
 
-    for service in ["findings.read", "findings.download", "findings.upload", "api", "login"] {
+    for service in [
+        "findings.read",
+        "findings.download",
+        "findings.upload",
+        "api",
+        "login",
+    ] {
         switch_ok(&app, &f.operator, service, Some(nord), "on").await;
     }
     for id in &nord_findings {
@@ -399,20 +474,39 @@ async fn bad_switch_requests_get_a_clear_4xx_and_change_nothing() {
     let app = spawn_app().await;
     let f = fixture(&app).await;
     let bodies = [
-        (json!({"service": "findings", "state": "off", "reason": "x"}), "valid services: login, findings.read"),
+        (
+            json!({"service": "findings", "state": "off", "reason": "x"}),
+            "valid services: login, findings.read",
+        ),
         (json!({"service": "login", "state": "off"}), "reason"),
-        (json!({"service": "login", "state": "off", "reason": "  "}), "reason"),
-        (json!({"service": "login", "state": "down", "reason": "x"}), "state"),
-        (json!({"service": "login", "state": "off", "reason": "x", "tenant_id": "nope"}), "tenant_id"),
+        (
+            json!({"service": "login", "state": "off", "reason": "  "}),
+            "reason",
+        ),
+        (
+            json!({"service": "login", "state": "down", "reason": "x"}),
+            "state",
+        ),
+        (
+            json!({"service": "login", "state": "off", "reason": "x", "tenant_id": "nope"}),
+            "tenant_id",
+        ),
         (
             json!({"service": "login", "state": "off", "reason": "x", "tenant_id": TenantId::random().to_string()}),
             "no such tenant",
         ),
-        (json!({"service": "login", "state": "off", "reason": "x", "colour": "red"}), "colour"),
+        (
+            json!({"service": "login", "state": "off", "reason": "x", "colour": "red"}),
+            "colour",
+        ),
     ];
     for (body, reason) in bodies {
         let response = app.post_json("/api/v1/switches", &f.operator, &body).await;
-        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        assert_eq!(
+            response.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{body}"
+        );
         let error: Value = response.json().await.unwrap();
         let message = error["error"]["message"].as_str().unwrap();
         assert!(message.contains(reason), "{body}: {message}");
@@ -431,29 +525,57 @@ async fn bad_switch_requests_get_a_clear_4xx_and_change_nothing() {
         .web_post_form(
             "/switches",
             &f.operator,
-            &[("csrf", "forged"), ("service", "login"), ("state", "off"), ("reason", "x")],
+            &[
+                ("csrf", "forged"),
+                ("service", "login"),
+                ("state", "off"),
+                ("reason", "x"),
+            ],
         )
         .await;
     assert_eq!(forged.status(), StatusCode::FORBIDDEN);
     assert_eq!(app.count("SELECT COUNT(*) FROM service_switches").await, 0);
-    assert_eq!(app.count("SELECT version FROM service_switch_version").await, 0);
+    assert_eq!(
+        app.count("SELECT version FROM service_switch_version")
+            .await,
+        0
+    );
     assert!(probe(&app, &f, Service::Login).await.status().is_success());
 
     // The CLI: exit code 2 with the reason, nothing stored.
     let cases: [(&[&str], &str); 4] = [
-        (&["switch", "off", "findings", "--reason", "x"], "valid services: login, findings.read"),
+        (
+            &["switch", "off", "findings", "--reason", "x"],
+            "valid services: login, findings.read",
+        ),
         (&["switch", "off", "login"], "--reason"),
-        (&["switch", "off", "login", "--reason", " "], "a reason is required"),
+        (
+            &["switch", "off", "login", "--reason", " "],
+            "a reason is required",
+        ),
         (
             &[
-                "switch", "off", "login", "--reason", "x", "--operator", "alice",
-                "--tenant", "00000000-0000-4000-8000-000000000000",
+                "switch",
+                "off",
+                "login",
+                "--reason",
+                "x",
+                "--operator",
+                "alice",
+                "--tenant",
+                "00000000-0000-4000-8000-000000000000",
             ],
             "no such tenant",
         ),
     ];
     for (args, reason) in cases {
-        let out = app.command().args(args).arg("--data-dir").arg(&app.dir).output().unwrap();
+        let out = app
+            .command()
+            .args(args)
+            .arg("--data-dir")
+            .arg(&app.dir)
+            .output()
+            .unwrap();
         assert_eq!(out.status.code(), Some(2), "{args:?}");
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(stderr.contains(reason), "{args:?}: {stderr}");
@@ -465,7 +587,12 @@ async fn bad_switch_requests_get_a_clear_4xx_and_change_nothing() {
 async fn the_console_page_switches_a_service_with_its_form() {
     let app = spawn_app().await;
     let f = fixture(&app).await;
-    let page = app.web_get("/switches", &f.operator).await.text().await.unwrap();
+    let page = app
+        .web_get("/switches", &f.operator)
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(page.contains("findings.download") && page.contains("name=\"csrf\""));
     let csrf = f.operator.csrf();
     let fields = |state| {
@@ -478,20 +605,36 @@ async fn the_console_page_switches_a_service_with_its_form() {
             ("message", USER_MESSAGE.to_owned()),
         ]
     };
-    let off = app.client.post(format!("{}/switches", app.url))
+    let off = app
+        .client
+        .post(format!("{}/switches", app.url))
         .header("cookie", f.operator.cookie())
         .form(&fields("off".into()))
-        .send().await.unwrap();
+        .send()
+        .await
+        .unwrap();
     assert_eq!(off.status(), StatusCode::SEE_OTHER);
     assert_json_off(probe(&app, &f, Service::FindingsDownload).await, "download").await;
-    let page = app.web_get("/switches", &f.operator).await.text().await.unwrap();
+    let page = app
+        .web_get("/switches", &f.operator)
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(page.contains("console test") && page.contains("Wartung bis 15 Uhr"));
-    let on = app.client.post(format!("{}/switches", app.url))
+    let on = app
+        .client
+        .post(format!("{}/switches", app.url))
         .header("cookie", f.operator.cookie())
         .form(&fields("on".into()))
-        .send().await.unwrap();
+        .send()
+        .await
+        .unwrap();
     assert_eq!(on.status(), StatusCode::SEE_OTHER);
-    assert_eq!(probe(&app, &f, Service::FindingsDownload).await.status(), StatusCode::OK);
+    assert_eq!(
+        probe(&app, &f, Service::FindingsDownload).await.status(),
+        StatusCode::OK
+    );
 }
 
 /// A second operator with a session minted in the store.
@@ -506,7 +649,12 @@ async fn second_operator(app: &TestApp) -> Session {
     let now = now_millis();
     app.store
         .unscoped_auth()
-        .create_session(&hash_token(&token), LoginSubject::Operator(id), now, now + 3_600_000)
+        .create_session(
+            &hash_token(&token),
+            LoginSubject::Operator(id),
+            now,
+            now + 3_600_000,
+        )
         .await
         .unwrap();
     let mut user = app.user("oncall@");
@@ -541,15 +689,30 @@ async fn four_eyes_turning_a_service_on_everywhere_takes_a_second_operator() {
     let own = switch(&app, &f.operator, "findings.read", None, "on").await;
     assert_eq!(own.status(), StatusCode::CONFLICT);
     let own: Value = own.json().await.unwrap();
-    assert!(own["error"]["message"].as_str().unwrap().contains("second operator"));
-    assert_json_off(probe(&app, &f, Service::FindingsRead).await, "self-approved").await;
+    assert!(
+        own["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("second operator")
+    );
+    assert_json_off(
+        probe(&app, &f, Service::FindingsRead).await,
+        "self-approved",
+    )
+    .await;
     // A different operator completes it.
     let approved = switch(&app, &second, "findings.read", None, "on").await;
     assert_eq!(approved.status(), StatusCode::OK);
     let approved: Value = approved.json().await.unwrap();
     assert_eq!(approved["outcome"], "approved");
-    assert_eq!(approved["requested_by"], format!("operator:{}", f.operator.actor_id));
-    assert_eq!(probe(&app, &f, Service::FindingsRead).await.status(), StatusCode::OK);
+    assert_eq!(
+        approved["requested_by"],
+        format!("operator:{}", f.operator.actor_id)
+    );
+    assert_eq!(
+        probe(&app, &f, Service::FindingsRead).await.status(),
+        StatusCode::OK
+    );
     let recorded = app
         .count(&format!(
             "SELECT COUNT(*) FROM audit_records WHERE action = 'switch_change' AND actor_id = '{}' \
@@ -580,16 +743,55 @@ async fn four_eyes_turning_a_service_on_everywhere_takes_a_second_operator() {
             .output()
             .unwrap()
     };
-    let off = cli(&["switch", "off", "api", "--reason", "lab flood", "--operator", "alice"]);
+    let off = cli(&[
+        "switch",
+        "off",
+        "api",
+        "--reason",
+        "lab flood",
+        "--operator",
+        "alice",
+    ]);
     assert!(off.status.success());
-    let first = cli(&["switch", "on", "api", "--reason", "fixed", "--operator", "alice"]);
+    let first = cli(&[
+        "switch",
+        "on",
+        "api",
+        "--reason",
+        "fixed",
+        "--operator",
+        "alice",
+    ]);
     assert!(String::from_utf8_lossy(&first.stdout).contains("second operator"));
-    let again = cli(&["switch", "approve", "api", "--reason", "fixed", "--operator", "alice"]);
+    let again = cli(&[
+        "switch",
+        "approve",
+        "api",
+        "--reason",
+        "fixed",
+        "--operator",
+        "alice",
+    ]);
     assert_eq!(again.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&again.stderr).contains("second operator"));
-    let done = cli(&["switch", "approve", "api", "--reason", "checked", "--operator", "bob"]);
-    assert!(done.status.success(), "{}", String::from_utf8_lossy(&done.stderr));
-    assert!(String::from_utf8_lossy(&done.stdout).contains("approved the request of operator_cli:alice"));
+    let done = cli(&[
+        "switch",
+        "approve",
+        "api",
+        "--reason",
+        "checked",
+        "--operator",
+        "bob",
+    ]);
+    assert!(
+        done.status.success(),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&done.stdout)
+            .contains("approved the request of operator_cli:alice")
+    );
 }
 
 /// Poll `check` until it holds, at most [`TRIES`] times [`PAUSE`] apart.
@@ -613,21 +815,40 @@ async fn the_cli_switches_a_running_server_and_keeps_the_last_state_while_the_ta
     let app = app_builder().on_sqlite().spawn().await;
     let f = fixture(&app).await;
     let out = app.hippo(&[
-        "switch", "off", "findings.download", "--reason", "blob store migration",
-        "--message", USER_MESSAGE, "--operator", "alice",
+        "switch",
+        "off",
+        "findings.download",
+        "--reason",
+        "blob store migration",
+        "--message",
+        USER_MESSAGE,
+        "--operator",
+        "alice",
     ]);
-    assert!(out.contains("findings.download (everywhere): on -> off"), "{out}");
+    assert!(
+        out.contains("findings.download (everywhere): on -> off"),
+        "{out}"
+    );
     eventually("the server sees the CLI's switch", || async {
         probe(&app, &f, Service::FindingsDownload).await.status() == StatusCode::SERVICE_UNAVAILABLE
     })
     .await;
-    assert_json_off(probe(&app, &f, Service::FindingsDownload).await, "after CLI").await;
+    assert_json_off(
+        probe(&app, &f, Service::FindingsDownload).await,
+        "after CLI",
+    )
+    .await;
     let listed = app.hippo(&["switch", "list"]);
-    assert!(listed.contains("findings.download") && listed.contains("blob store migration"), "{listed}");
+    assert!(
+        listed.contains("findings.download") && listed.contains("blob store migration"),
+        "{listed}"
+    );
     let by = app
-        .count("SELECT COUNT(*) FROM audit_records WHERE action = 'switch_change' \
+        .count(
+            "SELECT COUNT(*) FROM audit_records WHERE action = 'switch_change' \
                 AND actor_kind = 'operator_cli' AND actor_id = 'alice' \
-                AND detail LIKE '%old=on new=off reason=blob store migration%'")
+                AND detail LIKE '%old=on new=off reason=blob store migration%'",
+        )
         .await;
     assert_eq!(by, 1);
 
@@ -648,7 +869,15 @@ async fn the_cli_switches_a_running_server_and_keeps_the_last_state_while_the_ta
         .execute(&app.db)
         .await
         .unwrap();
-    app.hippo(&["switch", "on", "findings.download", "--reason", "migrated", "--operator", "alice"]);
+    app.hippo(&[
+        "switch",
+        "on",
+        "findings.download",
+        "--reason",
+        "migrated",
+        "--operator",
+        "alice",
+    ]);
     eventually("the server recovers and sees the switch on", || async {
         probe(&app, &f, Service::FindingsDownload).await.status() == StatusCode::OK
     })
@@ -664,9 +893,28 @@ async fn two_instances_on_postgresql_share_switches_within_the_polling_bound() {
     let world = seeded_data_dir(dir.path(), Some(&database)).await;
     let args = ["--database-url", database.as_str()];
     let a = ServeProcess::start(dir.path(), &args);
-    let b = ServeProcess::start(dir.path(), &args);
+    // B polls once a minute: within the bound below only the change's
+    // NOTIFY can reach it.
+    let slow = dir.path().join("slow-poll.toml");
+    std::fs::write(&slow, "switch_poll_ms = 60000\n").unwrap();
+    let b = ServeProcess::start(
+        dir.path(),
+        &[
+            "--database-url",
+            database.as_str(),
+            "--config",
+            slow.to_str().unwrap(),
+        ],
+    );
     let client = reqwest::Client::new();
-    let user = |prefix: &str| world.users.iter().find(|u| u.email.starts_with(prefix)).unwrap().clone();
+    let user = |prefix: &str| {
+        world
+            .users
+            .iter()
+            .find(|u| u.email.starts_with(prefix))
+            .unwrap()
+            .clone()
+    };
     let (oncall, max) = (user("oncall@"), user("max.schmidt"));
     let operator = login_at(&client, &a.url, &oncall.email, &oncall.password).await;
     let patient = login_at(&client, &b.url, &max.email, &max.password).await;
@@ -711,7 +959,10 @@ async fn two_instances_on_postgresql_share_switches_within_the_polling_bound() {
         }
         tokio::time::sleep(PAUSE).await;
     }
-    assert!(served, "instance B never served again within the polling bound");
+    assert!(
+        served,
+        "instance B never served again within the polling bound"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -720,24 +971,50 @@ async fn a_switch_flipping_under_250_concurrent_requests_gives_success_or_a_clea
     let f = fixture(&app).await;
     let findings_before = app.count("SELECT COUNT(*) FROM findings").await;
     let blobs_before = app.count("SELECT COUNT(*) FROM blobs").await;
-    let uploads = (0..200).map(|_| async {
-        let r = probe(&app, &f, Service::FindingsUpload).await;
-        ("upload", r.status(), r.text().await.unwrap())
-    });
-    let reads = (0..50).map(|_| async {
-        let r = probe(&app, &f, Service::FindingsRead).await;
-        ("read", r.status(), r.text().await.unwrap())
-    });
-    let flips = async {
-        for round in 0..10 {
-            let state = if round % 2 == 0 { "off" } else { "on" };
-            switch_ok(&app, &f.operator, "findings.upload", None, state).await;
-            tokio::task::yield_now().await;
+    let done = std::sync::atomic::AtomicBool::new(false);
+    // Requests go out in waves, wave n once the switch has flipped n
+    // times, so that they meet the switch in both states (sent all at
+    // once, every one passes the gate before the first flip commits).
+    let (flipped, watch) = tokio::sync::watch::channel(0usize);
+    let after_flips = |n: usize| {
+        let mut watch = watch.clone();
+        async move {
+            watch.wait_for(|&flips| flips >= n).await.unwrap();
         }
     };
-    let (answers, ((), reads)) = tokio::join!(join_all(uploads), async {
-        tokio::join!(flips, join_all(reads))
+    let uploads = (0..200).map(|i| {
+        let wave = after_flips(i / 20);
+        async {
+            wave.await;
+            let r = probe(&app, &f, Service::FindingsUpload).await;
+            ("upload", r.status(), r.text().await.unwrap())
+        }
     });
+    let reads = (0..50).map(|i| {
+        let wave = after_flips(i / 5);
+        async {
+            wave.await;
+            let r = probe(&app, &f, Service::FindingsRead).await;
+            ("read", r.status(), r.text().await.unwrap())
+        }
+    });
+    let requests = async {
+        let answers = tokio::join!(join_all(uploads), join_all(reads));
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+        answers
+    };
+    // Off and on again, for as long as any request is in flight.
+    let flips = async {
+        let mut flips = 0usize;
+        while !done.load(std::sync::atomic::Ordering::Relaxed) {
+            let state = if flips.is_multiple_of(2) { "off" } else { "on" };
+            switch_ok(&app, &f.operator, "findings.upload", None, state).await;
+            flips += 1;
+            flipped.send_replace(flips);
+        }
+        flips
+    };
+    let ((answers, reads), flips) = tokio::join!(requests, flips);
     let mut created = 0i64;
     let mut refused = 0;
     for (what, status, body) in answers.iter().chain(reads.iter()) {
@@ -758,10 +1035,24 @@ async fn a_switch_flipping_under_250_concurrent_requests_gives_success_or_a_clea
             other => panic!("{what}: {other} {body}"),
         }
     }
-    println!("{created} uploads stored, {refused} refused while the switch flipped");
+    println!("{created} uploads stored, {refused} refused while the switch flipped {flips} times");
+    assert_eq!(created + refused as i64, 200);
+    // The switch flipped all the time the 200 uploads took: both answers
+    // occur (each flip is a committed change, so the server spent about
+    // half of that time with uploads off).
+    assert!(flips >= 2 && created > 0 && refused > 0, "{flips} flips");
     // Every 201 is one whole finding, every 503 none.
-    assert_eq!(app.count("SELECT COUNT(*) FROM findings").await, findings_before + created);
-    assert_eq!(app.count("SELECT COUNT(*) FROM blobs").await, blobs_before + created);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM findings").await,
+        findings_before + created
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM blobs").await,
+        blobs_before + created
+    );
     switch_ok(&app, &f.operator, "findings.upload", None, "on").await;
-    assert_eq!(probe(&app, &f, Service::FindingsUpload).await.status(), StatusCode::CREATED);
+    assert_eq!(
+        probe(&app, &f, Service::FindingsUpload).await.status(),
+        StatusCode::CREATED
+    );
 }

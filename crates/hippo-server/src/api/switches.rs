@@ -103,9 +103,10 @@ pub fn parse_change(
     };
     let scope = match tenant.map(str::trim).filter(|t| !t.is_empty()) {
         None => SwitchScope::Everywhere,
-        Some(raw) => SwitchScope::Tenant(raw.parse::<TenantId>().map_err(|_| {
-            Failure::Invalid("tenant_id: not a tenant ID (a UUID)".into())
-        })?),
+        Some(raw) => SwitchScope::Tenant(
+            raw.parse::<TenantId>()
+                .map_err(|_| Failure::Invalid("tenant_id: not a tenant ID (a UUID)".into()))?,
+        ),
     };
     let reason = reason.map(str::trim).unwrap_or_default();
     if reason.is_empty() {
@@ -208,9 +209,12 @@ pub async fn change(
             SwitchState::Off,
             None,
         ),
-        ChangeOutcome::Approved { requested_by } => {
-            (StatusCode::OK, "approved", SwitchState::On, Some(requested_by))
-        }
+        ChangeOutcome::Approved { requested_by } => (
+            StatusCode::OK,
+            "approved",
+            SwitchState::On,
+            Some(requested_by),
+        ),
     };
     Ok((
         status,

@@ -3,9 +3,9 @@
 use std::net::IpAddr;
 
 use hippo_core::Principal;
-use hippo_core::switches::{Outage, Service};
 use hippo_core::audit::{AuditActor, AuditEvent, Outcome, RequestOrigin};
 use hippo_core::policy::{Action, ResourceKind};
+use hippo_core::switches::{Outage, Service};
 use hippo_core::time_util::{UnixMillis, now_millis};
 
 use secrecy::SecretString;
