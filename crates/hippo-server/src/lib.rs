@@ -74,8 +74,12 @@ fn with_security_headers(router: Router) -> Router {
 /// The complete application with its transport layers.
 pub fn app(state: AppState) -> Router {
     let limits = state.config().limits;
-    let router =
-        routes::router(state.config().max_upload_bytes, state.probes().clone()).with_state(state);
+    let router = routes::router(
+        state.config().max_upload_bytes,
+        state.probes().clone(),
+        state.switches().clone(),
+    )
+    .with_state(state);
     with_security_headers(router)
         .layer(axum::middleware::from_fn_with_state(
             serve::Admission::new(&limits),
