@@ -367,26 +367,19 @@ impl UnscopedSwitches {
                     )));
                 }
                 Some(first) => {
-                    sqlx::query(
-                        "DELETE FROM service_switch_requests WHERE service = $1 AND scope = $2",
-                    )
-                    .bind(change.service.as_str())
-                    .bind(&scope)
-                    .execute(&mut *tx)
-                    .await?;
                     outcome = ChangeOutcome::Approved {
                         requested_by: first,
                     };
                 }
             }
-        } else if change.state == SwitchState::Off {
-            // Switched off again: an earlier request to turn it on is moot.
-            sqlx::query("DELETE FROM service_switch_requests WHERE service = $1 AND scope = $2")
-                .bind(change.service.as_str())
-                .bind(&scope)
-                .execute(&mut *tx)
-                .await?;
         }
+        // Whatever the change, a waiting request to turn this switch on is
+        // settled by it (approved, overtaken, or moot once off again).
+        sqlx::query("DELETE FROM service_switch_requests WHERE service = $1 AND scope = $2")
+            .bind(change.service.as_str())
+            .bind(&scope)
+            .execute(&mut *tx)
+            .await?;
         let message = match change.state {
             SwitchState::Off => change
                 .user_message
