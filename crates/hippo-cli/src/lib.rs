@@ -13,6 +13,7 @@ pub mod serve_cli;
 pub mod settings;
 pub mod storage_cli;
 pub mod store_cli;
+pub mod switch_cli;
 
 /// Version and git revision of this build.
 pub const BUILD: &str = env!("HIPPO_BUILD");

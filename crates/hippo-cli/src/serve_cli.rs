@@ -143,6 +143,10 @@ fn server_config(
             .or(file.max_upload_mib)
             .map_or(defaults.max_upload_bytes, |m| m * 1024 * 1024),
         audit_key: Some(Arc::new(audit_key)),
+        switch_four_eyes: file.switch_four_eyes.unwrap_or(defaults.switch_four_eyes),
+        switch_poll_every: file
+            .switch_poll_ms
+            .map_or(defaults.switch_poll_every, Duration::from_millis),
         ..defaults
     })
 }

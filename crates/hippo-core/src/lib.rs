@@ -10,6 +10,7 @@ pub mod ids;
 pub mod patient;
 pub mod policy;
 pub mod principal;
+pub mod switches;
 pub mod time_util;
 
 pub use error::DomainError;

@@ -48,6 +48,10 @@ pub enum Action {
     TenantDelete,
     /// Operators re-wrap data keys under a new master key (CLI only).
     KeyRotate,
+    /// Operators list the service switches (never switched off).
+    SwitchList,
+    /// Operators turn a service off or on (never switched off).
+    SwitchChange,
 }
 
 /// What kind of object an action touches; recorded in the audit log.
@@ -63,6 +67,7 @@ pub enum ResourceKind {
     ApiKey,
     AuditRecord,
     Incident,
+    ServiceSwitch,
 }
 
 impl ResourceKind {
@@ -77,12 +82,13 @@ impl ResourceKind {
             Self::ApiKey => "api_key",
             Self::AuditRecord => "audit_record",
             Self::Incident => "incident",
+            Self::ServiceSwitch => "service_switch",
         }
     }
 }
 
 impl Action {
-    pub const ALL: [Action; 25] = [
+    pub const ALL: [Action; 27] = [
         Self::Public,
         Self::Login,
         Self::Logout,
@@ -108,6 +114,8 @@ impl Action {
         Self::IncidentManage,
         Self::TenantDelete,
         Self::KeyRotate,
+        Self::SwitchList,
+        Self::SwitchChange,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -137,6 +145,8 @@ impl Action {
             Self::IncidentManage => "incident_manage",
             Self::TenantDelete => "tenant_delete",
             Self::KeyRotate => "key_rotate",
+            Self::SwitchList => "switch_list",
+            Self::SwitchChange => "switch_change",
         }
     }
 

@@ -40,6 +40,12 @@ pub struct ServerConfig {
     pub notifications: Option<crate::notify::NotifyConfig>,
     /// Connection and concurrency bounds (invariant 11).
     pub limits: crate::serve::Limits,
+    /// How often this instance polls the service switches' version (on
+    /// PostgreSQL a change also notifies at once).
+    pub switch_poll_every: Duration,
+    /// Four-eyes: turning a service back on everywhere needs a second
+    /// operator.
+    pub switch_four_eyes: bool,
     /// Test-only: the policy allows everything (see `hippo-policy`).
     #[cfg(feature = "fence-bypass")]
     pub bypass_policy_for_tests: bool,
@@ -65,6 +71,8 @@ impl Default for ServerConfig {
             alert_webhook: None,
             notifications: None,
             limits: crate::serve::Limits::default(),
+            switch_poll_every: Duration::from_millis(500),
+            switch_four_eyes: false,
             #[cfg(feature = "fence-bypass")]
             bypass_policy_for_tests: false,
         }

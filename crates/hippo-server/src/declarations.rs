@@ -104,6 +104,11 @@ const ROUTES: &[Row] = {
         ("GET", "/access-log", A::AccessLogRead, R::AuditRecord, PATIENTS),
         ("GET", "/access-log/{id}/proof", A::AccessProofRead, R::AuditRecord, PATIENTS),
         ("GET", "/static/hippo.css", A::Public, R::None, ANONYMOUS),
+        // Service switches (issue 11): operators only, never switched off.
+        ("GET", "/api/v1/switches", A::SwitchList, R::ServiceSwitch, OPERATORS),
+        ("POST", "/api/v1/switches", A::SwitchChange, R::ServiceSwitch, OPERATORS),
+        ("GET", "/switches", A::SwitchList, R::ServiceSwitch, OPERATORS),
+        ("POST", "/switches", A::SwitchChange, R::ServiceSwitch, OPERATORS),
     ]
 };
 

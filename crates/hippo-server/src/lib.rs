@@ -20,6 +20,7 @@ pub mod notify;
 pub mod scope;
 pub mod serve;
 pub mod state;
+pub mod switchboard;
 pub mod upload;
 pub mod views;
 mod web;
@@ -75,8 +76,12 @@ fn with_security_headers(router: Router) -> Router {
 /// The complete application with its transport layers.
 pub fn app(state: AppState) -> Router {
     let limits = state.config().limits;
-    let router =
-        routes::router(state.config().max_upload_bytes, state.probes().clone()).with_state(state);
+    let router = routes::router(
+        state.config().max_upload_bytes,
+        state.probes().clone(),
+        state.switches().clone(),
+    )
+    .with_state(state);
     with_security_headers(router)
         .layer(axum::middleware::from_fn_with_state(
             serve::Admission::new(&limits),
@@ -144,6 +149,7 @@ pub struct RunningServer {
     head_issuer: Option<tokio::task::JoinHandle<()>>,
     anomaly_watcher: tokio::task::JoinHandle<()>,
     notification_sender: Option<tokio::task::JoinHandle<()>>,
+    switch_watcher: tokio::task::JoinHandle<()>,
 }
 
 impl Drop for RunningServer {
@@ -155,6 +161,7 @@ impl Drop for RunningServer {
         if let Some(sender) = self.notification_sender.take() {
             sender.abort();
         }
+        self.switch_watcher.abort();
     }
 }
 
@@ -305,10 +312,19 @@ pub async fn start(store: Store, config: ServerConfig) -> Result<RunningServer, 
         }
         None => None,
     };
-    let state = AppState::new(store, config, policy).map_err(|e: Failure| StartError::Init {
-        what: "application state",
-        cause: Box::new(e),
-    })?;
+    let switches = switchboard::Switchboard::load(store.unscoped_switches())
+        .await
+        .map_err(|e| StartError::Init {
+            what: "service switches",
+            cause: Box::new(e),
+        })?;
+    let switch_watcher =
+        switchboard::spawn_watcher(&store, switches.clone(), config.switch_poll_every).await;
+    let state =
+        AppState::new(store, config, policy, switches).map_err(|e: Failure| StartError::Init {
+            what: "application state",
+            cause: Box::new(e),
+        })?;
     let limits = state.config().limits;
     let app = app(state);
     let (tx, rx) = oneshot::channel::<()>();
@@ -320,6 +336,7 @@ pub async fn start(store: Store, config: ServerConfig) -> Result<RunningServer, 
         head_issuer,
         anomaly_watcher,
         notification_sender,
+        switch_watcher,
     })
 }
 

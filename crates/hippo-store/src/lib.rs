@@ -39,6 +39,7 @@ mod scoping;
 mod secrets;
 pub mod sql;
 mod staff_scope;
+pub mod switches;
 pub mod tree_heads;
 pub mod vault;
 mod verify;
@@ -60,6 +61,10 @@ pub use patient_scope::PatientScope;
 pub use provisioning::{TenantDeletion, UnscopedProvisioning};
 pub use secrets::{BlobOptions, DatabaseUrl};
 pub use staff_scope::StaffScope;
+pub use switches::{
+    ChangeOutcome, PendingSwitchRequest, SwitchChange, SwitchListing, SwitchNotifications,
+    SwitchRecord, SwitchState, UnscopedSwitches,
+};
 pub use tree_heads::{HeadIssuer, InclusionProof};
 pub use vault::{BlobRef, KeySource, SweepReport, Vault};
 pub use verify::VerifyReport;

@@ -36,6 +36,7 @@ mod route_table;
 mod s3;
 mod secrets;
 mod sessions;
+mod switches;
 mod tamper;
 mod web;
 mod worlds;

@@ -70,6 +70,17 @@ pub async fn send(app: &TestApp, spec: &RouteSpec, id: &str, credential: &Creden
             ("birth_date", "1980-05-05"),
         ]),
         (Surface::Api, Action::ApiKeyCreate) => request.json(&json!({"name": "matrix"})),
+        // Turning on what is on: a valid change that leaves every service
+        // running for the cells after it.
+        (Surface::Api, Action::SwitchChange) => request.json(&json!({
+            "service": "findings.upload", "state": "on", "reason": "matrix"
+        })),
+        (Surface::Web, Action::SwitchChange) => request.form(&[
+            ("csrf", csrf.as_str()),
+            ("service", "findings.upload"),
+            ("state", "on"),
+            ("reason", "matrix"),
+        ]),
         (Surface::Api, _) => request,
         (Surface::Web, _) => request.form(&[("csrf", csrf)]),
     };

@@ -4,7 +4,8 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::api::{access_log, alerts, api_keys, auth, findings, forensics, patients, tenants};
+use crate::api::{access_log, alerts, api_keys, auth, findings, forensics};
+use crate::api::{patients, switches, tenants};
 
 struct BearerAuth;
 
@@ -31,6 +32,7 @@ impl Modify for BearerAuth {
         access_log::list, access_log::proof,
         forensics::accesses, forensics::blast_radius,
         alerts::list,
+        switches::list, switches::change,
         openapi_json,
     ),
     modifiers(&BearerAuth),
