@@ -60,9 +60,10 @@ async fn two_instances_on_postgresql_share_switches_within_the_polling_bound() {
     };
     assert_eq!(change("off").await.unwrap().status(), StatusCode::OK);
     let mut refused = None;
-    for _ in 0..TRIES {
+    for tries in 1..=TRIES {
         let response = read_on_b().await;
         if response.status() == StatusCode::SERVICE_UNAVAILABLE {
+            println!("instance B refused at read {tries} after the change on A");
             refused = Some(response);
             break;
         }
@@ -74,8 +75,9 @@ async fn two_instances_on_postgresql_share_switches_within_the_polling_bound() {
     assert_eq!(body["error"]["message"], USER_MESSAGE);
     assert_eq!(change("on").await.unwrap().status(), StatusCode::OK);
     let mut served = false;
-    for _ in 0..TRIES {
+    for tries in 1..=TRIES {
         if read_on_b().await.status() == StatusCode::OK {
+            println!("instance B served again at read {tries}");
             served = true;
             break;
         }
