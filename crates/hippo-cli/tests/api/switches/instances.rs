@@ -180,3 +180,37 @@ async fn a_switch_flipping_under_250_concurrent_requests_gives_success_or_a_clea
         StatusCode::CREATED
     );
 }
+
+/// A change whose NOTIFY never arrives (written without one, as if the
+/// listener had been disconnected at that moment) still reaches the
+/// server through the polling fallback.
+#[tokio::test]
+async fn a_lost_notification_on_postgresql_is_caught_by_polling() {
+    let app = app_builder()
+        .on_database(postgres_database().await)
+        .spawn()
+        .await;
+    let f = fixture(&app).await;
+    assert_eq!(
+        probe(&app, &f, Service::FindingsRead).await.status(),
+        StatusCode::OK
+    );
+    sqlx::query(
+        "INSERT INTO service_switches \
+         (service, scope, tenant_id, state, reason, user_message, changed_by, changed_at) \
+         VALUES ('findings.read', '*', NULL, 'off', 'no notify', $1, 'test', 0)",
+    )
+    .bind(USER_MESSAGE)
+    .execute(&app.db)
+    .await
+    .unwrap();
+    sqlx::query("UPDATE service_switch_version SET version = version + 1 WHERE id = 1")
+        .execute(&app.db)
+        .await
+        .unwrap();
+    eventually("the poll picks up the silent change", || async {
+        probe(&app, &f, Service::FindingsRead).await.status() == StatusCode::SERVICE_UNAVAILABLE
+    })
+    .await;
+    assert_json_off(probe(&app, &f, Service::FindingsRead).await, "after poll").await;
+}
