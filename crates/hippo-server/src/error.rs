@@ -78,7 +78,9 @@ impl Failure {
     /// not logged as errors.
     fn log(&self) {
         let status = self.status();
-        if status.is_server_error() {
+        // A switched-off service answers 503 by the operator's choice, not
+        // by a fault: no error line per refused request.
+        if status.is_server_error() && !matches!(self, Self::ServiceOff(_)) {
             tracing::error!(status = status.as_u16(), error = %chain(self), "request failed");
         }
     }

@@ -60,9 +60,10 @@ async fn two_instances_on_postgresql_share_switches_within_the_polling_bound() {
     };
     assert_eq!(change("off").await.unwrap().status(), StatusCode::OK);
     let mut refused = None;
-    for _ in 0..TRIES {
+    for tries in 1..=TRIES {
         let response = read_on_b().await;
         if response.status() == StatusCode::SERVICE_UNAVAILABLE {
+            println!("instance B refused at read {tries} after the change on A");
             refused = Some(response);
             break;
         }
@@ -74,8 +75,9 @@ async fn two_instances_on_postgresql_share_switches_within_the_polling_bound() {
     assert_eq!(body["error"]["message"], USER_MESSAGE);
     assert_eq!(change("on").await.unwrap().status(), StatusCode::OK);
     let mut served = false;
-    for _ in 0..TRIES {
+    for tries in 1..=TRIES {
         if read_on_b().await.status() == StatusCode::OK {
+            println!("instance B served again at read {tries}");
             served = true;
             break;
         }
@@ -177,4 +179,38 @@ async fn a_switch_flipping_under_250_concurrent_requests_gives_success_or_a_clea
         probe(&app, &f, Service::FindingsUpload).await.status(),
         StatusCode::CREATED
     );
+}
+
+/// A change whose NOTIFY never arrives (written without one, as if the
+/// listener had been disconnected at that moment) still reaches the
+/// server through the polling fallback.
+#[tokio::test]
+async fn a_lost_notification_on_postgresql_is_caught_by_polling() {
+    let app = app_builder()
+        .on_database(postgres_database().await)
+        .spawn()
+        .await;
+    let f = fixture(&app).await;
+    assert_eq!(
+        probe(&app, &f, Service::FindingsRead).await.status(),
+        StatusCode::OK
+    );
+    sqlx::query(
+        "INSERT INTO service_switches \
+         (service, scope, tenant_id, state, reason, user_message, changed_by, changed_at) \
+         VALUES ('findings.read', '*', NULL, 'off', 'no notify', $1, 'test', 0)",
+    )
+    .bind(USER_MESSAGE)
+    .execute(&app.db)
+    .await
+    .unwrap();
+    sqlx::query("UPDATE service_switch_version SET version = version + 1 WHERE id = 1")
+        .execute(&app.db)
+        .await
+        .unwrap();
+    eventually("the poll picks up the silent change", || async {
+        probe(&app, &f, Service::FindingsRead).await.status() == StatusCode::SERVICE_UNAVAILABLE
+    })
+    .await;
+    assert_json_off(probe(&app, &f, Service::FindingsRead).await, "after poll").await;
 }

@@ -47,6 +47,14 @@ async fn each_service_switched_off_everywhere_answers_503_while_the_others_serve
             app.web_get("/switches", &f.operator).await.status(),
             StatusCode::OK
         );
+        // Nor is the operators' login: it is how a switch is turned back on.
+        let operator = &f.operator.user;
+        let login = app.login_raw(&operator.email, &operator.password).await;
+        assert_eq!(
+            login.status(),
+            StatusCode::OK,
+            "operator login while {off} is off"
+        );
         switch_ok(&app, &f.operator, off.as_str(), None, "on").await;
         for probed in PROBED {
             let response = probe(&app, &f, probed).await;
