@@ -6,8 +6,10 @@ use hippo_cli::audit_cli::{self, AuditCommand};
 use hippo_cli::forensics_cli::{self, ForensicsCommand};
 use hippo_cli::incident_cli::{self, IncidentCommand};
 use hippo_cli::keys_cli::{self, KeysCommand, TenantCommand};
+use hippo_cli::outbox_cli::{self, OutboxCommand};
 use hippo_cli::serve_cli::{self, DemoArgs, MigrateArgs, ServeArgs};
 use hippo_cli::storage_cli::{self, BackupArgs, BlobsCommand, RestoreArgs};
+use hippo_cli::switch_cli::{self, SwitchCommand};
 
 /// mimalloc instead of glibc's malloc: glibc gives busy threads arenas of
 /// their own and keeps their freed memory, which doubled the server's
@@ -58,6 +60,13 @@ enum Command {
     /// Incident records, timelines and notification drafts.
     #[command(subcommand)]
     Incident(IncidentCommand),
+    /// Notification e-mails: outbox status, naming the facility or not.
+    #[command(subcommand)]
+    Outbox(OutboxCommand),
+    /// Service switches: turn a service off or on, everywhere or for one
+    /// tenant, without a restart.
+    #[command(subcommand)]
+    Switch(SwitchCommand),
 }
 
 #[tokio::main]
@@ -81,5 +90,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Audit(command) => audit_cli::run(command).await,
         Command::Forensics(command) => forensics_cli::run(command).await,
         Command::Incident(command) => incident_cli::run(command).await,
+        Command::Outbox(command) => outbox_cli::run(command).await,
+        Command::Switch(command) => switch_cli::run(command).await,
     }
 }

@@ -72,7 +72,7 @@ pub async fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
         file,
     } = open(&args.data).await?;
     let key = settings.load_audit_key()?;
-    let server = hippo_server::start(store, server_config(&args.http, &file, key)).await?;
+    let server = hippo_server::start(store, server_config(&args.http, &file, key)?).await?;
     println!("Hippo {} listening on {}", crate::BUILD, server.url());
     server.serve_until_signal().await?;
     Ok(())
@@ -88,7 +88,7 @@ pub async fn run_demo(args: DemoArgs) -> anyhow::Result<()> {
     settings.init_master_keyring()?;
     let key = settings.load_audit_key()?;
     let world = demo::seed_or_reuse(&store, &settings.data_dir).await?;
-    let server = hippo_server::start(store, server_config(&args.http, &file, key)).await?;
+    let server = hippo_server::start(store, server_config(&args.http, &file, key)?).await?;
     let credentials = world.credentials(server.url());
     if let Some(path) = &args.credentials_out {
         demo::write_private(path, &serde_json::to_string_pretty(&credentials)?)?;
@@ -102,7 +102,7 @@ fn server_config(
     http: &HttpArgs,
     file: &FileSettings,
     audit_key: hippo_audit::AuditSigningKey,
-) -> ServerConfig {
+) -> anyhow::Result<ServerConfig> {
     let defaults = ServerConfig::default();
     let limits = hippo_server::serve::Limits {
         max_connections: file
@@ -119,8 +119,14 @@ fn server_config(
             .body_timeout_secs
             .map_or(defaults.limits.body_timeout, Duration::from_secs),
     };
-    ServerConfig {
+    let notifications = file
+        .notifications
+        .as_ref()
+        .map(crate::outbox_cli::NotificationSettings::notify_config)
+        .transpose()?;
+    Ok(ServerConfig {
         limits,
+        notifications,
         tree_head_every_records: file
             .tree_head_every_records
             .unwrap_or(defaults.tree_head_every_records),
@@ -148,8 +154,12 @@ fn server_config(
                 .max_attachment_mib
                 .map_or(defaults.messaging.max_attachment_bytes, |m| m * 1024 * 1024),
         },
+        switch_four_eyes: file.switch_four_eyes.unwrap_or(defaults.switch_four_eyes),
+        switch_poll_every: file
+            .switch_poll_ms
+            .map_or(defaults.switch_poll_every, Duration::from_millis),
         ..defaults
-    }
+    })
 }
 
 fn print_demo_summary(credentials: &demo::DemoCredentials, out: Option<&Path>) {

@@ -71,6 +71,12 @@ pub struct FileSettings {
     pub max_message_chars: Option<usize>,
     pub max_attachments: Option<usize>,
     pub max_attachment_mib: Option<usize>,
+    /// Notification e-mails (issue 11): without this table none are sent.
+    pub notifications: Option<crate::outbox_cli::NotificationSettings>,
+    /// Turning a service back on everywhere needs a second operator.
+    pub switch_four_eyes: Option<bool>,
+    /// Milliseconds between polls of the service switches (default 500).
+    pub switch_poll_ms: Option<u64>,
 }
 
 impl FileSettings {

@@ -11,6 +11,7 @@ pub mod messaging;
 pub mod patient;
 pub mod policy;
 pub mod principal;
+pub mod switches;
 pub mod time_util;
 
 pub use error::DomainError;

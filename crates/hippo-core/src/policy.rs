@@ -64,6 +64,10 @@ pub enum Action {
     /// Staff: withdraw a thread sent by mistake; the patient no longer sees it.
     ThreadRetract,
     AttachmentDownload,
+    /// Operators list the service switches (never switched off).
+    SwitchList,
+    /// Operators turn a service off or on (never switched off).
+    SwitchChange,
 }
 
 /// What kind of object an action touches; recorded in the audit log.
@@ -82,6 +86,7 @@ pub enum ResourceKind {
     Thread,
     Message,
     Attachment,
+    ServiceSwitch,
 }
 
 impl ResourceKind {
@@ -99,12 +104,13 @@ impl ResourceKind {
             Self::Thread => "thread",
             Self::Message => "message",
             Self::Attachment => "attachment",
+            Self::ServiceSwitch => "service_switch",
         }
     }
 }
 
 impl Action {
-    pub const ALL: [Action; 33] = [
+    pub const ALL: [Action; 35] = [
         Self::Public,
         Self::Login,
         Self::Logout,
@@ -138,6 +144,8 @@ impl Action {
         Self::ThreadClose,
         Self::ThreadRetract,
         Self::AttachmentDownload,
+        Self::SwitchList,
+        Self::SwitchChange,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -175,6 +183,8 @@ impl Action {
             Self::ThreadClose => "thread_close",
             Self::ThreadRetract => "thread_retract",
             Self::AttachmentDownload => "attachment_download",
+            Self::SwitchList => "switch_list",
+            Self::SwitchChange => "switch_change",
         }
     }
 

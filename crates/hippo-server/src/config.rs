@@ -1,5 +1,5 @@
-//! Server settings. Contains no secrets today; when it does, they go in
-//! `secrecy` types so that `Debug` cannot print them.
+//! Server settings. Secrets (the SMTP password) are `secrecy` types, so
+//! that `Debug` cannot print them.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -35,10 +35,19 @@ pub struct ServerConfig {
     pub anomaly_thresholds: hippo_store::AnomalyThresholds,
     pub anomaly_every: Duration,
     pub alert_webhook: Option<String>,
+    /// Notification e-mails over SMTP (issue 11); without, the outbox
+    /// fills and nothing is sent (another instance may send them).
+    pub notifications: Option<crate::notify::NotifyConfig>,
     /// Connection and concurrency bounds (invariant 11).
     pub limits: crate::serve::Limits,
     /// Messaging: body length, attachments per message, bytes per attachment.
     pub messaging: hippo_core::messaging::MessageLimits,
+    /// How often this instance polls the service switches' version (on
+    /// PostgreSQL a change also notifies at once).
+    pub switch_poll_every: Duration,
+    /// Four-eyes: turning a service back on everywhere needs a second
+    /// operator.
+    pub switch_four_eyes: bool,
     /// Test-only: the policy allows everything (see `hippo-policy`).
     #[cfg(feature = "fence-bypass")]
     pub bypass_policy_for_tests: bool,
@@ -62,8 +71,11 @@ impl Default for ServerConfig {
             anomaly_thresholds: hippo_store::AnomalyThresholds::default(),
             anomaly_every: Duration::from_secs(5),
             alert_webhook: None,
+            notifications: None,
             limits: crate::serve::Limits::default(),
             messaging: hippo_core::messaging::MessageLimits::default(),
+            switch_poll_every: Duration::from_millis(500),
+            switch_four_eyes: false,
             #[cfg(feature = "fence-bypass")]
             bypass_policy_for_tests: false,
         }

@@ -7,6 +7,7 @@ use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use hippo_core::DomainError;
+use hippo_core::switches::Outage;
 use hippo_store::{Cause, StoreError, chain};
 
 pub use crate::declarations::Surface;
@@ -59,6 +60,11 @@ pub enum Failure {
     Unavailable(#[source] StoreError),
     #[error("internal error")]
     Internal(#[source] Option<Cause>),
+    /// The operator switched the request's service off (everywhere or for
+    /// its tenant): a maintenance answer, with the operator's message for
+    /// users and never the internal reason.
+    #[error("service switched off: {} ({})", .0.service, .0.scope)]
+    ServiceOff(Outage),
 }
 
 impl Failure {
@@ -72,7 +78,9 @@ impl Failure {
     /// not logged as errors.
     fn log(&self) {
         let status = self.status();
-        if status.is_server_error() {
+        // A switched-off service answers 503 by the operator's choice, not
+        // by a fault: no error line per refused request.
+        if status.is_server_error() && !matches!(self, Self::ServiceOff(_)) {
             tracing::error!(status = status.as_u16(), error = %chain(self), "request failed");
         }
     }
@@ -80,6 +88,13 @@ impl Failure {
 
 /// Seconds a client should wait before retrying a 503.
 pub const RETRY_AFTER_SECS: &str = "1";
+/// A switched-off service is back after an operator's fix, not in a second.
+pub const SERVICE_OFF_RETRY_AFTER_SECS: &str = "60";
+
+/// What users read when a service is off and the operator left no message.
+pub const MAINTENANCE_EN: &str =
+    "This service is temporarily switched off for maintenance. Please try again later.";
+pub const MAINTENANCE_DE: &str = "Dieser Dienst ist wegen Wartungsarbeiten vorübergehend abgeschaltet. Bitte versuchen Sie es später noch einmal.";
 
 impl Failure {
     pub fn status(&self) -> StatusCode {
@@ -93,9 +108,10 @@ impl Failure {
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::RefusedFile(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::RateLimited | Self::Probing => StatusCode::TOO_MANY_REQUESTS,
-            Self::AuditUnavailable(_) | Self::Overloaded(_) | Self::Unavailable(_) => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            Self::AuditUnavailable(_)
+            | Self::Overloaded(_)
+            | Self::Unavailable(_)
+            | Self::ServiceOff(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -119,6 +135,7 @@ impl Failure {
             Self::Overloaded(_) => "overloaded",
             Self::Unavailable(_) => "unavailable",
             Self::Internal(_) => "internal",
+            Self::ServiceOff(_) => "service_off",
         }
     }
 
@@ -148,6 +165,10 @@ impl Failure {
                 "The service is busy. Nothing was changed; please try again in a moment.".into()
             }
             Self::Internal(_) => "Something went wrong on our side.".into(),
+            Self::ServiceOff(outage) => outage
+                .user_message
+                .clone()
+                .unwrap_or_else(|| MAINTENANCE_EN.into()),
         }
     }
 }
@@ -160,6 +181,7 @@ impl From<StoreError> for Failure {
             StoreError::Conflict(m) => Self::Conflict(m),
             StoreError::AuditUnavailable { .. } => Self::AuditUnavailable(error),
             StoreError::Overloaded(_) => Self::Overloaded(Some(error)),
+            StoreError::ServiceOff(outage) => Self::ServiceOff(outage),
             StoreError::Unavailable(_) | StoreError::BlobUnavailable(_) => Self::Unavailable(error),
             other => Self::internal(other),
         }
@@ -230,10 +252,32 @@ impl<E: Into<Failure>> From<E> for WebError {
     }
 }
 
+#[derive(Template)]
+#[template(path = "maintenance.html")]
+struct MaintenancePage {
+    service: &'static str,
+    user_message: Option<String>,
+    default_de: &'static str,
+    default_en: &'static str,
+}
+
 impl IntoResponse for WebError {
     fn into_response(self) -> Response {
         if matches!(self.0, Failure::Unauthenticated) {
             return Redirect::to("/login").into_response();
+        }
+        if let Failure::ServiceOff(outage) = &self.0 {
+            let page = MaintenancePage {
+                service: outage.service.as_str(),
+                user_message: outage.user_message.clone(),
+                default_de: MAINTENANCE_DE,
+                default_en: MAINTENANCE_EN,
+            };
+            let response = match page.render() {
+                Ok(html) => (self.0.status(), Html(html)).into_response(),
+                Err(_) => self.0.status().into_response(),
+            };
+            return with_retry_after(&self.0, response);
         }
         self.0.log();
         let title = match self.0 {
@@ -242,6 +286,7 @@ impl IntoResponse for WebError {
             Failure::AuditUnavailable(_)
             | Failure::Overloaded(_)
             | Failure::Unavailable(_)
+            | Failure::ServiceOff(_)
             | Failure::Internal(_) => "Unavailable",
             _ => "Cannot do that",
         };
@@ -260,9 +305,13 @@ impl IntoResponse for WebError {
 /// Every 503 tells the client when to come back.
 fn with_retry_after(failure: &Failure, mut response: Response) -> Response {
     if failure.status() == StatusCode::SERVICE_UNAVAILABLE {
+        let seconds = match failure {
+            Failure::ServiceOff(_) => SERVICE_OFF_RETRY_AFTER_SECS,
+            _ => RETRY_AFTER_SECS,
+        };
         response.headers_mut().insert(
             axum::http::header::RETRY_AFTER,
-            axum::http::HeaderValue::from_static(RETRY_AFTER_SECS),
+            axum::http::HeaderValue::from_static(seconds),
         );
     }
     response

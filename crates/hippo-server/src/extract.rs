@@ -14,6 +14,7 @@ use hippo_core::FindingId;
 use hippo_core::Principal;
 use hippo_core::audit::{AuditActor, AuditEvent, Outcome, RequestOrigin};
 use hippo_core::policy::{AccessGate, Action, ResourceRef};
+use hippo_core::switches::{Outage, Service};
 use hippo_core::time_util::now_millis;
 use hippo_store::{
     Admitted, AuditLog, FindingDetail, FindingPdf, OperatorScope, PatientScope, SessionTimes,
@@ -197,6 +198,13 @@ impl FromRequestParts<AppState> for Authorized {
             let actor = AuditActor::of(&principal);
             return Err(refuse(actor, Outcome::Denied, request_line, failure).await);
         }
+        // Switched-off services are refused before the handler runs where
+        // the tenant is known (staff, lab systems) or the switch applies
+        // everywhere; a patient's objects are checked per tenant once
+        // loaded, before they are admitted (`PatientScope`).
+        if let Some(outage) = switched_off(state, &spec, &principal) {
+            return Err(reject(Failure::ServiceOff(outage)));
+        }
         let gate = state.policy().gate(&principal);
         let scope = state
             .scope_for(&principal, meta.origin.clone(), gate.clone(), spec.action)
@@ -211,6 +219,25 @@ impl FromRequestParts<AppState> for Authorized {
             gate,
         })
     }
+}
+
+/// The outage, if any, that stops this route for this caller: the
+/// route's services, and for lab systems also `api`, switched off
+/// everywhere or for the caller's tenant.
+fn switched_off(state: &AppState, spec: &RouteSpec, principal: &Principal) -> Option<Outage> {
+    let mut services = spec.action.services().to_vec();
+    if matches!(principal, Principal::LabSystem { .. }) {
+        services.push(Service::Api);
+    }
+    if services.is_empty() {
+        return None;
+    }
+    let board = state.switches().snapshot();
+    match principal.staff_tenant() {
+        Some(tenant) => board.for_tenant(&services, tenant),
+        None => board.everywhere(&services),
+    }
+    .cloned()
 }
 
 /// The route-level fence: the principal's kind must be declared on the

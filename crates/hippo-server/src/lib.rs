@@ -16,9 +16,12 @@ mod module_graph;
 pub mod policy_check;
 mod probing;
 mod routes;
+// Notification e-mails from the outbox (issue 11).
+pub mod notify;
 pub mod scope;
 pub mod serve;
 pub mod state;
+pub mod switchboard;
 pub mod thread_views;
 pub mod upload;
 pub mod views;
@@ -82,6 +85,7 @@ pub fn app(state: AppState) -> Router {
         state.config().max_upload_bytes,
         max_message,
         state.probes().clone(),
+        state.switches().clone(),
     )
     .with_state(state);
     with_security_headers(router)
@@ -150,6 +154,8 @@ pub struct RunningServer {
     task: tokio::task::JoinHandle<std::io::Result<()>>,
     head_issuer: Option<tokio::task::JoinHandle<()>>,
     anomaly_watcher: tokio::task::JoinHandle<()>,
+    notification_sender: Option<tokio::task::JoinHandle<()>>,
+    switch_watcher: tokio::task::JoinHandle<()>,
 }
 
 impl Drop for RunningServer {
@@ -158,6 +164,10 @@ impl Drop for RunningServer {
             issuer.abort();
         }
         self.anomaly_watcher.abort();
+        if let Some(sender) = self.notification_sender.take() {
+            sender.abort();
+        }
+        self.switch_watcher.abort();
     }
 }
 
@@ -294,10 +304,33 @@ pub async fn start(store: Store, config: ServerConfig) -> Result<RunningServer, 
         config.anomaly_every,
         config.alert_webhook.clone(),
     );
-    let state = AppState::new(store, config, policy).map_err(|e: Failure| StartError::Init {
-        what: "application state",
-        cause: Box::new(e),
-    })?;
+    let notification_sender = match &config.notifications {
+        Some(notify) => {
+            let sender =
+                notify::Sender::new(store.unscoped_outbox(), notify.clone()).map_err(|e| {
+                    StartError::Init {
+                        what: "notification sender",
+                        cause: Box::new(e),
+                    }
+                })?;
+            tracing::info!(smtp = %notify.smtp_host, port = notify.smtp_port, "notification sender started");
+            Some(notify::spawn(sender))
+        }
+        None => None,
+    };
+    let switches = switchboard::Switchboard::load(store.unscoped_switches())
+        .await
+        .map_err(|e| StartError::Init {
+            what: "service switches",
+            cause: Box::new(e),
+        })?;
+    let switch_watcher =
+        switchboard::spawn_watcher(&store, switches.clone(), config.switch_poll_every).await;
+    let state =
+        AppState::new(store, config, policy, switches).map_err(|e: Failure| StartError::Init {
+            what: "application state",
+            cause: Box::new(e),
+        })?;
     let limits = state.config().limits;
     let app = app(state);
     let (tx, rx) = oneshot::channel::<()>();
@@ -308,6 +341,8 @@ pub async fn start(store: Store, config: ServerConfig) -> Result<RunningServer, 
         task,
         head_issuer,
         anomaly_watcher,
+        notification_sender,
+        switch_watcher,
     })
 }
 

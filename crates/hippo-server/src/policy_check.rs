@@ -116,7 +116,9 @@ fn own_object(
         | Action::AlertList
         | Action::IncidentManage
         | Action::TenantDelete
-        | Action::KeyRotate => ResourceRef::Platform,
+        | Action::KeyRotate
+        | Action::SwitchList
+        | Action::SwitchChange => ResourceRef::Platform,
     }
 }
 

@@ -16,11 +16,14 @@ use axum::routing::{MethodRouter, get, post};
 
 use crate::api;
 use crate::declarations::{RouteSpec, declarations};
-use crate::error::{ApiError, Failure, WebError};
+use crate::error::{ApiError, Failure, Rejection, WebError};
 use crate::extract::ActorSlot;
 use crate::probing::ProbeDetector;
 use crate::state::AppState;
+use crate::switchboard::Switchboard;
 use crate::web;
+use hippo_core::policy::Action;
+use hippo_core::switches::Outage;
 
 /// The handler of a declared route. `max_upload` sizes the body limit of
 /// the upload routes; all other routes keep axum's small default. A
@@ -91,6 +94,10 @@ fn handler(spec: &RouteSpec, max_upload: usize, max_message: usize) -> MethodRou
         ("POST", "/messages/{id}/retract") => post(web::messages::retract),
         ("GET", "/attachments/{id}") => get(web::messages::attachment),
         ("GET", "/static/hippo.css") => get(web::assets::stylesheet),
+        ("GET", "/api/v1/switches") => get(api::switches::list),
+        ("POST", "/api/v1/switches") => post(api::switches::change),
+        ("GET", "/switches") => get(web::switches::view),
+        ("POST", "/switches") => post(web::switches::change),
         (method, path) => panic!("declared route {method} {path} has no handler"),
     };
     handler
@@ -100,6 +107,21 @@ fn handler(spec: &RouteSpec, max_upload: usize, max_message: usize) -> MethodRou
 struct RouteContext {
     index: Arc<HashMap<(String, String), RouteSpec>>,
     probes: ProbeDetector,
+    switches: Switchboard,
+}
+
+/// A service switched off everywhere stops its routes before anything
+/// else runs, anonymous ones included. Login is judged by the login flow
+/// once it knows who logs in (operators are never locked out); scoped
+/// switches by the extractor and the patient scope.
+fn switched_off_everywhere(switches: &Switchboard, spec: &RouteSpec) -> Option<Outage> {
+    if spec.action == Action::Login {
+        return None;
+    }
+    switches
+        .snapshot()
+        .everywhere(spec.action.services())
+        .cloned()
 }
 
 /// Hand the matched route's declaration to the request, and count the
@@ -119,6 +141,13 @@ async fn attach_spec(
     };
     let spec = matched.and_then(|m| index.get(&(method, m.as_str().to_owned())).copied());
     match spec {
+        Some(spec) if let Some(outage) = switched_off_everywhere(&context.switches, &spec) => {
+            Rejection {
+                failure: Failure::ServiceOff(outage),
+                surface: spec.surface,
+            }
+            .into_response()
+        }
         Some(spec) => {
             let slot = ActorSlot::default();
             request.extensions_mut().insert(spec);
@@ -147,7 +176,12 @@ async fn fallback(request: Request) -> Response {
 
 /// The application router, without transport layers. This is the only
 /// place where routes are registered.
-pub fn router(max_upload: usize, max_message: usize, probes: ProbeDetector) -> Router<AppState> {
+pub fn router(
+    max_upload: usize,
+    max_message: usize,
+    probes: ProbeDetector,
+    switches: Switchboard,
+) -> Router<AppState> {
     let specs = declarations();
     let context = RouteContext {
         index: Arc::new(
@@ -157,6 +191,7 @@ pub fn router(max_upload: usize, max_message: usize, probes: ProbeDetector) -> R
                 .collect(),
         ),
         probes,
+        switches,
     };
     let mut router = Router::new();
     for spec in &specs {

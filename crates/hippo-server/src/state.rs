@@ -16,6 +16,7 @@ use crate::config::ServerConfig;
 use crate::error::Failure;
 use crate::probing::ProbeDetector;
 use crate::scope::Scope;
+use crate::switchboard::Switchboard;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -29,10 +30,16 @@ struct Inner {
     passwords: PasswordVerifierPool,
     throttle: LoginThrottle,
     probes: ProbeDetector,
+    switches: Switchboard,
 }
 
 impl AppState {
-    pub fn new(store: Store, config: ServerConfig, policy: Policy) -> Result<Self, Failure> {
+    pub fn new(
+        store: Store,
+        config: ServerConfig,
+        policy: Policy,
+        switches: Switchboard,
+    ) -> Result<Self, Failure> {
         let throttle = LoginThrottle::new(
             config.login_attempts_per_account_per_minute,
             config.login_attempts_per_client_per_minute,
@@ -45,6 +52,7 @@ impl AppState {
                 passwords: PasswordVerifierPool::new()?,
                 throttle,
                 probes,
+                switches,
                 config,
             }),
         })
@@ -68,6 +76,11 @@ impl AppState {
 
     pub(crate) fn probes(&self) -> &ProbeDetector {
         &self.inner.probes
+    }
+
+    /// What is switched off now, as this instance last read it.
+    pub(crate) fn switches(&self) -> &Switchboard {
+        &self.inner.switches
     }
 
     pub(crate) fn sessions(&self) -> AuthStore {
@@ -94,7 +107,7 @@ impl AppState {
                 .staff_scope(p, origin, gate, declared)
                 .map(Scope::Staff),
             Principal::Patient { .. } => store
-                .patient_scope(p, origin, gate, declared)
+                .patient_scope(p, origin, gate, declared, self.switches().snapshot())
                 .map(Scope::Patient),
             Principal::Operator { .. } => store
                 .operator_scope(p, origin, gate, declared)

@@ -366,15 +366,24 @@ impl Store {
     }
 
     /// A handle for a patient account; `None` for any other principal.
+    /// `switches` is what is off now: a patient's data of a tenant whose
+    /// service is off is neither listed nor served.
     pub fn patient_scope(
         &self,
         principal: &Principal,
         origin: RequestOrigin,
         gate: Arc<dyn AccessGate>,
         declared: Action,
+        switches: Arc<hippo_core::switches::SwitchBoard>,
     ) -> Option<PatientScope> {
         let request = self.request(principal, origin, gate, declared);
-        PatientScope::new(self.pool.clone(), self.vault.clone(), principal, request)
+        PatientScope::new(
+            self.pool.clone(),
+            self.vault.clone(),
+            principal,
+            request,
+            switches,
+        )
     }
 
     /// A handle for an operator; `None` for any other principal.
@@ -398,6 +407,31 @@ impl Store {
     /// Incident records (operator CLI).
     pub fn unscoped_incidents(&self) -> crate::incidents::UnscopedIncidents {
         crate::incidents::UnscopedIncidents::new(self.pool.clone(), self.audit_log())
+    }
+
+    /// The notification outbox: the sender task claims and marks rows of
+    /// every tenant; operators count them (issue 11).
+    pub fn unscoped_outbox(&self) -> crate::outbox::UnscopedOutbox {
+        crate::outbox::UnscopedOutbox::new(self.pool.clone())
+    }
+
+    /// Service switches (the server's watcher, the operator scope, CLI).
+    pub fn unscoped_switches(&self) -> crate::switches::UnscopedSwitches {
+        crate::switches::UnscopedSwitches::new(self.pool.clone(), self.audit_log())
+    }
+
+    /// On PostgreSQL, a listener for switch changes; `None` on SQLite,
+    /// where the watcher polls.
+    pub async fn switch_notifications(
+        &self,
+    ) -> Result<Option<crate::switches::SwitchNotifications>, StoreError> {
+        if Backend::of_pool(&self.pool) != Backend::Postgres {
+            return Ok(None);
+        }
+        let url = self.pool.connect_options().database_url.to_string();
+        crate::switches::SwitchNotifications::connect(&url)
+            .await
+            .map(Some)
     }
 
     /// Anomaly rules and alerts (server background task, CLI, operators).

@@ -59,6 +59,10 @@ pub enum StoreError {
     /// declared action: a wiring bug, refused before any data is read.
     #[error("operation does not serve the route's declared action {declared}")]
     Misrouted { declared: &'static str },
+    /// The service this request belongs to is switched off for the
+    /// object's tenant; nothing was served or recorded as served.
+    #[error("service {} is switched off ({})", .0.service, .0.scope)]
+    ServiceOff(hippo_core::switches::Outage),
     #[error("database error")]
     Database(#[source] sqlx::Error),
     #[error("migration failed")]

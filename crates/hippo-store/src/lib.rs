@@ -30,6 +30,7 @@ pub mod incidents;
 mod messaging;
 mod model;
 mod operator_scope;
+pub mod outbox;
 mod patient_scope;
 mod patient_threads;
 pub mod private_files;
@@ -40,6 +41,7 @@ mod scoping;
 mod secrets;
 pub mod sql;
 mod staff_scope;
+pub mod switches;
 pub mod tree_heads;
 pub mod vault;
 mod verify;
@@ -60,10 +62,15 @@ pub use model::{
     TenantKind, TenantSummary,
 };
 pub use operator_scope::OperatorScope;
+pub use outbox::{ClaimedNotice, Notice, NoticeKind, OutboxCounts, UnscopedOutbox};
 pub use patient_scope::PatientScope;
 pub use provisioning::{TenantDeletion, UnscopedProvisioning};
 pub use secrets::{BlobOptions, DatabaseUrl};
 pub use staff_scope::StaffScope;
+pub use switches::{
+    ChangeOutcome, PendingSwitchRequest, SwitchChange, SwitchListing, SwitchNotifications,
+    SwitchRecord, SwitchState, UnscopedSwitches,
+};
 pub use tree_heads::{HeadIssuer, InclusionProof};
 pub use vault::{BlobRef, KeySource, SweepReport, Vault};
 pub use verify::VerifyReport;

@@ -14,6 +14,7 @@ use crate::forensics::{AccessPage, BlastRadius, ForensicFilter, UnscopedForensic
 use crate::model::TenantSummary;
 use crate::rows::parse;
 use crate::scoping::Scoping;
+use crate::switches::{ChangeOutcome, SwitchChange, SwitchListing, UnscopedSwitches};
 
 fn tenant_summary(r: &AnyRow) -> Result<TenantSummary, StoreError> {
     Ok(TenantSummary {
@@ -65,6 +66,7 @@ impl OperatorScope {
     async fn require_platform(&self, action: Action, what: &str) -> Result<(), StoreError> {
         let kind = match action {
             Action::TenantList => ResourceKind::Tenant,
+            Action::SwitchList | Action::SwitchChange => ResourceKind::ServiceSwitch,
             _ => ResourceKind::AuditRecord,
         };
         self.gk
@@ -129,6 +131,36 @@ impl OperatorScope {
         let alerts = self.gk.checked(alerts);
         self.gk
             .admit(alerts, ResourceKind::AuditRecord, vec![access])
+            .await
+    }
+
+    /// Every service switch and pending four-eyes request. Listing is
+    /// recorded like every other operator query.
+    pub async fn switches(&self) -> Result<Admitted<SwitchListing>, StoreError> {
+        let action = self.gk.serving(&[Action::SwitchList])?;
+        self.require_platform(action, "switches").await?;
+        let listing = UnscopedSwitches::new(self.pool.clone(), self.gk.actor.audit.clone())
+            .listing()
+            .await?;
+        let access = Access::default().detail(format!("listed={}", listing.switches.len()));
+        let listing = self.gk.checked(listing);
+        self.gk
+            .admit(listing, ResourceKind::ServiceSwitch, vec![access])
+            .await
+    }
+
+    /// Turn a service off or on; the change records itself (who, why,
+    /// old and new state) in its own transaction.
+    pub async fn change_switch(
+        &self,
+        change: &SwitchChange,
+        four_eyes: bool,
+    ) -> Result<ChangeOutcome, StoreError> {
+        let action = self.gk.serving(&[Action::SwitchChange])?;
+        self.require_platform(action, "switches").await?;
+        let actor = &self.gk.actor;
+        UnscopedSwitches::new(self.pool.clone(), actor.audit.clone())
+            .change(actor.actor.clone(), &actor.origin, change, four_eyes)
             .await
     }
 }

@@ -4,6 +4,9 @@
 //! every loaded row is put to the policy gate (`crate::admission`).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use hippo_core::switches::SwitchBoard;
 
 use hippo_core::policy::{Action, ResourceKind, ResourceRef};
 use hippo_core::{AccountId, FindingId, PatientId, Principal, TenantId};
@@ -171,6 +174,9 @@ pub struct PatientScope {
     pub(crate) gk: Gatekeeper,
     pub(crate) vault: Vault,
     pub(crate) account: AccountId,
+    /// What is switched off now; the tenant of a patient's object is
+    /// known only once it is loaded, so the check is here.
+    pub(crate) switches: Arc<SwitchBoard>,
 }
 
 impl PatientScope {
@@ -179,6 +185,7 @@ impl PatientScope {
         vault: Vault,
         principal: &Principal,
         request: Request,
+        switches: Arc<SwitchBoard>,
     ) -> Option<Self> {
         let Principal::Patient { account_id, .. } = principal else {
             return None;
@@ -187,7 +194,24 @@ impl PatientScope {
             gk: Gatekeeper::new(request, Connections::Main(pool)),
             vault,
             account: *account_id,
+            switches,
         })
+    }
+
+    /// Refuse, before anything is admitted or recorded as served, an
+    /// object of a tenant where `action`'s service is switched off.
+    pub(crate) fn available(&self, action: Action, tenant: TenantId) -> Result<(), StoreError> {
+        match self.switches.for_tenant(action.services(), tenant) {
+            Some(outage) => Err(StoreError::ServiceOff(outage.clone())),
+            None => Ok(()),
+        }
+    }
+
+    /// Whether `tenant`'s objects may be listed under `action` now.
+    pub(crate) fn listable(&self, action: Action, tenant: TenantId) -> bool {
+        self.switches
+            .for_tenant(action.services(), tenant)
+            .is_none()
     }
 
     fn bind_account(&self) -> impl FnOnce(Bound<'static>) -> Bound<'static> {
@@ -213,7 +237,12 @@ impl PatientScope {
         let findings = self
             .gk
             .fetch_all(&OWN_FINDINGS, self.bind_account(), Action::FindingRead)
-            .await?;
+            .await?
+            .with(|all| {
+                all.into_iter()
+                    .filter(|f| self.listable(action, f.tenant_id))
+                    .collect::<Vec<_>>()
+            });
         let accesses =
             per_patient_accesses(findings.get().iter().map(|f| (f.tenant_id, f.patient_id)));
         self.gk
@@ -227,6 +256,7 @@ impl PatientScope {
             .gk
             .fetch_one(&OWN_FINDING_BY_ID, self.bind_own(id), action, id)
             .await?;
+        self.available(action, summary.get().tenant_id)?;
         queries::admit_detail(&self.gk, summary).await
     }
 
@@ -240,6 +270,7 @@ impl PatientScope {
                     .await?
             }
         };
+        self.available(action, summary.get().tenant_id)?;
         queries::admit_pdf(&self.gk, &self.vault, summary).await
     }
 

@@ -169,6 +169,12 @@ impl PatientScope {
                 Action::ThreadRead,
             )
             .await?;
+        // Threads of a facility whose messaging is switched off are left out.
+        let rows = rows.with(|rows| {
+            rows.into_iter()
+                .filter(|t| self.listable(action, t.summary.tenant_id))
+                .collect()
+        });
         let me = self.account.to_string();
         let unread = self
             .gk
@@ -182,6 +188,7 @@ impl PatientScope {
     pub async fn thread(&self, id: ThreadId) -> Result<Admitted<ThreadDetail>, StoreError> {
         let action = self.gk.serving(&[Action::ThreadRead])?;
         let row = self.gated_thread(id, action).await?;
+        self.available(action, row.get().summary.tenant_id)?;
         messaging::read_thread(&self.gk, &self.vault, self.reader(), row).await
     }
 
@@ -199,6 +206,7 @@ impl PatientScope {
             .fetch_one(&OWN_RECORD_AT, self.bind_own_id(tenant), action, tenant)
             .await?;
         let l = link.get();
+        self.available(action, l.tenant)?;
         let new = NewThreadRow {
             tenant: l.tenant,
             patient: l.patient,
@@ -219,6 +227,12 @@ impl PatientScope {
             .gk
             .fetch_all(&OWN_RECORDS, move |q| q.bind(me), action)
             .await?;
+        let links = links.with(|links| {
+            links
+                .into_iter()
+                .filter(|l| self.listable(action, l.tenant))
+                .collect::<Vec<_>>()
+        });
         let accesses = crate::patient_scope::per_patient_accesses(
             links.get().iter().map(|l| (l.tenant, l.patient)),
         );
@@ -241,6 +255,7 @@ impl PatientScope {
     ) -> Result<Admitted<MessageRecord>, StoreError> {
         let action = self.gk.serving(&[Action::MessagePost])?;
         let row = self.gated_thread(thread, action).await?;
+        self.available(action, row.get().summary.tenant_id)?;
         messaging::post_message(&self.gk, &self.vault, row, self.author(), body, attachments).await
     }
 
@@ -253,6 +268,7 @@ impl PatientScope {
             .gk
             .fetch_one(&OWN_ATTACHMENT_BY_ID, self.bind_own_id(id), action, id)
             .await?;
+        self.available(action, row.get().tenant_id)?;
         messaging::open_attachment(&self.gk, &self.vault, row).await
     }
 }

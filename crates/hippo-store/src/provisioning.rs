@@ -109,6 +109,8 @@ impl UnscopedProvisioning {
         self.vault.destroy_in(&mut tx, tenant).await?;
         // Children before parents (foreign keys).
         for statement in [
+            // Notifications not yet sent go with the tenant (issue 11).
+            "DELETE FROM notification_outbox WHERE tenant_id = $1",
             "DELETE FROM sessions WHERE staff_id IN (SELECT id FROM staff_users WHERE tenant_id = $1)",
             "DELETE FROM observations WHERE tenant_id = $1",
             "DELETE FROM finding_pdfs WHERE tenant_id = $1",
@@ -344,6 +346,37 @@ impl UnscopedProvisioning {
         )
         .await?;
         Ok(id)
+    }
+
+    /// Whether notification e-mails of `tenant` name the facility (issue
+    /// 11; off by default: even a practice's name can reveal something
+    /// about a patient's health).
+    pub async fn set_notify_with_facility_name(
+        &self,
+        tenant: TenantId,
+        show: bool,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let changed = sqlx::query(
+            "UPDATE tenants SET notify_with_facility_name = $1 WHERE id = $2 AND deleted_at IS NULL",
+        )
+        .bind(i64::from(show))
+        .bind(tenant.to_string())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if changed == 0 {
+            return Err(StoreError::NotFound);
+        }
+        self.audited(
+            &mut tx,
+            AuditEvent::new(Action::Public, ResourceKind::Tenant, Outcome::Success)
+                .concerning(tenant, None)
+                .detail(format!("notify_with_facility_name={show}")),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Whether patients of `tenant` see staff names in their access history.

@@ -65,7 +65,14 @@ impl<'a> Party<'a> {
     fn patient(&self, action: Action) -> anyhow::Result<PatientScope> {
         let gate = self.policy.gate(&self.principal);
         self.store
-            .patient_scope(&self.principal, Self::origin(), gate, action)
+            // Seeding happens before anything can be switched off.
+            .patient_scope(
+                &self.principal,
+                Self::origin(),
+                gate,
+                action,
+                Default::default(),
+            )
             .context("no patient scope")
     }
 }

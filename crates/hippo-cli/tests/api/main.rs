@@ -27,13 +27,17 @@ mod instances;
 mod load;
 mod matrix;
 mod messaging;
+// Issue 11: notification outbox and sender.
+mod notifications;
 mod openapi;
+mod outbox_throughput;
 mod probing;
 mod requests;
 mod route_table;
 mod s3;
 mod secrets;
 mod sessions;
+mod switches;
 mod tamper;
 mod web;
 mod worlds;

@@ -1085,3 +1085,130 @@ async fn a_post_without_its_audit_record_leaves_nothing_behind() {
     let r = post_json(&app, &keller, &thread, "wieder da").await;
     assert_eq!(r.status(), StatusCode::CREATED);
 }
+
+/// The `messaging` service switch: off everywhere, staff and patients get
+/// 503 and nothing is posted; off for one facility, a patient of two
+/// still reaches the other one, and the switched-off facility's threads
+/// leave their list; on again, everything answers.
+#[tokio::test]
+async fn the_messaging_switch_stops_messaging_and_nothing_else() {
+    let app = spawn_app().await;
+    let operator = app.login("oncall@").await;
+    let keller = app.login("a.keller").await;
+    let petersen = app.login("j.petersen").await;
+    let erika = app.user("erika.mustermann");
+    let north = staff_thread(&app, &keller, &erika.patient_ids[0].to_string(), "Nord").await;
+    let harbour = staff_thread(&app, &petersen, &erika.patient_ids[1].to_string(), "Hafen").await;
+    let erika = app.login("erika.mustermann").await;
+    let switch = |state: &str, tenant: Option<String>| {
+        let mut body = json!({"service": "messaging", "state": state, "reason": "test"});
+        if let Some(tenant) = tenant {
+            body["tenant_id"] = json!(tenant);
+        }
+        if state == "off" {
+            body["message"] = json!("Nachrichten sind gleich wieder da.");
+        }
+        body
+    };
+    // Waits (bounded) until `path` as `session` answers `status`.
+    let eventually = async |path: String, session: &Session, status: StatusCode| {
+        for _ in 0..50 {
+            if app.get(&path, session).await.status() == status {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("{path} never answered {status}");
+    };
+    let r = app
+        .post_json("/api/v1/switches", &operator, &switch("off", None))
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    eventually(
+        "/api/v1/threads".into(),
+        &keller,
+        StatusCode::SERVICE_UNAVAILABLE,
+    )
+    .await;
+    let before = messages_stored(&app).await;
+    assert_eq!(
+        post_json(&app, &keller, &north, "x").await.status(),
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    assert_eq!(
+        post_json(&app, &erika, &harbour, "x").await.status(),
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    assert_eq!(
+        app.get(&format!("/api/v1/threads/{north}"), &erika)
+            .await
+            .status(),
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    assert_eq!(
+        app.web_get("/messages", &keller).await.status(),
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    assert_eq!(
+        messages_stored(&app).await,
+        before,
+        "nothing posted while off"
+    );
+    // Findings are not messaging.
+    assert_eq!(
+        app.get("/api/v1/findings", &erika).await.status(),
+        StatusCode::OK
+    );
+    let r = app
+        .post_json("/api/v1/switches", &operator, &switch("on", None))
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    eventually("/api/v1/threads".into(), &keller, StatusCode::OK).await;
+
+    // Off for Labor Nord only.
+    let lab = tenant(&app, 0);
+    let r = app
+        .post_json("/api/v1/switches", &operator, &switch("off", Some(lab)))
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    eventually(
+        "/api/v1/threads".into(),
+        &keller,
+        StatusCode::SERVICE_UNAVAILABLE,
+    )
+    .await;
+    assert_eq!(
+        app.get("/api/v1/threads", &petersen).await.status(),
+        StatusCode::OK
+    );
+    let page = app.get_json("/api/v1/threads", &erika).await;
+    assert!(
+        page.to_string().contains(&harbour) && !page.to_string().contains(&north),
+        "{page}"
+    );
+    assert_eq!(
+        app.get(&format!("/api/v1/threads/{north}"), &erika)
+            .await
+            .status(),
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    assert_eq!(
+        post_json(&app, &erika, &harbour, "Hafen geht")
+            .await
+            .status(),
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        post_json(&app, &erika, &north, "Nord nicht").await.status(),
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    let r = app
+        .post_json(
+            "/api/v1/switches",
+            &operator,
+            &switch("on", Some(tenant(&app, 0))),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    eventually(format!("/api/v1/threads/{north}"), &erika, StatusCode::OK).await;
+}

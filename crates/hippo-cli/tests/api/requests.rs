@@ -94,6 +94,17 @@ pub async fn send(app: &TestApp, spec: &RouteSpec, id: &str, credential: &Creden
                 .text("body", "Matrix"),
         ),
         (Surface::Api, Action::ThreadAssign) => request.json(&json!({"staff_id": null})),
+        // Turning on what is on: a valid change that leaves every service
+        // running for the cells after it.
+        (Surface::Api, Action::SwitchChange) => request.json(&json!({
+            "service": "findings.upload", "state": "on", "reason": "matrix"
+        })),
+        (Surface::Web, Action::SwitchChange) => request.form(&[
+            ("csrf", csrf.as_str()),
+            ("service", "findings.upload"),
+            ("state", "on"),
+            ("reason", "matrix"),
+        ]),
         (Surface::Api, _) => request,
         (Surface::Web, _) => request.form(&[("csrf", csrf)]),
     };

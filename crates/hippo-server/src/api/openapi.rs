@@ -4,6 +4,7 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
+use crate::api::switches;
 use crate::api::{access_log, alerts, api_keys, auth, findings, forensics};
 use crate::api::{patients, tenants, threads};
 
@@ -34,6 +35,7 @@ impl Modify for BearerAuth {
         alerts::list,
         threads::list, threads::create, threads::get, threads::post_message,
         threads::assign, threads::close, threads::retract, threads::attachment,
+        switches::list, switches::change,
         openapi_json,
     ),
     modifiers(&BearerAuth),

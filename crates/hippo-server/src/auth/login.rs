@@ -5,6 +5,7 @@ use std::net::IpAddr;
 use hippo_core::Principal;
 use hippo_core::audit::{AuditActor, AuditEvent, Outcome, RequestOrigin};
 use hippo_core::policy::{Action, ResourceKind};
+use hippo_core::switches::{Outage, Service};
 use hippo_core::time_util::{UnixMillis, now_millis};
 
 use secrecy::SecretString;
@@ -88,6 +89,15 @@ pub async fn login(
         .principal(subject)
         .await?
         .ok_or(Failure::InvalidCredentials)?;
+    if let Some(outage) = login_switched_off(state, &principal) {
+        let refused = event(Outcome::Rejected)
+            .resource(subject.id())
+            .detail("service_off");
+        audit
+            .append(AuditActor::anonymous(), refused, origin)
+            .await?;
+        return Err(Failure::ServiceOff(outage));
+    }
     let token = new_token();
     let now = now_millis();
     let expires_at = now + state.config().session_absolute_timeout.as_millis() as i64;
@@ -105,4 +115,29 @@ pub async fn login(
         principal,
         expires_at,
     })
+}
+
+/// Whether `login` is off for this principal: staff by their tenant,
+/// patients only when it is off for every facility they belong to (their
+/// other facilities keep serving them). Operators are never locked out:
+/// the console is how a switch is turned back on.
+fn login_switched_off(state: &AppState, principal: &Principal) -> Option<Outage> {
+    let board = state.switches().snapshot();
+    let login = &[Service::Login];
+    match principal {
+        Principal::Operator { .. } => None,
+        Principal::Staff { tenant_id, .. } | Principal::LabSystem { tenant_id, .. } => {
+            board.for_tenant(login, *tenant_id).cloned()
+        }
+        Principal::Patient { links, .. } => {
+            if let Some(everywhere) = board.everywhere(login) {
+                return Some(everywhere.clone());
+            }
+            let mut outages = links
+                .iter()
+                .map(|link| board.for_tenant(login, link.tenant_id));
+            let first = outages.next().flatten()?.clone();
+            outages.all(|o| o.is_some()).then_some(first)
+        }
+    }
 }

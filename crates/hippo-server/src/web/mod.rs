@@ -11,4 +11,5 @@ pub mod login;
 pub mod messages;
 pub mod patients;
 pub mod render;
+pub mod switches;
 pub mod tenants;

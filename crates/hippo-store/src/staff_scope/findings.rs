@@ -13,6 +13,7 @@ use super::StaffScope;
 use crate::admission::{Admitted, Gated, Statement};
 use crate::error::StoreError;
 use crate::model::{FindingDetail, FindingPdf, FindingSummary, PatientRecord};
+use crate::outbox::{self, Notice, NoticeKind};
 use crate::queries::{self, PDF_BLOB};
 use crate::rows::{self, finding_pdf_ref, finding_ref};
 use crate::vault::{BlobRef, Vault};
@@ -220,6 +221,16 @@ impl StaffScope {
             .bind(id.to_string())
             .execute(&mut *tx)
             .await?;
+        if next == FindingStatus::Released {
+            // The patient's notification commits or rolls back with the
+            // release (issue 11).
+            let notice = Notice {
+                tenant,
+                patient,
+                kind: NoticeKind::FindingReleased,
+            };
+            outbox::enqueue_in(&mut tx, &notice).await?;
+        }
         let changed = self
             .gk
             .reload_in(&mut tx, &FINDING_BY_ID, self.bind_finding(id))

@@ -12,12 +12,15 @@ mod binary;
 mod http;
 mod scopes;
 mod services;
+// Notifications (issue 11): a real SMTP server on loopback.
+mod smtp;
 
 pub use app::*;
 pub use binary::*;
 pub use http::*;
 pub use scopes::*;
 pub use services::*;
+pub use smtp::*;
 
 /// Every file under `dir`, recursively (none if it does not exist).
 pub fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {

@@ -86,7 +86,13 @@ impl ScopeActor {
     ) -> hippo_store::PatientScope {
         let origin = self.origin.clone();
         self.store
-            .patient_scope(&self.principal, origin, self.gate.clone(), action)
+            .patient_scope(
+                &self.principal,
+                origin,
+                self.gate.clone(),
+                action,
+                Default::default(),
+            )
             .unwrap()
     }
 }
