@@ -6,7 +6,7 @@
 use serde::Serialize;
 
 use crate::finding::FindingStatus;
-use crate::ids::{AccountId, ApiKeyId, FindingId, PatientId, TenantId};
+use crate::ids::{AccountId, ApiKeyId, FindingId, PatientId, RetrievalCodeId, TenantId};
 
 /// Everything a route can do. Each route declares exactly one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -48,6 +48,16 @@ pub enum Action {
     TenantDelete,
     /// Operators re-wrap data keys under a new master key (CLI only).
     KeyRotate,
+    // ---- Retrieval codes (issue 11)
+    /// Staff issue a retrieval code for one released finding.
+    RetrievalCodeIssue,
+    /// Staff list a finding's retrieval codes (never the codes).
+    RetrievalCodeList,
+    RetrievalCodeRevoke,
+    /// A code holder opens the code's finding with the date of birth.
+    RetrievalRedeem,
+    /// A code holder downloads the finding's PDF with a one-time link.
+    RetrievalPdfDownload,
 }
 
 /// What kind of object an action touches; recorded in the audit log.
@@ -63,6 +73,7 @@ pub enum ResourceKind {
     ApiKey,
     AuditRecord,
     Incident,
+    RetrievalCode,
 }
 
 impl ResourceKind {
@@ -77,12 +88,13 @@ impl ResourceKind {
             Self::ApiKey => "api_key",
             Self::AuditRecord => "audit_record",
             Self::Incident => "incident",
+            Self::RetrievalCode => "retrieval_code",
         }
     }
 }
 
 impl Action {
-    pub const ALL: [Action; 25] = [
+    pub const ALL: [Action; 30] = [
         Self::Public,
         Self::Login,
         Self::Logout,
@@ -108,6 +120,11 @@ impl Action {
         Self::IncidentManage,
         Self::TenantDelete,
         Self::KeyRotate,
+        Self::RetrievalCodeIssue,
+        Self::RetrievalCodeList,
+        Self::RetrievalCodeRevoke,
+        Self::RetrievalRedeem,
+        Self::RetrievalPdfDownload,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -137,12 +154,21 @@ impl Action {
             Self::IncidentManage => "incident_manage",
             Self::TenantDelete => "tenant_delete",
             Self::KeyRotate => "key_rotate",
+            Self::RetrievalCodeIssue => "retrieval_code_issue",
+            Self::RetrievalCodeList => "retrieval_code_list",
+            Self::RetrievalCodeRevoke => "retrieval_code_revoke",
+            Self::RetrievalRedeem => "retrieval_redeem",
+            Self::RetrievalPdfDownload => "retrieval_pdf_download",
         }
     }
 
-    /// Actions that need no session at all.
+    /// Actions that need no session at all. A code holder proves a code
+    /// and a date of birth per request instead.
     pub fn is_anonymous(self) -> bool {
-        matches!(self, Self::Public | Self::Login)
+        matches!(
+            self,
+            Self::Public | Self::Login | Self::RetrievalRedeem | Self::RetrievalPdfDownload
+        )
     }
 }
 
@@ -173,6 +199,11 @@ pub enum ResourceRef {
     ApiKey {
         tenant: TenantId,
         key: ApiKeyId,
+    },
+    /// A retrieval code of a tenant (its metadata, never the code).
+    RetrievalCode {
+        tenant: TenantId,
+        code: RetrievalCodeId,
     },
     /// An audit record concerning one patient record.
     AuditEntry {
