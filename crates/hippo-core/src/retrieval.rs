@@ -168,6 +168,40 @@ pub struct CodeHolder {
     pub finding_id: FindingId,
 }
 
+/// Why a retrieval was refused. A wrong code and a wrong date of birth are
+/// one variant on purpose: the answer must not tell which was wrong.
+/// The others are said plainly; each is reached only with a code that
+/// exists (74 bits: not by guessing), and none shows anything of the
+/// finding. `Locked` is answered even for the right date of birth.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum RetrievalRefusal {
+    #[error("code or date of birth not recognised")]
+    NotRecognised,
+    #[error("the code has expired")]
+    Expired,
+    #[error("the code was revoked")]
+    Revoked,
+    /// The finding was retracted (or is no longer released).
+    #[error("the finding of this code was withdrawn")]
+    Withdrawn,
+    /// Too many wrong dates of birth: the code is locked for good.
+    #[error("the code is locked after too many wrong attempts")]
+    Locked,
+}
+
+impl RetrievalRefusal {
+    /// What the audit record's detail says.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::NotRecognised => "not_recognised",
+            Self::Expired => "expired",
+            Self::Revoked => "revoked",
+            Self::Withdrawn => "withdrawn",
+            Self::Locked => "locked",
+        }
+    }
+}
+
 /// The defaults of issue 11: a code is valid for 14 days and allows 5
 /// wrong attempts.
 pub const DEFAULT_VALIDITY_DAYS: u32 = 14;

@@ -33,6 +33,7 @@ mod patient_scope;
 pub mod private_files;
 mod provisioning;
 mod queries;
+mod retrieval;
 mod rows;
 mod scoping;
 mod secrets;
@@ -51,8 +52,10 @@ pub use error::{Cause, StoreError, chain};
 pub use forensics::{AccessPage, BlastRadius, ForensicFilter, UnscopedForensics};
 pub use model::{
     AccessEntry, ApiKeyRecord, FindingDetail, FindingPdf, FindingSummary, PatientRecord,
-    TenantKind, TenantSummary,
+    RetrievalCodeRecord, TenantKind, TenantSummary,
 };
+pub use retrieval::{CodeHolderScope, NewPdfLink, UnscopedRetrievalDesk};
+pub use staff_scope::NewRetrievalCode;
 pub use operator_scope::OperatorScope;
 pub use patient_scope::PatientScope;
 pub use provisioning::{TenantDeletion, UnscopedProvisioning};

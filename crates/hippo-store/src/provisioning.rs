@@ -110,6 +110,8 @@ impl UnscopedProvisioning {
         // Children before parents (foreign keys).
         for statement in [
             "DELETE FROM sessions WHERE staff_id IN (SELECT id FROM staff_users WHERE tenant_id = $1)",
+            "DELETE FROM retrieval_pdf_tokens WHERE tenant_id = $1",
+            "DELETE FROM retrieval_codes WHERE tenant_id = $1",
             "DELETE FROM observations WHERE tenant_id = $1",
             "DELETE FROM finding_pdfs WHERE tenant_id = $1",
             "DELETE FROM blobs WHERE tenant_id = $1",
