@@ -104,6 +104,18 @@ const ROUTES: &[Row] = {
         ("GET", "/access-log", A::AccessLogRead, R::AuditRecord, PATIENTS),
         ("GET", "/access-log/{id}/proof", A::AccessProofRead, R::AuditRecord, PATIENTS),
         ("GET", "/static/hippo.css", A::Public, R::None, ANONYMOUS),
+        // Retrieval codes (issue 11): staff issue, list, revoke; the code
+        // holder, without a session, retrieves with code and birth date.
+        ("POST", "/api/v1/findings/{id}/retrieval-codes", A::RetrievalCodeIssue, R::RetrievalCode, CLINICAL),
+        ("GET", "/api/v1/findings/{id}/retrieval-codes", A::RetrievalCodeList, R::RetrievalCode, CLINICAL),
+        ("POST", "/api/v1/retrieval-codes/{id}/revoke", A::RetrievalCodeRevoke, R::RetrievalCode, CLINICAL),
+        ("POST", "/api/v1/retrieval", A::RetrievalRedeem, R::Finding, ANONYMOUS),
+        ("GET", "/api/v1/retrieval/pdf/{token}", A::RetrievalPdfDownload, R::FindingPdf, ANONYMOUS),
+        ("POST", "/findings/{id}/retrieval-codes", A::RetrievalCodeIssue, R::RetrievalCode, CLINICAL),
+        ("POST", "/retrieval-codes/{id}/revoke", A::RetrievalCodeRevoke, R::RetrievalCode, CLINICAL),
+        ("GET", "/retrieve", A::Public, R::None, ANONYMOUS),
+        ("POST", "/retrieve", A::RetrievalRedeem, R::Finding, ANONYMOUS),
+        ("GET", "/retrieve/pdf/{token}", A::RetrievalPdfDownload, R::FindingPdf, ANONYMOUS),
     ]
 };
 

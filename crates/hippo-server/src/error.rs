@@ -58,6 +58,15 @@ pub enum Failure {
     Unavailable(#[source] StoreError),
     #[error("internal error")]
     Internal(#[source] Option<Cause>),
+    // ---- Retrieval codes (issue 11)
+    /// Typed text that is no retrieval code (a typo, a wrong length):
+    /// caught before it counts as an attempt.
+    #[error("not a retrieval code: {0}")]
+    RetrievalCodeMalformed(hippo_core::retrieval::CodeError),
+    /// A retrieval refused; a wrong code and a wrong date of birth are
+    /// one answer.
+    #[error("retrieval refused: {0}")]
+    RetrievalRefused(hippo_core::retrieval::RetrievalRefusal),
 }
 
 impl Failure {
@@ -96,6 +105,15 @@ impl Failure {
                 StatusCode::SERVICE_UNAVAILABLE
             }
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::RetrievalCodeMalformed(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::RetrievalRefused(refusal) => {
+                use hippo_core::retrieval::RetrievalRefusal as R;
+                match refusal {
+                    R::NotRecognised => StatusCode::NOT_FOUND,
+                    R::Expired | R::Revoked | R::Withdrawn => StatusCode::GONE,
+                    R::Locked => StatusCode::LOCKED,
+                }
+            }
         }
     }
 
@@ -118,6 +136,18 @@ impl Failure {
             Self::Overloaded(_) => "overloaded",
             Self::Unavailable(_) => "unavailable",
             Self::Internal(_) => "internal",
+            Self::RetrievalCodeMalformed(hippo_core::retrieval::CodeError::Typo) => "code_typo",
+            Self::RetrievalCodeMalformed(_) => "code_malformed",
+            Self::RetrievalRefused(refusal) => {
+                use hippo_core::retrieval::RetrievalRefusal as R;
+                match refusal {
+                    R::NotRecognised => "retrieval_not_recognised",
+                    R::Expired => "code_expired",
+                    R::Revoked => "code_revoked",
+                    R::Withdrawn => "finding_withdrawn",
+                    R::Locked => "code_locked",
+                }
+            }
         }
     }
 
@@ -147,6 +177,10 @@ impl Failure {
                 "The service is busy. Nothing was changed; please try again in a moment.".into()
             }
             Self::Internal(_) => "Something went wrong on our side.".into(),
+            Self::RetrievalCodeMalformed(e) => format!("code: {e}"),
+            Self::RetrievalRefused(refusal) => {
+                crate::retrieval_texts::refusal(*refusal).english.into()
+            }
         }
     }
 }
@@ -157,6 +191,7 @@ impl From<StoreError> for Failure {
             StoreError::NotFound => Self::NotFound,
             StoreError::Domain(d) => d.into(),
             StoreError::Conflict(m) => Self::Conflict(m),
+            StoreError::Retrieval(refusal) => Self::RetrievalRefused(refusal),
             StoreError::AuditUnavailable { .. } => Self::AuditUnavailable(error),
             StoreError::Overloaded(_) => Self::Overloaded(Some(error)),
             StoreError::Unavailable(_) | StoreError::BlobUnavailable(_) => Self::Unavailable(error),

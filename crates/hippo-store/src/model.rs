@@ -139,6 +139,8 @@ pub struct RetrievalCodeRecord {
     pub max_attempts: i64,
     pub failed_attempts: i64,
     pub last_used_at: Option<UnixMillis>,
+    /// The facility's name, for the printed sheet.
+    pub facility: String,
 }
 
 impl RetrievalCodeRecord {

@@ -10,4 +10,5 @@ pub mod forensics;
 pub mod json;
 pub mod openapi;
 pub mod patients;
+pub mod retrieval;
 pub mod tenants;

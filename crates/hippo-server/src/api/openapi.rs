@@ -4,7 +4,9 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::api::{access_log, alerts, api_keys, auth, findings, forensics, patients, tenants};
+use crate::api::{
+    access_log, alerts, api_keys, auth, findings, forensics, patients, retrieval, tenants,
+};
 
 struct BearerAuth;
 
@@ -32,6 +34,8 @@ impl Modify for BearerAuth {
         forensics::accesses, forensics::blast_radius,
         alerts::list,
         openapi_json,
+        retrieval::issue, retrieval::list, retrieval::revoke,
+        retrieval::redeem, retrieval::pdf,
     ),
     modifiers(&BearerAuth),
 )]

@@ -10,4 +10,5 @@ pub mod home;
 pub mod login;
 pub mod patients;
 pub mod render;
+pub mod retrieval;
 pub mod tenants;

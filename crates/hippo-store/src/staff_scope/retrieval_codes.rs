@@ -30,6 +30,7 @@ pub(crate) fn retrieval_code(row: &AnyRow) -> Result<RetrievalCodeRecord, StoreE
         max_attempts: row.try_get("max_attempts")?,
         failed_attempts: row.try_get("failed_attempts")?,
         last_used_at: row.try_get("last_used_at")?,
+        facility: row.try_get("facility")?,
     })
 }
 
@@ -43,8 +44,9 @@ fn retrieval_code_ref(c: &RetrievalCodeRecord) -> ResourceRef {
 /// `GET /api/v1/findings/{id}/retrieval-codes`: never the code's hash.
 const CODES_OF_FINDING: Statement<RetrievalCodeRecord> = Statement {
     sql: "SELECT c.id, c.tenant_id, c.finding_id, f.patient_id, c.created_at, c.expires_at, \
-          c.revoked_at, c.max_attempts, c.failed_attempts, c.last_used_at \
+          c.revoked_at, c.max_attempts, c.failed_attempts, c.last_used_at, t.name AS facility \
           FROM retrieval_codes c JOIN findings f ON f.id = c.finding_id AND f.tenant_id = c.tenant_id \
+          JOIN tenants t ON t.id = c.tenant_id \
           WHERE (c.tenant_id = $1) /* fence */ AND c.finding_id = $2 \
           ORDER BY c.created_at DESC, c.id",
     map: retrieval_code,
@@ -54,8 +56,9 @@ const CODES_OF_FINDING: Statement<RetrievalCodeRecord> = Statement {
 
 const CODE_BY_ID: Statement<RetrievalCodeRecord> = Statement {
     sql: "SELECT c.id, c.tenant_id, c.finding_id, f.patient_id, c.created_at, c.expires_at, \
-          c.revoked_at, c.max_attempts, c.failed_attempts, c.last_used_at \
+          c.revoked_at, c.max_attempts, c.failed_attempts, c.last_used_at, t.name AS facility \
           FROM retrieval_codes c JOIN findings f ON f.id = c.finding_id AND f.tenant_id = c.tenant_id \
+          JOIN tenants t ON t.id = c.tenant_id \
           WHERE (c.tenant_id = $1) /* fence */ AND c.id = $2",
     map: retrieval_code,
     resource: retrieval_code_ref,
