@@ -29,6 +29,7 @@ mod matrix;
 mod openapi;
 mod probing;
 mod requests;
+mod retrieval;
 mod route_table;
 mod s3;
 mod secrets;
