@@ -66,6 +66,15 @@ pub struct FileSettings {
     pub tree_head_every_records: Option<u64>,
     /// ...or milliseconds (default 10,000), whichever comes first.
     pub tree_head_every_ms: Option<u64>,
+    /// Days a new retrieval code is valid (default 14).
+    pub retrieval_code_days: Option<u32>,
+    /// Wrong dates of birth a retrieval code takes before it locks (default 5).
+    pub retrieval_code_attempts: Option<u32>,
+    /// Retrieval attempts per client address and minute (default 10).
+    pub retrieval_attempts_per_client_per_minute: Option<u32>,
+    /// The public address printed on retrieval sheets, e.g.
+    /// `https://befunde.example.org` (default: the address staff use).
+    pub public_url: Option<String>,
 }
 
 impl FileSettings {
