@@ -730,3 +730,47 @@ async fn many_concurrent_attempts_are_answered_and_counted_exactly() {
         .await;
     assert_eq!(recorded, (4 * RIGHT) as i64);
 }
+
+/// PostgreSQL: the new tables are under row-level security like every
+/// tenant table: a session set to another tenant sees none of the codes
+/// or links, one without a setting sees nothing at all.
+#[tokio::test]
+async fn row_level_security_fences_retrieval_codes_on_postgresql() {
+    let database = crate::helpers::postgres_database().await;
+    let app = test_app().on_database(database.clone()).spawn().await;
+    let demo = app.world.retrieval_codes[0].clone();
+    let opened = retrieve(&app, &demo.code, &demo.date_of_birth).await;
+    assert_eq!(opened.status(), StatusCode::OK);
+    let other_tenant = app.world.tenants[1].id.to_string();
+    let own_tenant = demo.tenant_id.to_string();
+    let pool = sqlx::any::AnyPoolOptions::new()
+        .max_connections(1)
+        .connect(&database)
+        .await
+        .unwrap();
+    let count = |tenant: Option<String>, table: &'static str| {
+        let pool = pool.clone();
+        async move {
+            let mut conn = pool.acquire().await.unwrap();
+            if let Some(tenant) = tenant {
+                hippo_store::sql::set_visible_tenant(&mut conn, &tenant, false)
+                    .await
+                    .unwrap();
+            } else {
+                sqlx::query("RESET hippo.tenant").execute(&mut *conn).await.unwrap();
+            }
+            let sql = format!("SELECT COUNT(*) FROM {table} WHERE tenant_id = $1");
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(demo.tenant_id.to_string())
+                .fetch_one(&mut *conn)
+                .await
+                .unwrap()
+                .get::<i64, _>(0)
+        }
+    };
+    for table in ["retrieval_codes", "retrieval_pdf_tokens"] {
+        assert!(count(Some(own_tenant.clone()), table).await >= 1, "{table}");
+        assert_eq!(count(Some(other_tenant.clone()), table).await, 0, "{table}");
+        assert_eq!(count(None, table).await, 0, "{table}");
+    }
+}
