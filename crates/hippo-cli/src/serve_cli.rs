@@ -120,9 +120,11 @@ fn server_config(
             .map_or(defaults.limits.body_timeout, Duration::from_secs),
     };
     let retrieval = hippo_server::config::RetrievalConfig {
-        code_validity: file.retrieval_code_days.map_or(defaults.retrieval.code_validity, |d| {
-            Duration::from_secs(u64::from(d.max(1)) * 24 * 60 * 60)
-        }),
+        code_validity: file
+            .retrieval_code_days
+            .map_or(defaults.retrieval.code_validity, |d| {
+                Duration::from_secs(u64::from(d.max(1)) * 24 * 60 * 60)
+            }),
         max_attempts: file
             .retrieval_code_attempts
             .unwrap_or(defaults.retrieval.max_attempts),

@@ -27,7 +27,9 @@ const GROUP: usize = 4;
 /// Why typed text is not a retrieval code. Neither counts as an attempt.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CodeError {
-    #[error("a code has {CODE_LEN} characters (letters and digits, groups may be separated by spaces or dashes); this one has {0}")]
+    #[error(
+        "a code has {CODE_LEN} characters (letters and digits, groups may be separated by spaces or dashes); this one has {0}"
+    )]
     Length(usize),
     #[error("codes contain only the digits 2-9 and the letters A-Z without I, L and O")]
     Alphabet,
@@ -52,10 +54,7 @@ impl std::fmt::Debug for RetrievalCode {
 }
 
 fn symbol_value(symbol: u8) -> Option<u32> {
-    ALPHABET
-        .iter()
-        .position(|&s| s == symbol)
-        .map(|p| p as u32)
+    ALPHABET.iter().position(|&s| s == symbol).map(|p| p as u32)
 }
 
 /// Σ weight·value mod 31 with weights 1, 2, …: every weight is invertible
@@ -81,15 +80,14 @@ fn check_value(values: &[u32]) -> u32 {
 impl RetrievalCode {
     /// A fresh code from the operating system's random generator.
     pub fn generate() -> Result<Self, RandomnessUnavailable> {
-        let mut fill = |buf: &mut [u8]| OsRng.try_fill_bytes(buf).map_err(|_| RandomnessUnavailable);
+        let mut fill =
+            |buf: &mut [u8]| OsRng.try_fill_bytes(buf).map_err(|_| RandomnessUnavailable);
         Self::from_random(&mut fill)
     }
 
     /// A code from a source of random bytes (rejection sampling, so every
     /// symbol is uniform over the alphabet). Pure given its source.
-    pub fn from_random<E>(
-        fill: &mut impl FnMut(&mut [u8]) -> Result<(), E>,
-    ) -> Result<Self, E> {
+    pub fn from_random<E>(fill: &mut impl FnMut(&mut [u8]) -> Result<(), E>) -> Result<Self, E> {
         // Bytes below 248 = 8 · 31 map uniformly onto 31 symbols.
         let limit = (256 / BASE * BASE) as u8;
         let mut values = Vec::with_capacity(CODE_LEN);

@@ -164,11 +164,16 @@ fn a_code_holder_reads_exactly_the_released_finding_of_its_code() {
         finding: holder.finding_id,
         status,
     };
-    let decide = |action, resource: &ResourceRef| {
-        policy.decide_for_code_holder(&holder, action, resource)
-    };
-    assert!(decide(Action::RetrievalRedeem, &of_code(FindingStatus::Released)));
-    assert!(decide(Action::RetrievalPdfDownload, &pdf_of_code(FindingStatus::Released)));
+    let decide =
+        |action, resource: &ResourceRef| policy.decide_for_code_holder(&holder, action, resource);
+    assert!(decide(
+        Action::RetrievalRedeem,
+        &of_code(FindingStatus::Released)
+    ));
+    assert!(decide(
+        Action::RetrievalPdfDownload,
+        &pdf_of_code(FindingStatus::Released)
+    ));
     // Not once it is retracted, never a draft.
     for status in [FindingStatus::Retracted, FindingStatus::Draft] {
         assert!(!decide(Action::RetrievalRedeem, &of_code(status)));
@@ -178,7 +183,11 @@ fn a_code_holder_reads_exactly_the_released_finding_of_its_code() {
     let other = finding(tenant, patient, FindingStatus::Released);
     assert!(!decide(Action::RetrievalRedeem, &other));
     // Nothing a session would do.
-    for action in [Action::FindingRead, Action::PatientRead, Action::OwnFindingsList] {
+    for action in [
+        Action::FindingRead,
+        Action::PatientRead,
+        Action::OwnFindingsList,
+    ] {
         assert!(!decide(action, &of_code(FindingStatus::Released)));
     }
     // Staff: clinicians and assistants of the tenant, not admins, not others.
@@ -187,10 +196,22 @@ fn a_code_holder_reads_exactly_the_released_finding_of_its_code() {
         code: holder.code_id,
     };
     let clinician = staff(tenant, StaffRole::Clinician);
-    assert!(policy.decide(&clinician, Action::RetrievalCodeIssue, &of_code(FindingStatus::Released)));
+    assert!(policy.decide(
+        &clinician,
+        Action::RetrievalCodeIssue,
+        &of_code(FindingStatus::Released)
+    ));
     assert!(policy.decide(&clinician, Action::RetrievalCodeRevoke, &code));
-    assert!(!policy.decide(&staff(tenant, StaffRole::TenantAdmin), Action::RetrievalCodeRevoke, &code));
+    assert!(!policy.decide(
+        &staff(tenant, StaffRole::TenantAdmin),
+        Action::RetrievalCodeRevoke,
+        &code
+    ));
     let foreign = staff(TenantId::random(), StaffRole::Clinician);
     assert!(!policy.decide(&foreign, Action::RetrievalCodeRevoke, &code));
-    assert!(!policy.decide(&foreign, Action::RetrievalCodeIssue, &of_code(FindingStatus::Released)));
+    assert!(!policy.decide(
+        &foreign,
+        Action::RetrievalCodeIssue,
+        &of_code(FindingStatus::Released)
+    ));
 }

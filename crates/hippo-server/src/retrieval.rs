@@ -98,7 +98,11 @@ pub fn page_url(state: &AppState, headers: &HeaderMap) -> String {
 }
 
 /// The printed sheet of a code just issued.
-pub fn sheet(state: &AppState, headers: &HeaderMap, issued: &IssuedCode) -> Result<Vec<u8>, Failure> {
+pub fn sheet(
+    state: &AppState,
+    headers: &HeaderMap,
+    issued: &IssuedCode,
+) -> Result<Vec<u8>, Failure> {
     let url = page_url(state, headers);
     render(&Sheet {
         facility: &issued.record.facility,
@@ -172,8 +176,7 @@ pub async fn retrieve(
         }
     };
     let Ok(birth_date) = parse_birth_date(typed_birth_date) else {
-        let failure =
-            Failure::Invalid("date_of_birth: must be an ISO date, YYYY-MM-DD".into());
+        let failure = Failure::Invalid("date_of_birth: must be an ISO date, YYYY-MM-DD".into());
         return Err(reject(state, meta, action, "birth_date_malformed", failure).await);
     };
     let holder = state

@@ -29,7 +29,11 @@ pub fn qr_text(sheet: &Sheet<'_>) -> String {
 pub fn qr_modules(text: &str) -> Result<(usize, Vec<bool>), qrcode::types::QrError> {
     let code = QrCode::with_error_correction_level(text.as_bytes(), EcLevel::M)?;
     let width = code.width();
-    let dark = code.to_colors().into_iter().map(|c| c == Color::Dark).collect();
+    let dark = code
+        .to_colors()
+        .into_iter()
+        .map(|c| c == Color::Dark)
+        .collect();
     Ok((width, dark))
 }
 
@@ -230,8 +234,17 @@ mod tests {
             "https://befunde.example.org/retrieve?code=ABCD-EFGH-JKMN-PQRS"
         );
         // Same text, same matrix; other text, other matrix.
-        assert_eq!(qr_modules(&qr_text(&s)).unwrap(), qr_modules(&qr_text(&s)).unwrap());
-        let other = Sheet { code: "ABCD-EFGH-JKMN-PQRT", ..sheet() };
-        assert_ne!(qr_modules(&qr_text(&s)).unwrap(), qr_modules(&qr_text(&other)).unwrap());
+        assert_eq!(
+            qr_modules(&qr_text(&s)).unwrap(),
+            qr_modules(&qr_text(&s)).unwrap()
+        );
+        let other = Sheet {
+            code: "ABCD-EFGH-JKMN-PQRT",
+            ..sheet()
+        };
+        assert_ne!(
+            qr_modules(&qr_text(&s)).unwrap(),
+            qr_modules(&qr_text(&other)).unwrap()
+        );
     }
 }

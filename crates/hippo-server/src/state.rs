@@ -7,8 +7,8 @@ use std::sync::Arc;
 use hippo_core::Principal;
 use hippo_core::audit::RequestOrigin;
 use hippo_core::policy::{AccessGate, Action};
-use hippo_policy::Policy;
 use hippo_core::retrieval::CodeHolder;
+use hippo_policy::Policy;
 use hippo_store::{AuditLog, AuthStore, CodeHolderScope, Store, UnscopedRetrievalDesk};
 
 use crate::auth::password::PasswordVerifierPool;

@@ -54,12 +54,12 @@ pub use model::{
     AccessEntry, ApiKeyRecord, FindingDetail, FindingPdf, FindingSummary, PatientRecord,
     RetrievalCodeRecord, TenantKind, TenantSummary,
 };
-pub use retrieval::{CodeHolderScope, NewPdfLink, UnscopedRetrievalDesk};
-pub use staff_scope::NewRetrievalCode;
 pub use operator_scope::OperatorScope;
 pub use patient_scope::PatientScope;
 pub use provisioning::{TenantDeletion, UnscopedProvisioning};
+pub use retrieval::{CodeHolderScope, NewPdfLink, UnscopedRetrievalDesk};
 pub use secrets::{BlobOptions, DatabaseUrl};
+pub use staff_scope::NewRetrievalCode;
 pub use staff_scope::StaffScope;
 pub use tree_heads::{HeadIssuer, InclusionProof};
 pub use vault::{BlobRef, KeySource, SweepReport, Vault};

@@ -9,13 +9,13 @@
 //! counts only while `failed_attempts < max_attempts`, and a right one
 //! succeeds only under the same condition.
 
+use hippo_core::FindingId;
 use hippo_core::audit::{AuditActor, AuditEvent, Outcome, RequestOrigin};
 use hippo_core::finding::FindingStatus;
 use hippo_core::patient::parse_birth_date;
 use hippo_core::policy::{Action, ResourceKind};
 use hippo_core::retrieval::{CodeHolder, RetrievalRefusal, birth_date_matches};
 use hippo_core::time_util::UnixMillis;
-use hippo_core::FindingId;
 use sqlx::any::AnyRow;
 use sqlx::{AnyPool, Row};
 use time::Date;
@@ -130,15 +130,23 @@ impl UnscopedRetrievalDesk {
         refusal: RetrievalRefusal,
     ) -> StoreError {
         let h = &state.holder;
-        let event = AuditEvent::new(Action::RetrievalRedeem, ResourceKind::RetrievalCode, outcome)
-            .resource(h.code_id)
-            .concerning(h.tenant_id, Some(h.patient_id))
-            .detail(detail);
+        let event = AuditEvent::new(
+            Action::RetrievalRedeem,
+            ResourceKind::RetrievalCode,
+            outcome,
+        )
+        .resource(h.code_id)
+        .concerning(h.tenant_id, Some(h.patient_id))
+        .detail(detail);
         self.refuse(AuditActor::code_holder(h), event, origin, refusal)
             .await
     }
 
-    async fn state_by(&self, sql: &'static str, key: String) -> Result<Option<CodeState>, StoreError> {
+    async fn state_by(
+        &self,
+        sql: &'static str,
+        key: String,
+    ) -> Result<Option<CodeState>, StoreError> {
         let row = sqlx::query(sql)
             .bind(key)
             .fetch_optional(&self.pool)
@@ -164,7 +172,12 @@ impl UnscopedRetrievalDesk {
             )
             .detail(RetrievalRefusal::NotRecognised.as_str());
             return Err(self
-                .refuse(AuditActor::anonymous(), event, origin, RetrievalRefusal::NotRecognised)
+                .refuse(
+                    AuditActor::anonymous(),
+                    event,
+                    origin,
+                    RetrievalRefusal::NotRecognised,
+                )
                 .await);
         };
         if let Some(refusal) = state.refusal(now) {
@@ -215,7 +228,13 @@ impl UnscopedRetrievalDesk {
             .and_then(|s| s.refusal(now))
             .unwrap_or(RetrievalRefusal::Locked);
         Err(self
-            .refuse_holder(&state, Outcome::Denied, refusal.as_str().into(), origin, refusal)
+            .refuse_holder(
+                &state,
+                Outcome::Denied,
+                refusal.as_str().into(),
+                origin,
+                refusal,
+            )
             .await)
     }
 
@@ -253,7 +272,11 @@ impl UnscopedRetrievalDesk {
                     Outcome::NotFound,
                 )
                 .detail("pdf_link_unknown_used_or_expired");
-                match self.audit.append(AuditActor::anonymous(), event, origin).await {
+                match self
+                    .audit
+                    .append(AuditActor::anonymous(), event, origin)
+                    .await
+                {
                     Ok(_) => Err(StoreError::NotFound),
                     Err(e) => Err(e),
                 }

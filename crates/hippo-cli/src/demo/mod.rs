@@ -368,7 +368,8 @@ pub async fn seed(store: &Store) -> anyhow::Result<DemoWorld> {
         }
         // One valid retrieval code per tenant, for the first patient's
         // first released finding.
-        if let (Some(&person), Some(&finding)) = (tenant.patients.first(), tenant_findings.first()) {
+        if let (Some(&person), Some(&finding)) = (tenant.patients.first(), tenant_findings.first())
+        {
             retrieval_codes.push(uploader.issue_code(tenant_id, finding, person).await?);
         }
         for (email, pw, role) in staff_users {

@@ -150,7 +150,12 @@ async fn demo_seeds_serves_and_describes_itself() {
     assert_eq!(list.as_array().unwrap().len(), user.finding_ids.len());
 
     // One valid retrieval code per tenant, at the top level, as printed.
-    let mut top: Vec<&str> = raw.as_object().unwrap().keys().map(String::as_str).collect();
+    let mut top: Vec<&str> = raw
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
     top.sort_unstable();
     assert_eq!(top, ["retrieval_codes", "tenants", "url", "users"]);
     let mut fields: Vec<&str> = raw["retrieval_codes"][0]

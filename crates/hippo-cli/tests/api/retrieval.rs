@@ -20,9 +20,16 @@ const MAX_BIRTH_DATE: &str = "1978-03-02";
 /// Issue a code through the API as `staff`, expecting 201.
 async fn issue(app: &TestApp, staff: &Session, finding: &str) -> Value {
     let response = app
-        .post_empty(&format!("/api/v1/findings/{finding}/retrieval-codes"), staff)
+        .post_empty(
+            &format!("/api/v1/findings/{finding}/retrieval-codes"),
+            staff,
+        )
         .await;
-    assert_eq!(response.status(), StatusCode::CREATED, "issue for {finding}");
+    assert_eq!(
+        response.status(),
+        StatusCode::CREATED,
+        "issue for {finding}"
+    );
     response.json().await.unwrap()
 }
 
@@ -90,7 +97,12 @@ async fn issue_retrieve_and_download_the_pdf_exactly_once() {
     assert_eq!(code.len(), 19);
     assert_eq!(issued["attempts_left"], 5);
     assert_eq!(issued["finding_id"], finding.as_str());
-    assert!(issued["retrieval_url"].as_str().unwrap().ends_with("/retrieve"));
+    assert!(
+        issued["retrieval_url"]
+            .as_str()
+            .unwrap()
+            .ends_with("/retrieve")
+    );
     // Only the hash is stored.
     let stored = app
         .count(&format!(
@@ -104,7 +116,12 @@ async fn issue_retrieve_and_download_the_pdf_exactly_once() {
     assert_eq!(response.status(), StatusCode::OK);
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["finding"]["id"], finding.as_str());
-    assert!(!body["finding"]["observations"].as_array().unwrap().is_empty());
+    assert!(
+        !body["finding"]["observations"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
     let pdf_url = body["pdf"]["url"].as_str().unwrap().to_owned();
     let first = app
         .client
@@ -180,9 +197,16 @@ async fn the_printed_sheet_is_a_pdf_with_the_code_and_a_qr_code() {
                 &keller,
             )
             .await;
-        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY, "{query}");
+        assert_eq!(
+            response.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{query}"
+        );
     }
-    assert_eq!(app.count("SELECT COUNT(*) FROM retrieval_codes").await, before);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM retrieval_codes").await,
+        before
+    );
 }
 
 #[tokio::test]
@@ -210,12 +234,23 @@ async fn a_wrong_birth_date_answers_exactly_like_a_wrong_code() {
                 .await
                 .unwrap();
             let cookie = form.headers()["set-cookie"].to_str().unwrap().to_owned();
-            let csrf = cookie.split(';').next().unwrap().split('=').nth(1).unwrap().to_owned();
+            let csrf = cookie
+                .split(';')
+                .next()
+                .unwrap()
+                .split('=')
+                .nth(1)
+                .unwrap()
+                .to_owned();
             let response = app
                 .client
                 .post(format!("{}/retrieve", app.url))
                 .header("cookie", format!("hippo_login_csrf={csrf}"))
-                .form(&[("csrf", csrf.as_str()), ("code", &code), ("date_of_birth", &birth)])
+                .form(&[
+                    ("csrf", csrf.as_str()),
+                    ("code", &code),
+                    ("date_of_birth", &birth),
+                ])
                 .send()
                 .await
                 .unwrap();
@@ -252,7 +287,11 @@ async fn a_typo_or_a_malformed_date_is_refused_without_counting_an_attempt() {
         typed[position] = *replacement;
         let typed = String::from_utf8(typed).unwrap();
         let response = retrieve(&app, &typed, &demo.date_of_birth).await;
-        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY, "{typed}");
+        assert_eq!(
+            response.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{typed}"
+        );
         let body: Value = response.json().await.unwrap();
         assert_eq!(body["error"]["code"], "code_typo");
         assert!(body["error"]["message"].as_str().unwrap().contains("typo"));
@@ -264,10 +303,19 @@ async fn a_typo_or_a_malformed_date_is_refused_without_counting_an_attempt() {
     }
     for birth in ["02.03.1978", "1978-13-02", "1978-02-30", "", "yesterday"] {
         let response = retrieve(&app, &demo.code, birth).await;
-        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY, "{birth}");
+        assert_eq!(
+            response.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{birth}"
+        );
         let body: Value = response.json().await.unwrap();
         assert_eq!(body["error"]["code"], "invalid_input");
-        assert!(body["error"]["message"].as_str().unwrap().contains("date_of_birth"));
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("date_of_birth")
+        );
     }
     // A body without the fields is refused too.
     let response = app
@@ -287,9 +335,10 @@ async fn a_typo_or_a_malformed_date_is_refused_without_counting_an_attempt() {
 
 /// A second server on the same database and data directory (same keys).
 async fn second_instance(app: &TestApp) -> RunningServer {
-    let url = app.database_url.clone().unwrap_or_else(|| {
-        format!("sqlite://{}", app.dir.join("hippo.db").display())
-    });
+    let url = app
+        .database_url
+        .clone()
+        .unwrap_or_else(|| format!("sqlite://{}", app.dir.join("hippo.db").display()));
     let store = Store::open(&StoreOptions {
         database_url: Some(hippo_store::DatabaseUrl::new(url)),
         data_dir: app.dir.clone(),
@@ -324,7 +373,11 @@ async fn five_wrong_attempts_over_two_instances_lock_the_code_for_the_right_birt
     for attempt in 0..5 {
         let url = &urls[attempt % 2];
         let response = retrieve_at(&app.client, url, code, "1900-01-01").await;
-        assert_eq!(response.status(), StatusCode::NOT_FOUND, "attempt {attempt}");
+        assert_eq!(
+            response.status(),
+            StatusCode::NOT_FOUND,
+            "attempt {attempt}"
+        );
     }
     assert_eq!(failed_attempts(&app, id).await, 5);
     for url in &urls {
@@ -385,12 +438,19 @@ async fn expired_revoked_and_withdrawn_codes_open_nothing() {
     let response = retrieve(&app, expired["code"].as_str().unwrap(), MAX_BIRTH_DATE).await;
     assert_eq!(response.status(), StatusCode::GONE);
     let body = response.text().await.unwrap();
-    assert!(body.contains("code_expired") && !body.contains("observations"), "{body}");
+    assert!(
+        body.contains("code_expired") && !body.contains("observations"),
+        "{body}"
+    );
 
     // Revoked: the code and a PDF link handed out before both stop working.
     let revoked = issue(&app, &keller, &finding).await;
     let code = revoked["code"].as_str().unwrap();
-    let opened: Value = retrieve(&app, code, MAX_BIRTH_DATE).await.json().await.unwrap();
+    let opened: Value = retrieve(&app, code, MAX_BIRTH_DATE)
+        .await
+        .json()
+        .await
+        .unwrap();
     let link = opened["pdf"]["url"].as_str().unwrap().to_owned();
     let response = app
         .post_empty(
@@ -407,7 +467,12 @@ async fn expired_revoked_and_withdrawn_codes_open_nothing() {
     let response = retrieve(&app, code, MAX_BIRTH_DATE).await;
     assert_eq!(response.status(), StatusCode::GONE);
     assert_eq!(error_code(response).await, "code_revoked");
-    let pdf = app.client.get(format!("{}{link}", app.url)).send().await.unwrap();
+    let pdf = app
+        .client
+        .get(format!("{}{link}", app.url))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(pdf.status(), StatusCode::NOT_FOUND);
 
     // Retracted finding: its codes no longer serve it.
@@ -421,23 +486,31 @@ async fn expired_revoked_and_withdrawn_codes_open_nothing() {
     assert_eq!(error_code(response).await, "finding_withdrawn");
     // …and it cannot get a new one, nor can a draft.
     let response = app
-        .post_empty(&format!("/api/v1/findings/{finding}/retrieval-codes"), &keller)
+        .post_empty(
+            &format!("/api/v1/findings/{finding}/retrieval-codes"),
+            &keller,
+        )
         .await;
     assert_eq!(response.status(), StatusCode::CONFLICT);
-    let draft: String = sqlx::query(
-        "SELECT id FROM findings WHERE status = 'draft' AND tenant_id = $1 LIMIT 1",
-    )
-    .bind(app.world.tenants[0].id.to_string())
-    .fetch_one(&app.db)
-    .await
-    .unwrap()
-    .get(0);
+    let draft: String =
+        sqlx::query("SELECT id FROM findings WHERE status = 'draft' AND tenant_id = $1 LIMIT 1")
+            .bind(app.world.tenants[0].id.to_string())
+            .fetch_one(&app.db)
+            .await
+            .unwrap()
+            .get(0);
     let before = app.count("SELECT COUNT(*) FROM retrieval_codes").await;
     let response = app
-        .post_empty(&format!("/api/v1/findings/{draft}/retrieval-codes"), &keller)
+        .post_empty(
+            &format!("/api/v1/findings/{draft}/retrieval-codes"),
+            &keller,
+        )
         .await;
     assert_eq!(response.status(), StatusCode::CONFLICT);
-    assert_eq!(app.count("SELECT COUNT(*) FROM retrieval_codes").await, before);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM retrieval_codes").await,
+        before
+    );
 }
 
 #[tokio::test]
@@ -450,11 +523,17 @@ async fn staff_of_another_tenant_and_other_roles_reach_no_code() {
     for who in ["j.petersen", "admin@labor-nord", "max.schmidt", "oncall@"] {
         let session = app.login(who).await;
         let list = app
-            .get(&format!("/api/v1/findings/{finding}/retrieval-codes"), &session)
+            .get(
+                &format!("/api/v1/findings/{finding}/retrieval-codes"),
+                &session,
+            )
             .await;
         assert_eq!(list.status(), StatusCode::NOT_FOUND, "{who} lists");
         let issue = app
-            .post_empty(&format!("/api/v1/findings/{finding}/retrieval-codes"), &session)
+            .post_empty(
+                &format!("/api/v1/findings/{finding}/retrieval-codes"),
+                &session,
+            )
             .await;
         assert_eq!(issue.status(), StatusCode::NOT_FOUND, "{who} issues");
         let revoke = app
@@ -462,7 +541,10 @@ async fn staff_of_another_tenant_and_other_roles_reach_no_code() {
             .await;
         assert_eq!(revoke.status(), StatusCode::NOT_FOUND, "{who} revokes");
     }
-    assert_eq!(app.count("SELECT COUNT(*) FROM retrieval_codes").await, before);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM retrieval_codes").await,
+        before
+    );
     let revoked_at: Option<i64> =
         sqlx::query("SELECT revoked_at FROM retrieval_codes WHERE id = $1")
             .bind(id)
@@ -486,7 +568,10 @@ async fn a_code_opens_its_one_finding_and_every_use_is_in_the_access_history() {
         let keys: Vec<&String> = body.as_object().unwrap().keys().collect();
         assert_eq!(keys, ["finding", "pdf"], "one finding, never a list");
         assert_eq!(body["finding"]["id"], demo.finding_id.to_string());
-        assert_eq!(body["finding"]["facility"]["id"], demo.tenant_id.to_string());
+        assert_eq!(
+            body["finding"]["facility"]["id"],
+            demo.tenant_id.to_string()
+        );
     }
     assert_eq!(app.world.retrieval_codes.len(), app.world.tenants.len());
 
@@ -509,7 +594,11 @@ async fn a_code_opens_its_one_finding_and_every_use_is_in_the_access_history() {
         .unwrap();
     let pdf = app
         .client
-        .get(format!("{}{}", app.url, opened["pdf"]["url"].as_str().unwrap()))
+        .get(format!(
+            "{}{}",
+            app.url,
+            opened["pdf"]["url"].as_str().unwrap()
+        ))
         .send()
         .await
         .unwrap();
@@ -528,7 +617,10 @@ async fn a_code_opens_its_one_finding_and_every_use_is_in_the_access_history() {
             .any(|e| e["action"] == action && e["outcome"] == outcome)
     };
     assert!(has("retrieval_redeem", "success"), "{by_holder:?}");
-    assert!(has("retrieval_redeem", "denied"), "wrong birth date: {by_holder:?}");
+    assert!(
+        has("retrieval_redeem", "denied"),
+        "wrong birth date: {by_holder:?}"
+    );
     assert!(has("retrieval_pdf_download", "success"), "{by_holder:?}");
     assert!(
         history
@@ -577,7 +669,10 @@ async fn the_web_pages_issue_retrieve_and_revoke() {
         )
         .await;
     assert_eq!(forged.status(), StatusCode::FORBIDDEN);
-    assert_eq!(app.count("SELECT COUNT(*) FROM retrieval_codes").await, before);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM retrieval_codes").await,
+        before
+    );
 
     // The public page, pre-filled from the QR code's link.
     let form = app
@@ -588,15 +683,30 @@ async fn the_web_pages_issue_retrieve_and_revoke() {
         .unwrap();
     assert_eq!(form.status(), StatusCode::OK);
     let cookie = form.headers()["set-cookie"].to_str().unwrap().to_owned();
-    let csrf = cookie.split(';').next().unwrap().split('=').nth(1).unwrap().to_owned();
+    let csrf = cookie
+        .split(';')
+        .next()
+        .unwrap()
+        .split('=')
+        .nth(1)
+        .unwrap()
+        .to_owned();
     let html = form.text().await.unwrap();
-    assert!(html.contains(&code) && html.contains("Befund abrufen") && html.contains("Retrieve a finding"));
+    assert!(
+        html.contains(&code)
+            && html.contains("Befund abrufen")
+            && html.contains("Retrieve a finding")
+    );
     let german_date = "02.03.1978";
     let result = app
         .client
         .post(format!("{}/retrieve", app.url))
         .header("cookie", format!("hippo_login_csrf={csrf}"))
-        .form(&[("csrf", csrf.as_str()), ("code", &code), ("date_of_birth", german_date)])
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("code", &code),
+            ("date_of_birth", german_date),
+        ])
         .send()
         .await
         .unwrap();
@@ -604,10 +714,20 @@ async fn the_web_pages_issue_retrieve_and_revoke() {
     let html = result.text().await.unwrap();
     let start = html.find("/retrieve/pdf/").unwrap();
     let link: String = html[start..].chars().take_while(|c| *c != '"').collect();
-    let pdf = app.client.get(format!("{}{link}", app.url)).send().await.unwrap();
+    let pdf = app
+        .client
+        .get(format!("{}{link}", app.url))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(pdf.status(), StatusCode::OK);
     assert!(pdf.bytes().await.unwrap().starts_with(b"%PDF-"));
-    let again = app.client.get(format!("{}{link}", app.url)).send().await.unwrap();
+    let again = app
+        .client
+        .get(format!("{}{link}", app.url))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(again.status(), StatusCode::NOT_FOUND);
 
     // Staff revoke on the finding page.
@@ -682,7 +802,10 @@ async fn many_concurrent_attempts_are_answered_and_counted_exactly() {
             }
         }
     }
-    assert_eq!(requests.iter().filter(|r| r.0 > 0 && r.1).count(), 4 * WRONG);
+    assert_eq!(
+        requests.iter().filter(|r| r.0 > 0 && r.1).count(),
+        4 * WRONG
+    );
     let total = requests.len();
     assert!(total >= 250);
     let answers = join_all(requests.iter().map(|&(c, wrong)| {
@@ -709,7 +832,11 @@ async fn many_concurrent_attempts_are_answered_and_counted_exactly() {
             (_, true) => assert_eq!(*status, StatusCode::NOT_FOUND, "{body}"),
             (c, false) => {
                 assert_eq!(*status, StatusCode::OK, "{body}");
-                assert_eq!(body["finding"]["id"], findings[c].as_str(), "its own finding");
+                assert_eq!(
+                    body["finding"]["id"],
+                    findings[c].as_str(),
+                    "its own finding"
+                );
             }
         }
     }
@@ -757,7 +884,10 @@ async fn row_level_security_fences_retrieval_codes_on_postgresql() {
                     .await
                     .unwrap();
             } else {
-                sqlx::query("RESET hippo.tenant").execute(&mut *conn).await.unwrap();
+                sqlx::query("RESET hippo.tenant")
+                    .execute(&mut *conn)
+                    .await
+                    .unwrap();
             }
             let sql = format!("SELECT COUNT(*) FROM {table} WHERE tenant_id = $1");
             sqlx::query(sqlx::AssertSqlSafe(sql))

@@ -104,7 +104,10 @@ pub async fn issue(
                 (header::CONTENT_TYPE, "application/pdf".to_owned()),
                 (
                     header::CONTENT_DISPOSITION,
-                    format!("attachment; filename=\"retrieval-code-{}.pdf\"", issued.record.id),
+                    format!(
+                        "attachment; filename=\"retrieval-code-{}.pdf\"",
+                        issued.record.id
+                    ),
                 ),
             ],
             bytes,

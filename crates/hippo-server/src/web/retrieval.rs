@@ -78,7 +78,10 @@ fn form_page(
         csrf.clone(),
         state.config().cookie_secure,
     ));
-    let status = error.as_ref().map(Failure::status).unwrap_or(StatusCode::OK);
+    let status = error
+        .as_ref()
+        .map(Failure::status)
+        .unwrap_or(StatusCode::OK);
     let body = page(&RetrievePage {
         csrf,
         code,

@@ -90,7 +90,12 @@ impl StaffScope {
         let action = self.gk.serving(&[Action::RetrievalCodeIssue])?;
         let found = self
             .gk
-            .fetch_one(&FINDING_BY_ID, self.bind_tenant_and(finding), action, finding)
+            .fetch_one(
+                &FINDING_BY_ID,
+                self.bind_tenant_and(finding),
+                action,
+                finding,
+            )
             .await?;
         let f = found.get();
         if f.status != FindingStatus::Released {
