@@ -147,17 +147,15 @@ pub fn render(sheet: &Sheet<'_>) -> Result<Vec<u8>, qrcode::types::QrError> {
     y -= 28.0;
     bilingual(&mut c, (f_regular, f_bold), &mut y, 11.0, SHEET_HOW);
     c.set_fill_rgb(0.1, 0.15, 0.2);
-    text(
-        &mut c,
-        f_bold,
-        12.0,
-        50.0,
-        y,
-        &format!(
-            "{} / {}: {}",
-            SHEET_VALID_UNTIL.german, SHEET_VALID_UNTIL.english, sheet.valid_until
-        ),
+    let label = format!(
+        "{} / {}:",
+        SHEET_VALID_UNTIL.german, SHEET_VALID_UNTIL.english
     );
+    text(&mut c, f_regular, 11.0, 50.0, y, &label);
+    // A line of its own: German letters turn a PDF string into hex, and
+    // the date should stay findable in the file.
+    text(&mut c, f_bold, 12.0, 50.0, y - 16.0, sheet.valid_until);
+    y -= 16.0;
     y -= 30.0;
     // The QR code: one filled square per dark module, with the quiet zone
     // of four modules left white around it.

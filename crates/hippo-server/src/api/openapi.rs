@@ -4,9 +4,8 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::api::{
-    access_log, alerts, api_keys, auth, findings, forensics, patients, retrieval, tenants,
-};
+use crate::api::{access_log, alerts, api_keys, auth, findings, forensics};
+use crate::api::{patients, retrieval, tenants};
 
 struct BearerAuth;
 

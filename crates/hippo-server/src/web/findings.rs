@@ -91,7 +91,7 @@ struct FindingPage {
     can_release: bool,
     can_retract: bool,
     /// Retrieval codes (staff who may issue them); `None` hides the section.
-    retrieval_codes: Option<Vec<crate::web::retrieval::CodeRow>>,
+    retrieval_codes: Option<Vec<crate::web::code_rows::CodeRow>>,
     can_issue_code: bool,
 }
 

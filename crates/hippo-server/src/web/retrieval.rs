@@ -9,7 +9,6 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
-use hippo_core::time_util::human;
 use hippo_core::{FindingId, RetrievalCodeId};
 use secrecy::ExposeSecret;
 use serde::Deserialize;
@@ -233,37 +232,4 @@ pub async fn revoke(
     let id: RetrievalCodeId = caller.parse_id(&raw).await?;
     let record = caller.staff()?.revoke_retrieval_code(id).await?;
     Ok(Redirect::to(&format!("/findings/{}", record.finding_id)))
-}
-
-/// A code as a row on the staff finding page.
-pub struct CodeRow {
-    pub id: String,
-    pub created: String,
-    pub expires: String,
-    pub state: &'static str,
-    pub attempts_left: i64,
-    pub revocable: bool,
-}
-
-impl From<&hippo_store::RetrievalCodeRecord> for CodeRow {
-    fn from(c: &hippo_store::RetrievalCodeRecord) -> Self {
-        let now = hippo_core::time_util::now_millis();
-        let state = if c.revoked_at.is_some() {
-            "revoked"
-        } else if c.attempts_left() == 0 {
-            "locked"
-        } else if c.expires_at <= now {
-            "expired"
-        } else {
-            "active"
-        };
-        Self {
-            id: c.id.to_string(),
-            created: human(c.created_at),
-            expires: human(c.expires_at),
-            state,
-            attempts_left: c.attempts_left(),
-            revocable: c.revoked_at.is_none(),
-        }
-    }
 }
