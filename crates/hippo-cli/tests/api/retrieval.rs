@@ -630,6 +630,17 @@ async fn a_code_opens_its_one_finding_and_every_use_is_in_the_access_history() {
             .any(|e| e["action"] == "retrieval_code_issue"),
         "the issue is there too"
     );
+    let page = app
+        .web_get("/access-log", &patient)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("used a retrieval code to view a finding"),
+        "{page}"
+    );
+    assert!(page.contains("code holder"));
     // The successful uses claim the code (not "none": no alert).
     let unclaimed = app
         .count("SELECT COUNT(*) FROM audit_records WHERE actor_kind = 'code_holder' AND claim = 'none'")
