@@ -109,6 +109,7 @@ pub fn sheet(
         page_url: &url,
         code: &issued.code.grouped(),
         valid_until: &human(issued.record.expires_at),
+        attempts: u32::try_from(issued.record.max_attempts).unwrap_or(u32::MAX),
     })
     .map_err(|e| Failure::Internal(Some(std::sync::Arc::new(QrFailed(e.to_string())))))
 }

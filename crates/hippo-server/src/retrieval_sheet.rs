@@ -7,7 +7,7 @@ use pdf_writer::{Content, Name, Pdf, Rect, Ref, Str};
 use qrcode::{Color, EcLevel, QrCode};
 
 use crate::retrieval_texts::{
-    Bilingual, SHEET_HOW, SHEET_KEEP_SAFE, SHEET_TITLE, SHEET_VALID_UNTIL, SHEET_WHERE,
+    Bilingual, SHEET_HOW, SHEET_TITLE, SHEET_VALID_UNTIL, SHEET_WHERE, sheet_keep_safe,
 };
 
 pub struct Sheet<'a> {
@@ -18,6 +18,8 @@ pub struct Sheet<'a> {
     pub code: &'a str,
     /// `YYYY-MM-DD HH:MM UTC`.
     pub valid_until: &'a str,
+    /// Wrong dates of birth before the code locks.
+    pub attempts: u32,
 }
 
 /// What the QR code says: the retrieval page with the code filled in.
@@ -76,19 +78,23 @@ fn wrapped(s: &str, width: usize) -> Vec<String> {
     lines
 }
 
-/// German above, English below, in a smaller grey.
-fn bilingual(c: &mut Content, fonts: (Name, Name), y: &mut f32, size: f32, t: Bilingual) {
+/// German above, English below in grey.
+fn bilingual(c: &mut Content, font: Name, y: &mut f32, size: f32, german: &str, english: &str) {
     c.set_fill_rgb(0.1, 0.15, 0.2);
-    for line in wrapped(t.german, 85) {
-        text(c, fonts.0, size, 50.0, *y, &line);
+    for line in wrapped(german, 85) {
+        text(c, font, size, 50.0, *y, &line);
         *y -= size + 4.0;
     }
     c.set_fill_rgb(0.36, 0.42, 0.48);
-    for line in wrapped(t.english, 85) {
-        text(c, fonts.0, size, 50.0, *y, &line);
+    for line in wrapped(english, 85) {
+        text(c, font, size, 50.0, *y, &line);
         *y -= size + 4.0;
     }
     *y -= 8.0;
+}
+
+fn both(c: &mut Content, font: Name, y: &mut f32, size: f32, t: Bilingual) {
+    bilingual(c, font, y, size, t.german, t.english);
 }
 
 pub fn render(sheet: &Sheet<'_>) -> Result<Vec<u8>, qrcode::types::QrError> {
@@ -141,11 +147,11 @@ pub fn render(sheet: &Sheet<'_>) -> Result<Vec<u8>, qrcode::types::QrError> {
     c.set_fill_rgb(0.1, 0.15, 0.2);
     text(&mut c, f_bold, 28.0, 70.0, 690.0, sheet.code);
     let mut y = 645.0;
-    bilingual(&mut c, (f_regular, f_bold), &mut y, 11.0, SHEET_WHERE);
+    both(&mut c, f_regular, &mut y, 11.0, SHEET_WHERE);
     c.set_fill_rgb(0.1, 0.15, 0.2);
     text(&mut c, f_bold, 13.0, 50.0, y, sheet.page_url);
     y -= 28.0;
-    bilingual(&mut c, (f_regular, f_bold), &mut y, 11.0, SHEET_HOW);
+    both(&mut c, f_regular, &mut y, 11.0, SHEET_HOW);
     c.set_fill_rgb(0.1, 0.15, 0.2);
     let label = format!(
         "{} / {}:",
@@ -176,7 +182,8 @@ pub fn render(sheet: &Sheet<'_>) -> Result<Vec<u8>, qrcode::types::QrError> {
     }
     c.fill_nonzero();
     y = top - side - 8.0 * module;
-    bilingual(&mut c, (f_regular, f_bold), &mut y, 9.0, SHEET_KEEP_SAFE);
+    let (german, english) = sheet_keep_safe(sheet.attempts);
+    bilingual(&mut c, f_regular, &mut y, 9.0, &german, &english);
     let content = c.finish();
     pdf.stream(content_id, &content);
     Ok(pdf.finish())
@@ -192,6 +199,7 @@ mod tests {
             page_url: "https://befunde.example.org/retrieve",
             code: "ABCD-EFGH-JKMN-PQRS",
             valid_until: "2026-12-16 12:00 UTC",
+            attempts: 5,
         }
     }
 
@@ -209,6 +217,13 @@ mod tests {
         ] {
             assert!(text.contains(needle), "{needle}");
         }
+        // The configured attempts, not a fixed number.
+        let seven = render(&Sheet {
+            attempts: 7,
+            ..sheet()
+        })
+        .unwrap();
+        assert!(String::from_utf8_lossy(&seven).contains("after 7 wrong attempts"));
     }
 
     #[test]

@@ -82,7 +82,14 @@ pub const SHEET_HOW: Bilingual = both(
     "Enter the code and your date of birth there, or scan the QR code.",
 );
 pub const SHEET_VALID_UNTIL: Bilingual = both("Gültig bis", "Valid until");
-pub const SHEET_KEEP_SAFE: Bilingual = both(
-    "Bewahren Sie diesen Code sicher auf: Mit ihm und Ihrem Geburtsdatum kann Ihr Befund abgerufen werden. Nach 5 falschen Versuchen wird er gesperrt.",
-    "Keep this code safe: with it and your date of birth your finding can be retrieved. It locks after 5 wrong attempts.",
-);
+/// The warning at the foot of the sheet, with the configured attempts.
+pub fn sheet_keep_safe(attempts: u32) -> (String, String) {
+    (
+        format!(
+            "Bewahren Sie diesen Code sicher auf: Mit ihm und Ihrem Geburtsdatum kann Ihr Befund abgerufen werden. Nach {attempts} falschen Versuchen wird er gesperrt."
+        ),
+        format!(
+            "Keep this code safe: with it and your date of birth your finding can be retrieved. It locks after {attempts} wrong attempts."
+        ),
+    )
+}

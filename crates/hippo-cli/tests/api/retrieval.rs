@@ -654,7 +654,11 @@ async fn the_web_pages_issue_retrieve_and_revoke() {
     let (finding, keller) = max_and_keller(&app).await;
     let page = app.web_get(&format!("/findings/{finding}"), &keller).await;
     let html = page.text().await.unwrap();
-    assert_eq!(html.matches("<h2>Retrieval codes</h2>").count(), 1, "{html}");
+    assert_eq!(
+        html.matches("<h2>Retrieval codes</h2>").count(),
+        1,
+        "{html}"
+    );
     assert!(html.contains("retrieval-codes"));
     let sheet = app
         .web_post_form(
