@@ -75,6 +75,11 @@ uuid_id!(
     ApiKeyId
 );
 
+uuid_id!(
+    /// A retrieval code's public identifier (never the code itself).
+    RetrievalCodeId
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,10 +11,12 @@ pub mod patient;
 pub mod policy;
 pub mod principal;
 pub mod switches;
+pub mod retrieval;
 pub mod time_util;
 
 pub use error::DomainError;
 pub use ids::{
-    AccountId, ApiKeyId, AuditRecordId, FindingId, OperatorId, PatientId, StaffId, TenantId,
+    AccountId, ApiKeyId, AuditRecordId, FindingId, OperatorId, PatientId, RetrievalCodeId, StaffId,
+    TenantId,
 };
 pub use principal::{PatientLink, Principal, PrincipalKind, StaffRole};

@@ -6,7 +6,7 @@
 use serde::Serialize;
 
 use crate::finding::FindingStatus;
-use crate::ids::{AccountId, ApiKeyId, FindingId, PatientId, TenantId};
+use crate::ids::{AccountId, ApiKeyId, FindingId, PatientId, RetrievalCodeId, TenantId};
 
 /// Everything a route can do. Each route declares exactly one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -52,6 +52,16 @@ pub enum Action {
     SwitchList,
     /// Operators turn a service off or on (never switched off).
     SwitchChange,
+    // ---- Retrieval codes (issue 11)
+    /// Staff issue a retrieval code for one released finding.
+    RetrievalCodeIssue,
+    /// Staff list a finding's retrieval codes (never the codes).
+    RetrievalCodeList,
+    RetrievalCodeRevoke,
+    /// A code holder opens the code's finding with the date of birth.
+    RetrievalRedeem,
+    /// A code holder downloads the finding's PDF with a one-time link.
+    RetrievalPdfDownload,
 }
 
 /// What kind of object an action touches; recorded in the audit log.
@@ -68,6 +78,7 @@ pub enum ResourceKind {
     AuditRecord,
     Incident,
     ServiceSwitch,
+    RetrievalCode,
 }
 
 impl ResourceKind {
@@ -83,12 +94,13 @@ impl ResourceKind {
             Self::AuditRecord => "audit_record",
             Self::Incident => "incident",
             Self::ServiceSwitch => "service_switch",
+            Self::RetrievalCode => "retrieval_code",
         }
     }
 }
 
 impl Action {
-    pub const ALL: [Action; 27] = [
+    pub const ALL: [Action; 32] = [
         Self::Public,
         Self::Login,
         Self::Logout,
@@ -116,6 +128,11 @@ impl Action {
         Self::KeyRotate,
         Self::SwitchList,
         Self::SwitchChange,
+        Self::RetrievalCodeIssue,
+        Self::RetrievalCodeList,
+        Self::RetrievalCodeRevoke,
+        Self::RetrievalRedeem,
+        Self::RetrievalPdfDownload,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -147,12 +164,21 @@ impl Action {
             Self::KeyRotate => "key_rotate",
             Self::SwitchList => "switch_list",
             Self::SwitchChange => "switch_change",
+            Self::RetrievalCodeIssue => "retrieval_code_issue",
+            Self::RetrievalCodeList => "retrieval_code_list",
+            Self::RetrievalCodeRevoke => "retrieval_code_revoke",
+            Self::RetrievalRedeem => "retrieval_redeem",
+            Self::RetrievalPdfDownload => "retrieval_pdf_download",
         }
     }
 
-    /// Actions that need no session at all.
+    /// Actions that need no session at all. A code holder proves a code
+    /// and a date of birth per request instead.
     pub fn is_anonymous(self) -> bool {
-        matches!(self, Self::Public | Self::Login)
+        matches!(
+            self,
+            Self::Public | Self::Login | Self::RetrievalRedeem | Self::RetrievalPdfDownload
+        )
     }
 }
 
@@ -183,6 +209,11 @@ pub enum ResourceRef {
     ApiKey {
         tenant: TenantId,
         key: ApiKeyId,
+    },
+    /// A retrieval code of a tenant (its metadata, never the code).
+    RetrievalCode {
+        tenant: TenantId,
+        code: RetrievalCodeId,
     },
     /// An audit record concerning one patient record.
     AuditEntry {

@@ -104,6 +104,13 @@ impl Action {
             Self::FindingUpload | Self::FindingRelease | Self::FindingRetract => {
                 &[Service::FindingsUpload]
             }
+            // Issuing and managing codes stops with redeeming them: a
+            // broken retrieval service hands out nothing new either.
+            Self::RetrievalCodeIssue
+            | Self::RetrievalCodeList
+            | Self::RetrievalCodeRevoke
+            | Self::RetrievalRedeem
+            | Self::RetrievalPdfDownload => &[Service::Retrieval],
             Self::Public
             | Self::Logout
             | Self::ViewHome

@@ -8,7 +8,7 @@ use hippo_core::finding::FindingStatus;
 use hippo_core::policy::{Action, ResourceRef};
 use hippo_core::{
     AccountId, ApiKeyId, FindingId, OperatorId, PatientId, PatientLink, Principal, PrincipalKind,
-    StaffId, StaffRole, TenantId,
+    RetrievalCodeId, StaffId, StaffRole, TenantId,
 };
 use hippo_policy::Policy;
 
@@ -85,6 +85,13 @@ fn own_object(
             tenant,
             key: ApiKeyId::random(),
         },
+        Action::RetrievalCodeIssue | Action::RetrievalCodeList => finding(FindingStatus::Released),
+        Action::RetrievalCodeRevoke => ResourceRef::RetrievalCode {
+            tenant,
+            code: RetrievalCodeId::random(),
+        },
+        // Anonymous routes: the code holder is no principal of a session.
+        Action::RetrievalRedeem | Action::RetrievalPdfDownload => ResourceRef::Platform,
         Action::Public
         | Action::Login
         | Action::Logout

@@ -51,6 +51,7 @@ enum TargetKind {
     Patient,
     ApiKey,
     AuditEntry,
+    RetrievalCode,
 }
 
 fn target_kind(spec: &RouteSpec) -> Option<TargetKind> {
@@ -59,6 +60,9 @@ fn target_kind(spec: &RouteSpec) -> Option<TargetKind> {
         Target::Item if spec.path.contains("/patients/{id}") => Some(TargetKind::Patient),
         Target::Item if spec.path.contains("/api-keys/{id}") => Some(TargetKind::ApiKey),
         Target::Item if spec.path.contains("/access-log/{id}") => Some(TargetKind::AuditEntry),
+        Target::Item if spec.path.contains("/retrieval-codes/{id}") => {
+            Some(TargetKind::RetrievalCode)
+        }
         Target::Item => Some(TargetKind::Finding),
     }
 }
@@ -77,6 +81,7 @@ fn relations(kind: TargetKind) -> &'static [Relation] {
         TargetKind::Patient => &[Own, OtherPatientSameTenant, OtherTenant, Nonexistent],
         TargetKind::ApiKey => &[Own, OtherTenant, Nonexistent],
         TargetKind::AuditEntry => &[Own, OtherPatientSameTenant, OtherTenant, Nonexistent],
+        TargetKind::RetrievalCode => &[Own, OtherPatientSameTenant, OtherTenant, Nonexistent],
     }
 }
 
@@ -111,6 +116,8 @@ fn expected(spec: &RouteSpec, kind: PrincipalKind, relation: Option<Relation>) -
         (Action::FindingRelease, _) => Expect::Conflict,
         (Action::FindingRetract, Own | OtherPatientSameTenant) => Expect::Allowed,
         (Action::FindingRetract, _) => Expect::Conflict,
+        // Only released findings get retrieval codes.
+        (Action::RetrievalCodeIssue, Draft | Retracted) => Expect::Conflict,
         _ => Expect::Allowed,
     }
 }
@@ -218,6 +225,27 @@ impl World {
                     _ => self.max,
                 };
                 self.covered_record_about(patient).await
+            }
+            TargetKind::RetrievalCode => {
+                let finding = self.finding(relation).await;
+                let scope = if relation == Relation::OtherTenant {
+                    &self.tenant_b_clinician
+                } else {
+                    &self.tenant_a_clinician
+                };
+                let code = hippo_core::retrieval::RetrievalCode::generate().unwrap();
+                let new = hippo_store::NewRetrievalCode {
+                    code_hash: hippo_server::retrieval::code_hash(&code),
+                    expires_at: now_millis() + 3_600_000,
+                    max_attempts: 5,
+                };
+                scope
+                    .acting(Action::RetrievalCodeIssue)
+                    .issue_retrieval_code(finding.parse().unwrap(), &new)
+                    .await
+                    .unwrap()
+                    .id
+                    .to_string()
             }
             TargetKind::ApiKey => {
                 let scope = if relation == Relation::OtherTenant {

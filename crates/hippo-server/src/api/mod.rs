@@ -11,4 +11,5 @@ pub mod json;
 pub mod openapi;
 pub mod patients;
 pub mod switches;
+pub mod retrieval;
 pub mod tenants;

@@ -5,7 +5,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::api::{access_log, alerts, api_keys, auth, findings, forensics};
-use crate::api::{patients, switches, tenants};
+use crate::api::{patients, retrieval, switches, tenants};
 
 struct BearerAuth;
 
@@ -34,6 +34,8 @@ impl Modify for BearerAuth {
         alerts::list,
         switches::list, switches::change,
         openapi_json,
+        retrieval::issue, retrieval::list, retrieval::revoke,
+        retrieval::redeem, retrieval::pdf,
     ),
     modifiers(&BearerAuth),
 )]

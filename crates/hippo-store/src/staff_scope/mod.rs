@@ -8,6 +8,9 @@
 mod api_keys;
 mod findings;
 mod patients;
+mod retrieval_codes;
+
+pub use retrieval_codes::NewRetrievalCode;
 
 use hippo_core::{Principal, TenantId};
 
