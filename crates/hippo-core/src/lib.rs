@@ -10,8 +10,8 @@ pub mod ids;
 pub mod patient;
 pub mod policy;
 pub mod principal;
-pub mod switches;
 pub mod retrieval;
+pub mod switches;
 pub mod time_util;
 
 pub use error::DomainError;

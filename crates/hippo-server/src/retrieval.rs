@@ -7,13 +7,13 @@ use std::time::Duration;
 
 use axum::http::HeaderMap;
 use axum::http::header::HOST;
-use hippo_core::switches::Service;
-use hippo_core::{FindingId, TenantId};
 use hippo_core::audit::{AuditActor, AuditEvent, Outcome};
 use hippo_core::patient::parse_birth_date;
 use hippo_core::policy::{Action, ResourceKind};
 use hippo_core::retrieval::RetrievalCode;
+use hippo_core::switches::Service;
 use hippo_core::time_util::{UnixMillis, human, now_millis};
+use hippo_core::{FindingId, TenantId};
 use hippo_store::{
     Admitted, FindingDetail, FindingPdf, NewPdfLink, NewRetrievalCode, RetrievalCodeRecord,
 };

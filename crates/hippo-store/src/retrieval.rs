@@ -244,7 +244,10 @@ impl UnscopedRetrievalDesk {
     /// The tenant whose finding a one-time link opens, without using the
     /// link: a service switched off for that tenant must refuse before
     /// the link is spent (nothing half-done).
-    pub async fn pdf_link_tenant(&self, token_hash: &str) -> Result<Option<hippo_core::TenantId>, StoreError> {
+    pub async fn pdf_link_tenant(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<hippo_core::TenantId>, StoreError> {
         let tenant: Option<String> = sqlx::query(
             "SELECT c.tenant_id FROM retrieval_pdf_tokens p \
              JOIN retrieval_codes c ON c.id = p.code_id WHERE p.token_hash = $1",
@@ -255,7 +258,10 @@ impl UnscopedRetrievalDesk {
         .map(|row| row.try_get("tenant_id"))
         .transpose()?;
         tenant
-            .map(|t| t.parse().map_err(|_| StoreError::Corrupt("tenant id".into())))
+            .map(|t| {
+                t.parse()
+                    .map_err(|_| StoreError::Corrupt("tenant id".into()))
+            })
             .transpose()
     }
 

@@ -10,6 +10,6 @@ pub mod forensics;
 pub mod json;
 pub mod openapi;
 pub mod patients;
-pub mod switches;
 pub mod retrieval;
+pub mod switches;
 pub mod tenants;

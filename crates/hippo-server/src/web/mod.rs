@@ -11,6 +11,6 @@ pub mod home;
 pub mod login;
 pub mod patients;
 pub mod render;
-pub mod switches;
 pub mod retrieval;
+pub mod switches;
 pub mod tenants;

@@ -119,6 +119,15 @@ pub async fn form(
     jar: CookieJar,
     Query(query): Query<RetrieveQuery>,
 ) -> Result<Response, WebError> {
+    // The form itself belongs to no action; with retrieval off everywhere
+    // the holder sees the maintenance page before typing anything.
+    if let Some(outage) = state
+        .switches()
+        .snapshot()
+        .everywhere(&[hippo_core::switches::Service::Retrieval])
+    {
+        return Err(WebError(Failure::ServiceOff(outage.clone())));
+    }
     let code: String = query.code.unwrap_or_default().chars().take(40).collect();
     form_page(&state, jar, code, None)
 }
