@@ -124,9 +124,25 @@ fn server_config(
         .as_ref()
         .map(crate::outbox_cli::NotificationSettings::notify_config)
         .transpose()?;
+    let retrieval = hippo_server::config::RetrievalConfig {
+        code_validity: file
+            .retrieval_code_days
+            .map_or(defaults.retrieval.code_validity, |d| {
+                Duration::from_secs(u64::from(d.max(1)) * 24 * 60 * 60)
+            }),
+        max_attempts: file
+            .retrieval_code_attempts
+            .unwrap_or(defaults.retrieval.max_attempts),
+        attempts_per_client_per_minute: file
+            .retrieval_attempts_per_client_per_minute
+            .unwrap_or(defaults.retrieval.attempts_per_client_per_minute),
+        public_url: file.public_url.clone(),
+        ..defaults.retrieval.clone()
+    };
     Ok(ServerConfig {
         limits,
         notifications,
+        retrieval,
         tree_head_every_records: file
             .tree_head_every_records
             .unwrap_or(defaults.tree_head_every_records),
@@ -168,6 +184,13 @@ fn print_demo_summary(credentials: &demo::DemoCredentials, out: Option<&Path>) {
     println!("{:<42} {:<18} {:<14}", "e-mail", "password", "role");
     for user in &credentials.users {
         println!("{:<42} {:<18} {:<14}", user.email, user.password, user.role);
+    }
+    if !credentials.retrieval_codes.is_empty() {
+        println!();
+        println!("Retrieval codes ({}/retrieve):", credentials.url);
+        for code in &credentials.retrieval_codes {
+            println!("  {}  date of birth {}", code.code, code.date_of_birth);
+        }
     }
     if let Some(path) = out {
         println!();

@@ -77,6 +77,15 @@ pub struct FileSettings {
     pub switch_four_eyes: Option<bool>,
     /// Milliseconds between polls of the service switches (default 500).
     pub switch_poll_ms: Option<u64>,
+    /// Days a new retrieval code is valid (default 14).
+    pub retrieval_code_days: Option<u32>,
+    /// Wrong dates of birth a retrieval code takes before it locks (default 5).
+    pub retrieval_code_attempts: Option<u32>,
+    /// Retrieval attempts per client address and minute (default 10).
+    pub retrieval_attempts_per_client_per_minute: Option<u32>,
+    /// The public address printed on retrieval sheets, e.g.
+    /// `https://befunde.example.org` (default: the address staff use).
+    pub public_url: Option<String>,
 }
 
 impl FileSettings {

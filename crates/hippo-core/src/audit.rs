@@ -66,6 +66,16 @@ impl AuditActor {
         }
     }
 
+    /// The holder of a retrieval code, known by the code's ID and acting
+    /// for no one but themselves within the code's tenant.
+    pub fn code_holder(holder: &crate::retrieval::CodeHolder) -> Self {
+        Self {
+            kind: "code_holder".into(),
+            id: Some(holder.code_id.to_string()),
+            tenant_id: Some(holder.tenant_id),
+        }
+    }
+
     /// An operator at the `hippo` command line; `user` is the login name
     /// of the shell that ran it, if known.
     pub fn operator_cli(user: Option<String>) -> Self {

@@ -88,6 +88,10 @@ uuid_id!(
     /// A file attached to a message.
     AttachmentId
 );
+uuid_id!(
+    /// A retrieval code's public identifier (never the code itself).
+    RetrievalCodeId
+);
 
 #[cfg(test)]
 mod tests {

@@ -11,12 +11,13 @@ pub mod messaging;
 pub mod patient;
 pub mod policy;
 pub mod principal;
+pub mod retrieval;
 pub mod switches;
 pub mod time_util;
 
 pub use error::DomainError;
 pub use ids::{
     AccountId, ApiKeyId, AttachmentId, AuditRecordId, FindingId, MessageId, OperatorId, PatientId,
-    StaffId, TenantId, ThreadId,
+    RetrievalCodeId, StaffId, TenantId, ThreadId,
 };
 pub use principal::{PatientLink, Principal, PrincipalKind, StaffRole};

@@ -6,7 +6,9 @@
 use serde::Serialize;
 
 use crate::finding::FindingStatus;
-use crate::ids::{AccountId, ApiKeyId, AttachmentId, FindingId, PatientId, TenantId, ThreadId};
+use crate::ids::{
+    AccountId, ApiKeyId, AttachmentId, FindingId, PatientId, RetrievalCodeId, TenantId, ThreadId,
+};
 use crate::messaging::ThreadStatus;
 
 /// Everything a route can do. Each route declares exactly one.
@@ -68,6 +70,16 @@ pub enum Action {
     SwitchList,
     /// Operators turn a service off or on (never switched off).
     SwitchChange,
+    // ---- Retrieval codes (issue 11)
+    /// Staff issue a retrieval code for one released finding.
+    RetrievalCodeIssue,
+    /// Staff list a finding's retrieval codes (never the codes).
+    RetrievalCodeList,
+    RetrievalCodeRevoke,
+    /// A code holder opens the code's finding with the date of birth.
+    RetrievalRedeem,
+    /// A code holder downloads the finding's PDF with a one-time link.
+    RetrievalPdfDownload,
 }
 
 /// What kind of object an action touches; recorded in the audit log.
@@ -87,6 +99,7 @@ pub enum ResourceKind {
     Message,
     Attachment,
     ServiceSwitch,
+    RetrievalCode,
 }
 
 impl ResourceKind {
@@ -105,12 +118,13 @@ impl ResourceKind {
             Self::Message => "message",
             Self::Attachment => "attachment",
             Self::ServiceSwitch => "service_switch",
+            Self::RetrievalCode => "retrieval_code",
         }
     }
 }
 
 impl Action {
-    pub const ALL: [Action; 35] = [
+    pub const ALL: [Action; 40] = [
         Self::Public,
         Self::Login,
         Self::Logout,
@@ -146,6 +160,11 @@ impl Action {
         Self::AttachmentDownload,
         Self::SwitchList,
         Self::SwitchChange,
+        Self::RetrievalCodeIssue,
+        Self::RetrievalCodeList,
+        Self::RetrievalCodeRevoke,
+        Self::RetrievalRedeem,
+        Self::RetrievalPdfDownload,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -185,12 +204,21 @@ impl Action {
             Self::AttachmentDownload => "attachment_download",
             Self::SwitchList => "switch_list",
             Self::SwitchChange => "switch_change",
+            Self::RetrievalCodeIssue => "retrieval_code_issue",
+            Self::RetrievalCodeList => "retrieval_code_list",
+            Self::RetrievalCodeRevoke => "retrieval_code_revoke",
+            Self::RetrievalRedeem => "retrieval_redeem",
+            Self::RetrievalPdfDownload => "retrieval_pdf_download",
         }
     }
 
-    /// Actions that need no session at all.
+    /// Actions that need no session at all. A code holder proves a code
+    /// and a date of birth per request instead.
     pub fn is_anonymous(self) -> bool {
-        matches!(self, Self::Public | Self::Login)
+        matches!(
+            self,
+            Self::Public | Self::Login | Self::RetrievalRedeem | Self::RetrievalPdfDownload
+        )
     }
 }
 
@@ -221,6 +249,11 @@ pub enum ResourceRef {
     ApiKey {
         tenant: TenantId,
         key: ApiKeyId,
+    },
+    /// A retrieval code of a tenant (its metadata, never the code).
+    RetrievalCode {
+        tenant: TenantId,
+        code: RetrievalCodeId,
     },
     /// An audit record concerning one patient record.
     AuditEntry {

@@ -113,6 +113,13 @@ impl Action {
             | Self::ThreadClose
             | Self::ThreadRetract
             | Self::AttachmentDownload => &[Service::Messaging],
+            // Issuing and managing codes stops with redeeming them: a
+            // broken retrieval service hands out nothing new either.
+            Self::RetrievalCodeIssue
+            | Self::RetrievalCodeList
+            | Self::RetrievalCodeRevoke
+            | Self::RetrievalRedeem
+            | Self::RetrievalPdfDownload => &[Service::Retrieval],
             Self::Public
             | Self::Logout
             | Self::ViewHome

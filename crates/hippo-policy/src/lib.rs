@@ -19,6 +19,7 @@ use cedar_policy::{
     PolicySet, Request, RestrictedExpression, Schema, ValidationMode, Validator,
 };
 use hippo_core::policy::{AccessGate, Action, ResourceRef};
+use hippo_core::retrieval::CodeHolder;
 use hippo_core::{PatientId, Principal, StaffRole, TenantId};
 
 pub const POLICY_SOURCE: &str = include_str!("../policy/hippo.cedar");
@@ -166,6 +167,10 @@ fn resource_entity(resource: &ResourceRef) -> Option<Entity> {
             uid("ApiKey", key)?,
             vec![("tenant", ent(tenant_uid(tenant)?))],
         ),
+        ResourceRef::RetrievalCode { tenant, code } => entity(
+            uid("RetrievalCode", code)?,
+            vec![("tenant", ent(tenant_uid(tenant)?))],
+        ),
         ResourceRef::AuditEntry { tenant, patient } => entity(
             uid("AuditEntry", format!("{tenant}/{patient}"))?,
             vec![
@@ -266,7 +271,10 @@ impl Policy {
         action: Action,
         resource: &ResourceRef,
     ) -> Option<bool> {
-        let p = principal_entity(principal)?;
+        self.evaluate_entity(principal_entity(principal)?, action, resource)
+    }
+
+    fn evaluate_entity(&self, p: Entity, action: Action, resource: &ResourceRef) -> Option<bool> {
         let r = resource_entity(resource)?;
         let action_uid = uid("Action", action.as_str())?;
         let request = Request::new(
@@ -291,6 +299,32 @@ impl Policy {
         Some(response.decision() == Decision::Allow)
     }
 
+    /// May the holder of a retrieval code perform `action` on `resource`?
+    /// The holder is its own principal kind (`CodeHolder`), bound to the
+    /// one finding of its code.
+    pub fn decide_for_code_holder(
+        &self,
+        holder: &CodeHolder,
+        action: Action,
+        resource: &ResourceRef,
+    ) -> bool {
+        #[cfg(feature = "fence-bypass")]
+        if self.bypass {
+            return true;
+        }
+        code_holder_entity(holder)
+            .and_then(|p| self.evaluate_entity(p, action, resource))
+            .unwrap_or(false)
+    }
+
+    /// A gate bound to one code holder, for its scoped store handle.
+    pub fn code_holder_gate(self: &Arc<Self>, holder: &CodeHolder) -> Arc<dyn AccessGate> {
+        Arc::new(CodeHolderGate {
+            policy: Arc::clone(self),
+            holder: *holder,
+        })
+    }
+
     /// A gate bound to one principal, for a scoped store handle.
     pub fn gate(self: &Arc<Self>, principal: &Principal) -> Arc<dyn AccessGate> {
         Arc::new(PrincipalGate {
@@ -309,6 +343,29 @@ impl AccessGate for PrincipalGate {
     fn permits(&self, action: Action, resource: &ResourceRef) -> bool {
         self.policy.decide(&self.principal, action, resource)
     }
+}
+
+struct CodeHolderGate {
+    policy: Arc<Policy>,
+    holder: CodeHolder,
+}
+
+impl AccessGate for CodeHolderGate {
+    fn permits(&self, action: Action, resource: &ResourceRef) -> bool {
+        self.policy
+            .decide_for_code_holder(&self.holder, action, resource)
+    }
+}
+
+/// The holder, bound to its code's finding and that finding's PDF.
+fn code_holder_entity(holder: &CodeHolder) -> Option<Entity> {
+    entity(
+        uid("CodeHolder", holder.code_id)?,
+        vec![
+            ("finding", ent(uid("Finding", holder.finding_id)?)),
+            ("report", ent(uid("FindingPdf", holder.finding_id)?)),
+        ],
+    )
 }
 
 #[cfg(test)]

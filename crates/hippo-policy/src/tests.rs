@@ -234,3 +234,79 @@ fn threads_belong_to_one_facility_and_one_patient() {
     assert!(policy.decide(&clinician, download, &attachment(ThreadStatus::Retracted)));
     assert!(!policy.decide(&operator, download, &attachment(ThreadStatus::Open)));
 }
+
+#[test]
+fn a_code_holder_reads_exactly_the_released_finding_of_its_code() {
+    use hippo_core::RetrievalCodeId;
+    use hippo_core::retrieval::CodeHolder;
+    let policy = Policy::load().unwrap();
+    let (tenant, patient) = (TenantId::random(), PatientId::random());
+    let holder = CodeHolder {
+        code_id: RetrievalCodeId::random(),
+        tenant_id: tenant,
+        patient_id: patient,
+        finding_id: FindingId::random(),
+    };
+    let of_code = |status| ResourceRef::Finding {
+        tenant,
+        patient,
+        finding: holder.finding_id,
+        status,
+    };
+    let pdf_of_code = |status| ResourceRef::FindingPdf {
+        tenant,
+        patient,
+        finding: holder.finding_id,
+        status,
+    };
+    let decide =
+        |action, resource: &ResourceRef| policy.decide_for_code_holder(&holder, action, resource);
+    assert!(decide(
+        Action::RetrievalRedeem,
+        &of_code(FindingStatus::Released)
+    ));
+    assert!(decide(
+        Action::RetrievalPdfDownload,
+        &pdf_of_code(FindingStatus::Released)
+    ));
+    // Not once it is retracted, never a draft.
+    for status in [FindingStatus::Retracted, FindingStatus::Draft] {
+        assert!(!decide(Action::RetrievalRedeem, &of_code(status)));
+        assert!(!decide(Action::RetrievalPdfDownload, &pdf_of_code(status)));
+    }
+    // Another finding of the same patient and tenant: no.
+    let other = finding(tenant, patient, FindingStatus::Released);
+    assert!(!decide(Action::RetrievalRedeem, &other));
+    // Nothing a session would do.
+    for action in [
+        Action::FindingRead,
+        Action::PatientRead,
+        Action::OwnFindingsList,
+    ] {
+        assert!(!decide(action, &of_code(FindingStatus::Released)));
+    }
+    // Staff: clinicians and assistants of the tenant, not admins, not others.
+    let code = ResourceRef::RetrievalCode {
+        tenant,
+        code: holder.code_id,
+    };
+    let clinician = staff(tenant, StaffRole::Clinician);
+    assert!(policy.decide(
+        &clinician,
+        Action::RetrievalCodeIssue,
+        &of_code(FindingStatus::Released)
+    ));
+    assert!(policy.decide(&clinician, Action::RetrievalCodeRevoke, &code));
+    assert!(!policy.decide(
+        &staff(tenant, StaffRole::TenantAdmin),
+        Action::RetrievalCodeRevoke,
+        &code
+    ));
+    let foreign = staff(TenantId::random(), StaffRole::Clinician);
+    assert!(!policy.decide(&foreign, Action::RetrievalCodeRevoke, &code));
+    assert!(!policy.decide(
+        &foreign,
+        Action::RetrievalCodeIssue,
+        &of_code(FindingStatus::Released)
+    ));
+}

@@ -48,9 +48,43 @@ pub struct ServerConfig {
     /// Four-eyes: turning a service back on everywhere needs a second
     /// operator.
     pub switch_four_eyes: bool,
+    /// Retrieval codes for people without an account (issue 11).
+    pub retrieval: RetrievalConfig,
     /// Test-only: the policy allows everything (see `hippo-policy`).
     #[cfg(feature = "fence-bypass")]
     pub bypass_policy_for_tests: bool,
+}
+
+/// How retrieval codes behave.
+#[derive(Debug, Clone)]
+pub struct RetrievalConfig {
+    /// How long a new code is valid (default 14 days).
+    pub code_validity: Duration,
+    /// Wrong dates of birth a code takes before it locks for good.
+    pub max_attempts: u32,
+    /// Retrieval attempts per client address and minute (in memory, per
+    /// instance; the per-code limit is in the database).
+    pub attempts_per_client_per_minute: u32,
+    /// How long a one-time PDF link is valid.
+    pub pdf_link_validity: Duration,
+    /// Where the public retrieval page is, as printed on the sheet and in
+    /// its QR code, e.g. `https://befunde.example.org`. Without it, the
+    /// address the staff member's browser used.
+    pub public_url: Option<String>,
+}
+
+impl Default for RetrievalConfig {
+    fn default() -> Self {
+        Self {
+            code_validity: Duration::from_secs(
+                u64::from(hippo_core::retrieval::DEFAULT_VALIDITY_DAYS) * 24 * 60 * 60,
+            ),
+            max_attempts: hippo_core::retrieval::DEFAULT_ATTEMPTS,
+            attempts_per_client_per_minute: 10,
+            pdf_link_validity: Duration::from_secs(10 * 60),
+            public_url: None,
+        }
+    }
 }
 
 impl Default for ServerConfig {
@@ -76,6 +110,7 @@ impl Default for ServerConfig {
             messaging: hippo_core::messaging::MessageLimits::default(),
             switch_poll_every: Duration::from_millis(500),
             switch_four_eyes: false,
+            retrieval: RetrievalConfig::default(),
             #[cfg(feature = "fence-bypass")]
             bypass_policy_for_tests: false,
         }

@@ -130,6 +130,18 @@ const ROUTES: &[Row] = {
         ("POST", "/api/v1/switches", A::SwitchChange, R::ServiceSwitch, OPERATORS),
         ("GET", "/switches", A::SwitchList, R::ServiceSwitch, OPERATORS),
         ("POST", "/switches", A::SwitchChange, R::ServiceSwitch, OPERATORS),
+        // Retrieval codes (issue 11): staff issue, list, revoke; the code
+        // holder, without a session, retrieves with code and birth date.
+        ("POST", "/api/v1/findings/{id}/retrieval-codes", A::RetrievalCodeIssue, R::RetrievalCode, CLINICAL),
+        ("GET", "/api/v1/findings/{id}/retrieval-codes", A::RetrievalCodeList, R::RetrievalCode, CLINICAL),
+        ("POST", "/api/v1/retrieval-codes/{id}/revoke", A::RetrievalCodeRevoke, R::RetrievalCode, CLINICAL),
+        ("POST", "/api/v1/retrieval", A::RetrievalRedeem, R::Finding, ANONYMOUS),
+        ("GET", "/api/v1/retrieval/pdf/{token}", A::RetrievalPdfDownload, R::FindingPdf, ANONYMOUS),
+        ("POST", "/findings/{id}/retrieval-codes", A::RetrievalCodeIssue, R::RetrievalCode, CLINICAL),
+        ("POST", "/retrieval-codes/{id}/revoke", A::RetrievalCodeRevoke, R::RetrievalCode, CLINICAL),
+        ("GET", "/retrieve", A::Public, R::None, ANONYMOUS),
+        ("POST", "/retrieve", A::RetrievalRedeem, R::Finding, ANONYMOUS),
+        ("GET", "/retrieve/pdf/{token}", A::RetrievalPdfDownload, R::FindingPdf, ANONYMOUS),
     ]
 };
 

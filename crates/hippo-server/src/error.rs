@@ -65,6 +65,15 @@ pub enum Failure {
     /// users and never the internal reason.
     #[error("service switched off: {} ({})", .0.service, .0.scope)]
     ServiceOff(Outage),
+    // ---- Retrieval codes (issue 11)
+    /// Typed text that is no retrieval code (a typo, a wrong length):
+    /// caught before it counts as an attempt.
+    #[error("not a retrieval code: {0}")]
+    RetrievalCodeMalformed(hippo_core::retrieval::CodeError),
+    /// A retrieval refused; a wrong code and a wrong date of birth are
+    /// one answer.
+    #[error("retrieval refused: {0}")]
+    RetrievalRefused(hippo_core::retrieval::RetrievalRefusal),
 }
 
 impl Failure {
@@ -113,6 +122,15 @@ impl Failure {
             | Self::Unavailable(_)
             | Self::ServiceOff(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::RetrievalCodeMalformed(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::RetrievalRefused(refusal) => {
+                use hippo_core::retrieval::RetrievalRefusal as R;
+                match refusal {
+                    R::NotRecognised => StatusCode::NOT_FOUND,
+                    R::Expired | R::Revoked | R::Withdrawn => StatusCode::GONE,
+                    R::Locked => StatusCode::LOCKED,
+                }
+            }
         }
     }
 
@@ -136,6 +154,18 @@ impl Failure {
             Self::Unavailable(_) => "unavailable",
             Self::Internal(_) => "internal",
             Self::ServiceOff(_) => "service_off",
+            Self::RetrievalCodeMalformed(hippo_core::retrieval::CodeError::Typo) => "code_typo",
+            Self::RetrievalCodeMalformed(_) => "code_malformed",
+            Self::RetrievalRefused(refusal) => {
+                use hippo_core::retrieval::RetrievalRefusal as R;
+                match refusal {
+                    R::NotRecognised => "retrieval_not_recognised",
+                    R::Expired => "code_expired",
+                    R::Revoked => "code_revoked",
+                    R::Withdrawn => "finding_withdrawn",
+                    R::Locked => "code_locked",
+                }
+            }
         }
     }
 
@@ -169,6 +199,10 @@ impl Failure {
                 .user_message
                 .clone()
                 .unwrap_or_else(|| MAINTENANCE_EN.into()),
+            Self::RetrievalCodeMalformed(e) => format!("code: {e}"),
+            Self::RetrievalRefused(refusal) => {
+                crate::retrieval_texts::refusal(*refusal).english.into()
+            }
         }
     }
 }
@@ -179,6 +213,7 @@ impl From<StoreError> for Failure {
             StoreError::NotFound => Self::NotFound,
             StoreError::Domain(d) => d.into(),
             StoreError::Conflict(m) => Self::Conflict(m),
+            StoreError::Retrieval(refusal) => Self::RetrievalRefused(refusal),
             StoreError::AuditUnavailable { .. } => Self::AuditUnavailable(error),
             StoreError::Overloaded(_) => Self::Overloaded(Some(error)),
             StoreError::ServiceOff(outage) => Self::ServiceOff(outage),

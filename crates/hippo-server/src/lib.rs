@@ -15,6 +15,9 @@ pub mod input;
 mod module_graph;
 pub mod policy_check;
 mod probing;
+pub mod retrieval;
+pub mod retrieval_sheet;
+pub mod retrieval_texts;
 mod routes;
 // Notification e-mails from the outbox (issue 11).
 pub mod notify;

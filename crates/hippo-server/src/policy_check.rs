@@ -9,7 +9,7 @@ use hippo_core::messaging::ThreadStatus;
 use hippo_core::policy::{Action, ResourceRef};
 use hippo_core::{
     AccountId, ApiKeyId, AttachmentId, FindingId, OperatorId, PatientId, PatientLink, Principal,
-    PrincipalKind, StaffId, StaffRole, TenantId, ThreadId,
+    PrincipalKind, RetrievalCodeId, StaffId, StaffRole, TenantId, ThreadId,
 };
 use hippo_policy::Policy;
 
@@ -107,6 +107,13 @@ fn own_object(
             attachment: AttachmentId::random(),
             thread_status: ThreadStatus::Open,
         },
+        Action::RetrievalCodeIssue | Action::RetrievalCodeList => finding(FindingStatus::Released),
+        Action::RetrievalCodeRevoke => ResourceRef::RetrievalCode {
+            tenant,
+            code: RetrievalCodeId::random(),
+        },
+        // Anonymous routes: the code holder is no principal of a session.
+        Action::RetrievalRedeem | Action::RetrievalPdfDownload => ResourceRef::Platform,
         Action::Public
         | Action::Login
         | Action::Logout

@@ -98,6 +98,17 @@ fn handler(spec: &RouteSpec, max_upload: usize, max_message: usize) -> MethodRou
         ("POST", "/api/v1/switches") => post(api::switches::change),
         ("GET", "/switches") => get(web::switches::view),
         ("POST", "/switches") => post(web::switches::change),
+        // Retrieval codes (issue 11)
+        ("POST", "/api/v1/findings/{id}/retrieval-codes") => post(api::retrieval::issue),
+        ("GET", "/api/v1/findings/{id}/retrieval-codes") => get(api::retrieval::list),
+        ("POST", "/api/v1/retrieval-codes/{id}/revoke") => post(api::retrieval::revoke),
+        ("POST", "/api/v1/retrieval") => post(api::retrieval::redeem),
+        ("GET", "/api/v1/retrieval/pdf/{token}") => get(api::retrieval::pdf),
+        ("POST", "/findings/{id}/retrieval-codes") => post(web::retrieval::issue),
+        ("POST", "/retrieval-codes/{id}/revoke") => post(web::retrieval::revoke),
+        ("GET", "/retrieve") => get(web::retrieval::form),
+        ("POST", "/retrieve") => post(web::retrieval::submit),
+        ("GET", "/retrieve/pdf/{token}") => get(web::retrieval::pdf),
         (method, path) => panic!("declared route {method} {path} has no handler"),
     };
     handler

@@ -7,11 +7,12 @@ use std::sync::Arc;
 use hippo_core::Principal;
 use hippo_core::audit::RequestOrigin;
 use hippo_core::policy::{AccessGate, Action};
+use hippo_core::retrieval::CodeHolder;
 use hippo_policy::Policy;
-use hippo_store::{AuditLog, AuthStore, Store};
+use hippo_store::{AuditLog, AuthStore, CodeHolderScope, Store, UnscopedRetrievalDesk};
 
 use crate::auth::password::PasswordVerifierPool;
-use crate::auth::rate_limit::LoginThrottle;
+use crate::auth::rate_limit::{LoginThrottle, RetrievalThrottle};
 use crate::config::ServerConfig;
 use crate::error::Failure;
 use crate::probing::ProbeDetector;
@@ -31,6 +32,7 @@ struct Inner {
     throttle: LoginThrottle,
     probes: ProbeDetector,
     switches: Switchboard,
+    retrieval_throttle: RetrievalThrottle,
 }
 
 impl AppState {
@@ -45,6 +47,8 @@ impl AppState {
             config.login_attempts_per_client_per_minute,
         );
         let probes = ProbeDetector::new(config.not_found_limit, config.not_found_window);
+        let retrieval_throttle =
+            RetrievalThrottle::new(config.retrieval.attempts_per_client_per_minute);
         Ok(Self {
             inner: Arc::new(Inner {
                 store,
@@ -53,6 +57,7 @@ impl AppState {
                 throttle,
                 probes,
                 switches,
+                retrieval_throttle,
                 config,
             }),
         })
@@ -81,6 +86,29 @@ impl AppState {
     /// What is switched off now, as this instance last read it.
     pub(crate) fn switches(&self) -> &Switchboard {
         &self.inner.switches
+    }
+
+    pub(crate) fn retrieval_throttle(&self) -> &RetrievalThrottle {
+        &self.inner.retrieval_throttle
+    }
+
+    /// Turns a retrieval code and a date of birth into a code holder.
+    pub(crate) fn retrieval_desk(&self) -> UnscopedRetrievalDesk {
+        self.inner.store.unscoped_retrieval()
+    }
+
+    /// The data handle of a code holder, with the policy gate bound to it
+    /// and the action its route declared.
+    pub(crate) fn code_holder_scope(
+        &self,
+        holder: &CodeHolder,
+        origin: RequestOrigin,
+        declared: Action,
+    ) -> CodeHolderScope {
+        let gate = self.inner.policy.code_holder_gate(holder);
+        self.inner
+            .store
+            .code_holder_scope(holder, origin, gate, declared)
     }
 
     pub(crate) fn sessions(&self) -> AuthStore {

@@ -468,6 +468,9 @@ pub(crate) fn claim_of<E>(
         {
             "tenant"
         }
+        // A retrieval code's holder, within the code's tenant (the policy
+        // lets it reach the code's one finding only).
+        "code_holder" if actor.tenant_id == Some(tenant) => "code",
         "patient" => {
             let account = actor.id.as_deref().unwrap_or_default();
             if linked(account, &tenant.to_string(), &patient.to_string())? {

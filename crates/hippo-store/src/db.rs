@@ -439,6 +439,35 @@ impl Store {
         crate::anomalies::UnscopedAnomalies::new(self.pool.clone())
     }
 
+    /// Turns retrieval codes and dates of birth into code holders and
+    /// claims one-time PDF links (the public retrieval page and API).
+    pub fn unscoped_retrieval(&self) -> crate::retrieval::UnscopedRetrievalDesk {
+        crate::retrieval::UnscopedRetrievalDesk::new(self.pool.clone(), self.audit_log())
+    }
+
+    /// The handle of a code holder (after `unscoped_retrieval`) for one
+    /// request to a route that declared `declared`.
+    pub fn code_holder_scope(
+        &self,
+        holder: &hippo_core::retrieval::CodeHolder,
+        origin: RequestOrigin,
+        gate: Arc<dyn AccessGate>,
+        declared: Action,
+    ) -> crate::retrieval::CodeHolderScope {
+        let request = Request {
+            actor: crate::retrieval::CodeHolderScope::actor(holder, self.audit_log(), origin),
+            gate,
+            declared,
+            scoping: self.scoping,
+        };
+        crate::retrieval::CodeHolderScope::new(
+            self.tenant_pool.clone(),
+            self.vault.clone(),
+            holder,
+            request,
+        )
+    }
+
     /// Unscoped writes for seeding tenants, staff and accounts. Not
     /// reachable from any HTTP handler.
     pub fn unscoped_provisioning(&self) -> UnscopedProvisioning {

@@ -14,6 +14,10 @@ pub enum StoreError {
     NotFound,
     #[error(transparent)]
     Domain(#[from] DomainError),
+    /// A retrieval code (or its one-time PDF link) was refused; the
+    /// refusal is recorded.
+    #[error("retrieval refused: {0}")]
+    Retrieval(hippo_core::retrieval::RetrievalRefusal),
     /// A uniqueness rule would be broken (e.g. e-mail already in use).
     #[error("conflict: {0}")]
     Conflict(String),

@@ -36,6 +36,7 @@ mod patient_threads;
 pub mod private_files;
 mod provisioning;
 mod queries;
+mod retrieval;
 mod rows;
 mod scoping;
 mod secrets;
@@ -59,13 +60,15 @@ pub use messaging::{
 };
 pub use model::{
     AccessEntry, ApiKeyRecord, FindingDetail, FindingPdf, FindingSummary, PatientRecord,
-    TenantKind, TenantSummary,
+    RetrievalCodeRecord, TenantKind, TenantSummary,
 };
 pub use operator_scope::OperatorScope;
 pub use outbox::{ClaimedNotice, Notice, NoticeKind, OutboxCounts, UnscopedOutbox};
 pub use patient_scope::PatientScope;
 pub use provisioning::{TenantDeletion, UnscopedProvisioning};
+pub use retrieval::{CodeHolderScope, NewPdfLink, UnscopedRetrievalDesk};
 pub use secrets::{BlobOptions, DatabaseUrl};
+pub use staff_scope::NewRetrievalCode;
 pub use staff_scope::StaffScope;
 pub use switches::{
     ChangeOutcome, PendingSwitchRequest, SwitchChange, SwitchListing, SwitchNotifications,

@@ -4,7 +4,7 @@
 
 use hippo_core::finding::{FindingStatus, Observation};
 use hippo_core::time_util::UnixMillis;
-use hippo_core::{ApiKeyId, FindingId, PatientId, TenantId};
+use hippo_core::{ApiKeyId, FindingId, PatientId, RetrievalCodeId, TenantId};
 use time::Date;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -122,4 +122,30 @@ pub struct AccessEntry {
     pub resource_kind: String,
     pub resource_id: Option<String>,
     pub outcome: String,
+}
+
+/// A retrieval code as its tenant's staff see it: never the code, which
+/// is not stored (only its hash is).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RetrievalCodeRecord {
+    pub id: RetrievalCodeId,
+    pub tenant_id: TenantId,
+    pub finding_id: FindingId,
+    pub patient_id: PatientId,
+    pub created_at: UnixMillis,
+    pub expires_at: UnixMillis,
+    pub revoked_at: Option<UnixMillis>,
+    pub max_attempts: i64,
+    pub failed_attempts: i64,
+    pub last_used_at: Option<UnixMillis>,
+    /// The facility's name, for the printed sheet.
+    pub facility: String,
+}
+
+impl RetrievalCodeRecord {
+    /// Wrong dates of birth still allowed before the code locks.
+    pub fn attempts_left(&self) -> i64 {
+        (self.max_attempts - self.failed_attempts).max(0)
+    }
 }

@@ -112,6 +112,8 @@ impl UnscopedProvisioning {
             // Notifications not yet sent go with the tenant (issue 11).
             "DELETE FROM notification_outbox WHERE tenant_id = $1",
             "DELETE FROM sessions WHERE staff_id IN (SELECT id FROM staff_users WHERE tenant_id = $1)",
+            "DELETE FROM retrieval_pdf_tokens WHERE tenant_id = $1",
+            "DELETE FROM retrieval_codes WHERE tenant_id = $1",
             "DELETE FROM observations WHERE tenant_id = $1",
             "DELETE FROM finding_pdfs WHERE tenant_id = $1",
             "DELETE FROM blobs WHERE tenant_id = $1",

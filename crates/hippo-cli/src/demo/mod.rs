@@ -45,12 +45,27 @@ pub struct DemoUser {
     pub thread_ids: Vec<ThreadId>,
 }
 
+/// A valid retrieval code of the demo (one per tenant), as printed, with
+/// the date of birth that opens it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct DemoRetrievalCode {
+    /// `XXXX-XXXX-XXXX-XXXX`.
+    pub code: String,
+    /// `YYYY-MM-DD`.
+    pub date_of_birth: String,
+    pub finding_id: FindingId,
+    pub tenant_id: TenantId,
+}
+
 /// The credentials file written by `hippo demo --credentials-out`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DemoCredentials {
     pub url: String,
     pub tenants: Vec<DemoTenantInfo>,
     pub users: Vec<DemoUser>,
+    /// Retrieval codes for people without an account (issue 11).
+    #[serde(default)]
+    pub retrieval_codes: Vec<DemoRetrievalCode>,
 }
 
 const CREDENTIALS_FILE: &str = "demo-credentials.json";
@@ -199,10 +214,39 @@ impl Uploader<'_> {
     }
 }
 
+impl Uploader<'_> {
+    /// A retrieval code for `finding`, issued as a clinician would.
+    async fn issue_code(
+        &self,
+        tenant_id: TenantId,
+        finding: FindingId,
+        person: usize,
+    ) -> anyhow::Result<DemoRetrievalCode> {
+        let code = hippo_core::retrieval::RetrievalCode::generate()?;
+        let validity_ms =
+            i64::from(hippo_core::retrieval::DEFAULT_VALIDITY_DAYS) * 24 * 60 * 60 * 1000;
+        let new = hippo_store::NewRetrievalCode {
+            code_hash: hippo_server::retrieval::code_hash(&code),
+            expires_at: now_millis() + validity_ms,
+            max_attempts: hippo_core::retrieval::DEFAULT_ATTEMPTS,
+        };
+        self.scope(Action::RetrievalCodeIssue)?
+            .issue_retrieval_code(finding, &new)
+            .await?;
+        Ok(DemoRetrievalCode {
+            code: code.grouped(),
+            date_of_birth: PEOPLE[person].2.to_owned(),
+            finding_id: finding,
+            tenant_id,
+        })
+    }
+}
+
 /// What the seeding produced, before the server's URL is known.
 pub struct DemoWorld {
     pub tenants: Vec<DemoTenantInfo>,
     pub users: Vec<DemoUser>,
+    pub retrieval_codes: Vec<DemoRetrievalCode>,
 }
 
 impl DemoWorld {
@@ -211,6 +255,7 @@ impl DemoWorld {
             url,
             tenants: self.tenants.clone(),
             users: self.users.clone(),
+            retrieval_codes: self.retrieval_codes.clone(),
         }
     }
 }
@@ -228,6 +273,7 @@ pub async fn seed(store: &Store) -> anyhow::Result<DemoWorld> {
     let mut progress = Progress::new("seeding demo", total_steps);
     let mut tenants = Vec::new();
     let mut users = Vec::new();
+    let mut retrieval_codes = Vec::new();
     // Per person: their account's linked records and visible findings.
     let mut person_links: Vec<Vec<(TenantId, PatientId)>> = vec![Vec::new(); PEOPLE.len()];
     let mut person_findings: Vec<Vec<FindingId>> = vec![Vec::new(); PEOPLE.len()];
@@ -328,6 +374,12 @@ pub async fn seed(store: &Store) -> anyhow::Result<DemoWorld> {
             }
             progress.step();
         }
+        // One valid retrieval code per tenant, for the first patient's
+        // first released finding.
+        if let (Some(&person), Some(&finding)) = (tenant.patients.first(), tenant_findings.first())
+        {
+            retrieval_codes.push(uploader.issue_code(tenant_id, finding, person).await?);
+        }
         for (email, pw, role) in staff_users {
             users.push(DemoUser {
                 email,
@@ -387,7 +439,11 @@ pub async fn seed(store: &Store) -> anyhow::Result<DemoWorld> {
     });
     seed_messages(store, &clinicians, &accounts, &person_links, &mut users).await?;
     progress.step();
-    Ok(DemoWorld { tenants, users })
+    Ok(DemoWorld {
+        tenants,
+        users,
+        retrieval_codes,
+    })
 }
 
 const OPERATOR_EMAIL: &str = "oncall@hippo.example";
@@ -476,6 +532,7 @@ pub async fn seed_or_reuse(store: &Store, data_dir: &Path) -> anyhow::Result<Dem
         return Ok(DemoWorld {
             tenants: creds.tenants,
             users: creds.users,
+            retrieval_codes: creds.retrieval_codes,
         });
     }
     if saved.exists() {

@@ -149,6 +149,39 @@ async fn demo_seeds_serves_and_describes_itself() {
         .await
         .unwrap();
     assert_eq!(list.as_array().unwrap().len(), user.finding_ids.len());
+
+    // One valid retrieval code per tenant, at the top level, as printed.
+    let mut top: Vec<&str> = raw
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    top.sort_unstable();
+    assert_eq!(top, ["retrieval_codes", "tenants", "url", "users"]);
+    let mut fields: Vec<&str> = raw["retrieval_codes"][0]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    fields.sort_unstable();
+    assert_eq!(fields, ["code", "date_of_birth", "finding_id", "tenant_id"]);
+    assert_eq!(creds.retrieval_codes.len(), creds.tenants.len());
+    for code in &creds.retrieval_codes {
+        assert!(creds.tenants.iter().any(|t| t.id == code.tenant_id));
+        assert_eq!(code.code.len(), 19, "grouped: {}", code.code);
+        let opened: Value = client
+            .post(format!("{}/api/v1/retrieval", creds.url))
+            .json(&json!({"code": code.code, "date_of_birth": code.date_of_birth}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(opened["finding"]["id"], code.finding_id.to_string());
+    }
     // Every user's thread_ids are exactly the threads they can read.
     assert!(creds.users.iter().any(|u| !u.thread_ids.is_empty()));
     for user in creds.users.iter().filter(|u| u.role != "operator") {

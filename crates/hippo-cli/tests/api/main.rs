@@ -33,6 +33,7 @@ mod openapi;
 mod outbox_throughput;
 mod probing;
 mod requests;
+mod retrieval;
 mod route_table;
 mod s3;
 mod secrets;

@@ -55,6 +55,7 @@ enum TargetKind {
     AuditEntry,
     Thread,
     Attachment,
+    RetrievalCode,
 }
 
 fn target_kind(spec: &RouteSpec) -> Option<TargetKind> {
@@ -69,6 +70,9 @@ fn target_kind(spec: &RouteSpec) -> Option<TargetKind> {
             Some(TargetKind::Thread)
         }
         Target::Item if spec.path.contains("/attachments/{id}") => Some(TargetKind::Attachment),
+        Target::Item if spec.path.contains("/retrieval-codes/{id}") => {
+            Some(TargetKind::RetrievalCode)
+        }
         Target::Item => Some(TargetKind::Finding),
     }
 }
@@ -102,6 +106,7 @@ fn relations(kind: TargetKind) -> &'static [Relation] {
             Nonexistent,
             Retracted,
         ],
+        TargetKind::RetrievalCode => &[Own, OtherPatientSameTenant, OtherTenant, Nonexistent],
     }
 }
 
@@ -140,6 +145,8 @@ fn expected(spec: &RouteSpec, kind: PrincipalKind, relation: Option<Relation>) -
         // retracted thread is neither retracted again nor assigned.
         (Action::MessagePost | Action::ThreadClose, Closed | Retracted) => Expect::Conflict,
         (Action::ThreadRetract | Action::ThreadAssign, Retracted) => Expect::Conflict,
+        // Only released findings get retrieval codes.
+        (Action::RetrievalCodeIssue, Draft | Retracted) => Expect::Conflict,
         _ => Expect::Allowed,
     }
 }
@@ -294,6 +301,27 @@ impl World {
                     _ => self.max,
                 };
                 self.covered_record_about(patient).await
+            }
+            TargetKind::RetrievalCode => {
+                let finding = self.finding(relation).await;
+                let scope = if relation == Relation::OtherTenant {
+                    &self.tenant_b_clinician
+                } else {
+                    &self.tenant_a_clinician
+                };
+                let code = hippo_core::retrieval::RetrievalCode::generate().unwrap();
+                let new = hippo_store::NewRetrievalCode {
+                    code_hash: hippo_server::retrieval::code_hash(&code),
+                    expires_at: now_millis() + 3_600_000,
+                    max_attempts: 5,
+                };
+                scope
+                    .acting(Action::RetrievalCodeIssue)
+                    .issue_retrieval_code(finding.parse().unwrap(), &new)
+                    .await
+                    .unwrap()
+                    .id
+                    .to_string()
             }
             TargetKind::ApiKey => {
                 let scope = if relation == Relation::OtherTenant {

@@ -96,10 +96,15 @@ fn anonymous_routes_are_exactly_the_known_few() {
         anonymous,
         [
             "GET /api/v1/openapi.json",
+            "GET /api/v1/retrieval/pdf/{token}",
             "GET /login",
+            "GET /retrieve",
+            "GET /retrieve/pdf/{token}",
             "GET /static/hippo.css",
             "POST /api/v1/auth/login",
+            "POST /api/v1/retrieval",
             "POST /login",
+            "POST /retrieve",
         ]
     );
     for spec in specs() {

@@ -8,6 +8,7 @@
 
 mod instances;
 mod operators;
+mod retrieval;
 mod scopes;
 
 use std::time::Duration;

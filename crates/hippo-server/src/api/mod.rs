@@ -10,6 +10,7 @@ pub mod forensics;
 pub mod json;
 pub mod openapi;
 pub mod patients;
+pub mod retrieval;
 pub mod switches;
 pub mod tenants;
 pub mod threads;

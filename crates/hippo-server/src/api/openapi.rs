@@ -4,9 +4,8 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::api::switches;
 use crate::api::{access_log, alerts, api_keys, auth, findings, forensics};
-use crate::api::{patients, tenants, threads};
+use crate::api::{patients, retrieval, switches, tenants, threads};
 
 struct BearerAuth;
 
@@ -37,6 +36,8 @@ impl Modify for BearerAuth {
         threads::assign, threads::close, threads::retract, threads::attachment,
         switches::list, switches::change,
         openapi_json,
+        retrieval::issue, retrieval::list, retrieval::revoke,
+        retrieval::redeem, retrieval::pdf,
     ),
     modifiers(&BearerAuth),
 )]

@@ -36,3 +36,23 @@ impl LoginThrottle {
         account_ok && client_ok
     }
 }
+
+/// Retrieval attempts per client address (the per-code limit is counted
+/// in the database, across instances).
+#[derive(Clone)]
+pub struct RetrievalThrottle {
+    per_client: Arc<DefaultKeyedRateLimiter<IpAddr>>,
+}
+
+impl RetrievalThrottle {
+    pub fn new(per_client_per_minute: u32) -> Self {
+        Self {
+            per_client: Arc::new(RateLimiter::keyed(per_minute(per_client_per_minute))),
+        }
+    }
+
+    /// Counts one attempt; `false` means refuse it.
+    pub fn allow(&self, client: Option<IpAddr>) -> bool {
+        client.is_none_or(|ip| self.per_client.check_key(&ip).is_ok())
+    }
+}

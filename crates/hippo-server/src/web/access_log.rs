@@ -30,6 +30,11 @@ fn describe(action: &str) -> &'static str {
         "finding_upload" => "uploaded a finding",
         "finding_release" => "released a finding to you",
         "finding_retract" => "retracted a finding",
+        "retrieval_code_issue" => "issued a retrieval code for a finding",
+        "retrieval_code_revoke" => "revoked a retrieval code",
+        "retrieval_code_list" => "listed retrieval codes",
+        "retrieval_redeem" => "used a retrieval code to view a finding",
+        "retrieval_pdf_download" => "used a retrieval code to download a report PDF",
         _ => "other access",
     }
 }

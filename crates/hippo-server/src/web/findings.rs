@@ -51,6 +51,20 @@ pub struct ObservationRow {
     pub abnormal: bool,
 }
 
+impl ObservationRow {
+    pub fn of(o: &hippo_core::finding::Observation) -> Self {
+        Self {
+            code: o.code.clone(),
+            display: o.display.clone(),
+            value: o.value.display(),
+            unit: o.unit.clone().unwrap_or_default(),
+            range: o.reference_range().unwrap_or_default(),
+            flag: o.flag.as_str(),
+            abnormal: o.flag.is_abnormal(),
+        }
+    }
+}
+
 #[derive(Template)]
 #[template(path = "findings.html")]
 struct OwnFindingsPage {
@@ -76,6 +90,9 @@ struct FindingPage {
     staff_view: bool,
     can_release: bool,
     can_retract: bool,
+    /// Retrieval codes (staff who may issue them); `None` hides the section.
+    retrieval_codes: Option<Vec<crate::web::code_rows::CodeRow>>,
+    can_issue_code: bool,
 }
 
 pub async fn detail(caller: Authorized, Path(raw): Path<String>) -> Result<Response, WebError> {
@@ -88,23 +105,25 @@ pub async fn detail(caller: Authorized, Path(raw): Path<String>) -> Result<Respo
         finding: id,
         status,
     };
+    let retrieval_codes = match &caller.scope {
+        Scope::Staff(staff) if caller.may(Action::RetrievalCodeList, &resource) => Some(
+            staff
+                .retrieval_codes(id)
+                .await?
+                .iter()
+                .map(Into::into)
+                .collect(),
+        ),
+        _ => None,
+    };
     page(&FindingPage {
         nav: Nav::of(&caller),
+        retrieval_codes,
+        can_issue_code: status == FindingStatus::Released
+            && caller.may(Action::RetrievalCodeIssue, &resource),
         finding: (&detail.summary).into(),
         patient_id: detail.summary.patient_id.to_string(),
-        observations: detail
-            .observations
-            .iter()
-            .map(|o| ObservationRow {
-                code: o.code.clone(),
-                display: o.display.clone(),
-                value: o.value.display(),
-                unit: o.unit.clone().unwrap_or_default(),
-                range: o.reference_range().unwrap_or_default(),
-                flag: o.flag.as_str(),
-                abnormal: o.flag.is_abnormal(),
-            })
-            .collect(),
+        observations: detail.observations.iter().map(ObservationRow::of).collect(),
         staff_view: matches!(caller.scope, Scope::Staff(_)),
         can_release: status == FindingStatus::Draft
             && caller.may(Action::FindingRelease, &resource),

@@ -4,6 +4,7 @@
 pub mod access_log;
 pub mod alerts;
 pub mod assets;
+pub mod code_rows;
 pub mod findings;
 pub mod forensics;
 pub mod home;
@@ -11,5 +12,6 @@ pub mod login;
 pub mod messages;
 pub mod patients;
 pub mod render;
+pub mod retrieval;
 pub mod switches;
 pub mod tenants;

@@ -26,7 +26,7 @@ const FINDING_BY_ID_SQL: &str = "SELECT f.id, f.tenant_id, t.name AS tenant_name
      FROM findings f JOIN tenants t ON t.id = f.tenant_id \
      WHERE (f.tenant_id = $1) /* fence */ AND f.id = $2";
 
-const FINDING_BY_ID: Statement<FindingSummary> = Statement {
+pub(super) const FINDING_BY_ID: Statement<FindingSummary> = Statement {
     sql: FINDING_BY_ID_SQL,
     map: rows::finding_summary,
     resource: finding_ref,

@@ -8,7 +8,10 @@
 mod api_keys;
 mod findings;
 mod patients;
+mod retrieval_codes;
 mod threads;
+
+pub use retrieval_codes::NewRetrievalCode;
 
 use hippo_core::{Principal, TenantId};
 

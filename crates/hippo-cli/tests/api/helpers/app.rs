@@ -206,6 +206,7 @@ async fn spawn_on(
         DemoWorld {
             tenants: Vec::new(),
             users: Vec::new(),
+            retrieval_codes: Vec::new(),
         }
     } else {
         hippo_cli::demo::seed(&store).await.unwrap()
@@ -219,6 +220,8 @@ async fn spawn_on(
         not_found_limit: 10_000,
         ..ServerConfig::default()
     };
+    // Likewise the retrieval budget per address (its own test sets it).
+    config.retrieval.attempts_per_client_per_minute = 100_000;
     config.bypass_policy_for_tests = fences.bypass_policy;
     // The audit key lives in a file, as in production; heads come quickly.
     let key = hippo_audit::AuditSigningKey::generate();

@@ -1,0 +1,244 @@
+//! Retrieval codes in the browser: the public page where a code holder
+//! enters code and date of birth (German and English), its one-time PDF
+//! link, and the staff's issue (answered with the printed sheet) and
+//! revoke buttons on the finding page.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::CookieJar;
+use hippo_core::{FindingId, RetrievalCodeId};
+use secrecy::ExposeSecret;
+use serde::Deserialize;
+
+use crate::auth::csrf::verify_double_submit;
+use crate::auth::token::{LOGIN_CSRF_COOKIE, new_token};
+use crate::error::{Failure, WebError};
+use crate::extract::{Authorized, RequestMeta};
+use crate::retrieval;
+use crate::retrieval_texts::{self as texts, Bilingual};
+use crate::state::AppState;
+use crate::views::pdf_response;
+use crate::web::findings::{FindingRow, ObservationRow};
+use crate::web::login::{CsrfOnly, cookie};
+use crate::web::render::page;
+
+#[derive(Template)]
+#[template(path = "retrieve.html")]
+struct RetrievePage {
+    csrf: String,
+    code: String,
+    error: Option<Bilingual>,
+    t: Texts,
+}
+
+/// The page's fixed texts, handed to the template.
+struct Texts {
+    title: Bilingual,
+    intro: Bilingual,
+    code: Bilingual,
+    birth_date: Bilingual,
+    submit: Bilingual,
+    pdf: Bilingual,
+}
+
+fn page_texts() -> Texts {
+    Texts {
+        title: texts::PAGE_TITLE,
+        intro: texts::PAGE_INTRO,
+        code: texts::CODE_LABEL,
+        birth_date: texts::BIRTH_DATE_LABEL,
+        submit: texts::SUBMIT,
+        pdf: texts::PDF_LINK,
+    }
+}
+
+#[derive(Template)]
+#[template(path = "retrieved.html")]
+struct RetrievedPage {
+    finding: FindingRow,
+    observations: Vec<ObservationRow>,
+    pdf_url: String,
+    t: Texts,
+}
+
+/// The form, with a fresh double-submit token (no session here).
+fn form_page(
+    state: &AppState,
+    jar: CookieJar,
+    code: String,
+    error: Option<Failure>,
+) -> Result<Response, WebError> {
+    let csrf = new_token();
+    let jar = jar.add(cookie(
+        LOGIN_CSRF_COOKIE,
+        csrf.clone(),
+        state.config().cookie_secure,
+    ));
+    let status = error
+        .as_ref()
+        .map(Failure::status)
+        .unwrap_or(StatusCode::OK);
+    let body = page(&RetrievePage {
+        csrf,
+        code,
+        error: error.as_ref().map(bilingual_failure),
+        t: page_texts(),
+    })?;
+    Ok((status, jar, body).into_response())
+}
+
+fn bilingual_failure(failure: &Failure) -> Bilingual {
+    match failure {
+        Failure::RetrievalRefused(refusal) => texts::refusal(*refusal),
+        Failure::RetrievalCodeMalformed(hippo_core::retrieval::CodeError::Typo) => texts::TYPO,
+        Failure::RetrievalCodeMalformed(_) => texts::MALFORMED_CODE,
+        Failure::Invalid(_) => texts::MALFORMED_BIRTH_DATE,
+        Failure::RateLimited => texts::RATE_LIMITED,
+        Failure::CsrfMismatch => Bilingual {
+            german: "Das Formular ist abgelaufen. Bitte laden Sie die Seite neu.",
+            english: "The form has expired. Please reload the page and try again.",
+        },
+        _ => Bilingual {
+            german: "Der Dienst ist gerade nicht verfügbar. Bitte versuchen Sie es später.",
+            english: "The service is temporarily unavailable. Please try again later.",
+        },
+    }
+}
+
+#[derive(Deserialize)]
+pub struct RetrieveQuery {
+    /// Filled in from the sheet's QR code.
+    code: Option<String>,
+}
+
+pub async fn form(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    Query(query): Query<RetrieveQuery>,
+) -> Result<Response, WebError> {
+    // The form itself belongs to no action; with retrieval off everywhere
+    // the holder sees the maintenance page before typing anything.
+    if let Some(outage) = state
+        .switches()
+        .snapshot()
+        .everywhere(&[hippo_core::switches::Service::Retrieval])
+    {
+        return Err(WebError(Failure::ServiceOff(outage.clone())));
+    }
+    let code: String = query.code.unwrap_or_default().chars().take(40).collect();
+    form_page(&state, jar, code, None)
+}
+
+#[derive(Deserialize)]
+pub struct RetrieveForm {
+    csrf: String,
+    code: String,
+    date_of_birth: String,
+}
+
+/// `TT.MM.JJJJ` as Germans type it, or the ISO date a date field sends.
+fn iso_birth_date(typed: &str) -> String {
+    let typed = typed.trim();
+    let parts: Vec<&str> = typed.split('.').collect();
+    match parts.as_slice() {
+        [d, m, y] if y.len() == 4 && d.len() <= 2 && m.len() <= 2 => {
+            format!("{y}-{m:0>2}-{d:0>2}")
+        }
+        _ => typed.to_owned(),
+    }
+}
+
+pub async fn submit(
+    State(state): State<AppState>,
+    meta: RequestMeta,
+    jar: CookieJar,
+    Form(form): Form<RetrieveForm>,
+) -> Result<Response, WebError> {
+    let cookie_token = jar.get(LOGIN_CSRF_COOKIE).map(|c| c.value().to_owned());
+    if !verify_double_submit(cookie_token.as_deref(), &form.csrf) {
+        return form_page(&state, jar, form.code, Some(Failure::CsrfMismatch));
+    }
+    let birth_date = iso_birth_date(&form.date_of_birth);
+    let retrieved = match retrieval::retrieve(&state, &meta, &form.code, &birth_date).await {
+        Ok(r) => r,
+        Err(failure) if failure.status().is_client_error() => {
+            return form_page(&state, jar, form.code, Some(failure));
+        }
+        Err(failure) => return Err(WebError(failure)),
+    };
+    let detail = &*retrieved.finding;
+    page(&RetrievedPage {
+        finding: (&detail.summary).into(),
+        observations: detail.observations.iter().map(ObservationRow::of).collect(),
+        pdf_url: format!("/retrieve/pdf/{}", retrieved.pdf_token.expose_secret()),
+        t: page_texts(),
+    })
+}
+
+pub async fn pdf(
+    State(state): State<AppState>,
+    meta: RequestMeta,
+    Path(token): Path<String>,
+) -> Result<Response, WebError> {
+    let pdf = retrieval::pdf(&state, &meta, &token).await?;
+    let id = pdf.summary.id;
+    Ok(pdf_response(id, pdf.into_bytes()))
+}
+
+#[derive(Deserialize)]
+pub struct IssueForm {
+    csrf: String,
+    valid_days: Option<String>,
+}
+
+/// Issue a code and answer with its printed sheet: the only time the code
+/// can be printed, since only its hash is kept.
+pub async fn issue(
+    State(state): State<AppState>,
+    caller: Authorized,
+    Path(raw): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<IssueForm>,
+) -> Result<Response, WebError> {
+    caller.verify_csrf(&form.csrf)?;
+    let id: FindingId = caller.parse_id(&raw).await?;
+    let days = match form.valid_days.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(d) => Some(d.parse::<u32>().map_err(|_| {
+            Failure::Invalid(format!(
+                "valid_days: a whole number from 1 to {}",
+                retrieval::MAX_VALIDITY_DAYS
+            ))
+        })?),
+    };
+    let issued = retrieval::issue(&state, &caller, id, days).await?;
+    let bytes = retrieval::sheet(&state, &headers, &issued)?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/pdf".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!(
+                    "attachment; filename=\"retrieval-code-{}.pdf\"",
+                    issued.record.id
+                ),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+pub async fn revoke(
+    caller: Authorized,
+    Path(raw): Path<String>,
+    Form(form): Form<CsrfOnly>,
+) -> Result<Redirect, WebError> {
+    caller.verify_csrf(&form.csrf)?;
+    let id: RetrievalCodeId = caller.parse_id(&raw).await?;
+    let record = caller.staff()?.revoke_retrieval_code(id).await?;
+    Ok(Redirect::to(&format!("/findings/{}", record.finding_id)))
+}
