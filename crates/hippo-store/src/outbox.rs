@@ -273,6 +273,18 @@ impl UnscopedOutbox {
         )
     }
 
+    /// Drop notifications not yet sent: `hippo demo` seeds a history of
+    /// conversations that is news to nobody, and must not mail its
+    /// fictional patients once a relay is configured.
+    pub async fn discard_unsent_seed_notices(&self) -> Result<u64, StoreError> {
+        Ok(
+            sqlx::query("DELETE FROM notification_outbox WHERE state = 'pending' AND attempts = 0")
+                .execute(&self.pool)
+                .await?
+                .rows_affected(),
+        )
+    }
+
     /// Notifications per state, for operators.
     pub async fn counts(&self) -> Result<OutboxCounts, StoreError> {
         let rows = sqlx::query(

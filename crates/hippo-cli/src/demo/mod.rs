@@ -496,6 +496,10 @@ async fn seed_messages(
         report,
     )
     .await?;
+    store
+        .unscoped_outbox()
+        .discard_unsent_seed_notices()
+        .await?;
     for (index, user) in users.iter_mut().enumerate() {
         let account = accounts.iter().find(|(i, _)| *i == index).map(|(_, a)| *a);
         user.thread_ids = threads

@@ -665,3 +665,83 @@ async fn smtp_a_starttls_sender_never_falls_back_to_plain_text() {
     config.smtp_security = hippo_server::notify::SmtpSecurity::Tls;
     assert!(Sender::new(app.store.unscoped_outbox(), config).is_ok());
 }
+
+/// In the subject and every body of the conversation: must never reach a
+/// mail or the outbox.
+const MESSAGE_MARK: &str = "Nachricht-9kz3 Ihre Leberwerte sind erhöht";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn smtp_staff_messages_notify_the_patient_without_content_and_patient_messages_notify_nobody()
+{
+    let sink = SmtpSink::start().await;
+    let app = test_app()
+        .configure(|c| c.notifications = Some(sink.notify_config()))
+        .spawn()
+        .await;
+    // The demo's seeded conversations are news to nobody.
+    assert!(
+        outbox(&app.db).await.is_empty(),
+        "seeding left notifications"
+    );
+    let erika = app.user("erika.mustermann");
+    let patient = app.user("a.keller").patient_ids[0];
+    assert!(erika.patient_ids.contains(&patient));
+    let clinician = app.login("a.keller").await;
+    let erika_session = app.login("erika.mustermann").await;
+
+    // Staff start a thread: one notification.
+    let started = app
+        .post_json(
+            "/api/v1/threads",
+            &clinician,
+            &serde_json::json!({"subject": MESSAGE_MARK, "body": MESSAGE_MARK,
+                "patient_id": patient.to_string()}),
+        )
+        .await;
+    assert_eq!(started.status(), StatusCode::CREATED);
+    let thread = started.json::<serde_json::Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // The patient answers: nobody is mailed. Staff answer: one more.
+    for (session, expect_rows) in [(&erika_session, 1), (&clinician, 2)] {
+        let posted = app
+            .post_json(
+                &format!("/api/v1/threads/{thread}/messages"),
+                session,
+                &serde_json::json!({"body": MESSAGE_MARK}),
+            )
+            .await;
+        assert_eq!(posted.status(), StatusCode::CREATED);
+        assert_eq!(outbox(&app.db).await.len(), expect_rows);
+    }
+    // A refused post (empty body) writes no notification.
+    let refused = app
+        .post_json(
+            &format!("/api/v1/threads/{thread}/messages"),
+            &clinician,
+            &serde_json::json!({"body": ""}),
+        )
+        .await;
+    assert!(refused.status().is_client_error());
+    assert_eq!(outbox(&app.db).await.len(), 2);
+
+    outbox_drained(&app.db).await;
+    let mails = sink.mails();
+    assert_eq!(mails.len(), 2, "one mail per staff message");
+    let kinds: BTreeSet<String> = sqlx::query("SELECT kind FROM notification_outbox")
+        .fetch_all(&app.db)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get("kind"))
+        .collect();
+    assert_eq!(kinds, BTreeSet::from(["new_message".to_owned()]));
+    for mail in &mails {
+        assert_eq!(mail.rcpt_tos, std::slice::from_ref(&erika.email));
+        assert_eq!(mail.subject, NOTICE_SUBJECT);
+        for secret in ["Nachricht-9kz3", "Leberwerte", "Labor Nord", "Erika"] {
+            assert!(!mail.raw.contains(secret), "{secret:?} in:\n{}", mail.raw);
+        }
+    }
+}

@@ -17,6 +17,7 @@ use super::{
 };
 use crate::admission::{Access, Admitted, Gated, Gatekeeper};
 use crate::error::StoreError;
+use crate::outbox::{Notice, NoticeKind, enqueue_in};
 use crate::vault::{BlobRef, Vault};
 
 /// Who writes a message, from which side.
@@ -224,7 +225,7 @@ pub(crate) async fn post_message(
             )));
         }
         insert_message(&mut tx, tenant, patient, id, &author, &sealed, at).await?;
-        // notification outbox: enqueue here (lead merges the outbox)
+        notify_patient(&mut tx, tenant, patient, author.side).await?;
         Ok::<_, StoreError>(Ok((tx, at)))
     }
     .await;
@@ -266,6 +267,27 @@ pub(crate) async fn post_message(
             Err(e)
         }
     }
+}
+
+/// A message from staff tells the patient, by a mail with no content,
+/// written in the message's own transaction (nothing sent for a message
+/// that rolls back, nothing lost for one that commits). The patient's own
+/// messages notify nobody: the staff inbox shows them.
+async fn notify_patient(
+    tx: &mut Transaction<'static, Any>,
+    tenant: TenantId,
+    patient: PatientId,
+    side: Side,
+) -> Result<(), StoreError> {
+    if side != Side::Staff {
+        return Ok(());
+    }
+    let notice = Notice {
+        tenant,
+        patient,
+        kind: NoticeKind::NewMessage,
+    };
+    enqueue_in(tx, &notice).await
 }
 
 /// Record a refused post and hand the refusal on.
@@ -341,7 +363,7 @@ pub(crate) async fn insert_thread<T>(
         at,
     )
     .await?;
-    // notification outbox: enqueue here (lead merges the outbox)
+    notify_patient(&mut tx, new.tenant, new.patient, new.author.side).await?;
     let summary = ThreadSummary {
         id,
         tenant_id: new.tenant,
