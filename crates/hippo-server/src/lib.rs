@@ -13,6 +13,7 @@ pub mod extract;
 pub mod input;
 #[cfg(test)]
 mod module_graph;
+pub mod pdf_page;
 pub mod policy_check;
 mod probing;
 pub mod retrieval;

@@ -3,9 +3,10 @@
 //! on it (no title, no values, no name): only what retrieving needs. The
 //! QR code's modules are drawn as filled rectangles with pdf-writer.
 
-use pdf_writer::{Content, Name, Pdf, Rect, Ref, Str};
+use pdf_writer::{Content, Name};
 use qrcode::{Color, EcLevel, QrCode};
 
+use crate::pdf_page::{one_page, text};
 use crate::retrieval_texts::{
     Bilingual, SHEET_HOW, SHEET_TITLE, SHEET_VALID_UNTIL, SHEET_WHERE, sheet_keep_safe,
 };
@@ -37,27 +38,6 @@ pub fn qr_modules(text: &str) -> Result<(usize, Vec<bool>), qrcode::types::QrErr
         .map(|c| c == Color::Dark)
         .collect();
     Ok((width, dark))
-}
-
-/// Helvetica's WinAnsiEncoding has the German letters at their Latin-1
-/// code points; anything else becomes '?'.
-fn win_ansi(text: &str) -> Vec<u8> {
-    text.chars()
-        .map(|c| match c as u32 {
-            0x20..=0x7e | 0xa0..=0xff => c as u32 as u8,
-            _ => b'?',
-        })
-        .collect()
-}
-
-fn text(content: &mut Content, font: Name, size: f32, x: f32, y: f32, s: &str) {
-    let bytes = win_ansi(s);
-    content
-        .begin_text()
-        .set_font(font, size)
-        .next_line(x, y)
-        .show(Str(&bytes))
-        .end_text();
 }
 
 /// Long lines broken at spaces so they fit the page.
@@ -99,42 +79,22 @@ fn both(c: &mut Content, font: Name, y: &mut f32, size: f32, t: Bilingual) {
 
 pub fn render(sheet: &Sheet<'_>) -> Result<Vec<u8>, qrcode::types::QrError> {
     let (width, modules) = qr_modules(&qr_text(sheet))?;
-    let catalog = Ref::new(1);
-    let tree = Ref::new(2);
-    let page_id = Ref::new(3);
-    let regular = Ref::new(4);
-    let bold = Ref::new(5);
-    let content_id = Ref::new(6);
-    let (f_regular, f_bold) = (Name(b"F1"), Name(b"F2"));
+    Ok(one_page(sheet.facility, |c, fonts| {
+        draw(c, fonts.regular, fonts.bold, sheet, width, &modules);
+    }))
+}
 
-    let mut pdf = Pdf::new();
-    pdf.catalog(catalog).pages(tree);
-    pdf.pages(tree).kids([page_id]).count(1);
-    let mut page = pdf.page(page_id);
-    page.media_box(Rect::new(0.0, 0.0, 595.0, 842.0));
-    page.parent(tree);
-    page.contents(content_id);
-    let mut resources = page.resources();
-    let mut fonts = resources.fonts();
-    fonts.pair(f_regular, regular);
-    fonts.pair(f_bold, bold);
-    drop(fonts);
-    drop(resources);
-    drop(page);
-    for (id, base) in [(regular, &b"Helvetica"[..]), (bold, &b"Helvetica-Bold"[..])] {
-        pdf.type1_font(id)
-            .base_font(Name(base))
-            .encoding_predefined(Name(b"WinAnsiEncoding"));
-    }
-
-    let mut c = Content::new();
-    c.set_fill_rgb(0.12, 0.44, 0.55);
-    c.rect(0.0, 792.0, 595.0, 50.0).fill_nonzero();
-    c.set_fill_rgb(1.0, 1.0, 1.0);
-    text(&mut c, f_bold, 18.0, 50.0, 810.0, sheet.facility);
+fn draw(
+    c: &mut Content,
+    f_regular: Name,
+    f_bold: Name,
+    sheet: &Sheet<'_>,
+    width: usize,
+    modules: &[bool],
+) {
     c.set_fill_rgb(0.1, 0.15, 0.2);
     text(
-        &mut c,
+        c,
         f_bold,
         18.0,
         50.0,
@@ -145,22 +105,22 @@ pub fn render(sheet: &Sheet<'_>) -> Result<Vec<u8>, qrcode::types::QrError> {
     c.set_fill_rgb(0.93, 0.95, 0.97);
     c.rect(50.0, 675.0, 495.0, 50.0).fill_nonzero();
     c.set_fill_rgb(0.1, 0.15, 0.2);
-    text(&mut c, f_bold, 28.0, 70.0, 690.0, sheet.code);
+    text(c, f_bold, 28.0, 70.0, 690.0, sheet.code);
     let mut y = 645.0;
-    both(&mut c, f_regular, &mut y, 11.0, SHEET_WHERE);
+    both(c, f_regular, &mut y, 11.0, SHEET_WHERE);
     c.set_fill_rgb(0.1, 0.15, 0.2);
-    text(&mut c, f_bold, 13.0, 50.0, y, sheet.page_url);
+    text(c, f_bold, 13.0, 50.0, y, sheet.page_url);
     y -= 28.0;
-    both(&mut c, f_regular, &mut y, 11.0, SHEET_HOW);
+    both(c, f_regular, &mut y, 11.0, SHEET_HOW);
     c.set_fill_rgb(0.1, 0.15, 0.2);
     let label = format!(
         "{} / {}:",
         SHEET_VALID_UNTIL.german, SHEET_VALID_UNTIL.english
     );
-    text(&mut c, f_regular, 11.0, 50.0, y, &label);
+    text(c, f_regular, 11.0, 50.0, y, &label);
     // A line of its own: German letters turn a PDF string into hex, and
     // the date should stay findable in the file.
-    text(&mut c, f_bold, 12.0, 50.0, y - 16.0, sheet.valid_until);
+    text(c, f_bold, 12.0, 50.0, y - 16.0, sheet.valid_until);
     y -= 16.0;
     y -= 30.0;
     // The QR code: one filled square per dark module, with the quiet zone
@@ -183,10 +143,7 @@ pub fn render(sheet: &Sheet<'_>) -> Result<Vec<u8>, qrcode::types::QrError> {
     c.fill_nonzero();
     y = top - side - 8.0 * module;
     let (german, english) = sheet_keep_safe(sheet.attempts);
-    bilingual(&mut c, f_regular, &mut y, 9.0, &german, &english);
-    let content = c.finish();
-    pdf.stream(content_id, &content);
-    Ok(pdf.finish())
+    bilingual(c, f_regular, &mut y, 9.0, &german, &english);
 }
 
 #[cfg(test)]
