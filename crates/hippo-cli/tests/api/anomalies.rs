@@ -164,6 +164,28 @@ async fn counting_up_identifiers_and_touching_many_patients_raise_alerts() {
             .find(|a| a["rule"] == "many_patients" && a["actor"] == hers.as_str())
             .cloned()
     };
+    // Her inbox lists a thread of every patient of the facility: a page
+    // of many patients, which is daily work and raises nothing.
+    let clinician = app.login("a.keller").await;
+    for p in &assistant.user.patient_ids {
+        let started = app
+            .post_json(
+                "/api/v1/threads",
+                &clinician,
+                &serde_json::json!({"subject": "Termin", "body": "Bitte melden Sie sich.",
+                    "patient_id": p.to_string()}),
+            )
+            .await;
+        assert_eq!(started.status(), StatusCode::CREATED);
+    }
+    let inbox = app.get_json("/api/v1/threads", &assistant).await;
+    let listed: std::collections::BTreeSet<&str> = inbox["threads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["patient_id"].as_str().unwrap())
+        .collect();
+    assert!(listed.len() >= 4, "{inbox}");
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert!(find(&app.get_json("/api/v1/alerts", &operator).await).is_none());
     for p in &assistant.user.patient_ids {
