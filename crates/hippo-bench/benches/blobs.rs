@@ -8,13 +8,12 @@
 //! `postgres://hippo:hippo@127.0.0.1/postgres`) the server part runs a
 //! second time on a fresh PostgreSQL database.
 
-use std::sync::Arc;
 use std::time::Instant;
 
 use hippo_crypto::{DataKey, ObjectBinding};
-use hippo_server::ServerConfig;
-use hippo_store::{KeySource, Store, StoreOptions};
 use serde_json::{Value, json};
+
+mod common;
 
 const MB: f64 = 1_000_000.0;
 
@@ -23,19 +22,26 @@ fn percentile(mut xs: Vec<f64>, p: f64) -> f64 {
     xs[((xs.len() as f64 - 1.0) * p).round() as usize]
 }
 
-/// A 5 MB PDF-shaped payload (incompressible, like a scanned report).
+/// A 5 MB PDF (a scanned report's size) that passes the strict upload
+/// check: one page whose content stream is 5 MB of pseudo-random hex.
 fn five_mb_pdf() -> Vec<u8> {
-    let mut pdf = b"%PDF-1.7\n".to_vec();
+    let mut data = String::with_capacity(5_000_000);
     let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
-    while pdf.len() < 5_000_000 - 6 {
+    while data.len() < 4_999_000 {
         x ^= x << 13;
         x ^= x >> 7;
         x ^= x << 17;
-        pdf.extend_from_slice(&x.to_le_bytes());
+        data.push_str(&format!("{x:016x}"));
     }
-    pdf.truncate(5_000_000 - 6);
-    pdf.extend_from_slice(b"%%EOF\n");
-    pdf
+    hippo_core::file_kind::pdf_with_objects(&[
+        "<< /Type /Catalog /Pages 2 0 R >>".to_owned(),
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_owned(),
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>".to_owned(),
+        format!(
+            "<< /Length {} >>\nstream\n{data}\nendstream",
+            data.len() + 1
+        ),
+    ])
 }
 
 #[allow(clippy::unwrap_used, clippy::expect_used)]
@@ -74,15 +80,8 @@ fn main() {
     runtime.block_on(async {
         through_the_server("SQLite", None, rounds, &pdf).await;
         if let Ok(admin) = std::env::var("HIPPO_BENCH_POSTGRES") {
-            sqlx::any::install_default_drivers();
-            let pool = sqlx::AnyPool::connect(&admin).await.unwrap();
-            let name = format!("hippo_bench_{}", std::process::id());
-            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                .execute(&pool)
-                .await
-                .unwrap();
-            let (base, _) = admin.rsplit_once('/').unwrap();
-            through_the_server("PostgreSQL", Some(format!("{base}/{name}")), rounds, &pdf).await;
+            let url = common::fresh_postgres_database(&admin, "hippo_bench").await;
+            through_the_server("PostgreSQL", Some(url), rounds, &pdf).await;
         }
     });
 }
@@ -96,34 +95,8 @@ async fn through_the_server(
 ) {
     let pdf = pdf.to_vec();
     {
-        let dir = tempfile::tempdir().unwrap();
-        let keyring = dir.path().join("master.keyring");
-        std::fs::write(
-            &keyring,
-            hippo_crypto::Keyring::generate()
-                .unwrap()
-                .to_text()
-                .as_str(),
-        )
-        .unwrap();
-        let store = Store::open(&StoreOptions {
-            database_url: database_url.map(hippo_store::DatabaseUrl::new),
-            data_dir: dir.path().to_path_buf(),
-            build: "bench".into(),
-            blob_url: None,
-            blob_options: Default::default(),
-            keys: Some(KeySource::File(keyring)),
-        })
-        .await
-        .unwrap();
-        let world = hippo_cli::demo::seed(&store).await.unwrap();
-        let config = ServerConfig {
-            listen: "127.0.0.1:0".parse().unwrap(),
-            audit_key: Some(Arc::new(hippo_audit::AuditSigningKey::generate())),
-            ..ServerConfig::default()
-        };
-        let server = hippo_server::start(store, config).await.unwrap();
-        let url = server.url();
+        let demo = common::demo_server(database_url).await;
+        let (world, url) = (&demo.world, demo.url.clone());
         let client = reqwest::Client::new();
         let login = |email: String, password: String| {
             let (client, url) = (client.clone(), url.clone());
@@ -242,6 +215,6 @@ async fn through_the_server(
                 "| findings list, {backend}, {name} (200 requests) | p50 **{p50:.2} ms**, p95 {p95:.2} ms |"
             );
         }
-        drop(server);
+        drop(demo);
     }
 }

@@ -9,12 +9,11 @@
 //! With `HIPPO_BENCH_POSTGRES` (an admin URL) it runs a second time on a
 //! fresh PostgreSQL database.
 
-use std::sync::Arc;
 use std::time::Instant;
 
-use hippo_server::ServerConfig;
-use hippo_store::{KeySource, Store, StoreOptions};
 use serde_json::{Value, json};
+
+mod common;
 
 fn percentile(mut xs: Vec<f64>, p: f64) -> f64 {
     xs.sort_by(|a, b| a.total_cmp(b));
@@ -35,56 +34,18 @@ fn main() {
         println!("| --- | --- | --- | --- | --- |");
         inbox("SQLite", None, threads, rounds).await;
         if let Ok(admin) = std::env::var("HIPPO_BENCH_POSTGRES") {
-            sqlx::any::install_default_drivers();
-            let pool = sqlx::AnyPool::connect(&admin).await.unwrap();
-            let name = format!("hippo_bench_inbox_{}", std::process::id());
-            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                .execute(&pool)
-                .await
-                .unwrap();
-            let (base, _) = admin.rsplit_once('/').unwrap();
-            inbox(
-                "PostgreSQL",
-                Some(format!("{base}/{name}")),
-                threads,
-                rounds,
-            )
-            .await;
+            let url = common::fresh_postgres_database(&admin, "hippo_bench_inbox").await;
+            inbox("PostgreSQL", Some(url), threads, rounds).await;
         }
     });
 }
 
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 async fn inbox(backend: &str, database_url: Option<String>, threads: usize, rounds: usize) {
-    let dir = tempfile::tempdir().unwrap();
-    let keyring = dir.path().join("master.keyring");
-    std::fs::write(
-        &keyring,
-        hippo_crypto::Keyring::generate()
-            .unwrap()
-            .to_text()
-            .as_str(),
-    )
-    .unwrap();
     let analyze_url = database_url.clone();
-    let store = Store::open(&StoreOptions {
-        database_url: database_url.map(hippo_store::DatabaseUrl::new),
-        data_dir: dir.path().to_path_buf(),
-        build: "bench".into(),
-        blob_url: None,
-        blob_options: Default::default(),
-        keys: Some(KeySource::File(keyring)),
-    })
-    .await
-    .unwrap();
-    let world = hippo_cli::demo::seed(&store).await.unwrap();
-    let config = ServerConfig {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        audit_key: Some(Arc::new(hippo_audit::AuditSigningKey::generate())),
-        ..ServerConfig::default()
-    };
-    let server = hippo_server::start(store, config).await.unwrap();
-    let url = server.url();
+    // Keeps the server and its data directory alive to the end.
+    let demo = common::demo_server(database_url).await;
+    let (world, url) = (&demo.world, demo.url.clone());
     let client = reqwest::Client::new();
     let user = |prefix: &str| {
         world

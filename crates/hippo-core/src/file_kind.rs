@@ -140,17 +140,21 @@ const PDF_ACTIVE_NAMES: &[&str] = &[
     "/XFA",
 ];
 
+/// One pass over the file: every marker starts with `<`, so only the
+/// places after a `<` are compared (a 10 MB upload is checked in one scan,
+/// not one per marker).
 fn markup_marker(bytes: &[u8]) -> Option<&'static str> {
-    MARKUP
+    bytes
         .iter()
-        .find(|m| contains_ignore_case(bytes, m.as_bytes()))
-        .copied()
-}
-
-fn contains_ignore_case(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack
-        .windows(needle.len())
-        .any(|w| w.eq_ignore_ascii_case(needle))
+        .enumerate()
+        .filter(|(_, b)| **b == b'<')
+        .find_map(|(at, _)| {
+            MARKUP.iter().copied().find(|m| {
+                bytes
+                    .get(at..at + m.len())
+                    .is_some_and(|w| w.eq_ignore_ascii_case(m.as_bytes()))
+            })
+        })
 }
 
 fn malformed(kind: FileKind, reason: &'static str) -> RefusedFile {
