@@ -11,7 +11,6 @@ use hippo_core::audit::{AuditActor, AuditEvent, Outcome};
 use hippo_core::patient::parse_birth_date;
 use hippo_core::policy::{Action, ResourceKind};
 use hippo_core::retrieval::RetrievalCode;
-use hippo_core::switches::Service;
 use hippo_core::time_util::{UnixMillis, human, now_millis};
 use hippo_core::{FindingId, TenantId};
 use hippo_store::{
@@ -185,7 +184,7 @@ pub async fn retrieve(
         .retrieval_desk()
         .authenticate(&code_hash(&code), birth_date, now_millis(), &meta.origin)
         .await?;
-    refuse_if_switched_off(state, holder.tenant_id)?;
+    refuse_if_switched_off(state, action, holder.tenant_id)?;
     let token = SecretString::from(new_token());
     let link = NewPdfLink {
         token_hash: hash_token(token.expose_secret()),
@@ -205,11 +204,15 @@ pub async fn retrieve(
 /// Retrieval switched off for the code's tenant: the holder is known but
 /// nothing is admitted, read or spent (off everywhere is refused by the
 /// route middleware before this runs).
-fn refuse_if_switched_off(state: &AppState, tenant: TenantId) -> Result<(), Failure> {
+fn refuse_if_switched_off(
+    state: &AppState,
+    action: Action,
+    tenant: TenantId,
+) -> Result<(), Failure> {
     match state
         .switches()
         .snapshot()
-        .for_tenant(&[Service::Retrieval], tenant)
+        .for_tenant(action.services(), tenant)
     {
         Some(outage) => Err(Failure::ServiceOff(outage.clone())),
         None => Ok(()),
@@ -230,7 +233,7 @@ pub async fn pdf(
     let desk = state.retrieval_desk();
     let token_hash = hash_token(token);
     if let Some(tenant) = desk.pdf_link_tenant(&token_hash).await? {
-        refuse_if_switched_off(state, tenant)?;
+        refuse_if_switched_off(state, action, tenant)?;
     }
     let holder = desk
         .claim_pdf_link(&token_hash, now_millis(), &meta.origin)

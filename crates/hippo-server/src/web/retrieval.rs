@@ -119,12 +119,12 @@ pub async fn form(
     jar: CookieJar,
     Query(query): Query<RetrieveQuery>,
 ) -> Result<Response, WebError> {
-    // The form itself belongs to no action; with retrieval off everywhere
-    // the holder sees the maintenance page before typing anything.
+    // The form itself is public; with the service of what it submits to
+    // off everywhere the holder sees the maintenance page before typing.
     if let Some(outage) = state
         .switches()
         .snapshot()
-        .everywhere(&[hippo_core::switches::Service::Retrieval])
+        .everywhere(hippo_core::policy::Action::RetrievalRedeem.services())
     {
         return Err(WebError(Failure::ServiceOff(outage.clone())));
     }
