@@ -125,6 +125,7 @@ const ROUTES: &[Row] = {
         ("POST", "/messages/{id}/retract", A::ThreadRetract, R::Thread, CLINICAL),
         ("GET", "/attachments/{id}", A::AttachmentDownload, R::Attachment, READERS),
         ("GET", "/static/hippo.css", A::Public, R::None, ANONYMOUS),
+        ("GET", "/language", A::Public, R::None, ANONYMOUS),
         // Service switches (issue 11): operators only, never switched off.
         ("GET", "/api/v1/switches", A::SwitchList, R::ServiceSwitch, OPERATORS),
         ("POST", "/api/v1/switches", A::SwitchChange, R::ServiceSwitch, OPERATORS),

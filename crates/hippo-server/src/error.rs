@@ -10,7 +10,8 @@ use hippo_core::DomainError;
 use hippo_core::switches::Outage;
 use hippo_store::{Cause, StoreError, chain};
 
-pub use crate::declarations::Surface;
+use crate::declarations::Surface;
+pub use crate::i18n::{Lang, Ui};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -101,10 +102,6 @@ pub const RETRY_AFTER_SECS: &str = "1";
 pub const SERVICE_OFF_RETRY_AFTER_SECS: &str = "60";
 
 /// What users read when a service is off and the operator left no message.
-pub const MAINTENANCE_EN: &str =
-    "This service is temporarily switched off for maintenance. Please try again later.";
-pub const MAINTENANCE_DE: &str = "Dieser Dienst ist wegen Wartungsarbeiten vorübergehend abgeschaltet. Bitte versuchen Sie es später noch einmal.";
-
 impl Failure {
     pub fn status(&self) -> StatusCode {
         match self {
@@ -169,6 +166,18 @@ impl Failure {
         }
     }
 
+    /// The message for a person reading a page in `lang`: one text per
+    /// kind of failure (`error-<code>` in the catalog).
+    pub fn localized(&self, lang: Lang) -> String {
+        match self {
+            Self::ServiceOff(outage) => outage
+                .user_message
+                .clone()
+                .unwrap_or_else(|| crate::i18n::text(lang, "error-service_off")),
+            _ => crate::i18n::text(lang, &format!("error-{}", self.code())),
+        }
+    }
+
     pub fn message(&self) -> String {
         match self {
             Self::Unauthenticated => "Please log in.".into(),
@@ -198,7 +207,7 @@ impl Failure {
             Self::ServiceOff(outage) => outage
                 .user_message
                 .clone()
-                .unwrap_or_else(|| MAINTENANCE_EN.into()),
+                .unwrap_or_else(|| crate::i18n::text(Lang::En, "error-service_off")),
             Self::RetrievalCodeMalformed(e) => format!("code: {e}"),
             Self::RetrievalRefused(refusal) => {
                 crate::retrieval_texts::refusal(*refusal).english.into()
@@ -273,8 +282,12 @@ impl IntoResponse for ApiError {
 #[derive(Template)]
 #[template(path = "error.html")]
 struct ErrorPage {
-    title: &'static str,
+    ui: Ui,
+    title: String,
     message: String,
+    /// What the failure says beyond its kind (which field, which state),
+    /// from the layer that found it; in English.
+    detail: Option<String>,
 }
 
 /// A failure answered as an HTML page (browser UI).
@@ -290,10 +303,9 @@ impl<E: Into<Failure>> From<E> for WebError {
 #[derive(Template)]
 #[template(path = "maintenance.html")]
 struct MaintenancePage {
+    ui: Ui,
     service: &'static str,
     user_message: Option<String>,
-    default_de: &'static str,
-    default_en: &'static str,
 }
 
 impl IntoResponse for WebError {
@@ -303,10 +315,9 @@ impl IntoResponse for WebError {
         }
         if let Failure::ServiceOff(outage) = &self.0 {
             let page = MaintenancePage {
+                ui: Ui::new(Lang::current(), "/"),
                 service: outage.service.as_str(),
                 user_message: outage.user_message.clone(),
-                default_de: MAINTENANCE_DE,
-                default_en: MAINTENANCE_EN,
             };
             let response = match page.render() {
                 Ok(html) => (self.0.status(), Html(html)).into_response(),
@@ -315,19 +326,33 @@ impl IntoResponse for WebError {
             return with_retry_after(&self.0, response);
         }
         self.0.log();
-        let title = match self.0 {
-            Failure::NotFound => "Not found",
-            Failure::Forbidden | Failure::CsrfMismatch => "Not allowed",
+        // The switch on an error page leads to the start page: with the
+        // request's path in it, the page of a foreign object would differ
+        // from that of a nonexistent one (their IDs), and must not.
+        let ui = Ui::new(Lang::current(), "/");
+        let title = ui.t(match self.0 {
+            Failure::NotFound => "error-title-not-found",
+            Failure::Forbidden | Failure::CsrfMismatch => "error-title-not-allowed",
             Failure::AuditUnavailable(_)
             | Failure::Overloaded(_)
             | Failure::Unavailable(_)
             | Failure::ServiceOff(_)
-            | Failure::Internal(_) => "Unavailable",
-            _ => "Cannot do that",
+            | Failure::Internal(_) => "error-title-unavailable",
+            _ => "error-title-cannot",
+        });
+        let detail = match &self.0 {
+            Failure::BadRequest(m)
+            | Failure::Invalid(m)
+            | Failure::InvalidTransition(m)
+            | Failure::Conflict(m) => Some(m.clone()),
+            Failure::RefusedFile(refusal) => Some(refusal.to_string()),
+            _ => None,
         };
         let page = ErrorPage {
+            message: self.0.localized(ui.lang),
+            ui,
             title,
-            message: self.0.message(),
+            detail,
         };
         let response = match page.render() {
             Ok(html) => (self.0.status(), Html(html)).into_response(),

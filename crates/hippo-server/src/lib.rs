@@ -10,6 +10,7 @@ pub mod conversations;
 pub mod declarations;
 pub mod error;
 pub mod extract;
+pub mod i18n;
 pub mod input;
 #[cfg(test)]
 mod module_graph;

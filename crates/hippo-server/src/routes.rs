@@ -68,6 +68,7 @@ fn handler(spec: &RouteSpec, max_upload: usize, max_message: usize) -> MethodRou
         ("GET", "/api/v1/attachments/{id}") => get(api::threads::attachment),
         ("GET", "/") => get(web::home::home),
         ("GET", "/login") => get(web::login::form),
+        ("GET", "/language") => get(web::language::switch),
         ("POST", "/login") => post(web::login::submit),
         ("POST", "/logout") => post(web::login::logout),
         ("GET", "/findings") => get(web::findings::list_own),
@@ -211,4 +212,5 @@ pub fn router(
     router
         .route_layer(middleware::from_fn_with_state(context, attach_spec))
         .fallback(fallback)
+        .layer(middleware::from_fn(crate::i18n::with_language))
 }

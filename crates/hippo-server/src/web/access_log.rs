@@ -8,6 +8,7 @@ use hippo_core::time_util::human;
 
 use crate::error::WebError;
 use crate::extract::Authorized;
+use crate::i18n::Ui;
 use crate::views::{HISTORY_LIMIT, proof_view};
 use crate::web::render::{Nav, page};
 
@@ -42,6 +43,7 @@ fn describe(action: &str) -> &'static str {
 #[derive(Template)]
 #[template(path = "access_log.html")]
 struct AccessLogPage {
+    ui: Ui,
     nav: Nav,
     entries: Vec<AccessRow>,
 }
@@ -49,6 +51,7 @@ struct AccessLogPage {
 pub async fn list(caller: Authorized) -> Result<Response, WebError> {
     let entries = caller.patient()?.access_history(HISTORY_LIMIT).await?;
     page(&AccessLogPage {
+        ui: Ui::current(),
         nav: Nav::of(&caller),
         entries: entries
             .iter()

@@ -6,6 +6,7 @@ use hippo_core::time_util::human;
 
 use crate::error::WebError;
 use crate::extract::Authorized;
+use crate::i18n::Ui;
 use crate::web::render::{Nav, page};
 
 pub struct AlertRow {
@@ -21,6 +22,7 @@ pub struct AlertRow {
 #[derive(Template)]
 #[template(path = "alerts.html")]
 struct AlertsPage {
+    ui: Ui,
     nav: Nav,
     alerts: Vec<AlertRow>,
 }
@@ -28,6 +30,7 @@ struct AlertsPage {
 pub async fn list(caller: Authorized) -> Result<Response, WebError> {
     let alerts = caller.operator()?.alerts(500).await?;
     page(&AlertsPage {
+        ui: Ui::current(),
         nav: Nav::of(&caller),
         alerts: alerts
             .iter()

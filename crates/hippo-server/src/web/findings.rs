@@ -13,6 +13,7 @@ use hippo_store::{Admitted, FindingDetail, FindingSummary};
 
 use crate::error::WebError;
 use crate::extract::Authorized;
+use crate::i18n::Ui;
 use crate::scope::Scope;
 use crate::views::pdf_response;
 use crate::web::login::CsrfOnly;
@@ -68,6 +69,7 @@ impl ObservationRow {
 #[derive(Template)]
 #[template(path = "findings.html")]
 struct OwnFindingsPage {
+    ui: Ui,
     nav: Nav,
     findings: Vec<FindingRow>,
 }
@@ -75,6 +77,7 @@ struct OwnFindingsPage {
 pub async fn list_own(caller: Authorized) -> Result<Response, WebError> {
     let findings = caller.patient()?.findings().await?;
     page(&OwnFindingsPage {
+        ui: Ui::current(),
         nav: Nav::of(&caller),
         findings: findings.iter().map(Into::into).collect(),
     })
@@ -83,6 +86,7 @@ pub async fn list_own(caller: Authorized) -> Result<Response, WebError> {
 #[derive(Template)]
 #[template(path = "finding.html")]
 struct FindingPage {
+    ui: Ui,
     nav: Nav,
     finding: FindingRow,
     patient_id: String,
@@ -117,6 +121,7 @@ pub async fn detail(caller: Authorized, Path(raw): Path<String>) -> Result<Respo
         _ => None,
     };
     page(&FindingPage {
+        ui: Ui::current(),
         nav: Nav::of(&caller),
         retrieval_codes,
         can_issue_code: status == FindingStatus::Released

@@ -9,6 +9,7 @@ use hippo_core::time_util::{human, rfc3339};
 
 use crate::error::WebError;
 use crate::extract::Authorized;
+use crate::i18n::Ui;
 use crate::input::ForensicQuery;
 use crate::web::render::{Nav, page};
 
@@ -34,6 +35,7 @@ pub struct AffectedRow {
 #[derive(Template)]
 #[template(path = "forensics.html")]
 struct ForensicsPage {
+    ui: Ui,
     nav: Nav,
     /// The filter as entered, to fill the form again.
     from: String,
@@ -89,6 +91,7 @@ pub async fn view(
         pairs.finish()
     });
     page(&ForensicsPage {
+        ui: Ui::current(),
         nav: Nav::of(&caller),
         from: text(&query.from),
         to: text(&query.to),

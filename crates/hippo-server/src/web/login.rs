@@ -16,12 +16,14 @@ use crate::auth::token::{
 };
 use crate::error::{Failure, WebError};
 use crate::extract::{Authorized, RequestMeta};
+use crate::i18n::Ui;
 use crate::state::AppState;
 use crate::web::render::page;
 
 #[derive(Template)]
 #[template(path = "login.html")]
 struct LoginPage {
+    ui: Ui,
     csrf: String,
     email: String,
     error: Option<String>,
@@ -61,9 +63,10 @@ fn login_page(
     ));
     let status = error.as_ref().map(Failure::status);
     let body = page(&LoginPage {
+        ui: Ui::current(),
         csrf,
         email,
-        error: error.map(|f| f.message()),
+        error: error.map(|f| f.localized(crate::i18n::Lang::current())),
         signed_out,
     })?;
     Ok(match status {

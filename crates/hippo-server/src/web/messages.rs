@@ -17,6 +17,7 @@ use serde::Deserialize;
 use crate::conversations::{self, NewThread, ThreadQuery, page as thread_page, parse_staff, start};
 use crate::error::{Failure, WebError};
 use crate::extract::Authorized;
+use crate::i18n::Ui;
 use crate::scope::Scope;
 use crate::state::AppState;
 use crate::thread_views::attachment_response;
@@ -68,6 +69,7 @@ pub struct MessageRow {
 #[derive(Template)]
 #[template(path = "messages.html")]
 struct MessagesPage {
+    ui: Ui,
     nav: Nav,
     staff_view: bool,
     can_write: bool,
@@ -105,6 +107,7 @@ pub async fn list(
         link
     });
     page(&MessagesPage {
+        ui: Ui::current(),
         nav: Nav::of(&caller),
         staff_view: matches!(caller.scope, Scope::Staff(_)),
         can_write: may_write(&caller),
@@ -133,6 +136,7 @@ pub struct FacilityChoice {
 #[derive(Template)]
 #[template(path = "thread_new.html")]
 struct NewThreadPage {
+    ui: Ui,
     nav: Nav,
     staff_view: bool,
     patient_id: String,
@@ -161,6 +165,7 @@ pub async fn new_form(
         _ => Vec::new(),
     };
     page(&NewThreadPage {
+        ui: Ui::current(),
         nav: Nav::of(&caller),
         staff_view: matches!(caller.scope, Scope::Staff(_)),
         patient_id: query.patient.unwrap_or_default(),
@@ -196,6 +201,7 @@ pub async fn create(
 #[derive(Template)]
 #[template(path = "thread.html")]
 struct ThreadPage {
+    ui: Ui,
     nav: Nav,
     staff_view: bool,
     thread: ThreadRow,
@@ -251,6 +257,7 @@ pub async fn detail(
     };
     let limits = state.config().messaging;
     page(&ThreadPage {
+        ui: Ui::current(),
         nav: Nav::of(&caller),
         staff_view,
         thread: t.into(),

@@ -8,6 +8,7 @@ pub mod code_rows;
 pub mod findings;
 pub mod forensics;
 pub mod home;
+pub mod language;
 pub mod login;
 pub mod messages;
 pub mod patients;

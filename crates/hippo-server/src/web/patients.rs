@@ -14,6 +14,7 @@ use serde::Deserialize;
 
 use crate::error::{Failure, WebError};
 use crate::extract::Authorized;
+use crate::i18n::Ui;
 use crate::input::parse_new_patient;
 use crate::state::AppState;
 use crate::upload::read_upload;
@@ -39,6 +40,7 @@ impl From<&PatientRecord> for PatientRow {
 #[derive(Template)]
 #[template(path = "patients.html")]
 struct PatientsPage {
+    ui: Ui,
     nav: Nav,
     patients: Vec<PatientRow>,
 }
@@ -46,6 +48,7 @@ struct PatientsPage {
 pub async fn list(caller: Authorized) -> Result<Response, WebError> {
     let patients = caller.staff()?.list_patients().await?;
     page(&PatientsPage {
+        ui: Ui::current(),
         nav: Nav::of(&caller),
         patients: patients.iter().map(Into::into).collect(),
     })
@@ -76,6 +79,7 @@ pub async fn create(
 #[derive(Template)]
 #[template(path = "patient.html")]
 struct PatientPage {
+    ui: Ui,
     nav: Nav,
     patient: PatientRow,
     findings: Vec<FindingRow>,
@@ -92,6 +96,7 @@ pub async fn detail(caller: Authorized, Path(raw): Path<String>) -> Result<Respo
     let both = caller.staff()?.patient_findings(id).await?;
     let (patient, findings) = &*both;
     page(&PatientPage {
+        ui: Ui::current(),
         nav: Nav::of(&caller),
         patient: patient.into(),
         findings: findings.iter().map(Into::into).collect(),

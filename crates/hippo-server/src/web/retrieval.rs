@@ -17,6 +17,7 @@ use crate::auth::csrf::verify_double_submit;
 use crate::auth::token::{LOGIN_CSRF_COOKIE, new_token};
 use crate::error::{Failure, WebError};
 use crate::extract::{Authorized, RequestMeta};
+use crate::i18n::Ui;
 use crate::retrieval;
 use crate::retrieval_texts::{self as texts, Bilingual};
 use crate::state::AppState;
@@ -28,6 +29,7 @@ use crate::web::render::page;
 #[derive(Template)]
 #[template(path = "retrieve.html")]
 struct RetrievePage {
+    ui: Ui,
     csrf: String,
     code: String,
     error: Option<Bilingual>,
@@ -58,6 +60,7 @@ fn page_texts() -> Texts {
 #[derive(Template)]
 #[template(path = "retrieved.html")]
 struct RetrievedPage {
+    ui: Ui,
     finding: FindingRow,
     observations: Vec<ObservationRow>,
     pdf_url: String,
@@ -82,6 +85,7 @@ fn form_page(
         .map(Failure::status)
         .unwrap_or(StatusCode::OK);
     let body = page(&RetrievePage {
+        ui: Ui::current(),
         csrf,
         code,
         error: error.as_ref().map(bilingual_failure),
@@ -171,6 +175,7 @@ pub async fn submit(
     };
     let detail = &*retrieved.finding;
     page(&RetrievedPage {
+        ui: Ui::current(),
         finding: (&detail.summary).into(),
         observations: detail.observations.iter().map(ObservationRow::of).collect(),
         pdf_url: format!("/retrieve/pdf/{}", retrieved.pdf_token.expose_secret()),

@@ -13,6 +13,7 @@ use serde::Deserialize;
 use crate::api::switches::{apply, parse_change};
 use crate::error::WebError;
 use crate::extract::Authorized;
+use crate::i18n::Ui;
 use crate::state::AppState;
 use crate::web::render::{Nav, page};
 
@@ -35,6 +36,7 @@ pub struct PendingRow {
 #[derive(Template)]
 #[template(path = "switches.html")]
 struct SwitchesPage {
+    ui: Ui,
     nav: Nav,
     services: Vec<&'static str>,
     switches: Vec<SwitchRow>,
@@ -48,6 +50,7 @@ pub async fn view(State(state): State<AppState>, caller: Authorized) -> Result<R
     let listing = caller.operator()?.switches().await?;
     let health = state.switches().health();
     page(&SwitchesPage {
+        ui: Ui::current(),
         nav: Nav::of(&caller),
         services: Service::ALL.iter().map(|s| s.as_str()).collect(),
         switches: listing

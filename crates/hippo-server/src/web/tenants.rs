@@ -6,6 +6,7 @@ use hippo_core::time_util::human;
 
 use crate::error::WebError;
 use crate::extract::Authorized;
+use crate::i18n::Ui;
 use crate::web::render::{Nav, page};
 
 pub struct TenantRow {
@@ -20,6 +21,7 @@ pub struct TenantRow {
 #[derive(Template)]
 #[template(path = "tenants.html")]
 struct TenantsPage {
+    ui: Ui,
     nav: Nav,
     tenants: Vec<TenantRow>,
 }
@@ -27,6 +29,7 @@ struct TenantsPage {
 pub async fn list(caller: Authorized) -> Result<Response, WebError> {
     let tenants = caller.operator()?.list_tenants().await?;
     page(&TenantsPage {
+        ui: Ui::current(),
         nav: Nav::of(&caller),
         tenants: tenants
             .iter()

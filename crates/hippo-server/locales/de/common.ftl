@@ -1,0 +1,61 @@
+# Seitenrahmen, Anmeldung, Fehler und die Wartungsseite.
+language-own-name = Deutsch
+site-footer = Hippo — Befunde und Nachrichten zwischen Praxen und Patienten. Jeder Zugriff auf Ihre Daten wird protokolliert.
+language-switch-label = Sprache
+skip-to-content = Zum Inhalt springen
+
+nav-main = Hauptnavigation
+nav-patients = Patienten
+nav-inbox = Posteingang
+nav-tenants = Mandanten
+nav-alerts = Warnungen
+nav-forensics = Forensik
+nav-switches = Schalter
+nav-my-findings = Meine Befunde
+nav-my-messages = Meine Nachrichten
+nav-access-log = Wer hat meine Daten gesehen
+nav-account = Konto und Sicherheit
+nav-logged-in-as = Angemeldet als
+nav-log-out = Abmelden
+
+login-title = Anmelden
+login-signed-out = Sie sind abgemeldet.
+login-email = E-Mail
+login-password = Passwort
+login-submit = Anmelden
+
+error-back-home = Zur Startseite
+error-title-not-found = Nicht gefunden
+error-title-not-allowed = Nicht erlaubt
+error-title-unavailable = Nicht verfügbar
+error-title-cannot = Das geht nicht
+error-detail = Einzelheiten
+error-unauthenticated = Bitte melden Sie sich an.
+error-forbidden = Ihre Rolle darf das nicht.
+error-not_found = Nicht gefunden.
+error-bad_request = Die Anfrage ist unvollständig oder fehlerhaft.
+error-invalid_input = Die Eingabe ist ungültig.
+error-invalid_transition = Das ist im aktuellen Zustand nicht möglich.
+error-conflict = Das widerspricht dem aktuellen Zustand.
+error-payload_too_large = Die Datei ist größer als erlaubt.
+error-unsupported_file = Die Datei wurde abgelehnt: Nur PDF-, PNG- und JPEG-Dateien sind erlaubt.
+error-rate_limited = Zu viele Versuche. Bitte warten Sie eine Minute und versuchen Sie es dann erneut.
+error-too_many_not_found = Zu viele Anfragen nach Dingen, die es nicht gibt. Bitte warten Sie eine Minute.
+error-invalid_credentials = E-Mail oder Passwort ist falsch.
+error-csrf_mismatch = Das Formular ist abgelaufen. Bitte laden Sie die Seite neu und versuchen Sie es erneut.
+error-audit_unavailable = Der Dienst ist vorübergehend nicht verfügbar. Es wurde nichts geändert.
+error-unavailable = Der Dienst ist vorübergehend nicht verfügbar. Es wurde nichts geändert.
+error-overloaded = Der Dienst ist ausgelastet. Es wurde nichts geändert; bitte versuchen Sie es gleich noch einmal.
+error-internal = Bei uns ist etwas schiefgegangen.
+error-service_off = Dieser Dienst ist wegen Wartungsarbeiten vorübergehend abgeschaltet. Bitte versuchen Sie es später noch einmal.
+error-code_typo = Der Code enthält einen Tippfehler. Bitte vergleichen Sie ihn mit dem Blatt.
+error-code_malformed = Das ist kein Abrufcode. Bitte vergleichen Sie ihn mit dem Blatt.
+error-retrieval_not_recognised = Code oder Geburtsdatum stimmen nicht.
+error-code_expired = Dieser Code ist abgelaufen. Bitte fragen Sie Ihre Praxis nach einem neuen.
+error-code_revoked = Dieser Code wurde widerrufen. Bitte fragen Sie Ihre Praxis nach einem neuen.
+error-finding_withdrawn = Dieser Befund wurde von der Praxis zurückgezogen.
+error-code_locked = Dieser Code ist nach zu vielen Versuchen gesperrt. Bitte wenden Sie sich an Ihre Praxis.
+
+maintenance-title = Vorübergehend nicht verfügbar
+maintenance-default = Dieser Dienst ist wegen Wartungsarbeiten vorübergehend abgeschaltet. Bitte versuchen Sie es später noch einmal.
+maintenance-service = Dienst

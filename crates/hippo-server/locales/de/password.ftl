@@ -1,0 +1,1 @@
+# Texts of the password area (de): reset and lockout.

@@ -1,0 +1,61 @@
+# Page chrome, login, errors and the maintenance page.
+language-own-name = English
+site-footer = Hippo — findings and messages between facilities and patients. Every access to your data is recorded.
+language-switch-label = Language
+skip-to-content = Skip to content
+
+nav-main = Main navigation
+nav-patients = Patients
+nav-inbox = Inbox
+nav-tenants = Tenants
+nav-alerts = Alerts
+nav-forensics = Forensics
+nav-switches = Switches
+nav-my-findings = My findings
+nav-my-messages = My messages
+nav-access-log = Who accessed my data
+nav-account = Account and security
+nav-logged-in-as = Logged in as
+nav-log-out = Log out
+
+login-title = Log in
+login-signed-out = You are logged out.
+login-email = E-mail
+login-password = Password
+login-submit = Log in
+
+error-back-home = Back to the start page
+error-title-not-found = Not found
+error-title-not-allowed = Not allowed
+error-title-unavailable = Unavailable
+error-title-cannot = Cannot do that
+error-detail = Details
+error-unauthenticated = Please log in.
+error-forbidden = Your role may not do this.
+error-not_found = Not found.
+error-bad_request = The request is incomplete or malformed.
+error-invalid_input = The input is not valid.
+error-invalid_transition = This is not possible in the current state.
+error-conflict = This conflicts with the current state.
+error-payload_too_large = The upload is larger than the configured limit.
+error-unsupported_file = The file was refused: only PDF, PNG and JPEG files are accepted.
+error-rate_limited = Too many attempts. Please wait a minute and try again.
+error-too_many_not_found = Too many requests for things that do not exist. Please wait a minute.
+error-invalid_credentials = E-mail or password is wrong.
+error-csrf_mismatch = The form has expired. Please reload the page and try again.
+error-audit_unavailable = The service is temporarily unavailable. Nothing was changed.
+error-unavailable = The service is temporarily unavailable. Nothing was changed.
+error-overloaded = The service is busy. Nothing was changed; please try again in a moment.
+error-internal = Something went wrong on our side.
+error-service_off = This service is temporarily switched off for maintenance. Please try again later.
+error-code_typo = The code contains a typo. Please check it against the sheet.
+error-code_malformed = This is not a retrieval code. Please check it against the sheet.
+error-retrieval_not_recognised = Code or date of birth do not match.
+error-code_expired = This code has expired. Please ask your practice for a new one.
+error-code_revoked = This code was revoked. Please ask your practice for a new one.
+error-finding_withdrawn = This finding was withdrawn by the practice.
+error-code_locked = This code is locked after too many attempts. Please ask your practice.
+
+maintenance-title = Temporarily unavailable
+maintenance-default = This service is temporarily switched off for maintenance. Please try again later.
+maintenance-service = Service

@@ -1,0 +1,1 @@
+# Texts of the password area (en): reset and lockout.
