@@ -73,9 +73,7 @@ async fn browser_clinician_uploads_and_releases_and_the_patient_sees_it() {
         .send_keys(&pdf.display().to_string())
         .await
         .unwrap();
-    browser
-        .click(&format!("{form} button[type=submit]"))
-        .await;
+    browser.click(&format!("{form} button[type=submit]")).await;
     let finding_path = browser
         .wait_for_path("the uploaded draft", |p| p.starts_with("/findings/"))
         .await;
@@ -95,7 +93,9 @@ async fn browser_clinician_uploads_and_releases_and_the_patient_sees_it() {
             "form[action='{finding_path}/release'] button[type=submit]"
         ))
         .await;
-    browser.wait_for_path("the finding", |p| p == finding_path).await;
+    browser
+        .wait_for_path("the finding", |p| p == finding_path)
+        .await;
     let deadline = tokio::time::Instant::now() + super::page::STEP_TIMEOUT;
     while !browser
         .all(&format!("form[action='{finding_path}/release']"))

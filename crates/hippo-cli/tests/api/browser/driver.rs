@@ -101,7 +101,10 @@ impl Chromedriver {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        panic!("chromedriver did not listen on port {} within 20 s", self.port);
+        panic!(
+            "chromedriver did not listen on port {} within 20 s",
+            self.port
+        );
     }
 }
 

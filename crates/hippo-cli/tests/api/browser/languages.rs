@@ -72,6 +72,12 @@ async fn browser_language_follows_the_browser_and_the_switch_sticks() {
         browser
             .wait_for_path("the access log again", |p| p.starts_with("/access-log"))
             .await;
-        assert_in(&browser, language, "nav a[href='/findings']", "nav-my-findings").await;
+        assert_in(
+            &browser,
+            language,
+            "nav a[href='/findings']",
+            "nav-my-findings",
+        )
+        .await;
     }
 }

@@ -38,9 +38,13 @@ async fn browser_messaging_both_ways() {
     // The clinician finds it in the inbox and answers.
     browser.log_in(&keller.email, &keller.password).await;
     browser.open("/messages").await;
-    browser.wait_for(&format!("main a[href='{thread_path}']")).await;
+    browser
+        .wait_for(&format!("main a[href='{thread_path}']"))
+        .await;
     browser.check_page("inbox").await;
-    browser.click(&format!("main a[href='{thread_path}']")).await;
+    browser
+        .click(&format!("main a[href='{thread_path}']"))
+        .await;
     browser.wait_for_text(&question, false).await;
     browser.check_page("thread_staff").await;
     browser.type_into("textarea[name=body]", &answer).await;
@@ -49,14 +53,18 @@ async fn browser_messaging_both_ways() {
             "form[action='{thread_path}/reply'] button[type=submit]"
         ))
         .await;
-    browser.wait_for_path("the conversation", |p| p == thread_path).await;
+    browser
+        .wait_for_path("the conversation", |p| p == thread_path)
+        .await;
     browser.wait_for_text(&answer, false).await;
     browser.log_out().await;
 
     // The patient sees the answer.
     browser.log_in(&max.email, &max.password).await;
     browser.open("/messages").await;
-    browser.click(&format!("main a[href='{thread_path}']")).await;
+    browser
+        .click(&format!("main a[href='{thread_path}']"))
+        .await;
     let page = browser.wait_for_text(&answer, false).await;
     assert!(page.contains(&question), "{page}");
     browser.check_page("thread_patient").await;
@@ -77,6 +85,11 @@ async fn browser_messaging_both_ways() {
     );
     browser.open("/messages").await;
     browser.wait_for("h1").await;
-    assert!(browser.all(&format!("a[href='{thread_path}']")).await.is_empty());
+    assert!(
+        browser
+            .all(&format!("a[href='{thread_path}']"))
+            .await
+            .is_empty()
+    );
     assert!(!browser.main_text().await.contains(&subject));
 }

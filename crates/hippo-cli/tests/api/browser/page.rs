@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use fantoccini::Locator;
 use fantoccini::elements::Element;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::Browser;
 use crate::helpers::{PDF, TestApp};
@@ -173,33 +173,37 @@ impl Browser {
             .await;
     }
 
-    /// `fetch` from inside the page, as someone replaying its requests in
-    /// the developer tools would (the session cookie goes along): each
-    /// path's status and body text.
+    /// Replay requests as someone copying them out of the developer
+    /// tools would (the page's own scripts cannot: its CSP allows no
+    /// `fetch`): the browser's cookies, HttpOnly ones included (devtools
+    /// show them), on each path, all at once; each answer's status and
+    /// body text.
     pub async fn replay(&self, paths: &[String]) -> Vec<(u16, String)> {
-        let answers = self
+        let cookies = self
             .client
-            .execute_async(
-                "const [paths, done] = arguments; \
-                 Promise.all(paths.map(p => fetch(p, {credentials: 'same-origin', redirect: 'manual'}) \
-                   .then(r => r.text().then(t => [r.status, t])))) \
-                 .then(done, e => done(String(e)));",
-                vec![json!(paths)],
-            )
+            .get_all_cookies()
             .await
-            .unwrap();
-        let Value::Array(answers) = answers else {
-            panic!("replaying in the page failed: {answers}")
-        };
-        answers
+            .unwrap()
             .iter()
-            .map(|a| {
-                (
-                    a[0].as_u64().unwrap() as u16,
-                    a[1].as_str().unwrap().to_owned(),
-                )
-            })
-            .collect()
+            .map(|c| format!("{}={}", c.name(), c.value()))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let requests = paths.iter().map(|path| {
+            let request = client
+                .get(format!("{}{path}", self.base))
+                .header("cookie", &cookies)
+                .send();
+            async move {
+                let response = request.await.unwrap();
+                let status = response.status().as_u16();
+                (status, response.text().await.unwrap())
+            }
+        });
+        futures_util::future::join_all(requests).await
     }
 
     /// Artifacts of a main page: a PNG under `target/browser-screenshots/`,

@@ -23,12 +23,8 @@ async fn browser_patient_reads_a_finding_and_its_trend_chart() {
         .get_json(&format!("/api/v1/findings/{finding}"), &api)
         .await;
 
-    let browser = Browser::start(
-        &app.url,
-        BrowserLanguage::German,
-        "patient_reads_a_finding",
-    )
-    .await;
+    let browser =
+        Browser::start(&app.url, BrowserLanguage::German, "patient_reads_a_finding").await;
     browser.open("/login").await;
     browser.check_page("login").await;
     browser.log_in(&max.email, &max.password).await;
@@ -94,7 +90,7 @@ async fn browser_patient_reads_a_finding_and_its_trend_chart() {
         .unwrap();
     assert_eq!(pdf, format!("/findings/{finding}/pdf"));
     let answers = browser.replay(&[pdf]).await;
-    assert_eq!(answers[0].0, 200);
+    assert_eq!(answers[0].0, 200, "{}", answers[0].1);
     assert!(answers[0].1.starts_with("%PDF-"));
 
     // Their other pages pass the accessibility check too.

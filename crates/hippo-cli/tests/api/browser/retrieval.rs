@@ -73,7 +73,15 @@ async fn browser_retrieval_code_opens_the_finding_without_an_account() {
         .unwrap();
     // Asked twice at once: one answer is the PDF, the other is refused.
     let answers = browser.replay(&[pdf.clone(), pdf]).await;
-    let delivered: Vec<_> = answers.iter().filter(|(status, _)| *status == 200).collect();
-    assert_eq!(delivered.len(), 1, "a PDF link works once: {:?}", answers.iter().map(|a| a.0).collect::<Vec<_>>());
+    let delivered: Vec<_> = answers
+        .iter()
+        .filter(|(status, _)| *status == 200)
+        .collect();
+    assert_eq!(
+        delivered.len(),
+        1,
+        "a PDF link works once: {:?}",
+        answers.iter().map(|a| a.0).collect::<Vec<_>>()
+    );
     assert!(delivered[0].1.starts_with("%PDF-"));
 }
