@@ -27,6 +27,18 @@ fn axe_source() -> String {
 /// Run axe on the current page; panic listing every serious or critical
 /// violation.
 pub async fn assert_accessible(browser: &Browser, page: &str) {
+    let blocking = serious_violations(browser, page).await;
+    assert!(
+        blocking.is_empty(),
+        "axe-core: serious or critical violations on {page} ({}):\n{}",
+        browser.path().await,
+        blocking.join("\n")
+    );
+}
+
+/// axe-core's serious and critical violations on the current page, one
+/// description (rule, impact, help, elements) each.
+async fn serious_violations(browser: &Browser, page: &str) -> Vec<String> {
     // WebDriver scripts run outside the page's Content-Security-Policy.
     browser.client.execute(&axe_source(), vec![]).await.unwrap();
     let result = browser
@@ -63,10 +75,28 @@ pub async fn assert_accessible(browser: &Browser, page: &str) {
             )
         })
         .collect();
-    assert!(
-        blocking.is_empty(),
-        "axe-core: serious or critical violations on {page} ({}):\n{}",
-        browser.path().await,
-        blocking.join("\n")
-    );
+    blocking
+}
+
+/// The check can fail: on a page with an unlabelled input, an image
+/// without text and no language it reports exactly those.
+#[tokio::test]
+async fn browser_axe_check_finds_violations_on_a_broken_page() {
+    let browser = Browser::start(
+        "http://127.0.0.1:9",
+        super::BrowserLanguage::English,
+        "axe_self_test",
+    )
+    .await;
+    browser
+        .client
+        .goto("data:text/html,<html><body><img src='x.png'><input type='text'></body></html>")
+        .await
+        .unwrap();
+    let found = serious_violations(&browser, "a broken page")
+        .await
+        .join("\n");
+    for rule in ["image-alt", "label", "html-has-lang"] {
+        assert!(found.contains(rule), "axe missed {rule}:\n{found}");
+    }
 }
