@@ -38,8 +38,15 @@ async fn browser_attacker_edits_and_replays_finding_ids_and_gets_only_not_found(
         .filter(|f| !sophie.finding_ids.iter().any(|s| s.to_string() == *f))
         .collect();
     assert!(foreign.len() >= 10, "{}", foreign.len());
-    // Their names and titles, which must never reach her.
-    let others_names: Vec<&str> = vec!["Mustermann", "Schmidt", "Becker", "Hoffmann", "Schulz"];
+    // The other demo patients' family names, which must never reach her.
+    let others_names = [
+        "Mustermann",
+        "Schmidt",
+        "Becker",
+        "Hoffmann",
+        "Schulz",
+        "Fischer",
+    ];
 
     let browser = Browser::start(&app.url, BrowserLanguage::German, "attacker").await;
     browser.log_in(&sophie.email, &sophie.password).await;
@@ -152,6 +159,16 @@ async fn browser_attacker_edits_and_replays_finding_ids_and_gets_only_not_found(
         "the alert page shows {rows} alerts for {actor}, the API {raised:?}:\n{page}"
     );
     browser.check_page("alerts").await;
+    // The operator console's other main pages pass the same check.
+    for (path, name) in [
+        ("/tenants", "tenants"),
+        ("/switches", "switches"),
+        ("/forensics", "forensics"),
+    ] {
+        browser.open(path).await;
+        browser.wait_for("h1").await;
+        browser.check_page(name).await;
+    }
     // And her data is not on the operator's page (pseudonymous IDs only).
     for name in ["Sophie", "Wagner"] {
         assert!(!page.contains(name), "{name} on the alert page");
