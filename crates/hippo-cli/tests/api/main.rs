@@ -11,6 +11,8 @@ mod anomalies;
 mod api_keys;
 mod audit;
 mod bad_input;
+// Issue 12: end-to-end in headless Chromium (needs chromium, axe-core).
+mod browser;
 mod ci;
 mod conflicts;
 mod demo_binary;
