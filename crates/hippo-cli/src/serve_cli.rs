@@ -144,7 +144,11 @@ fn server_config(
         public_url: file.public_url.clone(),
         ..defaults.retrieval.clone()
     };
-    let trusted_proxies = match http.trusted_proxies.as_ref().or(file.trusted_proxies.as_ref()) {
+    let trusted_proxies = match http
+        .trusted_proxies
+        .as_ref()
+        .or(file.trusted_proxies.as_ref())
+    {
         Some(list) => hippo_server::client_addr::parse_trusted_proxies(list)
             .map_err(|e| anyhow::anyhow!("trusted proxies: {e}"))?,
         None => defaults.trusted_proxies.clone(),
@@ -152,6 +156,9 @@ fn server_config(
     Ok(ServerConfig {
         limits,
         trusted_proxies,
+        api_key_max_validity_days: file
+            .api_key_max_validity_days
+            .unwrap_or(defaults.api_key_max_validity_days),
         notifications,
         retrieval,
         tree_head_every_records: file

@@ -148,10 +148,7 @@ mod tests {
         )]);
         assert_eq!(client_address(ip("::1"), &h, &trusted), ip("2001:db8::7"));
         let h = headers(&[("x-forwarded-for", "1.1.1.1, unknown, 10.0.0.2")]);
-        assert_eq!(
-            client_address(ip("10.0.0.1"), &h, &trusted),
-            ip("10.0.0.2")
-        );
+        assert_eq!(client_address(ip("10.0.0.1"), &h, &trusted), ip("10.0.0.2"));
     }
 
     #[test]

@@ -30,6 +30,8 @@ pub struct ServerConfig {
     /// (`HIPPO_TRUSTED_PROXIES`, default none): the client address is the
     /// right-most one not in this set.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Longest validity of a new API key, in days, and its default.
+    pub api_key_max_validity_days: u32,
     /// Not-found answers one principal may produce per window before its
     /// requests get 429 and an audit record of kind "probing".
     pub not_found_limit: u32,
@@ -110,6 +112,7 @@ impl Default for ServerConfig {
             login_attempts_per_client_per_minute: 30,
             login_lockout: crate::auth::lockout::LockoutPolicy::default(),
             trusted_proxies: Vec::new(),
+            api_key_max_validity_days: 365,
             not_found_limit: 20,
             not_found_window: Duration::from_secs(60),
             audit_key: None,

@@ -55,16 +55,13 @@ impl FromRequestParts<AppState> for RequestMeta {
                 .and_then(|v| v.to_str().ok())
                 .map(|s| s.chars().take(MAX_USER_AGENT).collect::<String>())
         };
-        let client_ip = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| {
-                crate::client_addr::client_address(
-                    c.0.ip(),
-                    &parts.headers,
-                    &state.config().trusted_proxies,
-                )
-            });
+        let client_ip = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| {
+            crate::client_addr::client_address(
+                c.0.ip(),
+                &parts.headers,
+                &state.config().trusted_proxies,
+            )
+        });
         Ok(Self {
             origin: RequestOrigin {
                 request_id: header("x-request-id").unwrap_or_default(),

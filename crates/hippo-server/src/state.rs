@@ -11,8 +11,8 @@ use hippo_core::retrieval::CodeHolder;
 use hippo_policy::Policy;
 use hippo_store::{AuditLog, AuthStore, CodeHolderScope, Store, UnscopedRetrievalDesk};
 
-use crate::auth::password::PasswordVerifierPool;
 use crate::auth::lockout::{LockoutPolicy, LoginLockout};
+use crate::auth::password::PasswordVerifierPool;
 use crate::auth::rate_limit::RetrievalThrottle;
 use crate::config::ServerConfig;
 use crate::error::Failure;

@@ -9,7 +9,7 @@ use std::time::Duration;
 use reqwest::{Client, Response, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, test_app};
+use crate::helpers::{PDF, TestApp, finding_metadata, test_app, upload_form};
 
 /// A client whose connections come from `127.0.0.<host>`.
 fn client_from(host: u8) -> Client {
@@ -209,10 +209,9 @@ async fn lockout_hundreds_of_concurrent_wrong_logins_from_many_addresses() {
     });
     let statuses = futures_util::future::join_all(attempts).await;
     assert!(
-        statuses.iter().all(|s| matches!(
-            *s,
-            StatusCode::UNAUTHORIZED | StatusCode::TOO_MANY_REQUESTS
-        )),
+        statuses
+            .iter()
+            .all(|s| matches!(*s, StatusCode::UNAUTHORIZED | StatusCode::TOO_MANY_REQUESTS)),
         "{statuses:?}"
     );
     assert!(statuses.contains(&StatusCode::UNAUTHORIZED));
@@ -260,7 +259,10 @@ async fn lockout_storm_raises_an_alert_the_operator_sees() {
     subjects.sort();
     assert_eq!(
         subjects,
-        vec![format!("account:{max_id}"), "anonymous@127.0.0.4".to_owned()]
+        vec![
+            format!("account:{max_id}"),
+            "anonymous@127.0.0.4".to_owned()
+        ]
     );
 }
 
@@ -301,7 +303,10 @@ async fn lockout_forwarded_for_from_a_trusted_proxy_names_the_client() {
         8
     );
     assert_eq!(
-        app.count("SELECT COUNT(*) FROM audit_records WHERE client_addr IN ('198.51.100.1', '127.0.0.1')").await,
+        app.count(
+            "SELECT COUNT(*) FROM audit_records WHERE client_addr IN ('198.51.100.1', '127.0.0.1')"
+        )
+        .await,
         0
     );
     // The attacker's source is locked, the victim's (behind the same
@@ -318,4 +323,71 @@ async fn lockout_forwarded_for_from_a_trusted_proxy_names_the_client() {
             .status(),
         StatusCode::OK
     );
+}
+
+async fn upload_with_key(app: &TestApp, key: &str, patient: &str) -> Response {
+    app.client
+        .post(format!("{}/api/v1/patients/{patient}/findings", app.url))
+        .bearer_auth(key)
+        .multipart(upload_form(&finding_metadata(), PDF))
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn lockout_api_keys_expire_are_refused_and_listed_as_expired() {
+    let app = test_app().spawn().await;
+    let admin = app.login("admin@labor-nord").await;
+    // Longer than the maximum, or zero days: refused.
+    for days in [0, 366] {
+        let r = app
+            .post_json(
+                "/api/v1/api-keys",
+                &admin,
+                &json!({"name": "too long", "expires_in_days": days}),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{days} days");
+    }
+    // The default is a year.
+    let created: Value = app
+        .post_json("/api/v1/api-keys", &admin, &json!({"name": "Analyser 3"}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(created["expired"], false);
+    let expires = created["expires_at"].as_str().unwrap().to_owned();
+    let created_at = created["created_at"].as_str().unwrap().to_owned();
+    assert_eq!(
+        &expires[..4],
+        &(created_at[..4].parse::<i32>().unwrap() + 1).to_string()
+    );
+    let secret = created["secret"].as_str().unwrap().to_owned();
+    let key_id = created["id"].as_str().unwrap().to_owned();
+    let patient = app.user("max.schmidt").patient_ids[0].to_string();
+    assert_eq!(
+        upload_with_key(&app, &secret, &patient).await.status(),
+        StatusCode::CREATED
+    );
+    // Its time runs out: 401, and the admin sees it as expired.
+    sqlx::query("UPDATE api_keys SET expires_at = $1 WHERE id = $2")
+        .bind(hippo_core::time_util::now_millis() - 1)
+        .bind(&key_id)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(
+        upload_with_key(&app, &secret, &patient).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let listed: Value = app.get_json("/api/v1/api-keys", &admin).await;
+    let key = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["id"] == key_id.as_str())
+        .unwrap();
+    assert_eq!(key["expired"], true);
 }

@@ -250,7 +250,8 @@ impl LoginLockout {
         tables.pairs.retain(|_, p| {
             p.pending > 0
                 || p.blocked_until.is_some_and(|u| u > now)
-                || p.last_activity.is_some_and(|t| now.duration_since(t) < forget)
+                || p.last_activity
+                    .is_some_and(|t| now.duration_since(t) < forget)
         });
         tables
             .accounts
