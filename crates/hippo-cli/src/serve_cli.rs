@@ -25,6 +25,11 @@ pub struct HttpArgs {
     /// Largest accepted PDF upload, in MiB.
     #[arg(long, env = "HIPPO_MAX_UPLOAD_MIB", value_name = "MIB")]
     max_upload_mib: Option<usize>,
+    /// Proxies whose X-Forwarded-For / Forwarded headers name the client
+    /// (comma-separated CIDR blocks, e.g. `127.0.0.1/32,::1/128`); default
+    /// none: the headers are ignored.
+    #[arg(long, env = "HIPPO_TRUSTED_PROXIES", value_name = "CIDRS")]
+    trusted_proxies: Option<String>,
 }
 
 /// `hippo serve`.
@@ -139,8 +144,21 @@ fn server_config(
         public_url: file.public_url.clone(),
         ..defaults.retrieval.clone()
     };
+    let trusted_proxies = match http
+        .trusted_proxies
+        .as_ref()
+        .or(file.trusted_proxies.as_ref())
+    {
+        Some(list) => hippo_server::client_addr::parse_trusted_proxies(list)
+            .map_err(|e| anyhow::anyhow!("trusted proxies: {e}"))?,
+        None => defaults.trusted_proxies.clone(),
+    };
     Ok(ServerConfig {
         limits,
+        trusted_proxies,
+        api_key_max_validity_days: file
+            .api_key_max_validity_days
+            .unwrap_or(defaults.api_key_max_validity_days),
         notifications,
         retrieval,
         tree_head_every_records: file

@@ -60,6 +60,11 @@ pub struct FileSettings {
     pub header_timeout_secs: Option<u64>,
     /// Seconds to send a request body.
     pub body_timeout_secs: Option<u64>,
+    /// Proxies whose forwarding headers are believed, as CIDR blocks
+    /// (`"127.0.0.1/32,::1/128"`); default none.
+    pub trusted_proxies: Option<String>,
+    /// Longest (and default) validity of a new API key in days (365).
+    pub api_key_max_validity_days: Option<u32>,
     /// Login attempts per client address and minute (default 30).
     pub login_attempts_per_client_per_minute: Option<u32>,
     /// A signed tree head every this many records (default 1000)...

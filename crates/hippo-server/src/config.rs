@@ -17,8 +17,21 @@ pub struct ServerConfig {
     pub max_upload_bytes: usize,
     pub session_idle_timeout: Duration,
     pub session_absolute_timeout: Duration,
+    /// Wrong passwords per account and minute from all sources together
+    /// before each (account, source) pair gets a single free failure; a
+    /// correct password from a source without failures still passes.
     pub login_attempts_per_account_per_minute: u32,
+    /// Login attempts per client address and minute, across accounts.
     pub login_attempts_per_client_per_minute: u32,
+    /// Backoff per (account, source) pair; its two per-minute rates are
+    /// taken from the two fields above.
+    pub login_lockout: crate::auth::lockout::LockoutPolicy,
+    /// Proxies whose `X-Forwarded-For` / `Forwarded` headers are believed
+    /// (`HIPPO_TRUSTED_PROXIES`, default none): the client address is the
+    /// right-most one not in this set.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Longest validity of a new API key, in days, and its default.
+    pub api_key_max_validity_days: u32,
     /// Not-found answers one principal may produce per window before its
     /// requests get 429 and an audit record of kind "probing".
     pub not_found_limit: u32,
@@ -95,8 +108,11 @@ impl Default for ServerConfig {
             max_upload_bytes: 20 * 1024 * 1024,
             session_idle_timeout: Duration::from_secs(30 * 60),
             session_absolute_timeout: Duration::from_secs(12 * 60 * 60),
-            login_attempts_per_account_per_minute: 5,
+            login_attempts_per_account_per_minute: 30,
             login_attempts_per_client_per_minute: 30,
+            login_lockout: crate::auth::lockout::LockoutPolicy::default(),
+            trusted_proxies: Vec::new(),
+            api_key_max_validity_days: 365,
             not_found_limit: 20,
             not_found_window: Duration::from_secs(60),
             audit_key: None,

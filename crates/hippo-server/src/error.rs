@@ -42,6 +42,10 @@ pub enum Failure {
     RefusedFile(#[source] hippo_core::file_kind::RefusedFile),
     #[error("rate limited")]
     RateLimited,
+    /// Login refused by the lockout (`auth::lockout`): come back after
+    /// this many seconds (sent as `Retry-After`).
+    #[error("login throttled")]
+    LoginThrottled { retry_after_secs: u64 },
     /// Too many not-found answers in a short window: ID probing.
     #[error("probing")]
     Probing,
@@ -113,7 +117,9 @@ impl Failure {
             Self::InvalidTransition(_) | Self::Conflict(_) => StatusCode::CONFLICT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::RefusedFile(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::RateLimited | Self::Probing => StatusCode::TOO_MANY_REQUESTS,
+            Self::RateLimited | Self::LoginThrottled { .. } | Self::Probing => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             Self::AuditUnavailable(_)
             | Self::Overloaded(_)
             | Self::Unavailable(_)
@@ -142,7 +148,7 @@ impl Failure {
             Self::Conflict(_) => "conflict",
             Self::PayloadTooLarge => "payload_too_large",
             Self::RefusedFile(_) => "unsupported_file",
-            Self::RateLimited => "rate_limited",
+            Self::RateLimited | Self::LoginThrottled { .. } => "rate_limited",
             Self::Probing => "too_many_not_found",
             Self::InvalidCredentials => "invalid_credentials",
             Self::CsrfMismatch => "csrf_mismatch",
@@ -189,7 +195,9 @@ impl Failure {
             | Self::Conflict(m) => m.clone(),
             Self::PayloadTooLarge => "The upload is larger than the configured limit.".into(),
             Self::RefusedFile(refusal) => format!("The file was refused: {refusal}."),
-            Self::RateLimited => "Too many attempts. Please wait a minute and try again.".into(),
+            Self::RateLimited | Self::LoginThrottled { .. } => {
+                "Too many attempts. Please wait a minute and try again.".into()
+            }
             Self::Probing => {
                 "Too many requests for things that do not exist. Please wait a minute.".into()
             }
@@ -362,8 +370,15 @@ impl IntoResponse for WebError {
     }
 }
 
-/// Every 503 tells the client when to come back.
+/// Every 503, and a throttled login, tells the client when to come back.
 fn with_retry_after(failure: &Failure, mut response: Response) -> Response {
+    if let Failure::LoginThrottled { retry_after_secs } = failure {
+        response.headers_mut().insert(
+            axum::http::header::RETRY_AFTER,
+            axum::http::HeaderValue::from(*retry_after_secs),
+        );
+        return response;
+    }
     if failure.status() == StatusCode::SERVICE_UNAVAILABLE {
         let seconds = match failure {
             Failure::ServiceOff(_) => SERVICE_OFF_RETRY_AFTER_SECS,

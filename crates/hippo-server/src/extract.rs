@@ -41,10 +41,13 @@ pub struct RequestMeta {
 
 const MAX_USER_AGENT: usize = 256;
 
-impl<S: Send + Sync> FromRequestParts<S> for RequestMeta {
+impl FromRequestParts<AppState> for RequestMeta {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let header = |name| {
             parts
                 .headers
@@ -52,10 +55,13 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestMeta {
                 .and_then(|v| v.to_str().ok())
                 .map(|s| s.chars().take(MAX_USER_AGENT).collect::<String>())
         };
-        let client_ip = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip());
+        let client_ip = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| {
+            crate::client_addr::client_address(
+                c.0.ip(),
+                &parts.headers,
+                &state.config().trusted_proxies,
+            )
+        });
         Ok(Self {
             origin: RequestOrigin {
                 request_id: header("x-request-id").unwrap_or_default(),

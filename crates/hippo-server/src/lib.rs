@@ -5,6 +5,7 @@
 mod alerts;
 pub mod api;
 pub mod auth;
+pub mod client_addr;
 pub mod config;
 pub mod conversations;
 pub mod declarations;

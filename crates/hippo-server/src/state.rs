@@ -11,8 +11,9 @@ use hippo_core::retrieval::CodeHolder;
 use hippo_policy::Policy;
 use hippo_store::{AuditLog, AuthStore, CodeHolderScope, Store, UnscopedRetrievalDesk};
 
+use crate::auth::lockout::{LockoutPolicy, LoginLockout};
 use crate::auth::password::PasswordVerifierPool;
-use crate::auth::rate_limit::{LoginThrottle, RetrievalThrottle};
+use crate::auth::rate_limit::RetrievalThrottle;
 use crate::config::ServerConfig;
 use crate::error::Failure;
 use crate::probing::ProbeDetector;
@@ -29,7 +30,7 @@ struct Inner {
     policy: Arc<Policy>,
     config: ServerConfig,
     passwords: PasswordVerifierPool,
-    throttle: LoginThrottle,
+    lockout: LoginLockout,
     probes: ProbeDetector,
     switches: Switchboard,
     retrieval_throttle: RetrievalThrottle,
@@ -42,10 +43,11 @@ impl AppState {
         policy: Policy,
         switches: Switchboard,
     ) -> Result<Self, Failure> {
-        let throttle = LoginThrottle::new(
-            config.login_attempts_per_account_per_minute,
-            config.login_attempts_per_client_per_minute,
-        );
+        let lockout = LoginLockout::new(LockoutPolicy {
+            account_failures_per_minute: config.login_attempts_per_account_per_minute,
+            attempts_per_client_per_minute: config.login_attempts_per_client_per_minute,
+            ..config.login_lockout.clone()
+        });
         let probes = ProbeDetector::new(config.not_found_limit, config.not_found_window);
         let retrieval_throttle =
             RetrievalThrottle::new(config.retrieval.attempts_per_client_per_minute);
@@ -54,7 +56,7 @@ impl AppState {
                 store,
                 policy: Arc::new(policy),
                 passwords: PasswordVerifierPool::new()?,
-                throttle,
+                lockout,
                 probes,
                 switches,
                 retrieval_throttle,
@@ -75,8 +77,8 @@ impl AppState {
         &self.inner.passwords
     }
 
-    pub(crate) fn throttle(&self) -> &LoginThrottle {
-        &self.inner.throttle
+    pub(crate) fn lockout(&self) -> &LoginLockout {
+        &self.inner.lockout
     }
 
     pub(crate) fn probes(&self) -> &ProbeDetector {

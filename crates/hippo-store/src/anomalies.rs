@@ -22,6 +22,9 @@ pub struct AnomalyThresholds {
     /// One actor trying at least this many malformed (e.g. counted-up)
     /// identifiers.
     pub malformed_ids: i64,
+    /// Rate-limited login attempts against one account, or from one
+    /// client address, that make a lockout storm.
+    pub rate_limited_logins: i64,
 }
 
 impl Default for AnomalyThresholds {
@@ -31,6 +34,7 @@ impl Default for AnomalyThresholds {
             distinct_patients: 50,
             refused_lookups: 30,
             malformed_ids: 3,
+            rate_limited_logins: 20,
         }
     }
 }
@@ -38,7 +42,9 @@ impl Default for AnomalyThresholds {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Alert {
     pub id: String,
-    /// `honeytoken`, `many_patients`, `refused_burst`, `sequential_probing`.
+    /// `honeytoken`, `many_patients`, `refused_burst`, `sequential_probing`,
+    /// `lockout_storm` (actor `account:<id>` for the targeted account, or
+    /// `anonymous@<address>` for the source).
     pub rule: String,
     pub raised_at: UnixMillis,
     pub actor: Option<String>,
@@ -225,6 +231,32 @@ impl UnscopedAnomalies {
             )
             .await?,
         );
+        // Lockout storms: someone guessing one account (from anywhere), or
+        // one address guessing (any accounts). The login flow records the
+        // targeted account as the resource of every rate-limited attempt.
+        for (subject, filter) in [
+            (
+                "'account:' || a.resource_id",
+                "a.action = 'login' AND a.resource_id IS NOT NULL",
+            ),
+            (ACTOR, "a.action = 'login'"),
+        ] {
+            found.extend(
+                self.rule(
+                    "lockout_storm",
+                    &format!(
+                        "SELECT {subject} AS actor, NULL AS tenant, NULL AS patient, MIN(a.at) AS first, \
+                         MAX(a.at) AS last, COUNT(*) AS n FROM audit_records a WHERE a.at BETWEEN ?1 AND ?2 \
+                         AND a.outcome = 'rate_limited' AND {filter} GROUP BY 1 HAVING COUNT(*) >= {}",
+                        t.rate_limited_logins
+                    ),
+                    from,
+                    to,
+                    |n| format!("{n} rate-limited login attempts in one window"),
+                )
+                .await?,
+            );
+        }
         Ok(found)
     }
 

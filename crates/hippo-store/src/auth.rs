@@ -156,13 +156,16 @@ impl AuthStore {
         principal_on(&mut *self.pool.acquire().await?, subject).await
     }
 
-    /// The lab system behind an API key, if the key exists and is not
-    /// revoked. `key_hash` is the SHA-256 of the presented secret.
+    /// The lab system behind an API key, if the key exists, is not revoked
+    /// and has not expired. `key_hash` is the SHA-256 of the presented
+    /// secret.
     pub async fn api_key_principal(&self, key_hash: &str) -> Result<Option<Principal>, StoreError> {
         let row = sqlx::query(
-            "SELECT id, tenant_id, name FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL",
+            "SELECT id, tenant_id, name FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL \
+             AND expires_at > $2",
         )
         .bind(key_hash)
+        .bind(hippo_core::time_util::now_millis())
         .fetch_optional(&self.pool)
         .await?;
         let Some(row) = row else { return Ok(None) };

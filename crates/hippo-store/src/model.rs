@@ -88,6 +88,14 @@ pub struct ApiKeyRecord {
     pub name: String,
     pub created_at: UnixMillis,
     pub revoked_at: Option<UnixMillis>,
+    /// From then on the key is refused (401) and listed as expired.
+    pub expires_at: UnixMillis,
+}
+
+impl ApiKeyRecord {
+    pub fn is_expired(&self, now: UnixMillis) -> bool {
+        now >= self.expires_at
+    }
 }
 
 /// Tenant metadata as operators see it: no patient data.

@@ -27,6 +27,8 @@ mod forensics;
 mod helpers;
 mod instances;
 mod load;
+// Issue 12: lockout by account and source, trusted proxies.
+mod lockout;
 mod matrix;
 mod messaging;
 // Issue 11: notification outbox and sender.

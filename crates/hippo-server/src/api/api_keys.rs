@@ -3,9 +3,10 @@
 
 use axum::Json;
 use axum::extract::Path;
+use axum::extract::State;
 use axum::http::StatusCode;
 use hippo_core::ApiKeyId;
-use hippo_core::time_util::rfc3339;
+use hippo_core::time_util::{now_millis, rfc3339};
 use hippo_store::ApiKeyRecord;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -14,13 +15,20 @@ use crate::api::json::ApiJson;
 use crate::auth::token::{ShownOnce, hash_token, new_api_key};
 use crate::error::{ApiError, ErrorBody, Failure};
 use crate::extract::Authorized;
+use crate::state::AppState;
 use secrecy::ExposeSecret;
+
+const MILLIS_PER_DAY: i64 = 24 * 60 * 60 * 1000;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateApiKeyRequest {
     /// What the key is for, e.g. "Analyser hall 2".
     pub name: String,
+    /// Days until the key is refused: 1 up to the server's maximum
+    /// (default 365, also the default validity).
+    #[serde(default)]
+    pub expires_in_days: Option<u32>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -29,6 +37,9 @@ pub struct ApiKeyView {
     pub name: String,
     pub created_at: String,
     pub revoked_at: Option<String>,
+    pub expires_at: String,
+    /// Past `expires_at`: requests with the key get 401.
+    pub expired: bool,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -47,6 +58,8 @@ impl From<&ApiKeyRecord> for ApiKeyView {
             name: k.name.clone(),
             created_at: rfc3339(k.created_at),
             revoked_at: k.revoked_at.map(rfc3339),
+            expires_at: rfc3339(k.expires_at),
+            expired: k.is_expired(now_millis()),
         }
     }
 }
@@ -67,6 +80,7 @@ pub async fn list(caller: Authorized) -> Result<Json<Vec<ApiKeyView>>, ApiError>
         (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn create(
+    State(state): State<AppState>,
     caller: Authorized,
     ApiJson(request): ApiJson<CreateApiKeyRequest>,
 ) -> Result<(StatusCode, Json<CreatedApiKey>), ApiError> {
@@ -75,9 +89,15 @@ pub async fn create(
     if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
         return Err(Failure::Invalid("name: 1 to 100 printable characters".into()).into());
     }
+    let max_days = state.config().api_key_max_validity_days.max(1);
+    let days = request.expires_in_days.unwrap_or(max_days);
+    if days == 0 || days > max_days {
+        return Err(Failure::Invalid(format!("expires_in_days: 1 to {max_days}")).into());
+    }
+    let expires_at = now_millis() + i64::from(days) * MILLIS_PER_DAY;
     let secret = new_api_key();
     let record = staff
-        .create_api_key(name, &hash_token(secret.expose_secret()))
+        .create_api_key_expiring(name, &hash_token(secret.expose_secret()), expires_at)
         .await?;
     Ok((
         StatusCode::CREATED,

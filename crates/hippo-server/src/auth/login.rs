@@ -40,12 +40,23 @@ pub async fn login(
             "email and password are required (at most 254 and 1024 characters)".into(),
         ));
     }
-    if !state.throttle().allow(email, client) {
-        audit
-            .append(AuditActor::anonymous(), event(Outcome::RateLimited), origin)
-            .await?;
-        return Err(Failure::RateLimited);
-    }
+    let attempt = match state.lockout().admit(email, client) {
+        Ok(attempt) => attempt,
+        Err(refusal) => {
+            // Record which account was targeted (never what was typed),
+            // so that a lockout storm shows up per account.
+            let mut limited = event(Outcome::RateLimited).detail(refusal.detail());
+            if let Some(c) = state.sessions().credentials(email).await? {
+                limited = limited.resource(c.subject.id());
+            }
+            audit
+                .append(AuditActor::anonymous(), limited, origin)
+                .await?;
+            return Err(Failure::LoginThrottled {
+                retry_after_secs: refusal.retry_after_secs(),
+            });
+        }
+    };
     let credentials = state.sessions().credentials(email).await?;
     let verified = match state
         .passwords()
@@ -58,7 +69,8 @@ pub async fn login(
         Ok(verified) => verified,
         Err(Failure::RateLimited) => {
             // The hashing queue is full (a login flood): refused before
-            // any work, recorded with the account it targeted.
+            // any work, recorded with the account it targeted; the attempt
+            // counts neither way.
             let mut refused = event(Outcome::RateLimited).detail("hashing_queue_full");
             if let Some(c) = &credentials {
                 refused = refused.resource(c.subject.id());
@@ -71,8 +83,12 @@ pub async fn login(
         Err(other) => return Err(other),
     };
     let subject = match credentials {
-        Some(c) if verified => c.subject,
+        Some(c) if verified => {
+            attempt.succeeded();
+            c.subject
+        }
         other => {
+            attempt.failed();
             // Record which account was targeted, never what was typed.
             let mut rejected = event(Outcome::Rejected).detail("invalid_credentials");
             if let Some(c) = other {

@@ -125,7 +125,10 @@ pub async fn submit(
             Ok((jar, Redirect::to("/")).into_response())
         }
         Err(
-            failure @ (Failure::InvalidCredentials | Failure::RateLimited | Failure::BadRequest(_)),
+            failure @ (Failure::InvalidCredentials
+            | Failure::RateLimited
+            | Failure::LoginThrottled { .. }
+            | Failure::BadRequest(_)),
         ) => login_page(&state, jar, form.email, Some(failure), false),
         Err(other) => Err(WebError(other)),
     }

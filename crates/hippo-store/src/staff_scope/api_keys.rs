@@ -2,7 +2,7 @@
 
 use hippo_core::ApiKeyId;
 use hippo_core::policy::{Action, ResourceKind, ResourceRef};
-use hippo_core::time_util::now_millis;
+use hippo_core::time_util::{UnixMillis, now_millis};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
@@ -19,6 +19,10 @@ fn api_key(row: &AnyRow) -> Result<ApiKeyRecord, StoreError> {
         name: row.try_get("name")?,
         created_at: row.try_get("created_at")?,
         revoked_at: row.try_get("revoked_at")?,
+        // Rows from before keys expired got theirs in the migration.
+        expires_at: row
+            .try_get::<Option<i64>, _>("expires_at")?
+            .unwrap_or(UnixMillis::MIN),
     })
 }
 
@@ -31,7 +35,7 @@ fn api_key_ref(k: &ApiKeyRecord) -> ResourceRef {
 
 /// `GET /api/v1/api-keys`: never the secret, which is not stored.
 const API_KEYS_OF_TENANT: Statement<ApiKeyRecord> = Statement {
-    sql: "SELECT k.id, k.tenant_id, k.name, k.created_at, k.revoked_at FROM api_keys k \
+    sql: "SELECT k.id, k.tenant_id, k.name, k.created_at, k.revoked_at, k.expires_at FROM api_keys k \
           WHERE (k.tenant_id = $1) /* fence */ ORDER BY k.created_at DESC, k.id",
     map: api_key,
     resource: api_key_ref,
@@ -39,12 +43,15 @@ const API_KEYS_OF_TENANT: Statement<ApiKeyRecord> = Statement {
 };
 
 const API_KEY_BY_ID: Statement<ApiKeyRecord> = Statement {
-    sql: "SELECT k.id, k.tenant_id, k.name, k.created_at, k.revoked_at FROM api_keys k \
+    sql: "SELECT k.id, k.tenant_id, k.name, k.created_at, k.revoked_at, k.expires_at FROM api_keys k \
           WHERE (k.tenant_id = $1) /* fence */ AND k.id = $2",
     map: api_key,
     resource: api_key_ref,
     kind: ResourceKind::ApiKey,
 };
+
+/// A key's validity unless its creator asks for less: one year.
+pub const DEFAULT_API_KEY_VALIDITY_MS: i64 = 365 * 24 * 60 * 60 * 1000;
 
 impl StaffScope {
     pub async fn list_api_keys(&self) -> Result<Admitted<Vec<ApiKeyRecord>>, StoreError> {
@@ -69,12 +76,25 @@ impl StaffScope {
             .await
     }
 
-    /// Register a key for this tenant. The caller generated the secret and
-    /// passes only its hash; the secret is shown once and never stored.
+    /// Register a key for this tenant, valid for the default year.
     pub async fn create_api_key(
         &self,
         name: &str,
         key_hash: &str,
+    ) -> Result<Admitted<ApiKeyRecord>, StoreError> {
+        let expires_at = now_millis() + DEFAULT_API_KEY_VALIDITY_MS;
+        self.create_api_key_expiring(name, key_hash, expires_at)
+            .await
+    }
+
+    /// Register a key for this tenant, refused from `expires_at` on. The
+    /// caller generated the secret and passes only its hash; the secret is
+    /// shown once and never stored.
+    pub async fn create_api_key_expiring(
+        &self,
+        name: &str,
+        key_hash: &str,
+        expires_at: UnixMillis,
     ) -> Result<Admitted<ApiKeyRecord>, StoreError> {
         let action = self.gk.serving(&[Action::ApiKeyCreate])?;
         let tenant = ResourceRef::Tenant(self.tenant);
@@ -87,11 +107,12 @@ impl StaffScope {
             name: name.to_owned(),
             created_at: now_millis(),
             revoked_at: None,
+            expires_at,
         };
         let mut tx = self.gk.connections.begin(false).await?;
         sqlx::query(
-            "INSERT INTO api_keys (id, tenant_id, name, key_hash, created_by, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO api_keys (id, tenant_id, name, key_hash, created_by, created_at, \
+             expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(record.id.to_string())
         .bind(self.tenant.to_string())
@@ -99,6 +120,7 @@ impl StaffScope {
         .bind(key_hash)
         .bind(&self.actor_id)
         .bind(record.created_at)
+        .bind(record.expires_at)
         .execute(&mut *tx)
         .await?;
         let access = Access::of(record.id).concerning(self.tenant, None);
