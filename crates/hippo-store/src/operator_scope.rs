@@ -2,7 +2,8 @@
 //! log and alerts. There is deliberately no method here that reads
 //! patients, findings or PDFs.
 
-use hippo_core::Principal;
+use hippo_core::forensic_purpose::ForensicPurpose;
+use hippo_core::{DomainError, Principal};
 use hippo_core::policy::{Action, ResourceKind, ResourceRef};
 use sqlx::any::AnyRow;
 use sqlx::{AnyPool, Row};
@@ -86,19 +87,31 @@ impl OperatorScope {
 
     /// The audit log's unscoped reader, once the policy let the operator
     /// through to it.
-    async fn forensics(&self) -> Result<UnscopedForensics, StoreError> {
+    /// A named incident must exist: a made-up ID is no purpose.
+    async fn forensics(&self, purpose: &ForensicPurpose) -> Result<UnscopedForensics, StoreError> {
         let action = self.gk.serving(&[Action::ForensicsQuery])?;
         self.require_platform(action, "forensics").await?;
+        if let Some(incident) = purpose.incident() {
+            let known = sqlx::query("SELECT 1 FROM incidents WHERE id = $1")
+                .bind(incident.to_string())
+                .fetch_optional(&self.pool)
+                .await?;
+            if known.is_none() {
+                return Err(DomainError::invalid("incident", "no such incident").into());
+            }
+        }
         Ok(UnscopedForensics::new(self.pool.clone()))
     }
 
+    /// One page of accesses; the purpose leads the query's audit detail.
     pub async fn accesses(
         &self,
         filter: &ForensicFilter,
+        purpose: &ForensicPurpose,
     ) -> Result<Admitted<AccessPage>, StoreError> {
-        let page = self.forensics().await?.page(filter).await?;
+        let page = self.forensics(purpose).await?.page(filter).await?;
         let access = Access::default().detail(format!(
-            "accesses={} of {} {filter:?}",
+            "{purpose} accesses={} of {} {filter:?}",
             page.records.len(),
             page.total
         ));
@@ -111,10 +124,13 @@ impl OperatorScope {
     pub async fn blast_radius(
         &self,
         filter: &ForensicFilter,
+        purpose: &ForensicPurpose,
     ) -> Result<Admitted<BlastRadius>, StoreError> {
-        let report = self.forensics().await?.blast_radius(filter).await?;
-        let access =
-            Access::default().detail(format!("blast_radius={} {filter:?}", report.accesses));
+        let report = self.forensics(purpose).await?.blast_radius(filter).await?;
+        let access = Access::default().detail(format!(
+            "{purpose} blast_radius={} {filter:?}",
+            report.accesses
+        ));
         let report = self.gk.checked(report);
         self.gk
             .admit(report, ResourceKind::AuditRecord, vec![access])

@@ -2,6 +2,7 @@
 //! JavaScript; every form carries a CSRF token.
 
 pub mod access_log;
+pub mod access_timeline;
 pub mod alerts;
 pub mod assets;
 pub mod code_rows;
