@@ -22,7 +22,7 @@ async fn forensic_accesses_come_in_pages_that_neither_overlap_nor_skip() {
 
     let everything: Value = app
         .get_json(
-            &format!("/api/v1/forensics/accesses?actor={actor}&limit=100000"),
+            &format!("/api/v1/forensics/accesses?reason=paging%20test&actor={actor}&limit=100000"),
             &operator,
         )
         .await;
@@ -43,7 +43,7 @@ async fn forensic_accesses_come_in_pages_that_neither_overlap_nor_skip() {
             .unwrap_or_default();
         let page: Value = app
             .get_json(
-                &format!("/api/v1/forensics/accesses?actor={actor}&limit=2{cursor}"),
+                &format!("/api/v1/forensics/accesses?reason=paging%20test&actor={actor}&limit=2{cursor}"),
                 &operator,
             )
             .await;
@@ -76,7 +76,7 @@ async fn forensic_accesses_come_in_pages_that_neither_overlap_nor_skip() {
 
     // A cursor that no page produced is bad input, not a server error.
     let bad = app
-        .get("/api/v1/forensics/accesses?after=not-a-cursor", &operator)
+        .get("/api/v1/forensics/accesses?reason=paging%20test&after=not-a-cursor", &operator)
         .await;
     assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let body: Value = bad.json().await.expect("json");

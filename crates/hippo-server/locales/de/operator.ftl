@@ -109,3 +109,4 @@ operator-incidents-overdue = seit { $hours } Std. { $minutes } Min. überfällig
 operator-incidents-affected = { $patients } Patientendatensätze bei { $tenants } Mandanten
 operator-incidents-from-alert = Warnung: { $rule }
 operator-incidents-search = Zugriffe durchsuchen
+operator-nav-incidents = Vorfälle

@@ -109,3 +109,4 @@ operator-incidents-overdue = overdue by { $hours } h { $minutes } min
 operator-incidents-affected = { $patients } patient records in { $tenants } tenants
 operator-incidents-from-alert = Alert: { $rule }
 operator-incidents-search = Search its accesses
+operator-nav-incidents = Incidents

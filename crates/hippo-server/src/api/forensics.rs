@@ -37,5 +37,7 @@ pub async fn blast_radius(
 ) -> Result<Json<Admitted<BlastRadius>>, ApiError> {
     let q = query(q)?;
     let (filter, purpose) = (q.filter()?, q.purpose()?);
-    Ok(Json(caller.operator()?.blast_radius(&filter, &purpose).await?))
+    Ok(Json(
+        caller.operator()?.blast_radius(&filter, &purpose).await?,
+    ))
 }

@@ -14,6 +14,8 @@ pub struct AlertRow {
     pub id: String,
     pub raised: UnixMillis,
     pub rule: String,
+    /// The rule as stored, for the incident opened from the alert.
+    pub rule_code: String,
     pub actor: String,
     pub patient: String,
     pub first: UnixMillis,
@@ -53,6 +55,7 @@ pub async fn list(caller: Authorized) -> Result<Response, WebError> {
                 id: a.id.clone(),
                 raised: a.raised_at,
                 rule: rule_label(&ui, &a.rule),
+                rule_code: a.rule.clone(),
                 actor: a.actor.clone().unwrap_or_else(|| "-".into()),
                 patient: a.patient_id.clone().unwrap_or_else(|| "-".into()),
                 first: a.first_at,

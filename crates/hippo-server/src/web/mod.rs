@@ -9,6 +9,7 @@ pub mod code_rows;
 pub mod findings;
 pub mod forensics;
 pub mod home;
+pub mod incidents;
 pub mod language;
 pub mod login;
 pub mod messages;
