@@ -29,6 +29,7 @@ mod matrix;
 mod messaging;
 // Issue 11: notification outbox and sender.
 mod notifications;
+mod operator_console;
 mod openapi;
 mod outbox_throughput;
 mod probing;
