@@ -29,8 +29,8 @@ mod matrix;
 mod messaging;
 // Issue 11: notification outbox and sender.
 mod notifications;
-mod operator_console;
 mod openapi;
+mod operator_console;
 mod outbox_throughput;
 mod probing;
 mod requests;

@@ -127,7 +127,10 @@ async fn operator_console_audit_record_of_a_query_carries_its_reason_or_incident
 
     let answered = app
         .get(
-            &format!("{ACCESSES}?reason=ticket%204711%3A%20probing&actor={}", keller.actor_id),
+            &format!(
+                "{ACCESSES}?reason=ticket%204711%3A%20probing&actor={}",
+                keller.actor_id
+            ),
             &operator,
         )
         .await;
@@ -156,7 +159,10 @@ async fn operator_console_audit_record_of_a_query_carries_its_reason_or_incident
         .await;
     assert_eq!(page.status(), StatusCode::OK);
     let page = page.text().await.unwrap();
-    assert!(page.contains("<svg") && page.contains("role=\"img\""), "timeline");
+    assert!(
+        page.contains("<svg") && page.contains("role=\"img\""),
+        "timeline"
+    );
     let last = forensic_details(&app, &operator).await.pop().unwrap();
     assert!(last.starts_with(&format!("incident={incident} ")), "{last}");
 
@@ -175,7 +181,11 @@ async fn operator_console_audit_record_of_a_query_carries_its_reason_or_incident
         .arg(&app.dir)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let cli: i64 = sqlx::query(
         "SELECT COUNT(*) FROM audit_records WHERE actor_kind = 'operator_cli' \
          AND action = 'forensics_query' AND detail LIKE 'reason=\"cli purpose check\"%'",
@@ -193,8 +203,16 @@ async fn operator_console_incidents_show_the_deadline_clock_in_both_languages() 
     let operator = app.login("oncall@").await;
     let keller = app.login("a.keller").await;
     raise_alert(&app, "alert-clock", &format!("staff:{}", keller.actor_id)).await;
-    let alerts = app.web_get("/alerts", &operator).await.text().await.unwrap();
-    assert!(alerts.contains("value=\"alert-clock\""), "the alert offers the form");
+    let alerts = app
+        .web_get("/alerts", &operator)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        alerts.contains("value=\"alert-clock\""),
+        "the alert offers the form"
+    );
     let incident = open_incident_from_alert(&app, &operator, "alert-clock").await;
     let opened: i64 = sqlx::query(
         "SELECT COUNT(*) FROM audit_records WHERE actor_id = $1 AND action = 'incident_manage' \
@@ -208,8 +226,16 @@ async fn operator_console_incidents_show_the_deadline_clock_in_both_languages() 
     .get(0);
     assert_eq!(opened, 1, "opening is audited, naming the operator");
 
-    let english = app.web_get("/incidents", &operator).await.text().await.unwrap();
-    assert!(english.contains("71 h 59 min left") || english.contains("72 h 0 min left"), "{english}");
+    let english = app
+        .web_get("/incidents", &operator)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        english.contains("71 h 59 min left") || english.contains("72 h 0 min left"),
+        "{english}"
+    );
     assert!(english.contains(&incident));
     let german = app
         .client
@@ -229,8 +255,16 @@ async fn operator_console_incidents_show_the_deadline_clock_in_both_languages() 
         .execute(&app.db)
         .await
         .unwrap();
-    let late = app.web_get("/incidents", &operator).await.text().await.unwrap();
-    assert!(late.contains("overdue by 7 h 59 min") || late.contains("overdue by 8 h 0 min"), "{late}");
+    let late = app
+        .web_get("/incidents", &operator)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        late.contains("overdue by 7 h 59 min") || late.contains("overdue by 8 h 0 min"),
+        "{late}"
+    );
 }
 
 #[tokio::test]
@@ -240,7 +274,13 @@ async fn operator_console_is_refused_to_patients_and_staff() {
     raise_alert(&app, "alert-denial", "staff:x").await;
     for who in ["max.schmidt", "a.keller"] {
         let session = app.login(who).await;
-        for path in ["/incidents", "/forensics?reason=curious%20about%20others", "/alerts", "/tenants", "/switches"] {
+        for path in [
+            "/incidents",
+            "/forensics?reason=curious%20about%20others",
+            "/alerts",
+            "/tenants",
+            "/switches",
+        ] {
             let r = app.web_get(path, &session).await;
             assert_eq!(r.status(), StatusCode::FORBIDDEN, "{who} {path}");
         }
@@ -253,7 +293,10 @@ async fn operator_console_is_refused_to_patients_and_staff() {
             .await;
         assert_eq!(r.status(), StatusCode::FORBIDDEN, "{who} opens no incident");
         let r = app
-            .get(&format!("{ACCESSES}?reason=curious%20about%20others"), &session)
+            .get(
+                &format!("{ACCESSES}?reason=curious%20about%20others"),
+                &session,
+            )
             .await;
         assert_eq!(r.status(), StatusCode::FORBIDDEN, "{who}");
     }
@@ -288,7 +331,8 @@ async fn operator_console_forensic_answer_contains_no_patient_name_or_value() {
     for who in ["max.schmidt", "a.keller"] {
         let session = app.login(who).await;
         for finding in &session.user.finding_ids {
-            app.get(&format!("/api/v1/findings/{finding}"), &session).await;
+            app.get(&format!("/api/v1/findings/{finding}"), &session)
+                .await;
         }
         app.get("/api/v1/patients", &session).await;
     }
@@ -324,7 +368,10 @@ async fn operator_console_forensic_answer_contains_no_patient_name_or_value() {
         }
     }
     secret_texts.retain(|t| t.chars().count() >= 3);
-    assert!(secret_texts.len() > 10 && !values.is_empty(), "the demo has names and values");
+    assert!(
+        secret_texts.len() > 10 && !values.is_empty(),
+        "the demo has names and values"
+    );
 
     let mut answer = Vec::new();
     for path in [
@@ -346,12 +393,18 @@ async fn operator_console_forensic_answer_contains_no_patient_name_or_value() {
             !answer.iter().any(|leaf| leaf.contains(text.as_str())),
             "a forensic answer names {text:?}"
         );
-        assert!(!page.contains(&format!(">{text}<")), "the page names {text:?}");
+        assert!(
+            !page.contains(&format!(">{text}<")),
+            "the page names {text:?}"
+        );
     }
     for leaf in &answer {
         if let Ok(number) = leaf.parse::<f64>() {
             if number.fract() != 0.0 {
-                assert!(!values.contains(&number), "a forensic answer carries the value {number}");
+                assert!(
+                    !values.contains(&number),
+                    "a forensic answer carries the value {number}"
+                );
             }
         }
     }
@@ -367,14 +420,21 @@ async fn operator_console_concurrent_forensic_queries_with_purposes_are_all_answ
         let (app, operator) = (&app, &operator);
         async move {
             let path = if i % 2 == 0 { ACCESSES } else { BLAST_RADIUS };
-            app.get(&format!("{path}?reason=load%20test%20query%20{i}&limit=50"), operator)
-                .await
-                .status()
+            app.get(
+                &format!("{path}?reason=load%20test%20query%20{i}&limit=50"),
+                operator,
+            )
+            .await
+            .status()
         }
     });
     let reads = (0..100).map(|_| {
         let (app, patient) = (&app, &patient);
-        async move { app.get(&format!("/api/v1/findings/{finding}"), patient).await.status() }
+        async move {
+            app.get(&format!("/api/v1/findings/{finding}"), patient)
+                .await
+                .status()
+        }
     });
     let (queries, reads) = tokio::join!(join_all(queries), join_all(reads));
     assert!(queries.iter().all(|s| *s == StatusCode::OK), "{queries:?}");
