@@ -399,13 +399,13 @@ async fn operator_console_forensic_answer_contains_no_patient_name_or_value() {
         );
     }
     for leaf in &answer {
-        if let Ok(number) = leaf.parse::<f64>() {
-            if number.fract() != 0.0 {
-                assert!(
-                    !values.contains(&number),
-                    "a forensic answer carries the value {number}"
-                );
-            }
+        if let Ok(number) = leaf.parse::<f64>()
+            && number.fract() != 0.0
+        {
+            assert!(
+                !values.contains(&number),
+                "a forensic answer carries the value {number}"
+            );
         }
     }
 }
