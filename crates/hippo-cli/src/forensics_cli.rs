@@ -9,6 +9,9 @@ use crate::store_cli::with_store;
 use anyhow::Context;
 use clap::Subcommand;
 use clap::{Args, ValueEnum};
+use hippo_core::audit::{AuditActor, AuditEvent, Outcome, RequestOrigin};
+use hippo_core::forensic_purpose::{ForensicPurpose, MIN_REASON_CHARS};
+use hippo_core::policy::{Action, ResourceKind};
 use hippo_core::time_util::{human, parse_rfc3339, rfc3339};
 use hippo_store::forensics::AccessRecord;
 use hippo_store::{BlastRadius, ForensicFilter, Store};
@@ -23,6 +26,8 @@ pub enum ForensicsCommand {
         data: DataArgs,
         #[command(flatten)]
         filter: FilterArgs,
+        #[command(flatten)]
+        purpose: PurposeArgs,
     },
     /// Every access in the window by someone who was neither the patient's
     /// own account nor staff of the patient's facility, by tenant and patient.
@@ -31,6 +36,8 @@ pub enum ForensicsCommand {
         data: DataArgs,
         #[command(flatten)]
         filter: FilterArgs,
+        #[command(flatten)]
+        purpose: PurposeArgs,
     },
     /// Run the anomaly rules over history (window by window) and list the
     /// alerts they raise (also stored for the operator API).
@@ -39,22 +46,100 @@ pub enum ForensicsCommand {
         data: DataArgs,
         #[command(flatten)]
         filter: FilterArgs,
+        #[command(flatten)]
+        purpose: PurposeArgs,
     },
 }
 
 pub async fn run(command: ForensicsCommand) -> anyhow::Result<()> {
     let report = match command {
-        ForensicsCommand::Accesses { data, filter } => {
-            with_store(&data, async |store, _| accesses(store, &filter).await).await?
+        ForensicsCommand::Accesses {
+            data,
+            filter,
+            purpose,
+        } => {
+            let purpose = purpose.parse()?;
+            with_store(&data, async |store, _| {
+                accesses(store, &filter, &purpose).await
+            })
+            .await?
         }
-        ForensicsCommand::BlastRadius { data, filter } => {
-            with_store(&data, async |store, _| blast_radius(store, &filter).await).await?
+        ForensicsCommand::BlastRadius {
+            data,
+            filter,
+            purpose,
+        } => {
+            let purpose = purpose.parse()?;
+            with_store(&data, async |store, _| {
+                blast_radius(store, &filter, &purpose).await
+            })
+            .await?
         }
-        ForensicsCommand::Anomalies { data, filter } => {
-            with_store(&data, async |store, _| anomalies(store, &filter).await).await?
+        ForensicsCommand::Anomalies {
+            data,
+            filter,
+            purpose,
+        } => {
+            let purpose = purpose.parse()?;
+            with_store(&data, async |store, _| {
+                anomalies(store, &filter, &purpose).await
+            })
+            .await?
         }
     };
     println!("{report}");
+    Ok(())
+}
+
+/// Purpose binding: what the query serves, kept in its audit record.
+#[derive(Debug, Clone, Args)]
+pub struct PurposeArgs {
+    /// The incident this query serves (its ID, from `hippo incident open`).
+    #[arg(long)]
+    pub incident: Option<String>,
+    /// Or the reason, at least 10 characters (e.g. a ticket and what is checked).
+    #[arg(long)]
+    pub reason: Option<String>,
+}
+
+impl PurposeArgs {
+    pub fn parse(&self) -> anyhow::Result<ForensicPurpose> {
+        ForensicPurpose::parse(self.incident.as_deref(), self.reason.as_deref()).map_err(|e| {
+            anyhow::anyhow!(
+                "{e}: every forensic query names --incident <ID> or --reason <text, at least {MIN_REASON_CHARS} characters>"
+            )
+        })
+    }
+}
+
+/// The query's own audit record, durable before the answer is printed
+/// (as on the server); a named incident must exist.
+async fn record_query(
+    store: &Store,
+    purpose: &ForensicPurpose,
+    command: &str,
+    detail: String,
+) -> anyhow::Result<()> {
+    if let Some(incident) = purpose.incident() {
+        store
+            .unscoped_incidents()
+            .get(&incident.to_string())
+            .await
+            .with_context(|| format!("no incident {incident}"))?;
+    }
+    store
+        .audit_log()
+        .append(
+            AuditActor::operator_cli(std::env::var("USER").ok()),
+            AuditEvent::new(
+                Action::ForensicsQuery,
+                ResourceKind::AuditRecord,
+                Outcome::Success,
+            )
+            .detail(format!("{purpose} {detail}")),
+            &RequestOrigin::cli(command),
+        )
+        .await?;
     Ok(())
 }
 
@@ -124,8 +209,20 @@ impl FilterArgs {
     }
 }
 
-pub async fn accesses(store: &Store, args: &FilterArgs) -> anyhow::Result<String> {
-    let records = store.unscoped_forensics().accesses(&args.filter()?).await?;
+pub async fn accesses(
+    store: &Store,
+    args: &FilterArgs,
+    purpose: &ForensicPurpose,
+) -> anyhow::Result<String> {
+    let filter = args.filter()?;
+    let records = store.unscoped_forensics().accesses(&filter).await?;
+    record_query(
+        store,
+        purpose,
+        "hippo forensics accesses",
+        format!("accesses={} {filter:?}", records.len()),
+    )
+    .await?;
     if let Some(path) = &args.svg {
         write_svg(path, &records, "Accesses")?;
     }
@@ -162,11 +259,20 @@ pub async fn accesses(store: &Store, args: &FilterArgs) -> anyhow::Result<String
     })
 }
 
-pub async fn blast_radius(store: &Store, args: &FilterArgs) -> anyhow::Result<String> {
-    let report = store
-        .unscoped_forensics()
-        .blast_radius(&args.filter()?)
-        .await?;
+pub async fn blast_radius(
+    store: &Store,
+    args: &FilterArgs,
+    purpose: &ForensicPurpose,
+) -> anyhow::Result<String> {
+    let filter = args.filter()?;
+    let report = store.unscoped_forensics().blast_radius(&filter).await?;
+    record_query(
+        store,
+        purpose,
+        "hippo forensics blast-radius",
+        format!("blast_radius={} {filter:?}", report.accesses),
+    )
+    .await?;
     if let Some(path) = &args.svg {
         write_svg(path, &report.records, "Unauthorised accesses")?;
     }
@@ -340,7 +446,11 @@ fn write_svg(path: &Path, records: &[AccessRecord], title: &str) -> anyhow::Resu
 }
 
 /// Run the anomaly rules window by window over the filter's time span.
-pub async fn anomalies(store: &Store, args: &FilterArgs) -> anyhow::Result<String> {
+pub async fn anomalies(
+    store: &Store,
+    args: &FilterArgs,
+    purpose: &ForensicPurpose,
+) -> anyhow::Result<String> {
     let filter = args.filter()?;
     let thresholds = hippo_store::AnomalyThresholds::default();
     let anomalies = store.unscoped_anomalies();
@@ -369,6 +479,13 @@ pub async fn anomalies(store: &Store, args: &FilterArgs) -> anyhow::Result<Strin
         from += step / 2;
     }
     let alerts = anomalies.alerts(10_000).await?;
+    record_query(
+        store,
+        purpose,
+        "hippo forensics anomalies",
+        format!("raised={} alerts={} {filter:?}", raised.len(), alerts.len()),
+    )
+    .await?;
     Ok(match args.format {
         Format::Json => serde_json::to_string_pretty(&alerts)?,
         Format::Table | Format::Markdown => {

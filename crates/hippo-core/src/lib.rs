@@ -6,6 +6,7 @@ pub mod audit;
 pub mod error;
 pub mod file_kind;
 pub mod finding;
+pub mod forensic_purpose;
 pub mod ids;
 pub mod messaging;
 pub mod patient;

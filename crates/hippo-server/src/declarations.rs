@@ -112,6 +112,8 @@ const ROUTES: &[Row] = {
         ("GET", "/tenants", A::TenantList, R::Tenant, OPERATORS),
         ("GET", "/alerts", A::AlertList, R::AuditRecord, OPERATORS),
         ("GET", "/forensics", A::ForensicsQuery, R::AuditRecord, OPERATORS),
+        ("GET", "/incidents", A::IncidentManage, R::Incident, OPERATORS),
+        ("POST", "/incidents", A::IncidentManage, R::Incident, OPERATORS),
         ("GET", "/access-log", A::AccessLogRead, R::AuditRecord, PATIENTS),
         ("GET", "/access-log/{id}/proof", A::AccessProofRead, R::AuditRecord, PATIENTS),
         // Messaging (issue 11)

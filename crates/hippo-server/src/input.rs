@@ -2,6 +2,7 @@
 //! forensic query parameters and a new patient's details.
 
 use axum::extract::Query;
+use hippo_core::forensic_purpose::{ForensicPurpose, PURPOSE_REQUIRED};
 use hippo_core::patient::{NewPatient, PatientInput};
 use hippo_core::time_util::parse_rfc3339;
 use hippo_store::ForensicFilter;
@@ -32,6 +33,11 @@ pub struct ForensicQuery {
     pub limit: Option<i64>,
     /// The previous page's `next` cursor.
     pub after: Option<String>,
+    /// Purpose binding: the incident this query serves (its ID) ...
+    pub incident: Option<String>,
+    /// ... or the reason (at least 10 characters). One of the two is
+    /// required and is kept in the query's audit record.
+    pub reason: Option<String>,
 }
 
 fn list(value: &Option<String>) -> Vec<String> {
@@ -57,6 +63,19 @@ fn time(field: &str, value: &Option<String>) -> Result<Option<i64>, Failure> {
 }
 
 impl ForensicQuery {
+    /// The purpose the query serves; none at all is a bad request (400)
+    /// that says what to add, a thin one invalid input (422).
+    pub fn purpose(&self) -> Result<ForensicPurpose, Failure> {
+        let given = |v: &Option<String>| v.as_deref().is_some_and(|s| !s.trim().is_empty());
+        if !given(&self.incident) && !given(&self.reason) {
+            return Err(Failure::BadRequest(PURPOSE_REQUIRED.into()));
+        }
+        Ok(ForensicPurpose::parse(
+            self.incident.as_deref(),
+            self.reason.as_deref(),
+        )?)
+    }
+
     pub fn filter(&self) -> Result<ForensicFilter, Failure> {
         Ok(ForensicFilter {
             from: time("from", &self.from)?,

@@ -83,6 +83,8 @@ fn handler(spec: &RouteSpec, max_upload: usize, max_message: usize) -> MethodRou
         ("GET", "/tenants") => get(web::tenants::list),
         ("GET", "/alerts") => get(web::alerts::list),
         ("GET", "/forensics") => get(web::forensics::view),
+        ("GET", "/incidents") => get(web::incidents::list),
+        ("POST", "/incidents") => post(web::incidents::open_from_alert),
         ("GET", "/access-log") => get(web::access_log::list),
         ("GET", "/access-log/{id}/proof") => get(web::access_log::proof),
         ("GET", "/messages") => get(web::messages::list),

@@ -321,22 +321,35 @@ impl UnscopedAnomalies {
             .fetch_all(&self.pool)
             .await?
             .iter()
-            .map(|r| {
-                Ok(Alert {
-                    id: r.try_get("id")?,
-                    rule: r.try_get("rule")?,
-                    raised_at: r.try_get("raised_at")?,
-                    actor: r.try_get("actor")?,
-                    tenant_id: r.try_get("tenant_id")?,
-                    patient_id: r.try_get("patient_id")?,
-                    first_at: r.try_get("first_at")?,
-                    last_at: r.try_get("last_at")?,
-                    count: r.try_get("count")?,
-                    detail: r.try_get("detail")?,
-                })
-            })
+            .map(alert_of)
             .collect()
     }
+
+    /// One alert by ID (to open an incident from it).
+    pub async fn alert(&self, id: &str) -> Result<Option<Alert>, StoreError> {
+        sqlx::query("SELECT * FROM alerts WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(alert_of)
+            .transpose()
+    }
+}
+
+fn alert_of(r: &sqlx::any::AnyRow) -> Result<Alert, StoreError> {
+    Ok(Alert {
+        id: r.try_get("id")?,
+        rule: r.try_get("rule")?,
+        raised_at: r.try_get("raised_at")?,
+        actor: r.try_get("actor")?,
+        tenant_id: r.try_get("tenant_id")?,
+        patient_id: r.try_get("patient_id")?,
+        first_at: r.try_get("first_at")?,
+        last_at: r.try_get("last_at")?,
+        count: r.try_get("count")?,
+        detail: r.try_get("detail")?,
+    })
 }
 
 /// Distinct patients per actor whose records fall in the sliding window,

@@ -45,6 +45,17 @@ pub struct Incident {
     pub affected: Vec<AffectedRecord>,
 }
 
+/// An incident as the console lists it: no names, no values.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IncidentSummary {
+    pub id: String,
+    pub title: String,
+    pub detected_at: UnixMillis,
+    pub deadline_at: UnixMillis,
+    pub affected_patients: i64,
+    pub affected_tenants: i64,
+}
+
 #[derive(Clone)]
 pub struct UnscopedIncidents {
     pool: AnyPool,
@@ -70,6 +81,17 @@ impl UnscopedIncidents {
         detail: String,
     ) -> Result<(), StoreError> {
         let (actor, origin) = operator_cli();
+        self.audited_as(conn, (actor, &origin), incident, detail)
+            .await
+    }
+
+    async fn audited_as(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        (actor, origin): (AuditActor, &RequestOrigin),
+        incident: &str,
+        detail: String,
+    ) -> Result<(), StoreError> {
         let mut record = self.audit.record(
             actor,
             AuditEvent::new(
@@ -79,7 +101,7 @@ impl UnscopedIncidents {
             )
             .resource(incident)
             .detail(detail),
-            &origin,
+            origin,
         );
         insert(conn, &mut record).await
     }
@@ -88,6 +110,21 @@ impl UnscopedIncidents {
     /// patients are the filter's blast radius, kept as of now.
     pub async fn open(
         &self,
+        title: &str,
+        detected_at: UnixMillis,
+        filter: &ForensicFilter,
+    ) -> Result<(String, BlastRadius), StoreError> {
+        let (actor, origin) = operator_cli();
+        self.open_as(actor, &origin, title, detected_at, filter)
+            .await
+    }
+
+    /// [`Self::open`] on behalf of an operator of the console, who is
+    /// named in the audit record.
+    pub(crate) async fn open_as(
+        &self,
+        actor: AuditActor,
+        origin: &RequestOrigin,
         title: &str,
         detected_at: UnixMillis,
         filter: &ForensicFilter,
@@ -140,8 +177,9 @@ impl UnscopedIncidents {
             .bind(&opened)
             .execute(&mut *tx)
             .await?;
-        self.audited(
+        self.audited_as(
             &mut tx,
+            (actor, origin),
             &id,
             format!(
                 "opened; affected_patients={}",
@@ -155,6 +193,31 @@ impl UnscopedIncidents {
         .await?;
         tx.commit().await?;
         Ok((id, radius))
+    }
+
+    /// Every incident with its clock and how many records it affects:
+    /// pseudonymous counts only, for the operators' console.
+    pub async fn summaries(&self) -> Result<Vec<IncidentSummary>, StoreError> {
+        sqlx::query(
+            "SELECT i.id, i.title, i.detected_at, i.deadline_at, \
+             (SELECT COUNT(*) FROM incident_affected a WHERE a.incident_id = i.id) AS patients, \
+             (SELECT COUNT(DISTINCT a.tenant_id) FROM incident_affected a WHERE a.incident_id = i.id) AS tenants \
+             FROM incidents i ORDER BY i.detected_at DESC, i.id",
+        )
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(IncidentSummary {
+                id: r.try_get("id")?,
+                title: r.try_get("title")?,
+                detected_at: r.try_get("detected_at")?,
+                deadline_at: r.try_get("deadline_at")?,
+                affected_patients: r.try_get("patients")?,
+                affected_tenants: r.try_get("tenants")?,
+            })
+        })
+        .collect()
     }
 
     pub async fn add_event(&self, id: &str, text: &str) -> Result<(), StoreError> {

@@ -2,8 +2,10 @@
 //! log and alerts. There is deliberately no method here that reads
 //! patients, findings or PDFs.
 
-use hippo_core::Principal;
+use hippo_core::forensic_purpose::ForensicPurpose;
 use hippo_core::policy::{Action, ResourceKind, ResourceRef};
+use hippo_core::time_util::now_millis;
+use hippo_core::{DomainError, Principal};
 use sqlx::any::AnyRow;
 use sqlx::{AnyPool, Row};
 
@@ -11,6 +13,7 @@ use crate::admission::{Access, Admitted, Connections, Gatekeeper, Request, State
 use crate::anomalies::{Alert, UnscopedAnomalies};
 use crate::error::StoreError;
 use crate::forensics::{AccessPage, BlastRadius, ForensicFilter, UnscopedForensics};
+use crate::incidents::{IncidentSummary, UnscopedIncidents};
 use crate::model::TenantSummary;
 use crate::rows::parse;
 use crate::scoping::Scoping;
@@ -67,6 +70,7 @@ impl OperatorScope {
         let kind = match action {
             Action::TenantList => ResourceKind::Tenant,
             Action::SwitchList | Action::SwitchChange => ResourceKind::ServiceSwitch,
+            Action::IncidentManage => ResourceKind::Incident,
             _ => ResourceKind::AuditRecord,
         };
         self.gk
@@ -86,19 +90,31 @@ impl OperatorScope {
 
     /// The audit log's unscoped reader, once the policy let the operator
     /// through to it.
-    async fn forensics(&self) -> Result<UnscopedForensics, StoreError> {
+    /// A named incident must exist: a made-up ID is no purpose.
+    async fn forensics(&self, purpose: &ForensicPurpose) -> Result<UnscopedForensics, StoreError> {
         let action = self.gk.serving(&[Action::ForensicsQuery])?;
         self.require_platform(action, "forensics").await?;
+        if let Some(incident) = purpose.incident() {
+            let known = sqlx::query("SELECT 1 FROM incidents WHERE id = $1")
+                .bind(incident.to_string())
+                .fetch_optional(&self.pool)
+                .await?;
+            if known.is_none() {
+                return Err(DomainError::invalid("incident", "no such incident").into());
+            }
+        }
         Ok(UnscopedForensics::new(self.pool.clone()))
     }
 
+    /// One page of accesses; the purpose leads the query's audit detail.
     pub async fn accesses(
         &self,
         filter: &ForensicFilter,
+        purpose: &ForensicPurpose,
     ) -> Result<Admitted<AccessPage>, StoreError> {
-        let page = self.forensics().await?.page(filter).await?;
+        let page = self.forensics(purpose).await?.page(filter).await?;
         let access = Access::default().detail(format!(
-            "accesses={} of {} {filter:?}",
+            "{purpose} accesses={} of {} {filter:?}",
             page.records.len(),
             page.total
         ));
@@ -111,10 +127,13 @@ impl OperatorScope {
     pub async fn blast_radius(
         &self,
         filter: &ForensicFilter,
+        purpose: &ForensicPurpose,
     ) -> Result<Admitted<BlastRadius>, StoreError> {
-        let report = self.forensics().await?.blast_radius(filter).await?;
-        let access =
-            Access::default().detail(format!("blast_radius={} {filter:?}", report.accesses));
+        let report = self.forensics(purpose).await?.blast_radius(filter).await?;
+        let access = Access::default().detail(format!(
+            "{purpose} blast_radius={} {filter:?}",
+            report.accesses
+        ));
         let report = self.gk.checked(report);
         self.gk
             .admit(report, ResourceKind::AuditRecord, vec![access])
@@ -132,6 +151,64 @@ impl OperatorScope {
         self.gk
             .admit(alerts, ResourceKind::AuditRecord, vec![access])
             .await
+    }
+
+    /// Every incident with its deadline clock's inputs (operators' console).
+    pub async fn incidents(&self) -> Result<Admitted<Vec<IncidentSummary>>, StoreError> {
+        let action = self.gk.serving(&[Action::IncidentManage])?;
+        self.require_platform(action, "incidents").await?;
+        let incidents = self.incidents_store().summaries().await?;
+        let access = Access::default().detail(format!("listed={}", incidents.len()));
+        let incidents = self.gk.checked(incidents);
+        self.gk
+            .admit(incidents, ResourceKind::Incident, vec![access])
+            .await
+    }
+
+    /// Open an incident from an alert: bounded by the alert's actor and
+    /// window, aware since now (the 72-hour clock starts). The opening is
+    /// audited in the incident's own transaction, naming this operator.
+    pub async fn open_incident_from_alert(
+        &self,
+        alert_id: &str,
+        title: &str,
+    ) -> Result<String, StoreError> {
+        let action = self.gk.serving(&[Action::IncidentManage])?;
+        self.require_platform(action, "incidents").await?;
+        let alert = UnscopedAnomalies::new(self.pool.clone())
+            .alert(alert_id)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        // Alerts name actors as `kind:id`; an anonymous one
+        // (`anonymous@address`) bounds the incident by its window only.
+        let actor_id = alert
+            .actor
+            .as_deref()
+            .and_then(|a| a.split_once(':'))
+            .map(|(_, id)| id.to_owned());
+        let filter = ForensicFilter {
+            from: Some(alert.first_at),
+            to: Some(alert.last_at),
+            actor: actor_id,
+            patient: alert.patient_id.clone(),
+            ..Default::default()
+        };
+        let actor = &self.gk.actor;
+        let (id, _) = self
+            .incidents_store()
+            .open_as(
+                actor.actor.clone(),
+                &actor.origin,
+                title,
+                now_millis(),
+                &filter,
+            )
+            .await?;
+        Ok(id)
+    }
+
+    fn incidents_store(&self) -> UnscopedIncidents {
+        UnscopedIncidents::new(self.pool.clone(), self.gk.actor.audit.clone())
     }
 
     /// Every service switch and pending four-eyes request. Listing is

@@ -216,7 +216,15 @@ async fn the_rules_also_run_over_history_from_the_cli() {
     }
     let out = app
         .command()
-        .args(["forensics", "anomalies", "--format", "json", "--data-dir"])
+        .args([
+            "forensics",
+            "anomalies",
+            "--reason",
+            "scan history for anomalies",
+            "--format",
+            "json",
+            "--data-dir",
+        ])
         .arg(&app.dir)
         .output()
         .unwrap();

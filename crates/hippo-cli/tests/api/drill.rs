@@ -92,6 +92,8 @@ async fn blast_radius_names_exactly_the_victims_the_attacker_and_the_first_acces
         .args([
             "forensics",
             "blast-radius",
+            "--reason",
+            "drill: stolen PDFs",
             "--format",
             "json",
             "--route",
@@ -148,7 +150,7 @@ async fn blast_radius_names_exactly_the_victims_the_attacker_and_the_first_acces
     let api: Value = app
         .get_json(
             &format!(
-                "/api/v1/forensics/blast-radius?routes={}&from={}",
+                "/api/v1/forensics/blast-radius?reason=drill%20stolen%20PDFs&routes={}&from={}",
                 urlencode(PDF_ROUTE),
                 urlencode(&rfc3339(start))
             ),
@@ -163,6 +165,8 @@ async fn blast_radius_names_exactly_the_victims_the_attacker_and_the_first_acces
         .args([
             "forensics",
             "blast-radius",
+            "--reason",
+            "drill: stolen PDFs",
             "--format",
             "markdown",
             "--route",

@@ -22,7 +22,7 @@ async fn forensic_accesses_come_in_pages_that_neither_overlap_nor_skip() {
 
     let everything: Value = app
         .get_json(
-            &format!("/api/v1/forensics/accesses?actor={actor}&limit=100000"),
+            &format!("/api/v1/forensics/accesses?reason=paging%20test&actor={actor}&limit=100000"),
             &operator,
         )
         .await;
@@ -43,7 +43,9 @@ async fn forensic_accesses_come_in_pages_that_neither_overlap_nor_skip() {
             .unwrap_or_default();
         let page: Value = app
             .get_json(
-                &format!("/api/v1/forensics/accesses?actor={actor}&limit=2{cursor}"),
+                &format!(
+                    "/api/v1/forensics/accesses?reason=paging%20test&actor={actor}&limit=2{cursor}"
+                ),
                 &operator,
             )
             .await;
@@ -76,7 +78,10 @@ async fn forensic_accesses_come_in_pages_that_neither_overlap_nor_skip() {
 
     // A cursor that no page produced is bad input, not a server error.
     let bad = app
-        .get("/api/v1/forensics/accesses?after=not-a-cursor", &operator)
+        .get(
+            "/api/v1/forensics/accesses?reason=paging%20test&after=not-a-cursor",
+            &operator,
+        )
         .await;
     assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let body: Value = bad.json().await.expect("json");
@@ -101,7 +106,10 @@ async fn operators_see_who_accessed_a_record_in_the_console() {
     app.get(&format!("/api/v1/findings/{finding}"), &max).await;
     let operator = app.login("oncall@").await;
     let page = app
-        .web_get(&format!("/forensics?patient={patient}"), &operator)
+        .web_get(
+            &format!("/forensics?reason=console%20test&patient={patient}"),
+            &operator,
+        )
         .await;
     assert_eq!(page.status(), StatusCode::OK);
     let html = page.text().await.unwrap();
@@ -110,7 +118,9 @@ async fn operators_see_who_accessed_a_record_in_the_console() {
     assert!(html.contains("Blast radius"));
     assert!(!html.contains("Schmidt"), "no patient names");
     // A bad window is refused clearly, and nobody else may look.
-    let bad = app.web_get("/forensics?from=yesterday", &operator).await;
+    let bad = app
+        .web_get("/forensics?reason=console%20test&from=yesterday", &operator)
+        .await;
     assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
     for other in ["max.schmidt", "a.keller", "admin@labor-nord"] {
         let session = app.login(other).await;

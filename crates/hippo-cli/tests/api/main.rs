@@ -34,6 +34,7 @@ mod messaging;
 // Issue 11: notification outbox and sender.
 mod notifications;
 mod openapi;
+mod operator_console;
 mod outbox_throughput;
 mod probing;
 mod requests;

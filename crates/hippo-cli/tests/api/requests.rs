@@ -30,7 +30,12 @@ impl Credential {
 /// Send `spec`'s request addressed at `id`, with a valid body for its action.
 pub async fn send(app: &TestApp, spec: &RouteSpec, id: &str, credential: &Credential) -> Response {
     let path = spec.path.replace("{id}", id);
-    let url = format!("{}{path}", app.url);
+    // Forensic queries name their purpose (without one: 400).
+    let purpose = match spec.action {
+        Action::ForensicsQuery => "?reason=authorisation%20matrix",
+        _ => "",
+    };
+    let url = format!("{}{path}{purpose}", app.url);
     let request = match spec.method {
         "GET" => app.client.get(url),
         _ => app.client.post(url),
@@ -105,6 +110,22 @@ pub async fn send(app: &TestApp, spec: &RouteSpec, id: &str, credential: &Creden
             ("state", "on"),
             ("reason", "matrix"),
         ]),
+        // Opening an incident from an alert needs an alert to open it from.
+        (Surface::Web, Action::IncidentManage) => {
+            sqlx::query(
+                "INSERT INTO alerts (id, rule, raised_at, actor, first_at, last_at, count, detail, dedup_key) \
+                 VALUES ('matrix-alert', 'many_patients', 1, 'staff:matrix', 1, 2, 1, 'matrix', 'matrix-alert') \
+                 ON CONFLICT DO NOTHING",
+            )
+            .execute(&app.db)
+            .await
+            .unwrap();
+            request.form(&[
+                ("csrf", csrf.as_str()),
+                ("alert_id", "matrix-alert"),
+                ("rule", "many_patients"),
+            ])
+        }
         (Surface::Api, _) => request,
         (Surface::Web, _) => request.form(&[("csrf", csrf)]),
     };

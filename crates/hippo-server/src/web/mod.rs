@@ -2,12 +2,14 @@
 //! JavaScript; every form carries a CSRF token.
 
 pub mod access_log;
+pub mod access_timeline;
 pub mod alerts;
 pub mod assets;
 pub mod code_rows;
 pub mod findings;
 pub mod forensics;
 pub mod home;
+pub mod incidents;
 pub mod language;
 pub mod login;
 pub mod messages;

@@ -7,7 +7,7 @@ use axum::Form;
 use axum::extract::State;
 use axum::response::{Redirect, Response};
 use hippo_core::switches::Service;
-use hippo_core::time_util::human;
+use hippo_core::time_util::UnixMillis;
 use serde::Deserialize;
 
 use crate::api::switches::{apply, parse_change};
@@ -19,17 +19,19 @@ use crate::web::render::{Nav, page};
 
 pub struct SwitchRow {
     pub service: String,
-    pub scope: String,
-    pub state: String,
+    /// The tenant it applies to; `None` is everywhere.
+    pub tenant: Option<String>,
+    pub on: bool,
     pub reason: String,
     pub message: String,
+    /// When and by whom, in the reader's language.
     pub changed: String,
 }
 
 pub struct PendingRow {
     pub service: String,
     pub requested_by: String,
-    pub requested: String,
+    pub requested: UnixMillis,
     pub reason: String,
 }
 
@@ -42,15 +44,15 @@ struct SwitchesPage {
     switches: Vec<SwitchRow>,
     pending: Vec<PendingRow>,
     version: i64,
-    stale: Option<String>,
+    stale: Option<UnixMillis>,
     four_eyes: bool,
 }
 
 pub async fn view(State(state): State<AppState>, caller: Authorized) -> Result<Response, WebError> {
     let listing = caller.operator()?.switches().await?;
     let health = state.switches().health();
+    let ui = Ui::current();
     page(&SwitchesPage {
-        ui: Ui::current(),
         nav: Nav::of(&caller),
         services: Service::ALL.iter().map(|s| s.as_str()).collect(),
         switches: listing
@@ -58,13 +60,15 @@ pub async fn view(State(state): State<AppState>, caller: Authorized) -> Result<R
             .iter()
             .map(|s| SwitchRow {
                 service: s.service.as_str().into(),
-                scope: s
-                    .tenant_id
-                    .map_or_else(|| "everywhere".into(), |t| format!("tenant {t}")),
-                state: s.state.as_str().into(),
+                tenant: s.tenant_id.map(|t| t.to_string()),
+                on: s.state.as_str() == "on",
                 reason: s.reason.clone(),
                 message: s.user_message.clone().unwrap_or_default(),
-                changed: format!("{} by {}", human(s.changed_at), s.changed_by),
+                changed: ui.t2(
+                    "operator-switches-changed",
+                    ("when", &ui.date_time(&s.changed_at)),
+                    ("who", &s.changed_by),
+                ),
             })
             .collect(),
         pending: listing
@@ -73,13 +77,14 @@ pub async fn view(State(state): State<AppState>, caller: Authorized) -> Result<R
             .map(|p| PendingRow {
                 service: p.service.as_str().into(),
                 requested_by: p.requested_by.clone(),
-                requested: human(p.requested_at),
+                requested: p.requested_at,
                 reason: p.reason.clone(),
             })
             .collect(),
         version: health.version,
-        stale: health.stale_since.map(human),
+        stale: health.stale_since,
         four_eyes: state.config().switch_four_eyes,
+        ui,
     })
 }
 
