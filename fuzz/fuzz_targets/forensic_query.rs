@@ -17,5 +17,6 @@ fuzz_target!(|data: &[u8]| {
     };
     if let Ok(Query(query)) = Query::<ForensicQuery>::try_from_uri(&uri) {
         let _ = query.filter();
+        let _ = query.purpose();
     }
 });
