@@ -7,9 +7,11 @@ use hippo_core::audit::{AuditActor, AuditEvent, Outcome, RequestOrigin};
 use hippo_core::policy::{Action, ResourceKind};
 use hippo_core::switches::{Outage, Service};
 use hippo_core::time_util::{UnixMillis, now_millis};
+use hippo_store::LoginSubject;
 
 use secrecy::SecretString;
 
+use crate::auth::second_factor::{LoginStep, after_password};
 use crate::auth::token::{hash_token, new_token};
 use crate::error::Failure;
 use crate::state::AppState;
@@ -31,7 +33,7 @@ pub async fn login(
     password: &str,
     origin: &RequestOrigin,
     client: Option<IpAddr>,
-) -> Result<LoginSuccess, Failure> {
+) -> Result<LoginStep, Failure> {
     let audit = state.audit_log();
     let event = |outcome| AuditEvent::new(Action::Login, ResourceKind::Session, outcome);
     let email = email.trim();
@@ -98,6 +100,18 @@ pub async fn login(
             .await?;
         return Err(Failure::ServiceOff(outage));
     }
+    // Password right: a session, or first the second factor.
+    after_password(state, subject, principal, origin).await
+}
+
+/// Open a session for a fully authenticated subject (password, and the
+/// second factor where it has one) and audit the login.
+pub(crate) async fn open_session(
+    state: &AppState,
+    subject: LoginSubject,
+    principal: Principal,
+    origin: &RequestOrigin,
+) -> Result<LoginSuccess, Failure> {
     let token = new_token();
     let now = now_millis();
     let expires_at = now + state.config().session_absolute_timeout.as_millis() as i64;
@@ -105,9 +119,10 @@ pub async fn login(
         .sessions()
         .create_session(&hash_token(&token), subject, now, expires_at)
         .await?;
-    let mut success = event(Outcome::Success);
+    let mut success = AuditEvent::new(Action::Login, ResourceKind::Session, Outcome::Success);
     success.tenant_id = principal.staff_tenant();
-    audit
+    state
+        .audit_log()
         .append(AuditActor::of(&principal), success, origin)
         .await?;
     Ok(LoginSuccess {

@@ -1,7 +1,11 @@
-//! Authentication: passwords, session tokens, CSRF and login throttling.
+//! Authentication: passwords, second factors, session tokens, CSRF and
+//! login throttling.
 
 pub mod csrf;
 pub mod login;
 pub mod password;
 pub mod rate_limit;
+pub mod recovery;
+pub mod second_factor;
 pub mod token;
+pub mod totp;
