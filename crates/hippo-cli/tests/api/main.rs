@@ -37,6 +37,7 @@ mod retrieval;
 mod route_table;
 mod s3;
 mod secrets;
+mod second_factor;
 mod sessions;
 mod switches;
 mod tamper;
