@@ -136,7 +136,7 @@ pub(crate) async fn open_session(
 /// patients only when it is off for every facility they belong to (their
 /// other facilities keep serving them). Operators are never locked out:
 /// the console is how a switch is turned back on.
-fn login_switched_off(state: &AppState, principal: &Principal) -> Option<Outage> {
+pub(crate) fn login_switched_off(state: &AppState, principal: &Principal) -> Option<Outage> {
     let board = state.switches().snapshot();
     let login = &[Service::Login];
     match principal {

@@ -15,7 +15,7 @@ use hippo_core::time_util::{UnixMillis, now_millis};
 use hippo_store::LoginSubject;
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::auth::login::{LoginSuccess, open_session};
+use crate::auth::login::{LoginSuccess, login_switched_off, open_session};
 use crate::auth::recovery;
 use crate::auth::token::{hash_token, new_token};
 use crate::auth::totp;
@@ -174,6 +174,19 @@ pub async fn complete(
         .principal(pending.subject)
         .await?
         .ok_or(Failure::InvalidCredentials)?;
+    // Switched off between the two steps: no session either.
+    if let Some(outage) = login_switched_off(state, &principal) {
+        audit
+            .append(
+                AuditActor::anonymous(),
+                event(Outcome::Rejected)
+                    .resource(&subject_id)
+                    .detail("service_off"),
+                origin,
+            )
+            .await?;
+        return Err(Failure::ServiceOff(outage));
+    }
     let success = open_session(state, pending.subject, principal, origin).await?;
     Ok(success)
 }
