@@ -11,9 +11,9 @@ use utoipa::ToSchema;
 use crate::api::json::ApiJson;
 use crate::auth::login::{LoginSuccess, login as login_flow};
 use crate::auth::second_factor::{self, LoginStep};
-use axum::response::{IntoResponse, Response};
 use crate::auth::token::{ShownOnce, hash_token};
 use crate::error::{ApiError, ErrorBody};
+use axum::response::{IntoResponse, Response};
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::extract::{Authorized, RequestMeta};

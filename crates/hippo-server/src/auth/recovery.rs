@@ -54,7 +54,10 @@ mod tests {
         assert_eq!(unique.len(), CODES_PER_SET);
         let code = &codes[0];
         assert!(looks_like_recovery_code(code));
-        assert_eq!(hash_code(code), hash_code(&code.replace('-', "").to_uppercase()));
+        assert_eq!(
+            hash_code(code),
+            hash_code(&code.replace('-', "").to_uppercase())
+        );
         assert!(!looks_like_recovery_code("123456"));
     }
 }

@@ -120,9 +120,12 @@ pub async fn complete(
     _client: Option<IpAddr>,
 ) -> Result<LoginSuccess, Failure> {
     let audit = state.audit_log();
-    let event = |outcome| AuditEvent::new(Action::LoginSecondFactor, ResourceKind::Session, outcome);
+    let event =
+        |outcome| AuditEvent::new(Action::LoginSecondFactor, ResourceKind::Session, outcome);
     if pending_token.len() > MAX_CODE || code.len() > MAX_CODE {
-        return Err(Failure::BadRequest("token and code are at most 64 characters".into()));
+        return Err(Failure::BadRequest(
+            "token and code are at most 64 characters".into(),
+        ));
     }
     let store = state.second_factors();
     let now = now_millis();

@@ -4,8 +4,8 @@
 //! the store (a step is accepted at most once, RFC 6238 §5.2).
 
 use rand::RngCore;
-use totp_rs::{Algorithm, Builder, Totp};
 use secrecy::zeroize::Zeroizing;
+use totp_rs::{Algorithm, Builder, Totp};
 
 use crate::error::Failure;
 
@@ -43,6 +43,18 @@ pub fn matching_step(seed: &[u8], code: &str, now_secs: u64) -> Result<Option<i6
         .and_then(|step| i64::try_from(step).ok()))
 }
 
+/// The code of a base32 seed at a time (what an authenticator app shows),
+/// for clients the project drives itself: benchmarks, the demo's users.
+pub fn code_at(seed_base32: &str, unix_secs: u64) -> Option<String> {
+    let seed = totp_rs::Secret::try_from_base32(seed_base32).ok()?;
+    Some(
+        totp(seed.as_bytes(), "")
+            .ok()?
+            .generate(unix_secs)
+            .to_string(),
+    )
+}
+
 /// The seed in base32 (RFC 4648, no padding), for typing into an app.
 pub fn seed_base32(seed: &[u8]) -> String {
     totp_rs::Secret::from(seed.to_vec()).to_base32()
@@ -50,16 +62,13 @@ pub fn seed_base32(seed: &[u8]) -> String {
 
 /// The `otpauth://` URI that authenticator apps read from the QR code.
 pub fn provisioning_uri(seed: &[u8], account: &str) -> Result<String, Failure> {
-    totp(seed, account)?
-        .to_url()
-        .map_err(Failure::internal)
+    totp(seed, account)?.to_url().map_err(Failure::internal)
 }
 
 /// The QR code of `text` as an SVG document (`role="img"` with a title,
 /// so that screen readers announce it; the secret is also shown as text).
 pub fn qr_svg(text: &str, title: &str) -> Result<String, Failure> {
-    let (width, modules) = crate::retrieval_sheet::qr_modules(text)
-        .map_err(Failure::internal)?;
+    let (width, modules) = crate::retrieval_sheet::qr_modules(text).map_err(Failure::internal)?;
     let quiet = 4;
     let size = width + 2 * quiet;
     let mut path = String::new();
@@ -91,8 +100,15 @@ mod tests {
     #[test]
     fn totp_matches_the_rfc_6238_vectors() {
         let seed = b"12345678901234567890";
-        for (time, code) in [(59u64, "287082"), (1_111_111_109, "081804"), (2_000_000_000, "279037")] {
-            assert_eq!(matching_step(seed, code, time).unwrap(), Some((time / 30) as i64));
+        for (time, code) in [
+            (59u64, "287082"),
+            (1_111_111_109, "081804"),
+            (2_000_000_000, "279037"),
+        ] {
+            assert_eq!(
+                matching_step(seed, code, time).unwrap(),
+                Some((time / 30) as i64)
+            );
         }
     }
 

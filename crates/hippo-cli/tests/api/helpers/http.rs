@@ -67,7 +67,12 @@ pub async fn finish_login(
     if status == StatusCode::OK {
         return body["token"].as_str().unwrap().to_owned();
     }
-    assert_eq!(status, StatusCode::ACCEPTED, "login of {}: {body}", user.email);
+    assert_eq!(
+        status,
+        StatusCode::ACCEPTED,
+        "login of {}: {body}",
+        user.email
+    );
     let pending = body["pending_token"].as_str().unwrap();
     // One second step at a time: the codes' steps must reach the server
     // in increasing order (a lower step than the last one is refused).
@@ -81,7 +86,12 @@ pub async fn finish_login(
         .unwrap();
     let status = response.status();
     let body: Value = response.json().await.unwrap();
-    assert_eq!(status, StatusCode::OK, "second step of {}: {body}", user.email);
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "second step of {}: {body}",
+        user.email
+    );
     body["token"].as_str().unwrap().to_owned()
 }
 
