@@ -9,8 +9,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::api::json::ApiJson;
-use crate::auth::login::{LoginSuccess, login as login_flow};
+use crate::auth::login::login as login_flow;
 use crate::auth::second_factor::{self, LoginStep};
+use crate::auth::session::LoginSuccess;
 use crate::auth::token::{ShownOnce, hash_token};
 use crate::error::{ApiError, ErrorBody};
 use axum::response::{IntoResponse, Response};

@@ -7,5 +7,6 @@ pub mod password;
 pub mod rate_limit;
 pub mod recovery;
 pub mod second_factor;
+pub mod session;
 pub mod token;
 pub mod totp;

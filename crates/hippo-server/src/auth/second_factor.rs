@@ -15,8 +15,8 @@ use hippo_core::time_util::{UnixMillis, now_millis};
 use hippo_store::LoginSubject;
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::auth::login::{LoginSuccess, login_switched_off, open_session};
 use crate::auth::recovery;
+use crate::auth::session::{LoginSuccess, login_switched_off, open_session};
 use crate::auth::token::{hash_token, new_token};
 use crate::auth::totp;
 use crate::error::Failure;

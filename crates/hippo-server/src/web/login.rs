@@ -10,8 +10,9 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 use crate::auth::csrf::verify_double_submit;
-use crate::auth::login::{LoginSuccess, login};
+use crate::auth::login::login;
 use crate::auth::second_factor::LoginStep;
+use crate::auth::session::LoginSuccess;
 use crate::auth::token::{
     LOGIN_CSRF_COOKIE, PENDING_LOGIN_COOKIE, SESSION_COOKIE, SESSION_COOKIE_SECURE, hash_token,
     new_token,
