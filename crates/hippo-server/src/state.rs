@@ -15,7 +15,7 @@ use hippo_store::{
 
 use crate::auth::password::PasswordVerifierPool;
 use crate::auth::rate_limit::{LoginThrottle, RetrievalThrottle};
-use crate::auth::second_factor::WrongCodeThrottle;
+use crate::auth::wrong_codes::WrongCodeThrottle;
 use crate::config::ServerConfig;
 use crate::error::Failure;
 use crate::probing::ProbeDetector;

@@ -10,3 +10,4 @@ pub mod second_factor;
 pub mod session;
 pub mod token;
 pub mod totp;
+pub mod wrong_codes;

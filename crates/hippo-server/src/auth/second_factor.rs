@@ -4,9 +4,7 @@
 //! Wrong codes are audited and throttled per account, and a pending login
 //! dies after a few wrong codes.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Mutex;
 
 use hippo_core::Principal;
 use hippo_core::audit::{AuditActor, AuditEvent, Outcome, RequestOrigin};
@@ -26,11 +24,6 @@ use crate::state::AppState;
 pub const PENDING_LOGIN_MS: i64 = 5 * 60 * 1000;
 /// Wrong codes one pending login takes before the password is asked again.
 pub const WRONG_CODES_PER_PENDING_LOGIN: i64 = 5;
-/// Wrong codes one account takes per window, over all its pending logins:
-/// a thief of the password cannot guess a 6-digit code by starting over.
-pub const WRONG_CODES_PER_ACCOUNT: usize = 10;
-pub const WRONG_CODE_WINDOW_MS: i64 = 15 * 60 * 1000;
-
 /// What a right password leads to.
 pub enum LoginStep {
     /// No second factor enrolled: the session.
@@ -43,35 +36,6 @@ pub struct PendingSecondFactor {
     /// Shown to the client once, never logged; only its hash is stored.
     pub token: SecretString,
     pub expires_at: UnixMillis,
-}
-
-/// Wrong codes per account in the recent window (per instance; a pending
-/// login's own limit is in the database and holds across instances).
-#[derive(Default)]
-pub struct WrongCodeThrottle {
-    recent: Mutex<HashMap<String, Vec<UnixMillis>>>,
-}
-
-impl WrongCodeThrottle {
-    fn blocked(&self, subject: &str, now: UnixMillis) -> bool {
-        let Ok(mut recent) = self.recent.lock() else {
-            return true;
-        };
-        // Forget old entries, so the map stays as small as the window.
-        recent.retain(|_, times| {
-            times.retain(|t| now - *t < WRONG_CODE_WINDOW_MS);
-            !times.is_empty()
-        });
-        recent
-            .get(subject)
-            .is_some_and(|times| times.len() >= WRONG_CODES_PER_ACCOUNT)
-    }
-
-    fn record(&self, subject: &str, now: UnixMillis) {
-        if let Ok(mut recent) = self.recent.lock() {
-            recent.entry(subject.to_owned()).or_default().push(now);
-        }
-    }
 }
 
 /// After the password was right (and login is not switched off): a
