@@ -98,20 +98,9 @@ async fn through_the_server(
         let demo = common::demo_server(database_url).await;
         let (world, url) = (&demo.world, demo.url.clone());
         let client = reqwest::Client::new();
-        let login = |email: String, password: String| {
+        let login = |u: hippo_cli::demo::DemoUser| {
             let (client, url) = (client.clone(), url.clone());
-            async move {
-                let body: Value = client
-                    .post(format!("{url}/api/v1/auth/login"))
-                    .json(&json!({"email": email, "password": password}))
-                    .send()
-                    .await
-                    .unwrap()
-                    .json()
-                    .await
-                    .unwrap();
-                body["token"].as_str().unwrap().to_owned()
-            }
+            async move { hippo_bench::demo_login(&client, &url, &u).await.unwrap() }
         };
         let user = |prefix: &str| {
             world
@@ -122,7 +111,7 @@ async fn through_the_server(
                 .clone()
         };
         let keller = user("a.keller");
-        let staff = login(keller.email.clone(), keller.password.clone()).await;
+        let staff = login(keller.clone()).await;
         let patient = keller.patient_ids[0];
 
         // 2. Upload: multipart over HTTP, sealed, blob written and fsynced,
@@ -172,7 +161,7 @@ async fn through_the_server(
         // 4. Findings lists: a patient's own list and a staff member's list
         //    of one patient's findings.
         let max = user("max.schmidt");
-        let own = login(max.email.clone(), max.password.clone()).await;
+        let own = login(max.clone()).await;
         let mut lists = Vec::new();
         for (name, token, path) in [
             ("patient: own findings", &own, "/api/v1/findings".to_owned()),

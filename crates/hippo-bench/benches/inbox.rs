@@ -57,18 +57,7 @@ async fn inbox(backend: &str, database_url: Option<String>, threads: usize, roun
     };
     let login = |prefix: &str| {
         let (client, url, u) = (client.clone(), url.clone(), user(prefix));
-        async move {
-            let body: Value = client
-                .post(format!("{url}/api/v1/auth/login"))
-                .json(&json!({"email": u.email, "password": u.password}))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            body["token"].as_str().unwrap().to_owned()
-        }
+        async move { hippo_bench::demo_login(&client, &url, &u).await.unwrap() }
     };
     let staff = login("a.keller").await;
     let patients = user("a.keller").patient_ids;

@@ -13,7 +13,7 @@ pub fn fhir_audit_event(r: &AccessRecord) -> Value {
     let action = match r.action.as_str() {
         "patient_create" | "finding_upload" | "api_key_create" | "retrieval_code_issue" => "C",
         "finding_release" | "finding_retract" | "api_key_revoke" | "retrieval_code_revoke" => "U",
-        "login" | "logout" | "forensics_query" => "E",
+        "login" | "login_second_factor" | "logout" | "forensics_query" => "E",
         _ => "R",
     };
     // 0 success, 4 minor failure (refused, not found), 8 serious failure.

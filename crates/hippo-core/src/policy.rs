@@ -18,6 +18,9 @@ pub enum Action {
     /// Anonymous pages and endpoints: login form, API document, assets.
     Public,
     Login,
+    /// The second step of a login: a TOTP or recovery code for a pending
+    /// login (anonymous: no session exists yet).
+    LoginSecondFactor,
     Logout,
     /// Landing page after login.
     ViewHome,
@@ -124,9 +127,10 @@ impl ResourceKind {
 }
 
 impl Action {
-    pub const ALL: [Action; 40] = [
+    pub const ALL: [Action; 41] = [
         Self::Public,
         Self::Login,
+        Self::LoginSecondFactor,
         Self::Logout,
         Self::ViewHome,
         Self::OwnFindingsList,
@@ -171,6 +175,7 @@ impl Action {
         match self {
             Self::Public => "public",
             Self::Login => "login",
+            Self::LoginSecondFactor => "login_second_factor",
             Self::Logout => "logout",
             Self::ViewHome => "view_home",
             Self::OwnFindingsList => "own_findings_list",
@@ -217,7 +222,11 @@ impl Action {
     pub fn is_anonymous(self) -> bool {
         matches!(
             self,
-            Self::Public | Self::Login | Self::RetrievalRedeem | Self::RetrievalPdfDownload
+            Self::Public
+                | Self::Login
+                | Self::LoginSecondFactor
+                | Self::RetrievalRedeem
+                | Self::RetrievalPdfDownload
         )
     }
 }

@@ -94,7 +94,7 @@ impl Action {
     /// console, forensics, the switches themselves) are never switched off.
     pub fn services(self) -> &'static [Service] {
         match self {
-            Self::Login => &[Service::Login],
+            Self::Login | Self::LoginSecondFactor => &[Service::Login],
             Self::OwnFindingsList | Self::FindingRead | Self::PatientFindingsList => {
                 &[Service::FindingsRead]
             }

@@ -65,6 +65,7 @@ const ROUTES: &[Row] = {
     &[
         // JSON API
         ("POST", "/api/v1/auth/login", A::Login, R::Session, ANONYMOUS),
+        ("POST", "/api/v1/auth/login/second-factor", A::LoginSecondFactor, R::Session, ANONYMOUS),
         ("POST", "/api/v1/auth/logout", A::Logout, R::Session, WITH_SESSION),
         ("GET", "/api/v1/findings", A::OwnFindingsList, R::Finding, PATIENTS),
         ("GET", "/api/v1/findings/{id}", A::FindingRead, R::Finding, READERS),
@@ -99,6 +100,8 @@ const ROUTES: &[Row] = {
         ("GET", "/", A::ViewHome, R::None, WITH_SESSION),
         ("GET", "/login", A::Public, R::None, ANONYMOUS),
         ("POST", "/login", A::Login, R::Session, ANONYMOUS),
+        ("GET", "/login/second-factor", A::Public, R::None, ANONYMOUS),
+        ("POST", "/login/second-factor", A::LoginSecondFactor, R::Session, ANONYMOUS),
         ("POST", "/logout", A::Logout, R::Session, WITH_SESSION),
         ("GET", "/findings", A::OwnFindingsList, R::Finding, PATIENTS),
         ("GET", "/findings/{id}", A::FindingRead, R::Finding, READERS),

@@ -116,6 +116,7 @@ fn own_object(
         Action::RetrievalRedeem | Action::RetrievalPdfDownload => ResourceRef::Platform,
         Action::Public
         | Action::Login
+        | Action::LoginSecondFactor
         | Action::Logout
         | Action::ViewHome
         | Action::TenantList

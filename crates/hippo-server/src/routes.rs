@@ -37,6 +37,7 @@ fn handler(spec: &RouteSpec, max_upload: usize, max_message: usize) -> MethodRou
     #[rustfmt::skip]
     let handler = match (spec.method, spec.path) {
         ("POST", "/api/v1/auth/login") => post(api::auth::login),
+        ("POST", "/api/v1/auth/login/second-factor") => post(api::auth::login_second_factor),
         ("POST", "/api/v1/auth/logout") => post(api::auth::logout),
         ("GET", "/api/v1/findings") => get(api::findings::list_own),
         ("GET", "/api/v1/findings/{id}") => get(api::findings::get),
@@ -70,6 +71,8 @@ fn handler(spec: &RouteSpec, max_upload: usize, max_message: usize) -> MethodRou
         ("GET", "/login") => get(web::login::form),
         ("GET", "/language") => get(web::language::switch),
         ("POST", "/login") => post(web::login::submit),
+        ("GET", "/login/second-factor") => get(web::second_factor::form),
+        ("POST", "/login/second-factor") => post(web::second_factor::submit),
         ("POST", "/logout") => post(web::login::logout),
         ("GET", "/findings") => get(web::findings::list_own),
         ("GET", "/findings/{id}") => get(web::findings::detail),

@@ -9,11 +9,14 @@ use hippo_core::audit::RequestOrigin;
 use hippo_core::policy::{AccessGate, Action};
 use hippo_core::retrieval::CodeHolder;
 use hippo_policy::Policy;
-use hippo_store::{AuditLog, AuthStore, CodeHolderScope, Store, UnscopedRetrievalDesk};
+use hippo_store::{
+    AuditLog, AuthStore, CodeHolderScope, SecondFactorStore, Store, UnscopedRetrievalDesk,
+};
 
 use crate::auth::lockout::{LockoutPolicy, LoginLockout};
 use crate::auth::password::PasswordVerifierPool;
 use crate::auth::rate_limit::RetrievalThrottle;
+use crate::auth::wrong_codes::WrongCodeThrottle;
 use crate::config::ServerConfig;
 use crate::error::Failure;
 use crate::probing::ProbeDetector;
@@ -34,6 +37,7 @@ struct Inner {
     probes: ProbeDetector,
     switches: Switchboard,
     retrieval_throttle: RetrievalThrottle,
+    wrong_codes: WrongCodeThrottle,
 }
 
 impl AppState {
@@ -60,6 +64,7 @@ impl AppState {
                 probes,
                 switches,
                 retrieval_throttle,
+                wrong_codes: WrongCodeThrottle::default(),
                 config,
             }),
         })
@@ -115,6 +120,15 @@ impl AppState {
 
     pub(crate) fn sessions(&self) -> AuthStore {
         self.inner.store.unscoped_auth()
+    }
+
+    /// TOTP factors, pending logins and recovery codes.
+    pub(crate) fn second_factors(&self) -> SecondFactorStore {
+        self.inner.store.unscoped_second_factor()
+    }
+
+    pub(crate) fn wrong_codes(&self) -> &WrongCodeThrottle {
+        &self.inner.wrong_codes
     }
 
     pub(crate) fn audit_log(&self) -> AuditLog {

@@ -322,6 +322,11 @@ impl Store {
         AuthStore::new(self.pool.clone())
     }
 
+    /// Second factors and logins waiting for one.
+    pub fn unscoped_second_factor(&self) -> crate::SecondFactorStore {
+        crate::SecondFactorStore::new(self.pool.clone(), self.vault.clone())
+    }
+
     /// Append-only access to the audit log for events that touch no data
     /// (logins, role denials, rate limits).
     pub fn audit_log(&self) -> AuditLog {

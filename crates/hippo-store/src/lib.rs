@@ -39,6 +39,7 @@ mod queries;
 mod retrieval;
 mod rows;
 mod scoping;
+pub mod second_factor;
 mod secrets;
 pub mod sql;
 mod staff_scope;
@@ -67,6 +68,7 @@ pub use outbox::{ClaimedNotice, Notice, NoticeKind, OutboxCounts, UnscopedOutbox
 pub use patient_scope::PatientScope;
 pub use provisioning::{TenantDeletion, UnscopedProvisioning};
 pub use retrieval::{CodeHolderScope, NewPdfLink, UnscopedRetrievalDesk};
+pub use second_factor::{PendingLogin, SecondFactorStore, TotpFactor};
 pub use secrets::{BlobOptions, DatabaseUrl};
 pub use staff_scope::NewRetrievalCode;
 pub use staff_scope::StaffScope;
@@ -75,5 +77,5 @@ pub use switches::{
     SwitchRecord, SwitchState, UnscopedSwitches,
 };
 pub use tree_heads::{HeadIssuer, InclusionProof};
-pub use vault::{BlobRef, KeySource, SweepReport, Vault};
+pub use vault::{BlobRef, KeySource, SealedCredential, SweepReport, Vault};
 pub use verify::VerifyReport;

@@ -57,6 +57,22 @@ fn keys(e: CryptoError) -> StoreError {
     StoreError::keys("the keys do not open", cause(e))
 }
 
+/// A credential secret as stored: sealed under its own data key, which is
+/// wrapped under the named master key.
+#[derive(Clone)]
+pub struct SealedCredential {
+    pub master_key_id: String,
+    pub wrapped_key: Vec<u8>,
+    pub sealed: Vec<u8>,
+}
+
+/// The wrapping label of a subject's credential keys; distinct from every
+/// tenant ID (a bare UUID), so no tenant key and credential key can be
+/// swapped.
+fn credential_owner(subject_id: &str) -> String {
+    format!("subject:{subject_id}")
+}
+
 /// A stored blob: its object name and sealed size.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BlobRef {
@@ -285,6 +301,64 @@ impl Vault {
             object_id,
         };
         key.open(&binding, sealed)
+            .map_err(|e| StoreError::Corrupt(format!("{kind} {object_id}: {e}")))
+    }
+
+    /// Seal a login subject's credential secret (a TOTP seed) under a data
+    /// key of its own, wrapped under the current master key and bound to
+    /// the subject: subjects such as operators and patient accounts belong
+    /// to no tenant, so no tenant key fits. The ciphertext opens only for
+    /// this subject, kind and object.
+    pub fn seal_credential(
+        &self,
+        subject_id: &str,
+        kind: &str,
+        object_id: &str,
+        plaintext: &[u8],
+    ) -> Result<SealedCredential, StoreError> {
+        let key = DataKey::generate().map_err(keys)?;
+        let owner = credential_owner(subject_id);
+        let wrapped = key
+            .wrap(self.keyring(false)?.current(), &owner)
+            .map_err(keys)?;
+        let binding = ObjectBinding {
+            tenant: &owner,
+            kind,
+            object_id,
+        };
+        Ok(SealedCredential {
+            master_key_id: wrapped.master_key.to_hex(),
+            wrapped_key: wrapped.sealed,
+            sealed: key.seal(&binding, plaintext.to_vec()).map_err(keys)?,
+        })
+    }
+
+    /// Open what [`Self::seal_credential`] sealed for exactly this object.
+    pub fn open_credential(
+        &self,
+        subject_id: &str,
+        kind: &str,
+        object_id: &str,
+        stored: &SealedCredential,
+    ) -> Result<zeroize::Zeroizing<Vec<u8>>, StoreError> {
+        let owner = credential_owner(subject_id);
+        let wrapped = WrappedDataKey {
+            master_key: MasterKeyId::from_hex(&stored.master_key_id).map_err(keys)?,
+            sealed: stored.wrapped_key.clone(),
+        };
+        let key = match DataKey::unwrap(&*self.keyring(false)?, &owner, &wrapped) {
+            Err(CryptoError::UnknownMasterKey(_)) => {
+                DataKey::unwrap(&*self.keyring(true)?, &owner, &wrapped).map_err(keys)?
+            }
+            other => other.map_err(keys)?,
+        };
+        let binding = ObjectBinding {
+            tenant: &owner,
+            kind,
+            object_id,
+        };
+        key.open(&binding, &stored.sealed)
+            .map(zeroize::Zeroizing::new)
             .map_err(|e| StoreError::Corrupt(format!("{kind} {object_id}: {e}")))
     }
 

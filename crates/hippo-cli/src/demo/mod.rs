@@ -14,7 +14,7 @@ use hippo_core::patient::NewPatient;
 use hippo_core::policy::Action;
 use hippo_core::time_util::{human, now_millis};
 use hippo_core::{AccountId, FindingId, PatientId, StaffId, StaffRole, TenantId, ThreadId};
-use hippo_server::auth::password;
+use hippo_server::auth::{password, totp};
 use hippo_store::{LoginSubject, StaffScope, Store};
 use rand::distr::{Alphanumeric, SampleString};
 use serde::{Deserialize, Serialize};
@@ -43,6 +43,10 @@ pub struct DemoUser {
     /// facility's, patients their own that were not retracted.
     #[serde(default)]
     pub thread_ids: Vec<ThreadId>,
+    /// The TOTP seed (base32) of staff and operators, whose second
+    /// factor is mandatory; patients have none in the demo.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub totp_secret: Option<String>,
 }
 
 /// A valid retrieval code of the demo (one per tenant), as printed, with
@@ -309,7 +313,8 @@ pub async fn seed(store: &Store) -> anyhow::Result<DemoWorld> {
             if *role == StaffRole::Clinician {
                 clinician = Some(id);
             }
-            staff_users.push((email, pw, *role));
+            let totp_secret = enrol_totp(store, LoginSubject::Staff(id)).await?;
+            staff_users.push((email, pw, *role, totp_secret));
             progress.step();
         }
         let clinician = clinician.context("demo tenant without clinician")?;
@@ -380,7 +385,7 @@ pub async fn seed(store: &Store) -> anyhow::Result<DemoWorld> {
         {
             retrieval_codes.push(uploader.issue_code(tenant_id, finding, person).await?);
         }
-        for (email, pw, role) in staff_users {
+        for (email, pw, role, totp_secret) in staff_users {
             users.push(DemoUser {
                 email,
                 password: pw,
@@ -389,6 +394,7 @@ pub async fn seed(store: &Store) -> anyhow::Result<DemoWorld> {
                 patient_ids: tenant_patients.clone(),
                 finding_ids: tenant_findings.clone(),
                 thread_ids: Vec::new(),
+                totp_secret: Some(totp_secret),
             });
         }
     }
@@ -417,11 +423,12 @@ pub async fn seed(store: &Store) -> anyhow::Result<DemoWorld> {
             patient_ids: person_links[person].iter().map(|(_, p)| *p).collect(),
             finding_ids: person_findings[person].clone(),
             thread_ids: Vec::new(),
+            totp_secret: None,
         });
         progress.step();
     }
     let operator_password = new_password();
-    provisioning
+    let operator = provisioning
         .create_operator(
             OPERATOR_EMAIL,
             "Hippo on-call",
@@ -436,6 +443,7 @@ pub async fn seed(store: &Store) -> anyhow::Result<DemoWorld> {
         patient_ids: Vec::new(),
         finding_ids: Vec::new(),
         thread_ids: Vec::new(),
+        totp_secret: Some(enrol_totp(store, LoginSubject::Operator(operator)).await?),
     });
     seed_messages(store, &clinicians, &accounts, &person_links, &mut users).await?;
     progress.step();
@@ -447,6 +455,17 @@ pub async fn seed(store: &Store) -> anyhow::Result<DemoWorld> {
 }
 
 const OPERATOR_EMAIL: &str = "oncall@hippo.example";
+
+/// Enrol a confirmed TOTP factor (staff and operators must have one);
+/// the seed in base32, for the credentials file.
+async fn enrol_totp(store: &Store, subject: LoginSubject) -> anyhow::Result<String> {
+    let seed = totp::new_seed();
+    store
+        .unscoped_second_factor()
+        .enrol_totp(subject, &seed, true, now_millis())
+        .await?;
+    Ok(totp::seed_base32(&seed))
+}
 
 /// The lab's conversations are with Jonas Becker, the test centre's with
 /// Mia Schulz (people no other demo fixture relies on).

@@ -123,9 +123,20 @@ async fn demo_seeds_serves_and_describes_itself() {
             "patient_ids",
             "role",
             "tenant_id",
-            "thread_ids"
+            "thread_ids",
+            "totp_secret"
         ]
     );
+    // Staff and the operator have a TOTP seed (base32), patients none.
+    for user in &creds.users {
+        let secret = user.totp_secret.as_deref();
+        if user.role == "patient" {
+            assert!(secret.is_none());
+        } else {
+            let secret = secret.unwrap_or_else(|| panic!("{} has no totp_secret", user.email));
+            assert!(totp_rs::Secret::try_from_base32(secret).is_ok(), "{secret}");
+        }
+    }
 
     let client = reqwest::Client::new();
     let user = patients[0];
@@ -185,16 +196,7 @@ async fn demo_seeds_serves_and_describes_itself() {
     // Every user's thread_ids are exactly the threads they can read.
     assert!(creds.users.iter().any(|u| !u.thread_ids.is_empty()));
     for user in creds.users.iter().filter(|u| u.role != "operator") {
-        let login: Value = client
-            .post(format!("{}/api/v1/auth/login", creds.url))
-            .json(&json!({"email": user.email, "password": user.password}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let token = login["token"].as_str().unwrap();
+        let token = &crate::helpers::login_at(&client, &creds.url, user).await;
         let page: Value = client
             .get(format!("{}/api/v1/threads", creds.url))
             .bearer_auth(token)

@@ -63,7 +63,7 @@ async fn a_backup_taken_while_serving_restores_into_a_new_directory() {
     // The demo logins and findings work on the restored copy.
     let server = ServeProcess::start(restored.path(), &keys);
     let client = Client::new();
-    let token = login_at(&client, &server.url, &max.user.email, &max.user.password).await;
+    let token = login_at(&client, &server.url, &max.user).await;
     let (status, restored_pdf) = pdf(&client, &server.url, &token, &finding).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(restored_pdf, original);
@@ -232,7 +232,7 @@ async fn sigkill_under_write_load(database: Option<String>) {
     let keller = crate::helpers::demo_user(&world, "a.keller");
     let mut server = ServeProcess::start(dir.path(), &args);
     let client = Client::new();
-    let token = login_at(&client, &server.url, &keller.email, &keller.password).await;
+    let token = login_at(&client, &server.url, &keller).await;
 
     let acked = Arc::new(Mutex::new(Acknowledged::default()));
     let mut workers = Vec::new();
@@ -263,7 +263,7 @@ async fn sigkill_under_write_load(database: Option<String>) {
     );
 
     let server = ServeProcess::start(dir.path(), &args);
-    let token = login_at(&client, &server.url, &keller.email, &keller.password).await;
+    let token = login_at(&client, &server.url, &keller).await;
     still_there(&client, &server.url, &token, &acked, "after the kill").await;
     // Nothing half-written: every finding has its observations and a blob
     // that opens; orphans (blob written, row not) are allowed and reported.
@@ -352,7 +352,7 @@ async fn a_postgresql_database_restores_from_pg_dump() {
     assert!(verified.contains("intact"), "{verified}");
     let server = ServeProcess::start(restored.path(), &args);
     let client = Client::new();
-    let token = login_at(&client, &server.url, &max.user.email, &max.user.password).await;
+    let token = login_at(&client, &server.url, &max.user).await;
     let (status, restored_pdf) = pdf(&client, &server.url, &token, &finding).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(restored_pdf, original);
@@ -433,8 +433,8 @@ async fn crash_drill(database: Option<String>) {
     let mut heads_seen: BTreeMap<i64, Vec<u8>> = BTreeMap::new();
     for cycle in 0..CRASH_CYCLES {
         let mut server = ServeProcess::start(dir.path(), &args);
-        let staff = login_at(&client, &server.url, &keller.email, &keller.password).await;
-        let patient = login_at(&client, &server.url, &max.email, &max.password).await;
+        let staff = crate::helpers::login_at_with(&client, &server.url, &keller, Some(&db)).await;
+        let patient = login_at(&client, &server.url, &max).await;
         let acked = Arc::new(Mutex::new(Acknowledged::default()));
         let reads = Arc::new(Mutex::new(Vec::new()));
         let mut workers = Vec::new();
@@ -485,7 +485,7 @@ async fn crash_drill(database: Option<String>) {
             (&acked, &reads)
         };
         let server = ServeProcess::start(dir.path(), &args);
-        let token = login_at(&client, &server.url, &keller.email, &keller.password).await;
+        let token = login_at(&client, &server.url, &keller).await;
         still_there(
             &client,
             &server.url,

@@ -48,8 +48,8 @@ impl Probe {
             .build()
             .unwrap();
         Self {
-            patient: login_at(&client, url, &max.email, &max.password).await,
-            staff: login_at(&client, url, &keller.email, &keller.password).await,
+            patient: login_at(&client, url, &max).await,
+            staff: login_at(&client, url, &keller).await,
             finding: max.finding_ids[0].to_string(),
             patient_record: keller.patient_ids[0].to_string(),
             url: url.to_owned(),

@@ -38,7 +38,7 @@ async fn two_servers_on_one_postgresql_database_share_sessions_and_one_audit_log
         .find(|u| u.email.starts_with("max.schmidt"))
         .unwrap()
         .clone();
-    let token = login_at(&client, &a.url, &max.email, &max.password).await;
+    let token = login_at(&client, &a.url, &max).await;
     let finding = max.finding_ids[0];
     let on_b = client
         .get(format!("{}/api/v1/findings/{finding}", b.url))
@@ -55,7 +55,7 @@ async fn two_servers_on_one_postgresql_database_share_sessions_and_one_audit_log
         .find(|u| u.email.starts_with("a.keller"))
         .unwrap()
         .clone();
-    let staff = login_at(&client, &b.url, &keller.email, &keller.password).await;
+    let staff = login_at(&client, &b.url, &keller).await;
     let mut tasks = Vec::new();
     for worker in 0..8usize {
         let url = if worker % 2 == 0 {

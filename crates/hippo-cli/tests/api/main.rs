@@ -41,6 +41,7 @@ mod requests;
 mod retrieval;
 mod route_table;
 mod s3;
+mod second_factor;
 mod secrets;
 mod sessions;
 mod switches;

@@ -99,12 +99,15 @@ fn anonymous_routes_are_exactly_the_known_few() {
             "GET /api/v1/retrieval/pdf/{token}",
             "GET /language",
             "GET /login",
+            "GET /login/second-factor",
             "GET /retrieve",
             "GET /retrieve/pdf/{token}",
             "GET /static/hippo.css",
             "POST /api/v1/auth/login",
+            "POST /api/v1/auth/login/second-factor",
             "POST /api/v1/retrieval",
             "POST /login",
+            "POST /login/second-factor",
             "POST /retrieve",
         ]
     );

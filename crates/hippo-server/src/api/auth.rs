@@ -10,8 +10,11 @@ use utoipa::ToSchema;
 
 use crate::api::json::ApiJson;
 use crate::auth::login::login as login_flow;
+use crate::auth::second_factor::{self, LoginStep};
+use crate::auth::session::LoginSuccess;
 use crate::auth::token::{ShownOnce, hash_token};
 use crate::error::{ApiError, ErrorBody};
+use axum::response::{IntoResponse, Response};
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::extract::{Authorized, RequestMeta};
@@ -55,11 +58,29 @@ pub struct LoginResponse {
     pub principal: PrincipalView,
 }
 
-/// Log in with e-mail and password; returns a session token.
+/// The first step's answer for an account with a second factor: no
+/// session yet, only a short-lived token for the second step.
+#[derive(Serialize, ToSchema)]
+pub struct SecondFactorRequired {
+    /// Always `true`: the answer carries no session.
+    pub second_factor_required: bool,
+    /// Send with the code to `POST /api/v1/auth/login/second-factor`;
+    /// valid for 5 minutes and at most 5 wrong codes.
+    #[schema(value_type = String)]
+    pub pending_token: ShownOnce,
+    pub expires_at: String,
+    /// What the second step accepts: `totp`, `recovery_code`.
+    pub methods: Vec<String>,
+}
+
+/// Log in, step 1: e-mail and password. Without a second factor the
+/// answer (200) is the session; with one (mandatory for staff and
+/// operators) it is 202 with a pending-login token for step 2.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth",
     request_body = LoginRequest,
     responses(
-        (status = 200, body = LoginResponse),
+        (status = 200, description = "logged in", body = LoginResponse),
+        (status = 202, description = "password right; send a code to /api/v1/auth/login/second-factor", body = SecondFactorRequired),
         (status = 401, description = "wrong e-mail or password", body = ErrorBody),
         (status = 429, description = "too many attempts", body = ErrorBody),
     ))]
@@ -67,8 +88,8 @@ pub async fn login(
     State(state): State<AppState>,
     meta: RequestMeta,
     ApiJson(request): ApiJson<LoginRequest>,
-) -> Result<Json<LoginResponse>, ApiError> {
-    let success = login_flow(
+) -> Result<Response, ApiError> {
+    let step = login_flow(
         &state,
         &request.email,
         request.password.expose_secret(),
@@ -76,11 +97,65 @@ pub async fn login(
         meta.client_ip,
     )
     .await?;
-    Ok(Json(LoginResponse {
+    Ok(match step {
+        LoginStep::Session(success) => Json(session_view(success)).into_response(),
+        LoginStep::SecondFactor(pending) => (
+            StatusCode::ACCEPTED,
+            Json(SecondFactorRequired {
+                second_factor_required: true,
+                pending_token: ShownOnce::new(pending.token),
+                expires_at: rfc3339(pending.expires_at),
+                methods: vec!["totp".into(), "recovery_code".into()],
+            }),
+        )
+            .into_response(),
+    })
+}
+
+fn session_view(success: LoginSuccess) -> LoginResponse {
+    LoginResponse {
         token: ShownOnce::new(success.token),
         expires_at: rfc3339(success.expires_at),
         principal: (&success.principal).into(),
-    }))
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[derive(Debug)]
+pub struct SecondFactorRequest {
+    /// The `pending_token` of step 1.
+    #[schema(value_type = String, format = Password)]
+    pub pending_token: SecretString,
+    /// A 6-digit TOTP code or an unused recovery code.
+    #[schema(value_type = String, format = Password)]
+    pub code: SecretString,
+}
+
+/// Log in, step 2: the pending-login token and a TOTP code (each time
+/// step is accepted once) or a recovery code (each usable once); returns
+/// the session.
+#[utoipa::path(post, path = "/api/v1/auth/login/second-factor", tag = "auth",
+    request_body = SecondFactorRequest,
+    responses(
+        (status = 200, description = "logged in", body = LoginResponse),
+        (status = 401, description = "wrong or used code, or unknown or expired pending login", body = ErrorBody),
+        (status = 429, description = "too many wrong codes for this account", body = ErrorBody),
+    ))]
+pub async fn login_second_factor(
+    State(state): State<AppState>,
+    meta: RequestMeta,
+    ApiJson(request): ApiJson<SecondFactorRequest>,
+) -> Result<Json<LoginResponse>, ApiError> {
+    let success = second_factor::complete(
+        &state,
+        request.pending_token.expose_secret(),
+        request.code.expose_secret(),
+        &meta.origin,
+        meta.client_ip,
+    )
+    .await?;
+    Ok(Json(session_view(success)))
 }
 
 /// End the session of the presented token.

@@ -23,7 +23,7 @@ impl Modify for BearerAuth {
 #[openapi(
     info(title = "Hippo API", description = "Findings and messaging portal for medical facilities and their patients."),
     paths(
-        auth::login, auth::logout,
+        auth::login, auth::login_second_factor, auth::logout,
         findings::list_own, findings::get, findings::pdf, findings::upload,
         findings::release, findings::retract,
         patients::list, patients::create, patients::get, patients::findings,

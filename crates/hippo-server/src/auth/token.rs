@@ -33,6 +33,8 @@ pub const SESSION_COOKIE: &str = "hippo_session";
 /// Secure, host-only and path `/`.
 pub const SESSION_COOKIE_SECURE: &str = "__Host-hippo_session";
 pub const LOGIN_CSRF_COOKIE: &str = "hippo_login_csrf";
+/// A login whose password was right, waiting for its second factor.
+pub const PENDING_LOGIN_COOKIE: &str = "hippo_pending_login";
 
 pub fn new_token() -> String {
     let mut bytes = [0u8; 32];

@@ -11,8 +11,11 @@ use serde::Deserialize;
 
 use crate::auth::csrf::verify_double_submit;
 use crate::auth::login::login;
+use crate::auth::second_factor::LoginStep;
+use crate::auth::session::LoginSuccess;
 use crate::auth::token::{
-    LOGIN_CSRF_COOKIE, SESSION_COOKIE, SESSION_COOKIE_SECURE, hash_token, new_token,
+    LOGIN_CSRF_COOKIE, PENDING_LOGIN_COOKIE, SESSION_COOKIE, SESSION_COOKIE_SECURE, hash_token,
+    new_token,
 };
 use crate::error::{Failure, WebError};
 use crate::extract::{Authorized, RequestMeta};
@@ -114,15 +117,14 @@ pub async fn submit(
     )
     .await
     {
-        Ok(success) => {
-            let jar = jar
-                .remove(Cookie::build(LOGIN_CSRF_COOKIE).path("/"))
-                .add(cookie(
-                    session_cookie_name(&state),
-                    success.token.expose_secret().to_owned(),
-                    state.config().cookie_secure,
-                ));
-            Ok((jar, Redirect::to("/")).into_response())
+        Ok(LoginStep::Session(success)) => Ok(signed_in(&state, jar, success)),
+        Ok(LoginStep::SecondFactor(pending)) => {
+            let jar = jar.add(cookie(
+                PENDING_LOGIN_COOKIE,
+                pending.token.expose_secret().to_owned(),
+                state.config().cookie_secure,
+            ));
+            Ok((jar, Redirect::to("/login/second-factor")).into_response())
         }
         Err(
             failure @ (Failure::InvalidCredentials
@@ -132,6 +134,19 @@ pub async fn submit(
         ) => login_page(&state, jar, form.email, Some(failure), false),
         Err(other) => Err(WebError(other)),
     }
+}
+
+/// Set the session cookie (dropping the login's helper cookies) and go home.
+pub(crate) fn signed_in(state: &AppState, jar: CookieJar, success: LoginSuccess) -> Response {
+    let jar = jar
+        .remove(Cookie::build(LOGIN_CSRF_COOKIE).path("/"))
+        .remove(Cookie::build(PENDING_LOGIN_COOKIE).path("/"))
+        .add(cookie(
+            session_cookie_name(state),
+            success.token.expose_secret().to_owned(),
+            state.config().cookie_secure,
+        ));
+    (jar, Redirect::to("/")).into_response()
 }
 
 #[derive(Deserialize)]

@@ -16,5 +16,6 @@ pub mod messages;
 pub mod patients;
 pub mod render;
 pub mod retrieval;
+pub mod second_factor;
 pub mod switches;
 pub mod tenants;

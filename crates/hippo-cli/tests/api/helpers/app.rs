@@ -337,9 +337,7 @@ impl TestApp {
     pub async fn login(&self, email_prefix: &str) -> Session {
         let user = self.user(email_prefix);
         let response = self.login_raw(&user.email, &user.password).await;
-        assert_eq!(response.status(), StatusCode::OK, "login of {}", user.email);
-        let body: Value = response.json().await.unwrap();
-        let token = body["token"].as_str().unwrap().to_owned();
+        let token = finish_login(&self.client, &self.url, &user, response, Some(&self.db)).await;
         let actor_id = self.actor_id(&user.email).await;
         Session {
             token,

@@ -38,8 +38,8 @@ async fn two_instances_on_postgresql_share_switches_within_the_polling_bound() {
             .clone()
     };
     let (oncall, max) = (user("oncall@"), user("max.schmidt"));
-    let operator = login_at(&client, &a.url, &oncall.email, &oncall.password).await;
-    let patient = login_at(&client, &b.url, &max.email, &max.password).await;
+    let operator = login_at(&client, &a.url, &oncall).await;
+    let patient = login_at(&client, &b.url, &max).await;
     let finding = max.finding_ids[0];
     let read_on_b = || async {
         client

@@ -49,10 +49,11 @@ async fn each_service_switched_off_everywhere_answers_503_while_the_others_serve
         );
         // Nor is the operators' login: it is how a switch is turned back on.
         let operator = &f.operator.user;
+        // (202: the password is accepted, the second factor follows.)
         let login = app.login_raw(&operator.email, &operator.password).await;
         assert_eq!(
             login.status(),
-            StatusCode::OK,
+            StatusCode::ACCEPTED,
             "operator login while {off} is off"
         );
         switch_ok(&app, &f.operator, off.as_str(), None, "on").await;
@@ -163,7 +164,8 @@ async fn a_tenant_switch_stops_that_tenant_and_patients_keep_their_other_facilit
     let login = app
         .login_raw(&petersen.user.email, &petersen.user.password)
         .await;
-    assert_eq!(login.status(), StatusCode::OK);
+    // Password accepted; his second factor follows.
+    assert_eq!(login.status(), StatusCode::ACCEPTED);
     // Erika (patient at both) still logs in and sees Hafen's findings only.
     let login = app.login_raw(&erika.user.email, &erika.user.password).await;
     assert_eq!(login.status(), StatusCode::OK);
