@@ -16,3 +16,4 @@ pub mod render;
 pub mod retrieval;
 pub mod switches;
 pub mod tenants;
+pub mod trends;
