@@ -31,6 +31,7 @@ mod messaging;
 mod notifications;
 mod openapi;
 mod outbox_throughput;
+mod patient_portal;
 mod probing;
 mod requests;
 mod retrieval;

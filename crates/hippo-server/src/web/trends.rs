@@ -20,6 +20,8 @@ pub struct TrendView {
 }
 
 pub struct TrendRow {
+    /// The finding the value belongs to (the patient's own), for a link.
+    pub finding_id: String,
     pub at: UnixMillis,
     pub value: String,
     pub facility: String,
@@ -110,6 +112,7 @@ fn trend_view(
         .iter()
         .zip(&chart_points)
         .map(|(p, c)| TrendRow {
+            finding_id: p.finding_id.to_string(),
             at: p.at,
             value: localized(ui, p.value),
             facility: p.facility.clone(),
