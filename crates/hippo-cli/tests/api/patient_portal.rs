@@ -257,3 +257,61 @@ async fn patient_portal_all_patients_load_charts_at_once() {
     }
     assert!(charts > 100, "lab findings carry charts: {charts}");
 }
+
+#[tokio::test]
+async fn patient_portal_access_history_groups_list_views_and_filters_by_facility() {
+    let app = spawn_app().await;
+    let erika = app.login("erika.mustermann").await;
+    for _ in 0..6 {
+        let list = app.get("/api/v1/findings", &erika).await;
+        assert_eq!(list.status(), StatusCode::OK);
+    }
+    let keller = app.login("a.keller").await;
+    let lab_finding = erika
+        .user
+        .finding_ids
+        .iter()
+        .copied()
+        .find(|f| keller.user.finding_ids.contains(f))
+        .expect("a lab finding of Erika's");
+    for _ in 0..2 {
+        let read = app
+            .get(&format!("/api/v1/findings/{lab_finding}"), &keller)
+            .await;
+        assert_eq!(read.status(), StatusCode::OK);
+    }
+    let (status, html) = page(&app, "/access-log", &erika, "en").await;
+    assert_eq!(status, StatusCode::OK);
+    let rows: Vec<&str> = html.split("<tr").skip(2).collect();
+    // Six list views (one record per facility each) collapse into one
+    // line per facility with their count.
+    let list_lines: Vec<&&str> = rows
+        .iter()
+        .filter(|r| r.contains("listed findings"))
+        .collect();
+    assert_eq!(list_lines.len(), 2, "{html}");
+    assert!(
+        list_lines.iter().all(|r| r.contains("6 times")),
+        "{list_lines:?}"
+    );
+    // Each single read of a finding stays its own line, naming who.
+    let reads = rows
+        .iter()
+        .filter(|r| r.contains("viewed a finding") && r.contains("Dr. Anna Keller"))
+        .count();
+    assert_eq!(reads, 2, "{html}");
+    assert!(html.contains(r#"<label for="facility">"#));
+
+    let (_, filtered) = page(&app, "/access-log?facility=Labor+Nord", &erika, "de").await;
+    assert!(filtered.contains("<option value=\"Labor Nord\" selected>"));
+    let rows: Vec<&str> = filtered.split("<tr").skip(2).collect();
+    assert!(!rows.is_empty());
+    assert!(
+        rows.iter().all(|r| r.contains("<td>Labor Nord</td>")),
+        "{filtered}"
+    );
+    assert!(filtered.contains("6-mal"));
+    // Another person's facility name as a filter shows nothing foreign.
+    let (_, nothing) = page(&app, "/access-log?facility=Nirgendwo", &erika, "de").await;
+    assert!(nothing.contains("Für diese Einrichtung sind keine Zugriffe verzeichnet."));
+}

@@ -1,6 +1,7 @@
 //! The server-rendered browser UI: patient portal and facility portal. No
 //! JavaScript; every form carries a CSRF token.
 
+pub mod access_groups;
 pub mod access_log;
 pub mod alerts;
 pub mod assets;
