@@ -29,6 +29,7 @@ pub mod serve;
 pub mod state;
 pub mod switchboard;
 pub mod thread_views;
+pub mod trend_chart;
 pub mod upload;
 pub mod views;
 mod web;

@@ -171,12 +171,21 @@ pub fn proof_view(record: &str, p: &InclusionProof) -> InclusionProofView {
 /// A PDF response that browsers download rather than render inline, with
 /// a file name that carries no personal data.
 pub fn pdf_response(id: FindingId, bytes: Vec<u8>) -> Response {
+    pdf_response_as(id, bytes, "attachment")
+}
+
+/// A finding's PDF to show in the browser's own viewer.
+pub fn pdf_inline_response(id: FindingId, bytes: Vec<u8>) -> Response {
+    pdf_response_as(id, bytes, "inline")
+}
+
+fn pdf_response_as(id: FindingId, bytes: Vec<u8>, disposition: &str) -> Response {
     (
         [
             (header::CONTENT_TYPE, "application/pdf".to_owned()),
             (
                 header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"finding-{id}.pdf\""),
+                format!("{disposition}; filename=\"finding-{id}.pdf\""),
             ),
         ],
         Body::from(bytes),

@@ -61,7 +61,7 @@ pub use messaging::{
 };
 pub use model::{
     AccessEntry, ApiKeyRecord, FindingDetail, FindingPdf, FindingSummary, PatientRecord,
-    RetrievalCodeRecord, TenantKind, TenantSummary,
+    RetrievalCodeRecord, TenantKind, TenantSummary, TrendPoint,
 };
 pub use operator_scope::OperatorScope;
 pub use outbox::{ClaimedNotice, Notice, NoticeKind, OutboxCounts, UnscopedOutbox};

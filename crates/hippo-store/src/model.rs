@@ -62,6 +62,9 @@ pub struct FindingSummary {
     pub retracted_at: Option<UnixMillis>,
     pub pdf_size: i64,
     pub abnormal_count: i64,
+    /// Released and not yet opened by the patient's account (patient
+    /// views only; always false where staff list findings).
+    pub is_new: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -69,6 +72,26 @@ pub struct FindingSummary {
 pub struct FindingDetail {
     pub summary: FindingSummary,
     pub observations: Vec<Observation>,
+}
+
+/// One numeric value of an analyte (by code) in one of the patient's own
+/// released findings: a point of the analyte's trend.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct TrendPoint {
+    pub finding_id: FindingId,
+    pub tenant_id: TenantId,
+    pub patient_id: PatientId,
+    pub facility: String,
+    /// When the finding was released (the date a patient knows it by).
+    pub at: UnixMillis,
+    pub code: String,
+    pub display: String,
+    pub value: f64,
+    pub unit: Option<String>,
+    pub reference_low: Option<f64>,
+    pub reference_high: Option<f64>,
+    pub flag: hippo_core::finding::AbnormalFlag,
 }
 
 /// A finding's report, opened from its sealed blob.

@@ -17,11 +17,12 @@ use crate::admission::{
     Access, Admitted, Bound, Connections, Gated, Gatekeeper, Request, Statement,
 };
 use crate::error::StoreError;
-use crate::model::{AccessEntry, FindingDetail, FindingPdf, FindingSummary};
+use crate::model::{AccessEntry, FindingDetail, FindingPdf, FindingSummary, TrendPoint};
 use crate::queries;
 use crate::rows::{self, finding_pdf_ref, finding_ref, parse};
 use crate::tree_heads::InclusionProof;
 use crate::vault::Vault;
+use hippo_core::finding::{AbnormalFlag, FindingStatus};
 
 /// `GET /api/v1/findings`: released findings whose (tenant, patient) is
 /// linked to the account, newest first. A row-value IN rather than a
@@ -30,12 +31,14 @@ use crate::vault::Vault;
 const OWN_FINDINGS: Statement<FindingSummary> = Statement {
     sql: "SELECT f.id, f.tenant_id, t.name AS tenant_name, f.patient_id, \
           f.title, f.status, f.created_at, f.released_at, f.retracted_at, f.pdf_size, \
-          (SELECT COUNT(*) FROM observations o WHERE o.finding_id = f.id AND o.flag <> 'N') AS abnormal_count \
+          (SELECT COUNT(*) FROM observations o WHERE o.finding_id = f.id AND o.flag <> 'N') AS abnormal_count, \
+          CAST(CASE WHEN EXISTS (SELECT 1 FROM audit_records r WHERE r.action = 'finding_read' \
+          AND r.outcome = 'success' AND r.resource_id = f.id AND r.actor_id = $1) THEN 0 ELSE 1 END AS BIGINT) AS is_new \
           FROM findings f JOIN tenants t ON t.id = f.tenant_id \
           WHERE f.status = 'released' AND ((f.tenant_id, f.patient_id) IN \
           (SELECT ap.tenant_id, ap.patient_id FROM account_patients ap WHERE ap.account_id = $1)) /* fence */ \
           ORDER BY f.released_at DESC, f.id",
-    map: rows::finding_summary,
+    map: rows::own_finding_summary,
     resource: finding_ref,
     kind: ResourceKind::Finding,
 };
@@ -62,6 +65,50 @@ const OWN_FINDING_PDF_BY_ID: Statement<FindingSummary> = Statement {
     resource: finding_pdf_ref,
     kind: ResourceKind::FindingPdf,
 };
+
+/// The trend points of the analytes of one of the account's findings
+/// (`$2`, already admitted): every numeric value with the same code in
+/// the account's own released findings, at any linked facility, oldest
+/// first. The fence is on the values' findings, so a point of another
+/// patient cannot be selected whatever `$2` is.
+const OWN_TRENDS: Statement<TrendPoint> = Statement {
+    sql: "SELECT f.id AS finding_id, f.tenant_id, f.patient_id, t.name AS facility, \
+          COALESCE(f.released_at, f.created_at) AS at, o.code, o.display, o.value_numeric, o.unit, \
+          o.reference_low, o.reference_high, o.flag \
+          FROM observations o JOIN findings f ON f.id = o.finding_id AND f.tenant_id = o.tenant_id \
+          JOIN tenants t ON t.id = f.tenant_id \
+          WHERE f.status = 'released' AND o.value_numeric IS NOT NULL \
+          AND o.code IN (SELECT c.code FROM observations c WHERE c.finding_id = $2) \
+          AND ((f.tenant_id, f.patient_id) IN \
+          (SELECT ap.tenant_id, ap.patient_id FROM account_patients ap WHERE ap.account_id = $1)) /* fence */ \
+          ORDER BY o.code, at, f.id, o.position",
+    map: trend_point,
+    resource: |p| ResourceRef::Finding {
+        tenant: p.tenant_id,
+        patient: p.patient_id,
+        finding: p.finding_id,
+        status: FindingStatus::Released,
+    },
+    kind: ResourceKind::Finding,
+};
+
+fn trend_point(row: &AnyRow) -> Result<TrendPoint, StoreError> {
+    let flag: String = row.try_get("flag")?;
+    Ok(TrendPoint {
+        finding_id: parse(row, "finding_id")?,
+        tenant_id: parse(row, "tenant_id")?,
+        patient_id: parse(row, "patient_id")?,
+        facility: row.try_get("facility")?,
+        at: row.try_get("at")?,
+        code: row.try_get("code")?,
+        display: row.try_get("display")?,
+        value: row.try_get("value_numeric")?,
+        unit: row.try_get("unit")?,
+        reference_low: row.try_get("reference_low")?,
+        reference_high: row.try_get("reference_high")?,
+        flag: AbnormalFlag::parse(&flag).ok_or_else(|| StoreError::Corrupt("flag".into()))?,
+    })
+}
 
 /// The incident drill's bug: any released finding by ID, no owner.
 #[cfg(feature = "fence-bypass")]
@@ -260,6 +307,29 @@ impl PatientScope {
         queries::admit_detail(&self.gk, summary).await
     }
 
+    /// The trend of every numeric analyte of `finding` across the
+    /// account's own released findings, oldest first per code. One audit
+    /// record per patient record whose values were shown.
+    pub async fn trends(
+        &self,
+        finding: &Admitted<FindingDetail>,
+    ) -> Result<Admitted<Vec<TrendPoint>>, StoreError> {
+        let action = self.gk.serving(&[Action::FindingRead])?;
+        let bind = self.bind_own(finding.summary.id);
+        let points = self
+            .gk
+            .fetch_all(&OWN_TRENDS, bind, action)
+            .await?
+            .with(|all| {
+                all.into_iter()
+                    .filter(|p| self.listable(action, p.tenant_id))
+                    .collect::<Vec<_>>()
+            });
+        let accesses =
+            per_patient_accesses(points.get().iter().map(|p| (p.tenant_id, p.patient_id)));
+        self.gk.admit(points, ResourceKind::Finding, accesses).await
+    }
+
     pub async fn finding_pdf(&self, id: FindingId) -> Result<Admitted<FindingPdf>, StoreError> {
         let action = self.gk.serving(&[Action::FindingPdfDownload])?;
         let summary = match self.drilled_pdf_summary(id, action).await? {
@@ -353,6 +423,7 @@ mod tests {
         for sql in [
             super::OWN_FINDINGS.sql,
             super::OWN_FINDING_BY_ID.sql,
+            super::OWN_TRENDS.sql,
             super::OWN_ACCESS_HISTORY.sql,
             super::OWN_ACCESS_RECORD.sql,
         ] {

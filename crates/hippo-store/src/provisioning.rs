@@ -4,8 +4,8 @@
 
 use hippo_core::audit::{AuditActor, AuditEvent, Outcome, RequestOrigin};
 use hippo_core::policy::{Action, ResourceKind};
-use hippo_core::time_util::now_millis;
-use hippo_core::{AccountId, OperatorId, PatientId, StaffId, StaffRole, TenantId};
+use hippo_core::time_util::{UnixMillis, now_millis};
+use hippo_core::{AccountId, FindingId, OperatorId, PatientId, StaffId, StaffRole, TenantId};
 use sqlx::{AnyConnection, AnyPool, Row};
 
 use crate::audit::{AuditLog, insert};
@@ -398,6 +398,43 @@ impl UnscopedProvisioning {
             AuditEvent::new(Action::Public, ResourceKind::Tenant, Outcome::Success)
                 .concerning(tenant, None)
                 .detail(format!("show_staff_names_to_patients={show}")),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+    /// Demo seeding only: date a finding back, as if it had been uploaded
+    /// and (if released) released at `at`, so that the demo world has a
+    /// history to chart. A retracted finding is dated retracted a day later.
+    pub async fn backdate_finding(
+        &self,
+        tenant: TenantId,
+        finding: FindingId,
+        at: UnixMillis,
+    ) -> Result<(), StoreError> {
+        const DAY: i64 = 24 * 60 * 60 * 1000;
+        let mut tx = self.pool.begin().await?;
+        let changed = sqlx::query(
+            "UPDATE findings SET created_at = $1, \
+             released_at = CASE WHEN released_at IS NULL THEN NULL ELSE $1 END, \
+             retracted_at = CASE WHEN retracted_at IS NULL THEN NULL ELSE $2 END \
+             WHERE tenant_id = $3 AND id = $4",
+        )
+        .bind(at)
+        .bind(at + DAY)
+        .bind(tenant.to_string())
+        .bind(finding.to_string())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if changed == 0 {
+            return Err(StoreError::NotFound);
+        }
+        self.audited(
+            &mut tx,
+            AuditEvent::new(Action::Public, ResourceKind::Finding, Outcome::Success)
+                .concerning(tenant, None)
+                .detail(format!("demo_backdated finding={finding}")),
         )
         .await?;
         tx.commit().await?;

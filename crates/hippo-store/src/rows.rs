@@ -71,6 +71,16 @@ pub(crate) fn finding_summary(row: &AnyRow) -> Result<FindingSummary, StoreError
         retracted_at: row.try_get("retracted_at")?,
         pdf_size: row.try_get("pdf_size")?,
         abnormal_count: row.try_get("abnormal_count")?,
+        is_new: false,
+    })
+}
+
+/// A finding as its patient lists it: the summary plus `is_new`.
+pub(crate) fn own_finding_summary(row: &AnyRow) -> Result<FindingSummary, StoreError> {
+    let is_new: i64 = row.try_get("is_new")?;
+    Ok(FindingSummary {
+        is_new: is_new != 0,
+        ..finding_summary(row)?
     })
 }
 

@@ -104,6 +104,29 @@ pub const HBA1C: Panel = Panel {
     analytes: &[num("4548-4", "HbA1c", "%", Some(4.0), Some(5.6))],
 };
 
+/// The practice's routine check-up: sugar, kidney, inflammation, thyroid.
+pub const CHECK_UP: Panel = Panel {
+    title: "Routinekontrolle",
+    analytes: &[
+        num("4548-4", "HbA1c", "%", Some(4.0), Some(5.6)),
+        num(
+            "2345-7",
+            "Glukose (nüchtern)",
+            "mg/dl",
+            Some(70.0),
+            Some(100.0),
+        ),
+        num("2160-0", "Kreatinin", "mg/dl", Some(0.5), Some(1.2)),
+        num("1988-5", "CRP", "mg/l", None, Some(5.0)),
+        num("3016-3", "TSH", "mU/l", Some(0.4), Some(4.0)),
+    ],
+};
+
+/// Days before today at which each patient's panels were taken, oldest
+/// first: 18 months of history, the last one a few days ago (released
+/// recently, so not yet opened).
+pub const HISTORY_DAYS_AGO: &[i64] = &[530, 350, 170, 3];
+
 pub const PCR: Panel = Panel {
     title: "SARS-CoV-2 PCR",
     analytes: &[qual(
@@ -138,7 +161,7 @@ pub const TENANTS: &[DemoTenant] = &[
             ("Thomas Brandt", "admin", StaffRole::TenantAdmin),
         ],
         patients: &[0, 1, 2, 3],
-        panels: &[&BLOOD_COUNT, &LIPIDS],
+        panels: &[&BLOOD_COUNT, &LIPIDS, &CHECK_UP],
     },
     DemoTenant {
         name: "Testzentrum Hafen",

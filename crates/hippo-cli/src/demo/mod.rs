@@ -72,6 +72,7 @@ pub struct DemoCredentials {
     pub retrieval_codes: Vec<DemoRetrievalCode>,
 }
 
+const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 const CREDENTIALS_FILE: &str = "demo-credentials.json";
 
 fn new_password() -> String {
@@ -152,7 +153,6 @@ struct Uploader<'a> {
     origin: RequestOrigin,
     gate: std::sync::Arc<dyn hippo_core::policy::AccessGate>,
     tenant: &'a DemoTenant,
-    today: String,
 }
 
 impl Uploader<'_> {
@@ -175,6 +175,19 @@ impl Uploader<'_> {
         person: usize,
         panel_index: usize,
         panel: &Panel,
+    ) -> anyhow::Result<FindingId> {
+        self.upload_taken(patient, person, panel_index, panel, now_millis())
+            .await
+    }
+
+    /// A finding whose samples were taken at `taken` (its report's date).
+    async fn upload_taken(
+        &self,
+        patient: PatientId,
+        person: usize,
+        panel_index: usize,
+        panel: &Panel,
+        taken: hippo_core::time_util::UnixMillis,
     ) -> anyhow::Result<FindingId> {
         let observations: Vec<Observation> = panel
             .analytes
@@ -203,7 +216,7 @@ impl Uploader<'_> {
             title: panel.title,
             patient: &format!("{given} {family}"),
             birth_date: birth,
-            date: &self.today,
+            date: &human(taken).chars().take(10).collect::<String>(),
             lines: &lines,
         });
         let finding = NewFinding {
@@ -283,7 +296,6 @@ pub async fn seed(store: &Store) -> anyhow::Result<DemoWorld> {
     let mut person_findings: Vec<Vec<FindingId>> = vec![Vec::new(); PEOPLE.len()];
     let mut clinicians: Vec<(TenantId, StaffId)> = Vec::new();
     let mut accounts: Vec<(usize, AccountId)> = Vec::new();
-    let today = human(now_millis()).chars().take(10).collect::<String>();
 
     for tenant in TENANTS {
         let tenant_id = provisioning.create_tenant(tenant.name, tenant.kind).await?;
@@ -336,7 +348,6 @@ pub async fn seed(store: &Store) -> anyhow::Result<DemoWorld> {
             principal,
             origin,
             tenant,
-            today: today.clone(),
         };
         let mut tenant_patients = Vec::new();
         let mut tenant_findings = Vec::new();
@@ -353,11 +364,23 @@ pub async fn seed(store: &Store) -> anyhow::Result<DemoWorld> {
                 .await?;
             tenant_patients.push(record.id);
             person_links[person].push((tenant_id, record.id));
-            for (p, panel) in tenant.panels.iter().enumerate() {
-                let id = uploader.upload(record.id, person, p, panel).await?;
-                uploader.scope(Action::FindingRelease)?.release(id).await?;
-                tenant_findings.push(id);
-                person_findings[person].push(id);
+            // The test centre's quick tests are rarer than the lab's panels.
+            let history = match tenant.kind {
+                hippo_store::TenantKind::Lab => data::HISTORY_DAYS_AGO,
+                _ => &data::HISTORY_DAYS_AGO[data::HISTORY_DAYS_AGO.len() - 2..],
+            };
+            for (t, days_ago) in history.iter().enumerate() {
+                // Patients do not all come on the same day.
+                let taken = now_millis() - (days_ago + (person as i64 * 5) % 11) * DAY_MS;
+                for (p, panel) in tenant.panels.iter().enumerate() {
+                    let id = uploader
+                        .upload_taken(record.id, person, p + 16 * t, panel, taken)
+                        .await?;
+                    uploader.scope(Action::FindingRelease)?.release(id).await?;
+                    provisioning.backdate_finding(tenant_id, id, taken).await?;
+                    tenant_findings.push(id);
+                    person_findings[person].push(id);
+                }
             }
             // Every facility has one draft the patient must not see; the lab
             // also has a retracted finding.

@@ -36,6 +36,7 @@ mod notifications;
 mod openapi;
 mod operator_console;
 mod outbox_throughput;
+mod patient_portal;
 mod probing;
 mod requests;
 mod retrieval;

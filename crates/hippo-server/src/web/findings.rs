@@ -3,21 +3,22 @@
 
 use askama::Template;
 use axum::Form;
-use axum::extract::Path;
+use axum::extract::{Path, Query};
 use axum::response::{Redirect, Response};
 use hippo_core::FindingId;
 use hippo_core::finding::FindingStatus;
 use hippo_core::policy::{Action, ResourceRef};
-use hippo_core::time_util::human;
+use hippo_core::time_util::{UnixMillis, human};
 use hippo_store::{Admitted, FindingDetail, FindingSummary};
 
 use crate::error::WebError;
 use crate::extract::Authorized;
 use crate::i18n::Ui;
 use crate::scope::Scope;
-use crate::views::pdf_response;
+use crate::views::{pdf_inline_response, pdf_response};
 use crate::web::login::CsrfOnly;
 use crate::web::render::{Nav, page};
+use crate::web::trends::{TrendView, trend_views};
 
 /// A finding as a row of a list.
 pub struct FindingRow {
@@ -26,7 +27,11 @@ pub struct FindingRow {
     pub facility: String,
     pub status: &'static str,
     pub date: String,
+    /// Released (or, for drafts, created) at: for `ui.date`.
+    pub at: UnixMillis,
     pub abnormal_count: i64,
+    /// Released and not yet opened by the patient.
+    pub is_new: bool,
 }
 
 impl From<&FindingSummary> for FindingRow {
@@ -37,7 +42,9 @@ impl From<&FindingSummary> for FindingRow {
             facility: f.tenant_name.clone(),
             status: f.status.as_str(),
             date: human(f.released_at.unwrap_or(f.created_at)),
+            at: f.released_at.unwrap_or(f.created_at),
             abnormal_count: f.abnormal_count,
+            is_new: f.is_new,
         }
     }
 }
@@ -45,6 +52,7 @@ impl From<&FindingSummary> for FindingRow {
 pub struct ObservationRow {
     pub code: String,
     pub display: String,
+    /// As written by the lab (a point for decimals): for `ui.decimal`.
     pub value: String,
     pub unit: String,
     pub range: String,
@@ -97,6 +105,8 @@ struct FindingPage {
     /// Retrieval codes (staff who may issue them); `None` hides the section.
     retrieval_codes: Option<Vec<crate::web::code_rows::CodeRow>>,
     can_issue_code: bool,
+    /// The patient's own trend per numeric analyte (patients only).
+    trends: Vec<TrendView>,
 }
 
 pub async fn detail(caller: Authorized, Path(raw): Path<String>) -> Result<Response, WebError> {
@@ -120,8 +130,17 @@ pub async fn detail(caller: Authorized, Path(raw): Path<String>) -> Result<Respo
         ),
         _ => None,
     };
+    let ui = Ui::current();
+    let trends = match &caller.scope {
+        Scope::Patient(patient) => {
+            let points = patient.trends(&detail).await?;
+            trend_views(&ui, id, &detail.observations, &points)
+        }
+        _ => Vec::new(),
+    };
     page(&FindingPage {
-        ui: Ui::current(),
+        ui,
+        trends,
         nav: Nav::of(&caller),
         retrieval_codes,
         can_issue_code: status == FindingStatus::Released
@@ -137,10 +156,23 @@ pub async fn detail(caller: Authorized, Path(raw): Path<String>) -> Result<Respo
     })
 }
 
-pub async fn pdf(caller: Authorized, Path(raw): Path<String>) -> Result<Response, WebError> {
+/// `?view=inline` opens the PDF in the browser; otherwise it downloads.
+#[derive(serde::Deserialize)]
+pub struct PdfView {
+    view: Option<String>,
+}
+
+pub async fn pdf(
+    caller: Authorized,
+    Path(raw): Path<String>,
+    Query(how): Query<PdfView>,
+) -> Result<Response, WebError> {
     let id: FindingId = caller.parse_id(&raw).await?;
     let bytes = caller.finding_pdf(id).await?.into_bytes();
-    Ok(pdf_response(id, bytes))
+    Ok(match how.view.as_deref() {
+        Some("inline") => pdf_inline_response(id, bytes),
+        _ => pdf_response(id, bytes),
+    })
 }
 
 pub async fn release(

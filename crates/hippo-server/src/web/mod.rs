@@ -1,6 +1,7 @@
 //! The server-rendered browser UI: patient portal and facility portal. No
 //! JavaScript; every form carries a CSRF token.
 
+pub mod access_groups;
 pub mod access_log;
 pub mod access_timeline;
 pub mod alerts;
@@ -19,3 +20,4 @@ pub mod retrieval;
 pub mod second_factor;
 pub mod switches;
 pub mod tenants;
+pub mod trends;
