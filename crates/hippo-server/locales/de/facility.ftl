@@ -1,1 +1,27 @@
 # Texts of the facility area (de).
+facility-patients-title = Patienten
+facility-patients-none = Noch keine Patienten.
+facility-patient-name = Name
+facility-patient-birth-date = Geburtsdatum
+facility-new-patient = Neuer Patient
+facility-given-name = Vorname
+facility-family-name = Nachname
+facility-create-patient = Patient anlegen
+facility-back-to-patients = ← Patienten
+facility-born = Geboren am { $date }
+facility-write-message = Nachricht schreiben
+facility-findings = Befunde
+facility-findings-none = Noch keine Befunde.
+facility-finding-date = Datum
+facility-finding = Befund
+facility-finding-status = Status
+facility-outside-range = Außerhalb des Referenzbereichs
+facility-status-draft = Entwurf
+facility-status-released = freigegeben
+facility-status-retracted = zurückgezogen
+facility-upload-title = Befund hochladen
+facility-upload-finding-title = Titel
+facility-upload-values = Werte (JSON-Liste)
+facility-upload-pdf = Bericht (PDF)
+facility-upload-submit = Als Entwurf hochladen
+facility-upload-draft-note = Ein Befund bleibt ein Entwurf und für den Patienten unsichtbar, bis Sie ihn freigeben.

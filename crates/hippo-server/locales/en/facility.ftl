@@ -1,1 +1,27 @@
 # Texts of the facility area (en).
+facility-patients-title = Patients
+facility-patients-none = No patients yet.
+facility-patient-name = Name
+facility-patient-birth-date = Date of birth
+facility-new-patient = New patient
+facility-given-name = Given name
+facility-family-name = Family name
+facility-create-patient = Create patient
+facility-back-to-patients = ← Patients
+facility-born = Born { $date }
+facility-write-message = Write a message
+facility-findings = Findings
+facility-findings-none = No findings yet.
+facility-finding-date = Date
+facility-finding = Finding
+facility-finding-status = Status
+facility-outside-range = Outside range
+facility-status-draft = draft
+facility-status-released = released
+facility-status-retracted = retracted
+facility-upload-title = Upload finding
+facility-upload-finding-title = Title
+facility-upload-values = Values (JSON list)
+facility-upload-pdf = Report (PDF)
+facility-upload-submit = Upload as draft
+facility-upload-draft-note = A finding stays a draft, invisible to the patient, until you release it.

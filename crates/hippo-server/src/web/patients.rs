@@ -7,9 +7,11 @@ use axum::extract::multipart::MultipartRejection;
 use axum::extract::{Multipart, Path, State};
 use axum::response::{Redirect, Response};
 use hippo_core::PatientId;
+use hippo_core::finding::FindingStatus;
 use hippo_core::patient::{PatientInput, format_date};
 use hippo_core::policy::{Action, ResourceRef};
-use hippo_store::PatientRecord;
+use hippo_core::time_util::UnixMillis;
+use hippo_store::{FindingSummary, PatientRecord};
 use serde::Deserialize;
 
 use crate::error::{Failure, WebError};
@@ -18,7 +20,6 @@ use crate::i18n::Ui;
 use crate::input::parse_new_patient;
 use crate::state::AppState;
 use crate::upload::read_upload;
-use crate::web::findings::FindingRow;
 use crate::web::render::{Nav, page};
 
 pub struct PatientRow {
@@ -76,13 +77,46 @@ pub async fn create(
     Ok(Redirect::to(&format!("/patients/{}", record.id)))
 }
 
+/// A finding as a row of the staff's patient page: raw time for the
+/// template to show in the facility's time zone, status in the reader's language.
+pub struct StaffFindingRow {
+    pub id: String,
+    pub title: String,
+    /// The status as a CSS class.
+    pub status: &'static str,
+    pub status_text: String,
+    pub at: UnixMillis,
+    pub abnormal_count: i64,
+}
+
+impl StaffFindingRow {
+    fn of(f: &FindingSummary, ui: &Ui) -> Self {
+        Self {
+            id: f.id.to_string(),
+            title: f.title.clone(),
+            status: f.status.as_str(),
+            status_text: finding_status_text(f.status, ui),
+            at: f.released_at.unwrap_or(f.created_at),
+            abnormal_count: f.abnormal_count,
+        }
+    }
+}
+
+fn finding_status_text(status: FindingStatus, ui: &Ui) -> String {
+    match status {
+        FindingStatus::Draft => ui.t("facility-status-draft"),
+        FindingStatus::Released => ui.t("facility-status-released"),
+        FindingStatus::Retracted => ui.t("facility-status-retracted"),
+    }
+}
+
 #[derive(Template)]
 #[template(path = "patient.html")]
 struct PatientPage {
     ui: Ui,
     nav: Nav,
     patient: PatientRow,
-    findings: Vec<FindingRow>,
+    findings: Vec<StaffFindingRow>,
     can_upload: bool,
     example_observations: &'static str,
 }
@@ -95,11 +129,16 @@ pub async fn detail(caller: Authorized, Path(raw): Path<String>) -> Result<Respo
     let id: PatientId = caller.parse_id(&raw).await?;
     let both = caller.staff()?.patient_findings(id).await?;
     let (patient, findings) = &*both;
+    let ui = Ui::current();
+    let findings = findings
+        .iter()
+        .map(|f| StaffFindingRow::of(f, &ui))
+        .collect();
     page(&PatientPage {
-        ui: Ui::current(),
+        ui,
         nav: Nav::of(&caller),
         patient: patient.into(),
-        findings: findings.iter().map(Into::into).collect(),
+        findings,
         can_upload: caller.may(
             Action::FindingUpload,
             &ResourceRef::Patient {
