@@ -70,8 +70,8 @@ pub use provisioning::{TenantDeletion, UnscopedProvisioning};
 pub use retrieval::{CodeHolderScope, NewPdfLink, UnscopedRetrievalDesk};
 pub use second_factor::{PendingLogin, SecondFactorStore, TotpFactor};
 pub use secrets::{BlobOptions, DatabaseUrl};
-pub use staff_scope::NewRetrievalCode;
 pub use staff_scope::StaffScope;
+pub use staff_scope::{NewRetrievalCode, PatientMatches, PatientSearch};
 pub use switches::{
     ChangeOutcome, PendingSwitchRequest, SwitchChange, SwitchListing, SwitchNotifications,
     SwitchRecord, SwitchState, UnscopedSwitches,

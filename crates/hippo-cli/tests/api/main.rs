@@ -19,6 +19,7 @@ mod demo_binary;
 mod drill;
 mod durability;
 mod encryption;
+mod facility_portal;
 mod faults;
 mod fences;
 mod file_modes;

@@ -9,7 +9,7 @@ use axum::extract::{Path, Query, Request, State};
 use axum::response::{Redirect, Response};
 use hippo_core::messaging::ThreadStatus;
 use hippo_core::policy::{Action, ResourceRef};
-use hippo_core::time_util::human;
+use hippo_core::time_util::UnixMillis;
 use hippo_core::{AttachmentId, Principal, ThreadId};
 use hippo_store::{MessageRecord, ThreadSummary};
 use serde::Deserialize;
@@ -30,24 +30,37 @@ pub struct ThreadRow {
     pub subject: String,
     pub facility: String,
     pub patient: String,
+    /// The status as a CSS class; `status_text` is what the reader sees.
     pub status: &'static str,
+    pub status_text: String,
     pub assigned: String,
-    pub date: String,
+    /// When the last message came; the template shows it in the facility's time zone.
+    pub at: UnixMillis,
     pub unread: i64,
 }
 
-impl From<&ThreadSummary> for ThreadRow {
-    fn from(t: &ThreadSummary) -> Self {
+impl ThreadRow {
+    pub fn of(t: &ThreadSummary, ui: &Ui) -> Self {
         Self {
             id: t.id.to_string(),
             subject: t.subject.clone(),
             facility: t.tenant_name.clone(),
             patient: t.patient_name.clone().unwrap_or_default(),
             status: t.status.as_str(),
+            status_text: status_text(t.status, ui),
             assigned: t.assigned_name.clone().unwrap_or_default(),
-            date: human(t.last_message_at),
+            at: t.last_message_at,
             unread: t.unread,
         }
+    }
+}
+
+/// A thread's status in the reader's language.
+fn status_text(status: ThreadStatus, ui: &Ui) -> String {
+    match status {
+        ThreadStatus::Open => ui.t("messaging-status-open"),
+        ThreadStatus::Closed => ui.t("messaging-status-closed"),
+        ThreadStatus::Retracted => ui.t("messaging-status-retracted"),
     }
 }
 
@@ -60,7 +73,7 @@ pub struct AttachmentRow {
 pub struct MessageRow {
     pub mine: bool,
     pub author: String,
-    pub date: String,
+    pub at: UnixMillis,
     pub body: String,
     pub new: bool,
     pub attachments: Vec<AttachmentRow>,
@@ -106,12 +119,18 @@ pub async fn list(
         }
         link
     });
+    let ui = Ui::current();
+    let rows = threads
+        .threads
+        .iter()
+        .map(|t| ThreadRow::of(t, &ui))
+        .collect();
     page(&MessagesPage {
-        ui: Ui::current(),
+        ui,
         nav: Nav::of(&caller),
         staff_view: matches!(caller.scope, Scope::Staff(_)),
         can_write: may_write(&caller),
-        threads: threads.threads.iter().map(Into::into).collect(),
+        threads: rows,
         unread_total: threads.unread_total,
         filter,
         next,
@@ -210,22 +229,21 @@ struct ThreadPage {
     can_manage: bool,
     is_open: bool,
     is_retracted: bool,
-    max_attachments: usize,
-    max_attachment_mb: usize,
+    attachments_label: String,
 }
 
-fn message_row(m: &MessageRecord, reader_is_staff: bool, facility: &str) -> MessageRow {
+fn message_row(m: &MessageRecord, reader_is_staff: bool, facility: &str, ui: &Ui) -> MessageRow {
     let mine = (m.author_side == hippo_core::messaging::Side::Staff) == reader_is_staff;
     let author = match (&m.author_name, mine, reader_is_staff) {
-        (_, true, false) => "You".to_owned(),
+        (_, true, false) => ui.t("messaging-author-you"),
         (Some(name), _, _) => name.clone(),
         (None, _, false) => facility.to_owned(),
-        (None, _, true) => "Patient".to_owned(),
+        (None, _, true) => ui.t("messaging-author-patient"),
     };
     MessageRow {
         mine,
         author,
-        date: human(m.created_at),
+        at: m.created_at,
         body: m.body.clone(),
         new: !mine && m.read_at.is_none(),
         attachments: m
@@ -256,22 +274,27 @@ pub async fn detail(
         status: t.status,
     };
     let limits = state.config().messaging;
+    let ui = Ui::current();
+    let attachments_label = ui.t2(
+        "messaging-attachments",
+        ("count", &limits.max_attachments),
+        ("mb", &(limits.max_attachment_bytes / (1024 * 1024))),
+    );
     page(&ThreadPage {
-        ui: Ui::current(),
         nav: Nav::of(&caller),
         staff_view,
-        thread: t.into(),
+        thread: ThreadRow::of(t, &ui),
         messages: detail
             .messages
             .iter()
-            .map(|m| message_row(m, staff_view, &t.tenant_name))
+            .map(|m| message_row(m, staff_view, &t.tenant_name, &ui))
             .collect(),
         can_reply: t.status == ThreadStatus::Open && caller.may(Action::MessagePost, &resource),
         can_manage: caller.may(Action::ThreadClose, &resource),
         is_open: t.status == ThreadStatus::Open,
         is_retracted: t.status == ThreadStatus::Retracted,
-        max_attachments: limits.max_attachments,
-        max_attachment_mb: limits.max_attachment_bytes / (1024 * 1024),
+        attachments_label,
+        ui,
     })
 }
 

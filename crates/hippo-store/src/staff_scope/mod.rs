@@ -11,6 +11,7 @@ mod patients;
 mod retrieval_codes;
 mod threads;
 
+pub use patients::{PatientMatches, PatientSearch};
 pub use retrieval_codes::NewRetrievalCode;
 
 use hippo_core::{Principal, TenantId};

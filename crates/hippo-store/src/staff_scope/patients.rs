@@ -29,6 +29,66 @@ const PATIENTS_OF_TENANT: Statement<PatientRecord> = Statement {
     kind: ResourceKind::Patient,
 };
 
+/// The patient list's search: a name part (given, family or both, any
+/// case), a date of birth, or the patient number (the record's ID); one
+/// page, one row more than asked so the caller knows whether a next page
+/// exists. Empty criteria match everything.
+const PATIENTS_OF_TENANT_MATCHING: Statement<PatientRecord> = Statement {
+    sql: "SELECT p.id, p.tenant_id, p.given_name, p.family_name, p.birth_date, p.created_at \
+          FROM patients p \
+          WHERE (p.tenant_id = $1) /* fence */ \
+          AND ($2 = '' \
+               OR LOWER(p.family_name) LIKE $2 ESCAPE '\\' \
+               OR LOWER(p.given_name) LIKE $2 ESCAPE '\\' \
+               OR LOWER(p.given_name || ' ' || p.family_name) LIKE $2 ESCAPE '\\' \
+               OR LOWER(p.family_name || ', ' || p.given_name) LIKE $2 ESCAPE '\\' \
+               OR p.id = $3) \
+          AND ($4 = '' OR p.birth_date = $4) \
+          ORDER BY p.family_name, p.given_name, p.id \
+          LIMIT $5 OFFSET $6",
+    map: rows::patient,
+    resource: patient_ref,
+    kind: ResourceKind::Patient,
+};
+
+/// What the staff's patient search asks for.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PatientSearch {
+    /// A part of the name, or a patient number; trimmed, may be empty.
+    pub text: String,
+    /// `YYYY-MM-DD`, or empty.
+    pub birth_date: String,
+    /// Zero-based page number.
+    pub page: u32,
+}
+
+impl PatientSearch {
+    pub const PAGE_SIZE: u32 = 50;
+}
+
+/// One page of matches, and whether another follows.
+#[derive(Debug, Clone)]
+pub struct PatientMatches {
+    pub patients: Vec<PatientRecord>,
+    pub has_more: bool,
+}
+
+/// `LIKE` pattern for a substring, the wildcards in the typed text escaped.
+fn contains_pattern(text: &str) -> String {
+    if text.is_empty() {
+        return String::new();
+    }
+    let mut pattern = String::from("%");
+    for c in text.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
 const PATIENT_BY_ID: Statement<PatientRecord> = Statement {
     sql: "SELECT p.id, p.tenant_id, p.given_name, p.family_name, p.birth_date, p.created_at \
           FROM patients p \
@@ -58,6 +118,47 @@ impl StaffScope {
             .detail(format!("listed={}", patients.get().len()));
         self.gk
             .admit(patients, ResourceKind::Patient, vec![access])
+            .await
+    }
+
+    /// The patient list's search, within the own tenant only (the fence).
+    pub async fn search_patients(
+        &self,
+        search: &PatientSearch,
+    ) -> Result<Admitted<PatientMatches>, StoreError> {
+        let action = self.gk.serving(&[Action::PatientList])?;
+        let tenant = ResourceRef::Tenant(self.tenant);
+        self.gk
+            .require(action, &tenant, ResourceKind::Patient, self.tenant)
+            .await?;
+        let text = search.text.trim().to_owned();
+        let size = i64::from(PatientSearch::PAGE_SIZE);
+        let offset = i64::from(search.page) * size;
+        let found = self
+            .gk
+            .fetch_all(
+                &PATIENTS_OF_TENANT_MATCHING,
+                |q| {
+                    q.bind(self.tenant.to_string())
+                        .bind(contains_pattern(&text))
+                        .bind(text.to_lowercase())
+                        .bind(search.birth_date.clone())
+                        .bind(size + 1)
+                        .bind(offset)
+                },
+                Action::PatientRead,
+            )
+            .await?;
+        let page = found.with(|mut patients| {
+            let has_more = patients.len() > PatientSearch::PAGE_SIZE as usize;
+            patients.truncate(PatientSearch::PAGE_SIZE as usize);
+            PatientMatches { patients, has_more }
+        });
+        let access = Access::default()
+            .concerning(self.tenant, None)
+            .detail(format!("searched; listed={}", page.get().patients.len()));
+        self.gk
+            .admit(page, ResourceKind::Patient, vec![access])
             .await
     }
 
