@@ -31,6 +31,7 @@ mod messaging;
 mod notifications;
 mod openapi;
 mod outbox_throughput;
+mod page_security;
 mod probing;
 mod requests;
 mod retrieval;

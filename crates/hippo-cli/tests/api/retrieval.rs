@@ -664,7 +664,7 @@ async fn the_web_pages_issue_retrieve_and_revoke() {
         .web_post_form(
             &format!("/findings/{finding}/retrieval-codes"),
             &keller,
-            &[("csrf", &keller.csrf()), ("valid_days", "3")],
+            &[("csrf", &app.web_csrf(&keller).await), ("valid_days", "3")],
         )
         .await;
     assert_eq!(sheet.status(), StatusCode::OK);
@@ -759,7 +759,7 @@ async fn the_web_pages_issue_retrieve_and_revoke() {
         .web_post_form(
             &format!("/retrieval-codes/{id}/revoke"),
             &keller,
-            &[("csrf", &keller.csrf())],
+            &[("csrf", &app.web_csrf(&keller).await)],
         )
         .await;
     assert_eq!(revoke.status(), StatusCode::SEE_OTHER);

@@ -12,6 +12,7 @@ use crate::api::json::ApiJson;
 use crate::auth::login::login as login_flow;
 use crate::auth::token::{ShownOnce, hash_token};
 use crate::error::{ApiError, ErrorBody};
+use hippo_store::SessionSurface;
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::extract::{Authorized, RequestMeta};
@@ -72,6 +73,7 @@ pub async fn login(
         &state,
         &request.email,
         request.password.expose_secret(),
+        SessionSurface::Api,
         &meta.origin,
         meta.client_ip,
     )

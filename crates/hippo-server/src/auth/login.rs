@@ -8,6 +8,7 @@ use hippo_core::policy::{Action, ResourceKind};
 use hippo_core::switches::{Outage, Service};
 use hippo_core::time_util::{UnixMillis, now_millis};
 
+use hippo_store::SessionSurface;
 use secrecy::SecretString;
 
 use crate::auth::token::{hash_token, new_token};
@@ -24,11 +25,14 @@ pub struct LoginSuccess {
 const MAX_EMAIL: usize = 254;
 const MAX_PASSWORD: usize = 1024;
 
+/// `surface` is where the new session's token will count: the form's
+/// cookie (`Web`) or the API's bearer header (`Api`), never both.
 #[tracing::instrument(skip_all)]
 pub async fn login(
     state: &AppState,
     email: &str,
     password: &str,
+    surface: SessionSurface,
     origin: &RequestOrigin,
     client: Option<IpAddr>,
 ) -> Result<LoginSuccess, Failure> {
@@ -103,7 +107,7 @@ pub async fn login(
     let expires_at = now + state.config().session_absolute_timeout.as_millis() as i64;
     state
         .sessions()
-        .create_session(&hash_token(&token), subject, now, expires_at)
+        .create_session(&hash_token(&token), subject, surface, now, expires_at)
         .await?;
     let mut success = event(Outcome::Success);
     success.tenant_id = principal.staff_tenant();

@@ -6,6 +6,7 @@ use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
+use hippo_store::SessionSurface;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
@@ -109,6 +110,7 @@ pub async fn submit(
         &state,
         &form.email,
         form.password.expose_secret(),
+        SessionSurface::Web,
         &meta.origin,
         meta.client_ip,
     )
