@@ -242,12 +242,13 @@ async fn a_wrong_birth_date_answers_exactly_like_a_wrong_code() {
                 .nth(1)
                 .unwrap()
                 .to_owned();
+            let field = crate::helpers::hidden_csrf(&form.text().await.unwrap());
             let response = app
                 .client
                 .post(format!("{}/retrieve", app.url))
                 .header("cookie", format!("hippo_login_csrf={csrf}"))
                 .form(&[
-                    ("csrf", csrf.as_str()),
+                    ("csrf", field.as_str()),
                     ("code", &code),
                     ("date_of_birth", &birth),
                 ])
@@ -708,6 +709,7 @@ async fn the_web_pages_issue_retrieve_and_revoke() {
         .unwrap()
         .to_owned();
     let html = form.text().await.unwrap();
+    let field = crate::helpers::hidden_csrf(&html);
     assert!(
         html.contains(&code)
             && html.contains("Befund abrufen")
@@ -719,7 +721,7 @@ async fn the_web_pages_issue_retrieve_and_revoke() {
         .post(format!("{}/retrieve", app.url))
         .header("cookie", format!("hippo_login_csrf={csrf}"))
         .form(&[
-            ("csrf", csrf.as_str()),
+            ("csrf", field.as_str()),
             ("code", &code),
             ("date_of_birth", german_date),
         ])

@@ -162,22 +162,8 @@ async fn web_probe(app: &TestApp, f: &Fixture, service: Service) -> Option<Respo
         Service::FindingsRead => format!("/findings/{}", f.finding),
         Service::FindingsDownload => format!("/findings/{}/pdf", f.finding),
         Service::Login => {
-            // The login form's double-submit token: cookie and field agree.
-            let csrf = &new_token();
             let user = &f.clinician.user;
-            let response = app
-                .client
-                .post(format!("{}/login", app.url))
-                .header("cookie", format!("hippo_login_csrf={csrf}"))
-                .form(&[
-                    ("email", user.email.as_str()),
-                    ("password", &user.password),
-                    ("csrf", csrf),
-                ])
-                .send()
-                .await
-                .unwrap();
-            return Some(response);
+            return Some(app.web_login_raw(&user.email, &user.password).await);
         }
         _ => return None,
     };

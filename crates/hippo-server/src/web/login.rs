@@ -10,11 +10,9 @@ use hippo_store::SessionSurface;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
-use crate::auth::csrf::verify_double_submit;
+use crate::auth::csrf::{login_form_token, verify_login_form};
 use crate::auth::login::login;
-use crate::auth::token::{
-    LOGIN_CSRF_COOKIE, SESSION_COOKIE, SESSION_COOKIE_SECURE, hash_token, new_token,
-};
+use crate::auth::token::{LOGIN_CSRF_COOKIE, SESSION_COOKIE, SESSION_COOKIE_SECURE, hash_token};
 use crate::error::{Failure, WebError};
 use crate::extract::{Authorized, RequestMeta};
 use crate::i18n::Ui;
@@ -56,12 +54,13 @@ fn login_page(
     error: Option<Failure>,
     signed_out: bool,
 ) -> Result<Response, WebError> {
-    let csrf = new_token();
+    let token = login_form_token();
     let jar = jar.add(cookie(
         LOGIN_CSRF_COOKIE,
-        csrf.clone(),
+        token.cookie_nonce,
         state.config().cookie_secure,
     ));
+    let csrf = token.field;
     let status = error.as_ref().map(Failure::status);
     let body = page(&LoginPage {
         ui: Ui::current(),
@@ -103,7 +102,7 @@ pub async fn submit(
     Form(form): Form<LoginForm>,
 ) -> Result<Response, WebError> {
     let cookie_token = jar.get(LOGIN_CSRF_COOKIE).map(|c| c.value().to_owned());
-    if !verify_double_submit(cookie_token.as_deref(), &form.csrf) {
+    if !verify_login_form(cookie_token.as_deref(), &form.csrf) {
         return login_page(&state, jar, form.email, Some(Failure::CsrfMismatch), false);
     }
     match login(
