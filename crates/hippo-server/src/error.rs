@@ -354,10 +354,16 @@ impl IntoResponse for WebError {
             title,
             detail,
         };
-        let response = match page.render() {
+        let mut response = match page.render() {
             Ok(html) => (self.0.status(), Html(html)).into_response(),
             Err(_) => self.0.status().into_response(),
         };
+        if matches!(self.0, Failure::CsrfMismatch) {
+            // Recorded by the form guard, with the route.
+            response
+                .extensions_mut()
+                .insert(crate::web::form_guard::Refused("csrf_mismatch"));
+        }
         with_retry_after(&self.0, response)
     }
 }

@@ -54,6 +54,7 @@ fn login_page(
     error: Option<Failure>,
     signed_out: bool,
 ) -> Result<Response, WebError> {
+    let csrf_refused = matches!(error, Some(Failure::CsrfMismatch));
     let token = login_form_token();
     let jar = jar.add(cookie(
         LOGIN_CSRF_COOKIE,
@@ -69,10 +70,17 @@ fn login_page(
         error: error.map(|f| f.localized(crate::i18n::Lang::current())),
         signed_out,
     })?;
-    Ok(match status {
+    let mut response = match status {
         Some(status) => (status, jar, body).into_response(),
         None => (jar, body).into_response(),
-    })
+    };
+    if csrf_refused {
+        // A CSRF mismatch: recorded by the form guard, with the route.
+        response
+            .extensions_mut()
+            .insert(crate::web::form_guard::Refused("csrf_mismatch"));
+    }
+    Ok(response)
 }
 
 #[derive(Deserialize)]

@@ -7,6 +7,7 @@ pub mod assets;
 pub mod code_rows;
 pub mod findings;
 pub mod forensics;
+pub mod form_guard;
 pub mod home;
 pub mod language;
 pub mod login;

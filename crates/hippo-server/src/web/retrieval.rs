@@ -74,6 +74,7 @@ fn form_page(
     code: String,
     error: Option<Failure>,
 ) -> Result<Response, WebError> {
+    let csrf_refused = matches!(error, Some(Failure::CsrfMismatch));
     let token = login_form_token();
     let jar = jar.add(cookie(
         LOGIN_CSRF_COOKIE,
@@ -92,7 +93,14 @@ fn form_page(
         error: error.as_ref().map(bilingual_failure),
         t: page_texts(),
     })?;
-    Ok((status, jar, body).into_response())
+    let mut response = (status, jar, body).into_response();
+    if csrf_refused {
+        // A CSRF mismatch: recorded by the form guard, with the route.
+        response
+            .extensions_mut()
+            .insert(crate::web::form_guard::Refused("csrf_mismatch"));
+    }
+    Ok(response)
 }
 
 fn bilingual_failure(failure: &Failure) -> Bilingual {
