@@ -16,13 +16,8 @@ use hippo_core::audit::{AuditActor, AuditEvent, Outcome};
 use hippo_store::AuditLog;
 
 use crate::declarations::{RouteSpec, Surface};
-use crate::error::{ApiError, Failure, WebError};
+use crate::error::{ApiError, Failure, Refused, WebError};
 use crate::extract::RequestMeta;
-
-/// Set on a response whose request was refused for a reason the handler
-/// did not audit itself (a CSRF mismatch): the guard records it.
-#[derive(Debug, Clone, Copy)]
-pub struct Refused(pub &'static str);
 
 #[derive(Clone)]
 pub struct FormGuard {

@@ -98,7 +98,7 @@ fn form_page(
         // A CSRF mismatch: recorded by the form guard, with the route.
         response
             .extensions_mut()
-            .insert(crate::web::form_guard::Refused("csrf_mismatch"));
+            .insert(crate::error::Refused("csrf_mismatch"));
     }
     Ok(response)
 }
