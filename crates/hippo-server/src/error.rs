@@ -362,13 +362,22 @@ impl IntoResponse for WebError {
             title,
             detail,
         };
-        let response = match page.render() {
+        let mut response = match page.render() {
             Ok(html) => (self.0.status(), Html(html)).into_response(),
             Err(_) => self.0.status().into_response(),
         };
+        if matches!(self.0, Failure::CsrfMismatch) {
+            // Recorded by the form guard, with the route.
+            response.extensions_mut().insert(Refused("csrf_mismatch"));
+        }
         with_retry_after(&self.0, response)
     }
 }
+
+/// Set on a response whose request was refused for a reason the handler
+/// did not audit itself (a CSRF mismatch): the web form guard records it.
+#[derive(Debug, Clone, Copy)]
+pub struct Refused(pub &'static str);
 
 /// Every 503, and a throttled login, tells the client when to come back.
 fn with_retry_after(failure: &Failure, mut response: Response) -> Response {

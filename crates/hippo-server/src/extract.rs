@@ -17,8 +17,8 @@ use hippo_core::policy::{AccessGate, Action, ResourceRef};
 use hippo_core::switches::{Outage, Service};
 use hippo_core::time_util::now_millis;
 use hippo_store::{
-    Admitted, AuditLog, FindingDetail, FindingPdf, OperatorScope, PatientScope, SessionTimes,
-    StaffScope,
+    Admitted, AuditLog, FindingDetail, FindingPdf, OperatorScope, PatientScope, SessionSurface,
+    SessionTimes, StaffScope,
 };
 use secrecy::{ExposeSecret, SecretString};
 
@@ -154,13 +154,24 @@ impl FromRequestParts<AppState> for Authorized {
             now: now_millis(),
             idle_timeout_ms: state.config().session_idle_timeout.as_millis() as i64,
         };
+        let mut wrong_surface = false;
         let principal = match credential(parts, spec.surface) {
-            Some(Credential::Session(token)) => state
-                .sessions()
-                .session_principal(&hash_token(token.expose_secret()), times)
-                .await
-                .map_err(|e| reject(e.into()))?
-                .map(|p| (p, token)),
+            Some(Credential::Session(token)) => {
+                match state
+                    .sessions()
+                    .session_principal(&hash_token(token.expose_secret()), times)
+                    .await
+                    .map_err(|e| reject(e.into()))?
+                {
+                    // A token counts only where it was issued: an API
+                    // login's token is no cookie, a cookie no bearer token.
+                    Some((_, issued)) if issued != session_surface(spec.surface) => {
+                        wrong_surface = true;
+                        None
+                    }
+                    live => live.map(|(p, _)| (p, token)),
+                }
+            }
             Some(Credential::ApiKey(key)) => state
                 .sessions()
                 .api_key_principal(&hash_token(key.expose_secret()))
@@ -181,7 +192,11 @@ impl FromRequestParts<AppState> for Authorized {
         };
         let Some((principal, token)) = principal else {
             // Attempts without a valid session are denied attempts too.
-            let detail = format!("unauthenticated {request_line}");
+            let detail = if wrong_surface {
+                format!("unauthenticated wrong_surface {request_line}")
+            } else {
+                format!("unauthenticated {request_line}")
+            };
             let anonymous = AuditActor::anonymous();
             return Err(refuse(anonymous, Outcome::Denied, detail, Failure::Unauthenticated).await);
         };
@@ -224,6 +239,13 @@ impl FromRequestParts<AppState> for Authorized {
             audit,
             gate,
         })
+    }
+}
+
+fn session_surface(surface: Surface) -> SessionSurface {
+    match surface {
+        Surface::Web => SessionSurface::Web,
+        Surface::Api => SessionSurface::Api,
     }
 }
 

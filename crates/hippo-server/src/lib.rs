@@ -54,13 +54,27 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// Headers on every response. Patient data must never be cached by a
 /// browser or proxy, so `no-store` is the default; static assets override it.
-fn with_security_headers(router: Router) -> Router {
+/// Scripts only from our own files (WebAuthn), never inline; data: images
+/// for inline SVG icons.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; \
+     style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; \
+     base-uri 'none'";
+
+/// HSTS when the browser reaches us over HTTPS: secure cookies or an https
+/// public URL say so (TLS terminates in front of Hippo).
+fn hsts_wanted(state: &AppState) -> bool {
+    state.config().cookie_secure
+        || state
+            .config()
+            .retrieval
+            .public_url
+            .as_deref()
+            .is_some_and(|u| u.to_ascii_lowercase().starts_with("https://"))
+}
+
+fn with_security_headers(router: Router, hsts: bool) -> Router {
     let always = [
-        (
-            header::CONTENT_SECURITY_POLICY,
-            "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; \
-             frame-ancestors 'none'; base-uri 'none'",
-        ),
+        (header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         (header::X_FRAME_OPTIONS, "DENY"),
         (header::REFERRER_POLICY, "no-referrer"),
@@ -79,6 +93,12 @@ fn with_security_headers(router: Router) -> Router {
             HeaderValue::from_static(value),
         ));
     }
+    if hsts {
+        router = router.layer(SetResponseHeaderLayer::overriding(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+        ));
+    }
     router
 }
 
@@ -93,9 +113,19 @@ pub fn app(state: AppState) -> Router {
         max_message,
         state.probes().clone(),
         state.switches().clone(),
+        web::form_guard::FormGuard {
+            audit: state.audit_log(),
+            state: state.clone(),
+            public_origin: state
+                .config()
+                .retrieval
+                .public_url
+                .as_deref()
+                .and_then(web::form_guard::origin_of),
+        },
     )
-    .with_state(state);
-    with_security_headers(router)
+    .with_state(state.clone());
+    with_security_headers(router, hsts_wanted(&state))
         .layer(axum::middleware::from_fn_with_state(
             serve::Admission::new(&limits),
             serve::admit,

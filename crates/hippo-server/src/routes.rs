@@ -198,6 +198,7 @@ pub fn router(
     max_message: usize,
     probes: ProbeDetector,
     switches: Switchboard,
+    form_guard: crate::web::form_guard::FormGuard,
 ) -> Router<AppState> {
     let specs = declarations();
     let context = RouteContext {
@@ -215,6 +216,11 @@ pub fn router(
         router = router.route(spec.path, handler(spec, max_upload, max_message));
     }
     router
+        // Runs inside `attach_spec`, so it knows the route's declaration.
+        .route_layer(middleware::from_fn_with_state(
+            form_guard,
+            crate::web::form_guard::guard,
+        ))
         .route_layer(middleware::from_fn_with_state(context, attach_spec))
         .fallback(fallback)
         .layer(middleware::from_fn(crate::i18n::with_language))

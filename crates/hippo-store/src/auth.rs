@@ -41,6 +41,31 @@ impl std::fmt::Debug for Credentials {
     }
 }
 
+/// Where a session was issued and the only place its token counts: the
+/// browser form's cookie or the JSON API's bearer token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionSurface {
+    Web,
+    Api,
+}
+
+impl SessionSurface {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Web => "web",
+            Self::Api => "api",
+        }
+    }
+
+    fn parse(value: &str) -> Result<Self, StoreError> {
+        match value {
+            "web" => Ok(Self::Web),
+            "api" => Ok(Self::Api),
+            other => Err(StoreError::Corrupt(format!("session surface {other:?}"))),
+        }
+    }
+}
+
 /// Session clock: the current time and the idle limit.
 #[derive(Debug, Clone, Copy)]
 pub struct SessionTimes {
@@ -86,6 +111,7 @@ impl AuthStore {
         &self,
         token_hash: &str,
         subject: LoginSubject,
+        surface: SessionSurface,
         now: UnixMillis,
         expires_at: UnixMillis,
     ) -> Result<(), StoreError> {
@@ -96,7 +122,7 @@ impl AuthStore {
         };
         sqlx::query(
             "INSERT INTO sessions (token_hash, staff_id, account_id, operator_id, created_at, \
-             last_seen_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+             last_seen_at, expires_at, surface) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(token_hash)
         .bind(staff)
@@ -105,6 +131,7 @@ impl AuthStore {
         .bind(now)
         .bind(now)
         .bind(expires_at)
+        .bind(surface.as_str())
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -115,11 +142,13 @@ impl AuthStore {
     /// on every request, so the session and its principal (staff member,
     /// operator, or account with its patient links) come in one statement:
     /// every statement is a round trip to the database's worker thread.
+    /// The session's surface comes along: whether the token may be used
+    /// where it was presented is the caller's decision.
     pub async fn session_principal(
         &self,
         token_hash: &str,
         times: SessionTimes,
-    ) -> Result<Option<Principal>, StoreError> {
+    ) -> Result<Option<(Principal, SessionSurface)>, StoreError> {
         let mut conn = self.pool.acquire().await?;
         let rows = sqlx::query(SESSION_WITH_PRINCIPAL)
             .bind(token_hash)
@@ -143,7 +172,8 @@ impl AuthStore {
                 .execute(&mut *conn)
                 .await?;
         }
-        session_principal_from(&rows)
+        let surface = SessionSurface::parse(&first.try_get::<String, _>("surface")?)?;
+        Ok(session_principal_from(&rows)?.map(|principal| (principal, surface)))
     }
 
     pub async fn delete_session(&self, token_hash: &str) -> Result<(), StoreError> {
@@ -191,7 +221,7 @@ async fn delete_session_on(conn: &mut AnyConnection, token_hash: &str) -> Result
 /// `*_found` column is NULL when the session's staff member, operator or
 /// account no longer exists.
 const SESSION_WITH_PRINCIPAL: &str = "SELECT s.staff_id, s.account_id, s.operator_id, \
-     s.last_seen_at, s.expires_at, \
+     s.last_seen_at, s.expires_at, s.surface, \
      st.id AS staff_found, st.tenant_id AS staff_tenant_id, st.role AS staff_role, \
      st.display_name AS staff_name, \
      o.id AS operator_found, o.display_name AS operator_name, \

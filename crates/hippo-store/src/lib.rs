@@ -51,7 +51,7 @@ mod verify;
 pub use admission::Admitted;
 pub use anomalies::{Alert, AnomalyThresholds, ManyPatientsWindow, UnscopedAnomalies};
 pub use audit::AuditLog;
-pub use auth::{AuthStore, Credentials, LoginSubject, SessionTimes};
+pub use auth::{AuthStore, Credentials, LoginSubject, SessionSurface, SessionTimes};
 pub use db::{Store, StoreOptions};
 pub use error::{Cause, StoreError, chain};
 pub use forensics::{AccessPage, BlastRadius, ForensicFilter, UnscopedForensics};

@@ -3,14 +3,19 @@
 //! on collection routes get 403, and every denial is audited.
 
 use hippo_core::PrincipalKind;
-use hippo_server::declarations::{RouteSpec, Target, declarations as specs};
+use hippo_server::declarations::{RouteSpec, Surface, Target, declarations as specs};
 use reqwest::{Response, StatusCode};
 
 use crate::helpers::{Session, TestApp, spawn_app};
 use crate::requests::{Credential, send};
 
 async fn call(app: &TestApp, spec: &RouteSpec, id: &str, session: &Session) -> Response {
-    send(app, spec, id, &Credential::Session(session.token.clone())).await
+    // A session token counts only on the surface it was issued for.
+    let token = match spec.surface {
+        Surface::Api => session.token.clone(),
+        Surface::Web => app.web_token(session).await,
+    };
+    send(app, spec, id, &Credential::Session(token)).await
 }
 
 struct Answer {

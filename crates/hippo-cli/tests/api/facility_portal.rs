@@ -91,7 +91,7 @@ async fn facility_portal_search_pages_through_many_patients() {
     let keller = app.login("a.keller").await;
     for n in 0..55 {
         let fields = [
-            ("csrf", keller.csrf()),
+            ("csrf", app.web_csrf(&keller).await),
             ("given_name", format!("Anna{n:02}")),
             ("family_name", "Zimmermann".to_owned()),
             ("birth_date", "1990-04-01".to_owned()),
@@ -129,10 +129,11 @@ async fn facility_portal_patients_page_is_for_staff_only() {
 async fn facility_portal_pages_speak_german_when_asked() {
     let app = spawn_app().await;
     let keller = app.login("a.keller").await;
+    let keller_cookie = app.web_cookie(&keller).await;
     let german = |path: &str| {
         app.client
             .get(format!("{}{path}", app.url))
-            .header("cookie", keller.cookie())
+            .header("cookie", keller_cookie.clone())
             .header("accept-language", "de-DE,de;q=0.9")
             .send()
     };

@@ -38,6 +38,7 @@ mod openapi;
 mod operator_console;
 mod outbox_throughput;
 mod patient_portal;
+mod page_security;
 mod probing;
 mod requests;
 mod retrieval;

@@ -12,7 +12,7 @@ use hippo_core::{PatientId, PrincipalKind};
 use hippo_server::auth::token::{hash_token, new_api_key, new_token};
 use hippo_server::declarations::Surface;
 use hippo_server::declarations::{RouteSpec, Target, declarations as specs};
-use hippo_store::{LoginSubject, NewAttachment};
+use hippo_store::{LoginSubject, NewAttachment, SessionSurface};
 use reqwest::StatusCode;
 use secrecy::ExposeSecret;
 
@@ -157,12 +157,16 @@ struct Callers {
 }
 
 /// A fresh session for `subject`, minted in the store (no argon2 needed).
-async fn mint_session(app: &TestApp, subject: LoginSubject) -> Credential {
+async fn mint_session(app: &TestApp, subject: LoginSubject, surface: Surface) -> Credential {
     let token = new_token();
     let now = now_millis();
+    let surface = match surface {
+        Surface::Api => SessionSurface::Api,
+        Surface::Web => SessionSurface::Web,
+    };
     app.store
         .unscoped_auth()
-        .create_session(&hash_token(&token), subject, now, now + 3_600_000)
+        .create_session(&hash_token(&token), subject, surface, now, now + 3_600_000)
         .await
         .unwrap();
     Credential::Session(token)
@@ -414,7 +418,7 @@ async fn every_route_as_every_principal_against_every_relation() {
             for relation in cases {
                 // Fresh credentials per cell: logout cells end their session.
                 let credential = match callers.by_kind.iter().find(|(k, _)| *k == kind) {
-                    Some((_, subject)) => mint_session(&app, *subject).await,
+                    Some((_, subject)) => mint_session(&app, *subject, spec.surface).await,
                     None => Credential::ApiKey(callers.lab_key.clone()),
                 };
                 let id = match (target_kind(spec), relation) {

@@ -814,7 +814,7 @@ async fn the_web_pages_show_inbox_thread_and_reply_with_attachments() {
             "/messages",
             &keller,
             &[
-                ("csrf", &keller.csrf()),
+                ("csrf", &app.web_csrf(&keller).await),
                 ("subject", "Termin"),
                 ("body", "Bitte kommen Sie vorbei."),
                 ("patient_id", &patient),
@@ -851,8 +851,8 @@ async fn the_web_pages_show_inbox_thread_and_reply_with_attachments() {
     let r = app
         .client
         .post(format!("{}{location}/reply", app.url))
-        .header("cookie", max.cookie())
-        .multipart(reply(max.csrf()))
+        .header("cookie", app.web_cookie(&max).await)
+        .multipart(reply(app.web_csrf(&max).await))
         .send()
         .await
         .unwrap();
@@ -860,7 +860,7 @@ async fn the_web_pages_show_inbox_thread_and_reply_with_attachments() {
     let r = app
         .client
         .post(format!("{}{location}/reply", app.url))
-        .header("cookie", max.cookie())
+        .header("cookie", app.web_cookie(&max).await)
         .multipart(reply("forged".into()))
         .send()
         .await
@@ -877,7 +877,7 @@ async fn the_web_pages_show_inbox_thread_and_reply_with_attachments() {
         .web_post_form(
             &format!("{location}/close"),
             &keller,
-            &[("csrf", &keller.csrf())],
+            &[("csrf", &app.web_csrf(&keller).await)],
         )
         .await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);

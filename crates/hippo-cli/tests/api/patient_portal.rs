@@ -36,7 +36,7 @@ async fn page(app: &TestApp, path: &str, session: &Session, lang: &str) -> (Stat
     let response = app
         .client
         .get(format!("{}{path}", app.url))
-        .header("cookie", session.cookie())
+        .header("cookie", app.web_cookie(&session).await)
         .header("accept-language", lang)
         .send()
         .await
@@ -195,7 +195,7 @@ async fn patient_portal_pdf_opens_inline_or_downloads() {
         let response = app
             .client
             .get(format!("{}/findings/{id}/pdf{query}", app.url))
-            .header("cookie", max.cookie())
+            .header("cookie", app.web_cookie(&max).await)
             .send()
             .await
             .unwrap();

@@ -242,12 +242,13 @@ async fn a_wrong_birth_date_answers_exactly_like_a_wrong_code() {
                 .nth(1)
                 .unwrap()
                 .to_owned();
+            let field = crate::helpers::hidden_csrf(&form.text().await.unwrap());
             let response = app
                 .client
                 .post(format!("{}/retrieve", app.url))
                 .header("cookie", format!("hippo_login_csrf={csrf}"))
                 .form(&[
-                    ("csrf", csrf.as_str()),
+                    ("csrf", field.as_str()),
                     ("code", &code),
                     ("date_of_birth", &birth),
                 ])
@@ -664,7 +665,7 @@ async fn the_web_pages_issue_retrieve_and_revoke() {
         .web_post_form(
             &format!("/findings/{finding}/retrieval-codes"),
             &keller,
-            &[("csrf", &keller.csrf()), ("valid_days", "3")],
+            &[("csrf", &app.web_csrf(&keller).await), ("valid_days", "3")],
         )
         .await;
     assert_eq!(sheet.status(), StatusCode::OK);
@@ -708,6 +709,7 @@ async fn the_web_pages_issue_retrieve_and_revoke() {
         .unwrap()
         .to_owned();
     let html = form.text().await.unwrap();
+    let field = crate::helpers::hidden_csrf(&html);
     assert!(
         html.contains(&code)
             && html.contains("Befund abrufen")
@@ -719,7 +721,7 @@ async fn the_web_pages_issue_retrieve_and_revoke() {
         .post(format!("{}/retrieve", app.url))
         .header("cookie", format!("hippo_login_csrf={csrf}"))
         .form(&[
-            ("csrf", csrf.as_str()),
+            ("csrf", field.as_str()),
             ("code", &code),
             ("date_of_birth", german_date),
         ])
@@ -759,7 +761,7 @@ async fn the_web_pages_issue_retrieve_and_revoke() {
         .web_post_form(
             &format!("/retrieval-codes/{id}/revoke"),
             &keller,
-            &[("csrf", &keller.csrf())],
+            &[("csrf", &app.web_csrf(&keller).await)],
         )
         .await;
     assert_eq!(revoke.status(), StatusCode::SEE_OTHER);

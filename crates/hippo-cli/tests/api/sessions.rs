@@ -87,7 +87,7 @@ async fn each_surface_accepts_only_its_own_credential() {
     let api_with_cookie = app
         .client
         .get(format!("{}/api/v1/findings", app.url))
-        .header("cookie", max.cookie())
+        .header("cookie", app.web_cookie(&max).await)
         .send()
         .await
         .unwrap();
@@ -267,13 +267,13 @@ async fn browser_logout_needs_the_form_token() {
         app.get("/api/v1/findings", &max).await.status(),
         StatusCode::OK
     );
-    let csrf = max.csrf();
+    let csrf = app.web_csrf(&max).await;
     let real = app
         .web_post_form("/logout", &max, &[("csrf", csrf.as_str())])
         .await;
     assert_eq!(real.status(), StatusCode::SEE_OTHER);
-    assert_eq!(
-        app.get("/api/v1/findings", &max).await.status(),
-        StatusCode::UNAUTHORIZED
-    );
+    // The browser session is over; the API session is another one.
+    let after = app.web_get("/findings", &max).await;
+    assert_eq!(after.status(), StatusCode::SEE_OTHER);
+    assert_eq!(after.headers()["location"], "/login");
 }

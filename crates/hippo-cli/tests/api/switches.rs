@@ -17,7 +17,7 @@ use hippo_core::TenantId;
 use hippo_core::switches::Service;
 use hippo_core::time_util::now_millis;
 use hippo_server::auth::token::{hash_token, new_token};
-use hippo_store::LoginSubject;
+use hippo_store::{LoginSubject, SessionSurface};
 use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
 
@@ -66,9 +66,15 @@ async fn lab_key(app: &TestApp, admin_prefix: &str) -> String {
 
 async fn fixture(app: &TestApp) -> Fixture {
     let patient = app.login("max.schmidt").await;
+    let operator = app.login("oncall@").await;
+    let clinician = app.login("a.keller").await;
+    // Browser sessions now, while logins are on: the probes switch them off.
+    for session in [&patient, &operator, &clinician] {
+        app.web_token(session).await;
+    }
     Fixture {
-        operator: app.login("oncall@").await,
-        clinician: app.login("a.keller").await,
+        operator,
+        clinician,
         patient_record: patient.user.patient_ids[0].to_string(),
         finding: patient.user.finding_ids[0].to_string(),
         patient,
@@ -156,22 +162,8 @@ async fn web_probe(app: &TestApp, f: &Fixture, service: Service) -> Option<Respo
         Service::FindingsRead => format!("/findings/{}", f.finding),
         Service::FindingsDownload => format!("/findings/{}/pdf", f.finding),
         Service::Login => {
-            // The login form's double-submit token: cookie and field agree.
-            let csrf = &new_token();
             let user = &f.clinician.user;
-            let response = app
-                .client
-                .post(format!("{}/login", app.url))
-                .header("cookie", format!("hippo_login_csrf={csrf}"))
-                .form(&[
-                    ("email", user.email.as_str()),
-                    ("password", &user.password),
-                    ("csrf", csrf),
-                ])
-                .send()
-                .await
-                .unwrap();
-            return Some(response);
+            return Some(app.web_login_raw(&user.email, &user.password).await);
         }
         _ => return None,
     };
@@ -248,6 +240,7 @@ async fn second_operator(app: &TestApp) -> Session {
         .create_session(
             &hash_token(&token),
             LoginSubject::Operator(id),
+            SessionSurface::Api,
             now,
             now + 3_600_000,
         )
@@ -255,11 +248,7 @@ async fn second_operator(app: &TestApp) -> Session {
         .unwrap();
     let mut user = app.user("oncall@");
     user.email = "second@hippo.example".into();
-    Session {
-        token,
-        actor_id: id.to_string(),
-        user,
-    }
+    Session::api(token, id.to_string(), user)
 }
 
 /// Poll `check` until it holds, at most [`TRIES`] times [`PAUSE`] apart.

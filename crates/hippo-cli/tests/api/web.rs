@@ -3,45 +3,13 @@
 use reqwest::StatusCode;
 use reqwest::multipart;
 
-use crate::helpers::{PDF, Session, TestApp, spawn_app, test_app};
-
-fn hidden_csrf(html: &str) -> String {
-    let marker = "name=\"csrf\" value=\"";
-    let start = html.find(marker).expect("csrf field") + marker.len();
-    html[start..start + 64].to_owned()
-}
-
-/// Log in through the HTML form, returning the session cookie value.
-async fn browser_login(app: &TestApp, email: &str, password: &str) -> reqwest::Response {
-    let form = app
-        .client
-        .get(format!("{}/login", app.url))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(form.status(), StatusCode::OK);
-    let cookie = form
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_owned())
-        .find(|c| c.starts_with("hippo_login_csrf="))
-        .expect("login csrf cookie");
-    let csrf = hidden_csrf(&form.text().await.unwrap());
-    app.client
-        .post(format!("{}/login", app.url))
-        .header("cookie", cookie)
-        .form(&[("email", email), ("password", password), ("csrf", &csrf)])
-        .send()
-        .await
-        .unwrap()
-}
+use crate::helpers::{PDF, Session, spawn_app, test_app};
 
 #[tokio::test]
 async fn patient_logs_in_through_the_form_and_reads_values() {
     let app = spawn_app().await;
     let max = app.user("max.schmidt");
-    let response = browser_login(&app, &max.email, &max.password).await;
+    let response = app.web_login_raw(&max.email, &max.password).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     let set_cookie: Vec<String> = response
         .headers()
@@ -60,11 +28,8 @@ async fn patient_logs_in_through_the_form_and_reads_values() {
         .next()
         .unwrap()
         .to_owned();
-    let session = Session {
-        token,
-        actor_id: String::new(),
-        user: max.clone(),
-    };
+    let session = Session::api(String::new(), String::new(), max.clone());
+    session.web.set(token).unwrap();
 
     let home = app.web_get("/", &session).await;
     assert_eq!(home.headers()["location"], "/findings");
@@ -120,7 +85,7 @@ async fn login_form_requires_its_csrf_token() {
             .get("set-cookie")
             .is_none_or(|c| !c.to_str().unwrap().starts_with("hippo_session"))
     );
-    let wrong = browser_login(&app, &max.email, "wrong").await;
+    let wrong = app.web_login_raw(&max.email, "wrong").await;
     assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
     assert!(
         wrong
@@ -165,7 +130,7 @@ async fn staff_work_through_the_browser_with_csrf_protected_forms() {
         0
     );
 
-    let csrf = clinician.csrf();
+    let csrf = app.web_csrf(&clinician).await;
     let mut with_csrf = fields.to_vec();
     with_csrf.push(("csrf", &csrf));
     let created = app.web_post_form("/patients", &clinician, &with_csrf).await;
@@ -181,7 +146,7 @@ async fn staff_work_through_the_browser_with_csrf_protected_forms() {
     let uploaded = app
         .client
         .post(format!("{}{location}/findings", app.url))
-        .header("cookie", clinician.cookie())
+        .header("cookie", app.web_cookie(&clinician).await)
         .multipart(form)
         .send()
         .await
@@ -250,7 +215,7 @@ async fn secure_deployments_use_host_prefixed_secure_cookies() {
         .spawn()
         .await;
     let max = app.user("max.schmidt");
-    let r = browser_login(&app, &max.email, &max.password).await;
+    let r = app.web_login_raw(&max.email, &max.password).await;
     let cookie = r
         .headers()
         .get_all("set-cookie")

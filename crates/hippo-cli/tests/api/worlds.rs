@@ -11,7 +11,7 @@ use hippo_core::policy::Action;
 use hippo_core::time_util::now_millis;
 use hippo_core::{FindingId, PatientId, StaffRole};
 use hippo_server::auth::token::{hash_token, new_token};
-use hippo_store::{LoginSubject, TenantKind};
+use hippo_store::{LoginSubject, SessionSurface, TenantKind};
 use proptest::prelude::*;
 use proptest::sample::Index;
 
@@ -49,8 +49,15 @@ struct PatientFacts {
     findings: Vec<FindingFacts>,
 }
 
+/// A caller's sessions, one per surface (a token counts only where it
+/// was issued).
+struct Tokens {
+    api: String,
+    web: String,
+}
+
 struct Caller {
-    token: String,
+    token: Tokens,
     /// Patient records (index into `patients`) visible to the caller, and
     /// whether only released findings are.
     visible: BTreeSet<usize>,
@@ -63,14 +70,22 @@ async fn build(app: &TestApp, shape: &[TenantShape]) -> (Vec<PatientFacts>, Vec<
     let mut callers = Vec::new();
     let mut first_patient_of_tenant = Vec::new();
     let mint = |subject| async move {
-        let token = new_token();
         let now = now_millis();
-        app.store
-            .unscoped_auth()
-            .create_session(&hash_token(&token), subject, now, now + 3_600_000)
-            .await
-            .unwrap();
-        token
+        let mut tokens = Vec::new();
+        for surface in [SessionSurface::Api, SessionSurface::Web] {
+            let token = new_token();
+            app.store
+                .unscoped_auth()
+                .create_session(&hash_token(&token), subject, surface, now, now + 3_600_000)
+                .await
+                .unwrap();
+            tokens.push(token);
+        }
+        let web = tokens.pop().unwrap();
+        Tokens {
+            api: tokens.pop().unwrap(),
+            web,
+        }
     };
     for (t, (clinicians, patient_shapes)) in shape.iter().enumerate() {
         let tenant = provisioning
@@ -274,9 +289,9 @@ async fn check(shape: Vec<TenantShape>, requests: Vec<(Index, u8, Index)>) {
         let path = path(kind, &patients, &target);
         let request = app.client.get(format!("{}{path}", app.url));
         let request = if path.starts_with("/api/") {
-            request.bearer_auth(&caller.token)
+            request.bearer_auth(&caller.token.api)
         } else {
-            request.header("cookie", format!("hippo_session={}", caller.token))
+            request.header("cookie", format!("hippo_session={}", caller.token.web))
         };
         let response = request.send().await.unwrap();
         let status = response.status();

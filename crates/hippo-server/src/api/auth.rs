@@ -15,6 +15,7 @@ use crate::auth::session::LoginSuccess;
 use crate::auth::token::{ShownOnce, hash_token};
 use crate::error::{ApiError, ErrorBody};
 use axum::response::{IntoResponse, Response};
+use hippo_store::SessionSurface;
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::extract::{Authorized, RequestMeta};
@@ -93,6 +94,7 @@ pub async fn login(
         &state,
         &request.email,
         request.password.expose_secret(),
+        SessionSurface::Api,
         &meta.origin,
         meta.client_ip,
     )
@@ -151,6 +153,7 @@ pub async fn login_second_factor(
         &state,
         request.pending_token.expose_secret(),
         request.code.expose_secret(),
+        SessionSurface::Api,
         &meta.origin,
         meta.client_ip,
     )

@@ -5,6 +5,8 @@ use std::net::IpAddr;
 use hippo_core::audit::{AuditActor, AuditEvent, Outcome, RequestOrigin};
 use hippo_core::policy::{Action, ResourceKind};
 
+use hippo_store::SessionSurface;
+
 use crate::auth::second_factor::{LoginStep, after_password};
 use crate::auth::session::login_switched_off;
 use crate::error::Failure;
@@ -13,11 +15,14 @@ use crate::state::AppState;
 const MAX_EMAIL: usize = 254;
 const MAX_PASSWORD: usize = 1024;
 
+/// `surface` is where the new session's token will count: the form's
+/// cookie (`Web`) or the API's bearer header (`Api`), never both.
 #[tracing::instrument(skip_all)]
 pub async fn login(
     state: &AppState,
     email: &str,
     password: &str,
+    surface: SessionSurface,
     origin: &RequestOrigin,
     client: Option<IpAddr>,
 ) -> Result<LoginStep, Failure> {
@@ -104,5 +109,5 @@ pub async fn login(
         return Err(Failure::ServiceOff(outage));
     }
     // Password right: a session, or first the second factor.
-    after_password(state, subject, principal, origin).await
+    after_password(state, subject, principal, surface, origin).await
 }

@@ -10,7 +10,7 @@ use hippo_core::Principal;
 use hippo_core::audit::{AuditActor, AuditEvent, Outcome, RequestOrigin};
 use hippo_core::policy::{Action, ResourceKind};
 use hippo_core::time_util::{UnixMillis, now_millis};
-use hippo_store::LoginSubject;
+use hippo_store::{LoginSubject, SessionSurface};
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::auth::recovery;
@@ -44,11 +44,12 @@ pub async fn after_password(
     state: &AppState,
     subject: LoginSubject,
     principal: Principal,
+    surface: SessionSurface,
     origin: &RequestOrigin,
 ) -> Result<LoginStep, Failure> {
     if !state.second_factors().has_second_factor(subject).await? {
         return Ok(LoginStep::Session(
-            open_session(state, subject, principal, origin).await?,
+            open_session(state, subject, principal, surface, origin).await?,
         ));
     }
     let token = new_token();
@@ -80,6 +81,7 @@ pub async fn complete(
     state: &AppState,
     pending_token: &str,
     code: &str,
+    surface: SessionSurface,
     origin: &RequestOrigin,
     _client: Option<IpAddr>,
 ) -> Result<LoginSuccess, Failure> {
@@ -154,7 +156,7 @@ pub async fn complete(
             .await?;
         return Err(Failure::ServiceOff(outage));
     }
-    let success = open_session(state, pending.subject, principal, origin).await?;
+    let success = open_session(state, pending.subject, principal, surface, origin).await?;
     Ok(success)
 }
 

@@ -7,7 +7,7 @@ use hippo_core::audit::{AuditActor, AuditEvent, Outcome, RequestOrigin};
 use hippo_core::policy::{Action, ResourceKind};
 use hippo_core::switches::{Outage, Service};
 use hippo_core::time_util::{UnixMillis, now_millis};
-use hippo_store::LoginSubject;
+use hippo_store::{LoginSubject, SessionSurface};
 use secrecy::SecretString;
 
 use crate::auth::token::{hash_token, new_token};
@@ -27,6 +27,7 @@ pub(crate) async fn open_session(
     state: &AppState,
     subject: LoginSubject,
     principal: Principal,
+    surface: SessionSurface,
     origin: &RequestOrigin,
 ) -> Result<LoginSuccess, Failure> {
     let token = new_token();
@@ -34,7 +35,7 @@ pub(crate) async fn open_session(
     let expires_at = now + state.config().session_absolute_timeout.as_millis() as i64;
     state
         .sessions()
-        .create_session(&hash_token(&token), subject, now, expires_at)
+        .create_session(&hash_token(&token), subject, surface, now, expires_at)
         .await?;
     let mut success = AuditEvent::new(Action::Login, ResourceKind::Session, Outcome::Success);
     success.tenant_id = principal.staff_tenant();

@@ -6,16 +6,16 @@ use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
+use hippo_store::SessionSurface;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
-use crate::auth::csrf::verify_double_submit;
+use crate::auth::csrf::{login_form_token, verify_login_form};
 use crate::auth::login::login;
 use crate::auth::second_factor::LoginStep;
 use crate::auth::session::LoginSuccess;
 use crate::auth::token::{
     LOGIN_CSRF_COOKIE, PENDING_LOGIN_COOKIE, SESSION_COOKIE, SESSION_COOKIE_SECURE, hash_token,
-    new_token,
 };
 use crate::error::{Failure, WebError};
 use crate::extract::{Authorized, RequestMeta};
@@ -58,12 +58,14 @@ fn login_page(
     error: Option<Failure>,
     signed_out: bool,
 ) -> Result<Response, WebError> {
-    let csrf = new_token();
+    let csrf_refused = matches!(error, Some(Failure::CsrfMismatch));
+    let token = login_form_token();
     let jar = jar.add(cookie(
         LOGIN_CSRF_COOKIE,
-        csrf.clone(),
+        token.cookie_nonce,
         state.config().cookie_secure,
     ));
+    let csrf = token.field;
     let status = error.as_ref().map(Failure::status);
     let body = page(&LoginPage {
         ui: Ui::current(),
@@ -72,10 +74,17 @@ fn login_page(
         error: error.map(|f| f.localized(crate::i18n::Lang::current())),
         signed_out,
     })?;
-    Ok(match status {
+    let mut response = match status {
         Some(status) => (status, jar, body).into_response(),
         None => (jar, body).into_response(),
-    })
+    };
+    if csrf_refused {
+        // A CSRF mismatch: recorded by the form guard, with the route.
+        response
+            .extensions_mut()
+            .insert(crate::error::Refused("csrf_mismatch"));
+    }
+    Ok(response)
 }
 
 #[derive(Deserialize)]
@@ -105,13 +114,14 @@ pub async fn submit(
     Form(form): Form<LoginForm>,
 ) -> Result<Response, WebError> {
     let cookie_token = jar.get(LOGIN_CSRF_COOKIE).map(|c| c.value().to_owned());
-    if !verify_double_submit(cookie_token.as_deref(), &form.csrf) {
+    if !verify_login_form(cookie_token.as_deref(), &form.csrf) {
         return login_page(&state, jar, form.email, Some(Failure::CsrfMismatch), false);
     }
     match login(
         &state,
         &form.email,
         form.password.expose_secret(),
+        SessionSurface::Web,
         &meta.origin,
         meta.client_ip,
     )

@@ -9,6 +9,7 @@ pub mod assets;
 pub mod code_rows;
 pub mod findings;
 pub mod forensics;
+pub mod form_guard;
 pub mod home;
 pub mod incidents;
 pub mod language;

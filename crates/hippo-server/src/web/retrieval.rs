@@ -13,8 +13,8 @@ use hippo_core::{FindingId, RetrievalCodeId};
 use secrecy::ExposeSecret;
 use serde::Deserialize;
 
-use crate::auth::csrf::verify_double_submit;
-use crate::auth::token::{LOGIN_CSRF_COOKIE, new_token};
+use crate::auth::csrf::{login_form_token, verify_login_form};
+use crate::auth::token::LOGIN_CSRF_COOKIE;
 use crate::error::{Failure, WebError};
 use crate::extract::{Authorized, RequestMeta};
 use crate::i18n::Ui;
@@ -74,12 +74,14 @@ fn form_page(
     code: String,
     error: Option<Failure>,
 ) -> Result<Response, WebError> {
-    let csrf = new_token();
+    let csrf_refused = matches!(error, Some(Failure::CsrfMismatch));
+    let token = login_form_token();
     let jar = jar.add(cookie(
         LOGIN_CSRF_COOKIE,
-        csrf.clone(),
+        token.cookie_nonce,
         state.config().cookie_secure,
     ));
+    let csrf = token.field;
     let status = error
         .as_ref()
         .map(Failure::status)
@@ -91,7 +93,14 @@ fn form_page(
         error: error.as_ref().map(bilingual_failure),
         t: page_texts(),
     })?;
-    Ok((status, jar, body).into_response())
+    let mut response = (status, jar, body).into_response();
+    if csrf_refused {
+        // A CSRF mismatch: recorded by the form guard, with the route.
+        response
+            .extensions_mut()
+            .insert(crate::error::Refused("csrf_mismatch"));
+    }
+    Ok(response)
 }
 
 fn bilingual_failure(failure: &Failure) -> Bilingual {
@@ -162,7 +171,7 @@ pub async fn submit(
     Form(form): Form<RetrieveForm>,
 ) -> Result<Response, WebError> {
     let cookie_token = jar.get(LOGIN_CSRF_COOKIE).map(|c| c.value().to_owned());
-    if !verify_double_submit(cookie_token.as_deref(), &form.csrf) {
+    if !verify_login_form(cookie_token.as_deref(), &form.csrf) {
         return form_page(&state, jar, form.code, Some(Failure::CsrfMismatch));
     }
     let birth_date = iso_birth_date(&form.date_of_birth);

@@ -1,6 +1,7 @@
 //! The login's second step in the browser: `/login/second-factor`. The
 //! pending-login token travels in an HttpOnly cookie set by the password
-//! step; the form is protected by the login's double-submit CSRF token.
+//! step; the form is protected by the login's CSRF token (HMAC of the
+//! cookie's nonce).
 
 use askama::Template;
 use axum::Form;
@@ -8,11 +9,12 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 use secrecy::{ExposeSecret, SecretString};
+use hippo_store::SessionSurface;
 use serde::Deserialize;
 
-use crate::auth::csrf::verify_double_submit;
+use crate::auth::csrf::{login_form_token, verify_login_form};
 use crate::auth::second_factor::{complete, is_pending};
-use crate::auth::token::{LOGIN_CSRF_COOKIE, PENDING_LOGIN_COOKIE, new_token};
+use crate::auth::token::{LOGIN_CSRF_COOKIE, PENDING_LOGIN_COOKIE};
 use crate::error::{Failure, WebError};
 use crate::extract::RequestMeta;
 use crate::i18n::Ui;
@@ -33,12 +35,14 @@ fn second_factor_page(
     jar: CookieJar,
     error: Option<(Failure, &str)>,
 ) -> Result<Response, WebError> {
-    let csrf = new_token();
+    let csrf_refused = matches!(error, Some((Failure::CsrfMismatch, _)));
+    let token = login_form_token();
     let jar = jar.add(cookie(
         LOGIN_CSRF_COOKIE,
-        csrf.clone(),
+        token.cookie_nonce,
         state.config().cookie_secure,
     ));
+    let csrf = token.field;
     let ui = Ui::current();
     let status = error.as_ref().map(|(f, _)| f.status());
     let body = page(&SecondFactorPage {
@@ -46,10 +50,17 @@ fn second_factor_page(
         ui,
         csrf,
     })?;
-    Ok(match status {
+    let mut response = match status {
         Some(status) => (status, jar, body).into_response(),
         None => (jar, body).into_response(),
-    })
+    };
+    if csrf_refused {
+        // Recorded by the form guard, with the route.
+        response
+            .extensions_mut()
+            .insert(crate::error::Refused("csrf_mismatch"));
+    }
+    Ok(response)
 }
 
 fn pending_token(jar: &CookieJar) -> Option<SecretString> {
@@ -77,7 +88,7 @@ pub async fn submit(
     Form(form): Form<CodeForm>,
 ) -> Result<Response, WebError> {
     let cookie_token = jar.get(LOGIN_CSRF_COOKIE).map(|c| c.value().to_owned());
-    if !verify_double_submit(cookie_token.as_deref(), &form.csrf) {
+    if !verify_login_form(cookie_token.as_deref(), &form.csrf) {
         return second_factor_page(
             &state,
             jar,
@@ -91,6 +102,7 @@ pub async fn submit(
         &state,
         token.expose_secret(),
         form.code.expose_secret(),
+        SessionSurface::Web,
         &meta.origin,
         meta.client_ip,
     )

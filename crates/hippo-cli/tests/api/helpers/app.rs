@@ -263,21 +263,26 @@ async fn spawn_on(
     }
 }
 
-/// A logged-in user: their session token and, for checks, their actor ID.
+/// A logged-in user: their API session token, their browser session
+/// (made by the form on first use: `TestApp::web_token`) and, for checks,
+/// their actor ID.
 #[derive(Clone)]
 pub struct Session {
     pub token: String,
     pub actor_id: String,
     pub user: DemoUser,
+    pub web: std::sync::Arc<tokio::sync::OnceCell<String>>,
 }
 
 impl Session {
-    pub fn csrf(&self) -> String {
-        hippo_server::auth::csrf::form_token(&self.token)
-    }
-
-    pub fn cookie(&self) -> String {
-        format!("hippo_session={}", self.token)
+    /// A session known only by its API token; the browser one comes later.
+    pub fn api(token: String, actor_id: String, user: DemoUser) -> Self {
+        Self {
+            token,
+            actor_id,
+            user,
+            web: Default::default(),
+        }
     }
 }
 
@@ -339,11 +344,7 @@ impl TestApp {
         let response = self.login_raw(&user.email, &user.password).await;
         let token = finish_login(&self.client, &self.url, &user, response, Some(&self.db)).await;
         let actor_id = self.actor_id(&user.email).await;
-        Session {
-            token,
-            actor_id,
-            user,
-        }
+        Session::api(token, actor_id, user)
     }
 
     pub async fn actor_id(&self, email: &str) -> String {
@@ -411,7 +412,7 @@ impl TestApp {
     pub async fn web_get(&self, path: &str, session: &Session) -> Response {
         self.client
             .get(format!("{}{path}", self.url))
-            .header("cookie", session.cookie())
+            .header("cookie", self.web_cookie(session).await)
             .send()
             .await
             .unwrap()
@@ -425,7 +426,8 @@ impl TestApp {
     ) -> Response {
         self.client
             .post(format!("{}{path}", self.url))
-            .header("cookie", session.cookie())
+            .header("cookie", self.web_cookie(session).await)
+            .header("origin", &self.url)
             .form(fields)
             .send()
             .await

@@ -95,7 +95,7 @@ pub async fn finish_login(
     body["token"].as_str().unwrap().to_owned()
 }
 
-static SECOND_STEPS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+pub static SECOND_STEPS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 /// The last time step this test process sent per TOTP seed.
 static LAST_STEPS: std::sync::Mutex<BTreeMap<String, u64>> = std::sync::Mutex::new(BTreeMap::new());
 
@@ -120,7 +120,7 @@ pub fn unix_secs() -> u64 {
 /// step is forgotten through the test's database handle (a test-side
 /// shortcut: the replay guard itself is tested without it), or the
 /// helper waits for the next step.
-async fn next_totp_code(user: &DemoUser, db: Option<&AnyPool>) -> String {
+pub async fn next_totp_code(user: &DemoUser, db: Option<&AnyPool>) -> String {
     let secret = user
         .totp_secret
         .as_deref()

@@ -14,6 +14,8 @@ mod scopes;
 mod services;
 // Notifications (issue 11): a real SMTP server on loopback.
 mod smtp;
+// Browser logins through the form (issue 12).
+mod web_login;
 
 pub use app::*;
 pub use binary::*;
@@ -21,6 +23,7 @@ pub use http::*;
 pub use scopes::*;
 pub use services::*;
 pub use smtp::*;
+pub use web_login::*;
 
 /// Every file under `dir`, recursively (none if it does not exist).
 pub fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {

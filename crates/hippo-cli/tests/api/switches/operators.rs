@@ -132,7 +132,7 @@ async fn the_console_page_switches_a_service_with_its_form() {
         .await
         .unwrap();
     assert!(page.contains("findings.download") && page.contains("name=\"csrf\""));
-    let csrf = f.operator.csrf();
+    let csrf = app.web_csrf(&f.operator).await;
     let fields = |state| {
         vec![
             ("csrf", csrf.clone()),
@@ -146,7 +146,7 @@ async fn the_console_page_switches_a_service_with_its_form() {
     let off = app
         .client
         .post(format!("{}/switches", app.url))
-        .header("cookie", f.operator.cookie())
+        .header("cookie", app.web_cookie(&f.operator).await)
         .form(&fields("off".into()))
         .send()
         .await
@@ -163,7 +163,7 @@ async fn the_console_page_switches_a_service_with_its_form() {
     let on = app
         .client
         .post(format!("{}/switches", app.url))
-        .header("cookie", f.operator.cookie())
+        .header("cookie", app.web_cookie(&f.operator).await)
         .form(&fields("on".into()))
         .send()
         .await

@@ -260,7 +260,7 @@ async fn uploads_and_releases_while_switched_off_change_nothing() {
         .web_post_form(
             &format!("/findings/{draft}/release"),
             &f.clinician,
-            &[("csrf", &f.clinician.csrf())],
+            &[("csrf", &app.web_csrf(&f.clinician).await)],
         )
         .await;
     assert_page_off(web_release, "web release").await;
