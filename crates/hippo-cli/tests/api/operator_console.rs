@@ -50,7 +50,7 @@ async fn open_incident_from_alert(app: &TestApp, operator: &Session, alert: &str
             "/incidents",
             operator,
             &[
-                ("csrf", &app.web_csrf(&operator).await),
+                ("csrf", &app.web_csrf(operator).await),
                 ("alert_id", alert),
                 ("rule", "many_patients"),
             ],
@@ -240,7 +240,10 @@ async fn operator_console_incidents_show_the_deadline_clock_in_both_languages() 
     let german = app
         .client
         .get(format!("{}/incidents", app.url))
-        .header("cookie", format!("{}; hippo_lang=de", app.web_cookie(&operator).await))
+        .header(
+            "cookie",
+            format!("{}; hippo_lang=de", app.web_cookie(&operator).await),
+        )
         .send()
         .await
         .unwrap()
@@ -288,7 +291,10 @@ async fn operator_console_is_refused_to_patients_and_staff() {
             .web_post_form(
                 "/incidents",
                 &session,
-                &[("csrf", &app.web_csrf(&session).await), ("alert_id", "alert-denial")],
+                &[
+                    ("csrf", &app.web_csrf(&session).await),
+                    ("alert_id", "alert-denial"),
+                ],
             )
             .await;
         assert_eq!(r.status(), StatusCode::FORBIDDEN, "{who} opens no incident");
@@ -307,7 +313,10 @@ async fn operator_console_is_refused_to_patients_and_staff() {
         .web_post_form(
             "/incidents",
             &operator,
-            &[("csrf", &app.web_csrf(&operator).await), ("alert_id", "no-such-alert")],
+            &[
+                ("csrf", &app.web_csrf(&operator).await),
+                ("alert_id", "no-such-alert"),
+            ],
         )
         .await;
     assert_eq!(r.status(), StatusCode::NOT_FOUND);

@@ -36,7 +36,7 @@ async fn page(app: &TestApp, path: &str, session: &Session, lang: &str) -> (Stat
     let response = app
         .client
         .get(format!("{}{path}", app.url))
-        .header("cookie", app.web_cookie(&session).await)
+        .header("cookie", app.web_cookie(session).await)
         .header("accept-language", lang)
         .send()
         .await
@@ -234,7 +234,7 @@ async fn patient_portal_all_patients_load_charts_at_once() {
         .cycle()
         .take(jobs.len() * rounds)
         .map(|(p, f)| async move {
-            let (status, html) = page(&app, &format!("/findings/{f}"), p, "de").await;
+            let (status, html) = page(app, &format!("/findings/{f}"), p, "de").await;
             (*p, f.clone(), status, html)
         });
     let results = join_all(requests).await;

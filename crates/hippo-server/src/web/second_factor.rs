@@ -8,8 +8,8 @@ use axum::Form;
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
-use secrecy::{ExposeSecret, SecretString};
 use hippo_store::SessionSurface;
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 use crate::auth::csrf::{login_form_token, verify_login_form};

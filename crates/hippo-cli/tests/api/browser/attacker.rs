@@ -49,7 +49,7 @@ async fn browser_attacker_edits_and_replays_finding_ids_and_gets_only_not_found(
     ];
 
     let browser = Browser::start(&app.url, BrowserLanguage::German, "attacker").await;
-    browser.log_in(&sophie.email, &sophie.password).await;
+    browser.log_in(&sophie).await;
     browser.open(&format!("/findings/{own}")).await;
     browser.wait_for("main table").await;
 
@@ -123,7 +123,7 @@ async fn browser_attacker_edits_and_replays_finding_ids_and_gets_only_not_found(
     // (The operator's TOTP step goes into `log_in` once it lands.)
     let operator = app.user("oncall@");
     let actor = app.actor_id(&sophie.email).await;
-    browser.log_in(&operator.email, &operator.password).await;
+    browser.log_in(&operator).await;
     // The rules the probing must raise, as the alert API names them; the
     // page shows a row per alert with the actor's pseudonymous ID (rule
     // names there are for people, and may be translated).

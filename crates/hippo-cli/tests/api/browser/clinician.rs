@@ -49,7 +49,7 @@ async fn browser_clinician_uploads_and_releases_and_the_patient_sees_it() {
 
     let browser = Browser::start(&app.url, BrowserLanguage::German, "clinician").await;
     // The TOTP step for staff goes here (inside log_in) once it is on main.
-    browser.log_in(&keller.email, &keller.password).await;
+    browser.log_in(&keller).await;
     browser
         .wait_for_path("the patient list", |p| p == "/patients")
         .await;
@@ -111,7 +111,7 @@ async fn browser_clinician_uploads_and_releases_and_the_patient_sees_it() {
     browser.log_out().await;
 
     // The patient sees it in the list and opens it.
-    browser.log_in(&max.email, &max.password).await;
+    browser.log_in(&max).await;
     browser.open("/findings").await;
     browser.wait_for_text(&title, false).await;
     browser

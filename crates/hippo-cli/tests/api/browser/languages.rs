@@ -49,7 +49,7 @@ async fn browser_language_follows_the_browser_and_the_switch_sticks() {
         browser.check_page("login_switched").await;
 
         // It sticks: through the login and on every page after it.
-        browser.log_in(&max.email, &max.password).await;
+        browser.log_in(&max).await;
         for path in [
             "/findings".to_owned(),
             format!("/findings/{finding}"),

@@ -28,7 +28,7 @@ async fn browser_switched_off_service_shows_the_maintenance_page() {
         .to_owned();
 
     let browser = Browser::start(&app.url, BrowserLanguage::English, "maintenance").await;
-    browser.log_in(&max.email, &max.password).await;
+    browser.log_in(&max).await;
     let finding_path = format!("/findings/{finding}");
     browser.open(&finding_path).await;
     browser.wait_for_text(&title, false).await;

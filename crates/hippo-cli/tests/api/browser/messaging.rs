@@ -17,7 +17,7 @@ async fn browser_messaging_both_ways() {
     let answer = format!("Nein, der Wert ist unbedenklich. ({marker})");
 
     let browser = Browser::start(&app.url, BrowserLanguage::German, "messaging").await;
-    browser.log_in(&max.email, &max.password).await;
+    browser.log_in(&max).await;
     browser.open("/messages/new").await;
     browser.wait_for("form[action='/messages']").await;
     browser.check_page("new_message").await;
@@ -36,7 +36,7 @@ async fn browser_messaging_both_ways() {
     browser.log_out().await;
 
     // The clinician finds it in the inbox and answers.
-    browser.log_in(&keller.email, &keller.password).await;
+    browser.log_in(&keller).await;
     browser.open("/messages").await;
     browser
         .wait_for(&format!("main a[href='{thread_path}']"))
@@ -60,7 +60,7 @@ async fn browser_messaging_both_ways() {
     browser.log_out().await;
 
     // The patient sees the answer.
-    browser.log_in(&max.email, &max.password).await;
+    browser.log_in(&max).await;
     browser.open("/messages").await;
     browser
         .click(&format!("main a[href='{thread_path}']"))
@@ -72,7 +72,7 @@ async fn browser_messaging_both_ways() {
 
     // Another patient of the same facility gets not-found, and no trace of
     // it in her list.
-    browser.log_in(&sophie.email, &sophie.password).await;
+    browser.log_in(&sophie).await;
     browser.open(&thread_path).await;
     assert_eq!(
         browser.text_of("h1").await.trim(),

@@ -150,17 +150,24 @@ impl Browser {
             .to_owned()
     }
 
-    /// Log in through the login form, as a person would.
-    pub async fn log_in(&self, email: &str, password: &str) {
+    /// Log in through the login form, as a person would: password, then
+    /// for staff and operators the code from their authenticator app
+    /// (computed from the demo's `totp_secret`).
+    pub async fn log_in(&self, user: &hippo_cli::demo::DemoUser) {
         self.open("/login").await;
-        self.type_into("input[name=email]", email).await;
-        self.type_into("input[name=password]", password).await;
+        self.type_into("input[name=email]", &user.email).await;
+        self.type_into("input[name=password]", &user.password).await;
         self.click("form[action='/login'] button[type=submit]")
             .await;
-        // The TOTP step goes here once it lands on main (issue 12 point 1):
-        // staff and operators get a second form for the code from their
-        // authenticator (`totp_secret` in the demo credentials), e.g.
-        //     if self.all("input[name=code]").await.len() == 1 { ... }
+        let path = self
+            .wait_for_path("a page after the password", |p| p != "/login")
+            .await;
+        if path.starts_with("/login/second-factor") {
+            let code = crate::helpers::next_totp_code(user, None).await;
+            self.type_into("input[name=code]", &code).await;
+            self.click("form[action='/login/second-factor'] button[type=submit]")
+                .await;
+        }
         self.wait_for_path("a page after the login", |p| !p.starts_with("/login"))
             .await;
     }

@@ -10,7 +10,7 @@ use crate::helpers::spawn_app;
 /// (issue 12 point 3). Until it is merged the values table is what the
 /// page shows; once it is, set this to `true` so that a page without the
 /// chart fails.
-const EXPECT_TREND_CHART: bool = false;
+const EXPECT_TREND_CHART: bool = true;
 
 #[tokio::test]
 async fn browser_patient_reads_a_finding_and_its_trend_chart() {
@@ -27,7 +27,7 @@ async fn browser_patient_reads_a_finding_and_its_trend_chart() {
         Browser::start(&app.url, BrowserLanguage::German, "patient_reads_a_finding").await;
     browser.open("/login").await;
     browser.check_page("login").await;
-    browser.log_in(&max.email, &max.password).await;
+    browser.log_in(&max).await;
     browser
         .wait_for_path("the findings list", |p| p == "/findings")
         .await;

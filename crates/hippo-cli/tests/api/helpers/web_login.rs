@@ -79,7 +79,8 @@ impl TestApp {
     /// The second step in the browser: the code form, with the pending
     /// login's cookie from the password step.
     async fn web_second_step(&self, user: &DemoUser, password_step: &Response) -> Response {
-        let pending = set_cookie_pair(password_step, "hippo_pending_login").expect("pending cookie");
+        let pending =
+            set_cookie_pair(password_step, "hippo_pending_login").expect("pending cookie");
         let form = self
             .client
             .get(format!("{}/login/second-factor", self.url))
