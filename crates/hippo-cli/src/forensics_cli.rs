@@ -51,42 +51,40 @@ pub enum ForensicsCommand {
     },
 }
 
+/// Which forensic query a command runs; all take the same arguments.
+#[derive(Clone, Copy)]
+enum Query {
+    Accesses,
+    BlastRadius,
+    Anomalies,
+}
+
 pub async fn run(command: ForensicsCommand) -> anyhow::Result<()> {
-    let report = match command {
+    let (query, data, filter, purpose) = match command {
         ForensicsCommand::Accesses {
             data,
             filter,
             purpose,
-        } => {
-            let purpose = purpose.parse()?;
-            with_store(&data, async |store, _| {
-                accesses(store, &filter, &purpose).await
-            })
-            .await?
-        }
+        } => (Query::Accesses, data, filter, purpose),
         ForensicsCommand::BlastRadius {
             data,
             filter,
             purpose,
-        } => {
-            let purpose = purpose.parse()?;
-            with_store(&data, async |store, _| {
-                blast_radius(store, &filter, &purpose).await
-            })
-            .await?
-        }
+        } => (Query::BlastRadius, data, filter, purpose),
         ForensicsCommand::Anomalies {
             data,
             filter,
             purpose,
-        } => {
-            let purpose = purpose.parse()?;
-            with_store(&data, async |store, _| {
-                anomalies(store, &filter, &purpose).await
-            })
-            .await?
-        }
+        } => (Query::Anomalies, data, filter, purpose),
     };
+    // Refused before the store is opened: no purpose, no query.
+    let purpose = purpose.parse()?;
+    let report = with_store(&data, async |store, _| match query {
+        Query::Accesses => accesses(store, &filter, &purpose).await,
+        Query::BlastRadius => blast_radius(store, &filter, &purpose).await,
+        Query::Anomalies => anomalies(store, &filter, &purpose).await,
+    })
+    .await?;
     println!("{report}");
     Ok(())
 }

@@ -27,6 +27,7 @@ pub mod notify;
 pub mod scope;
 pub mod serve;
 pub mod state;
+mod svg_text;
 pub mod switchboard;
 pub mod thread_views;
 pub mod trend_chart;

@@ -2,6 +2,7 @@
 //! page needs no JavaScript: a pure function from points to markup. Every
 //! text is escaped here; the caller passes labels already localized.
 
+use crate::svg_text::escape;
 use std::fmt::Write;
 
 /// One value of the analyte.
@@ -55,22 +56,6 @@ const RIGHT: f64 = 24.0;
 const TOP: f64 = 16.0;
 const BOTTOM: f64 = 44.0;
 const Y_TICKS: usize = 4;
-
-/// Text made safe for SVG character data and attribute values.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 /// The value range the plot spans: all values and the reference bounds,
 /// with a margin, never empty.

@@ -403,6 +403,7 @@ impl UnscopedProvisioning {
         tx.commit().await?;
         Ok(())
     }
+
     /// Demo seeding only: date a finding back, as if it had been uploaded
     /// and (if released) released at `at`, so that the demo world has a
     /// history to chart. A retracted finding is dated retracted a day later.

@@ -5,17 +5,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::helpers::{PDF, TestApp, finding_metadata, spawn_app, upload_form};
-
-async fn upload_with_key(app: &TestApp, key: &str, patient: &str) -> reqwest::Response {
-    app.client
-        .post(format!("{}/api/v1/patients/{patient}/findings", app.url))
-        .bearer_auth(key)
-        .multipart(upload_form(&finding_metadata(), PDF))
-        .send()
-        .await
-        .unwrap()
-}
+use crate::helpers::{spawn_app, upload_with_key};
 
 #[tokio::test]
 async fn api_keys_submit_findings_for_their_own_tenant_only() {

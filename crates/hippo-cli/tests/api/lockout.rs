@@ -9,7 +9,7 @@ use std::time::Duration;
 use reqwest::{Client, Response, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{PDF, TestApp, finding_metadata, test_app, upload_form};
+use crate::helpers::{TestApp, test_app, upload_with_key};
 
 /// A client whose connections come from `127.0.0.<host>`.
 fn client_from(host: u8) -> Client {
@@ -323,16 +323,6 @@ async fn lockout_forwarded_for_from_a_trusted_proxy_names_the_client() {
             .status(),
         StatusCode::OK
     );
-}
-
-async fn upload_with_key(app: &TestApp, key: &str, patient: &str) -> Response {
-    app.client
-        .post(format!("{}/api/v1/patients/{patient}/findings", app.url))
-        .bearer_auth(key)
-        .multipart(upload_form(&finding_metadata(), PDF))
-        .send()
-        .await
-        .unwrap()
 }
 
 #[tokio::test]

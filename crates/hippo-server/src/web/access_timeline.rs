@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+use crate::svg_text::escape;
 use hippo_core::time_util::UnixMillis;
 
 /// One access on the timeline.
@@ -35,22 +36,6 @@ const RIGHT: f64 = 20.0;
 const TOP: f64 = 16.0;
 const LANE_HEIGHT: f64 = 28.0;
 const AXIS: f64 = 34.0;
-
-/// Text for SVG content and attribute values.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 /// The picture: lanes sorted by name, each access a mark at its time
 /// between the first and the last access; counts per lane at the left.

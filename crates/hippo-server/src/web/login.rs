@@ -50,7 +50,43 @@ fn session_cookie_name(state: &AppState) -> &'static str {
     }
 }
 
-/// Render the form with a fresh double-submit token.
+/// A fresh CSRF token for a form without a session (login, its second
+/// step, retrieval): the nonce goes into the cookie, the field (its HMAC)
+/// into the page.
+pub(crate) fn session_less_form_token(state: &AppState, jar: CookieJar) -> (CookieJar, String) {
+    let token = login_form_token();
+    let jar = jar.add(cookie(
+        LOGIN_CSRF_COOKIE,
+        token.cookie_nonce,
+        state.config().cookie_secure,
+    ));
+    (jar, token.field)
+}
+
+/// Whether a session-less form's `csrf` field belongs to its cookie.
+pub(crate) fn session_less_form_csrf_ok(jar: &CookieJar, field: &str) -> bool {
+    verify_login_form(jar.get(LOGIN_CSRF_COOKIE).map(|c| c.value()), field)
+}
+
+/// A session-less form page as the answer: the failure's status (200
+/// without one), and a CSRF mismatch marked for the form guard, which
+/// records it with the route.
+pub(crate) fn session_less_form_answer(
+    jar: CookieJar,
+    body: Response,
+    failure: Option<&Failure>,
+) -> Response {
+    let status = failure.map_or(axum::http::StatusCode::OK, Failure::status);
+    let mut response = (status, jar, body).into_response();
+    if matches!(failure, Some(Failure::CsrfMismatch)) {
+        response
+            .extensions_mut()
+            .insert(crate::error::Refused("csrf_mismatch"));
+    }
+    response
+}
+
+/// Render the form with a fresh CSRF token.
 fn login_page(
     state: &AppState,
     jar: CookieJar,
@@ -58,33 +94,17 @@ fn login_page(
     error: Option<Failure>,
     signed_out: bool,
 ) -> Result<Response, WebError> {
-    let csrf_refused = matches!(error, Some(Failure::CsrfMismatch));
-    let token = login_form_token();
-    let jar = jar.add(cookie(
-        LOGIN_CSRF_COOKIE,
-        token.cookie_nonce,
-        state.config().cookie_secure,
-    ));
-    let csrf = token.field;
-    let status = error.as_ref().map(Failure::status);
+    let (jar, csrf) = session_less_form_token(state, jar);
     let body = page(&LoginPage {
         ui: Ui::current(),
         csrf,
         email,
-        error: error.map(|f| f.localized(crate::i18n::Lang::current())),
+        error: error
+            .as_ref()
+            .map(|f| f.localized(crate::i18n::Lang::current())),
         signed_out,
     })?;
-    let mut response = match status {
-        Some(status) => (status, jar, body).into_response(),
-        None => (jar, body).into_response(),
-    };
-    if csrf_refused {
-        // A CSRF mismatch: recorded by the form guard, with the route.
-        response
-            .extensions_mut()
-            .insert(crate::error::Refused("csrf_mismatch"));
-    }
-    Ok(response)
+    Ok(session_less_form_answer(jar, body, error.as_ref()))
 }
 
 #[derive(Deserialize)]
@@ -113,8 +133,7 @@ pub async fn submit(
     jar: CookieJar,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, WebError> {
-    let cookie_token = jar.get(LOGIN_CSRF_COOKIE).map(|c| c.value().to_owned());
-    if !verify_login_form(cookie_token.as_deref(), &form.csrf) {
+    if !session_less_form_csrf_ok(&jar, &form.csrf) {
         return login_page(&state, jar, form.email, Some(Failure::CsrfMismatch), false);
     }
     match login(

@@ -6,15 +6,13 @@
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 use hippo_core::{FindingId, RetrievalCodeId};
 use secrecy::ExposeSecret;
 use serde::Deserialize;
 
-use crate::auth::csrf::{login_form_token, verify_login_form};
-use crate::auth::token::LOGIN_CSRF_COOKIE;
 use crate::error::{Failure, WebError};
 use crate::extract::{Authorized, RequestMeta};
 use crate::i18n::Ui;
@@ -23,7 +21,9 @@ use crate::retrieval_texts::{self as texts, Bilingual};
 use crate::state::AppState;
 use crate::views::pdf_response;
 use crate::web::findings::{FindingRow, ObservationRow};
-use crate::web::login::{CsrfOnly, cookie};
+use crate::web::login::{
+    CsrfOnly, session_less_form_answer, session_less_form_csrf_ok, session_less_form_token,
+};
 use crate::web::render::page;
 
 #[derive(Template)]
@@ -67,25 +67,14 @@ struct RetrievedPage {
     t: Texts,
 }
 
-/// The form, with a fresh double-submit token (no session here).
+/// The form, with a fresh CSRF token (no session here).
 fn form_page(
     state: &AppState,
     jar: CookieJar,
     code: String,
     error: Option<Failure>,
 ) -> Result<Response, WebError> {
-    let csrf_refused = matches!(error, Some(Failure::CsrfMismatch));
-    let token = login_form_token();
-    let jar = jar.add(cookie(
-        LOGIN_CSRF_COOKIE,
-        token.cookie_nonce,
-        state.config().cookie_secure,
-    ));
-    let csrf = token.field;
-    let status = error
-        .as_ref()
-        .map(Failure::status)
-        .unwrap_or(StatusCode::OK);
+    let (jar, csrf) = session_less_form_token(state, jar);
     let body = page(&RetrievePage {
         ui: Ui::current(),
         csrf,
@@ -93,14 +82,7 @@ fn form_page(
         error: error.as_ref().map(bilingual_failure),
         t: page_texts(),
     })?;
-    let mut response = (status, jar, body).into_response();
-    if csrf_refused {
-        // A CSRF mismatch: recorded by the form guard, with the route.
-        response
-            .extensions_mut()
-            .insert(crate::error::Refused("csrf_mismatch"));
-    }
-    Ok(response)
+    Ok(session_less_form_answer(jar, body, error.as_ref()))
 }
 
 fn bilingual_failure(failure: &Failure) -> Bilingual {
@@ -170,8 +152,7 @@ pub async fn submit(
     jar: CookieJar,
     Form(form): Form<RetrieveForm>,
 ) -> Result<Response, WebError> {
-    let cookie_token = jar.get(LOGIN_CSRF_COOKIE).map(|c| c.value().to_owned());
-    if !verify_login_form(cookie_token.as_deref(), &form.csrf) {
+    if !session_less_form_csrf_ok(&jar, &form.csrf) {
         return form_page(&state, jar, form.code, Some(Failure::CsrfMismatch));
     }
     let birth_date = iso_birth_date(&form.date_of_birth);

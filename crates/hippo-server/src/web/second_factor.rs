@@ -12,14 +12,15 @@ use hippo_store::SessionSurface;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
-use crate::auth::csrf::{login_form_token, verify_login_form};
 use crate::auth::second_factor::{complete, is_pending};
-use crate::auth::token::{LOGIN_CSRF_COOKIE, PENDING_LOGIN_COOKIE};
+use crate::auth::token::PENDING_LOGIN_COOKIE;
 use crate::error::{Failure, WebError};
 use crate::extract::RequestMeta;
 use crate::i18n::Ui;
 use crate::state::AppState;
-use crate::web::login::{cookie, signed_in};
+use crate::web::login::{
+    session_less_form_answer, session_less_form_csrf_ok, session_less_form_token, signed_in,
+};
 use crate::web::render::page;
 
 #[derive(Template)]
@@ -35,32 +36,18 @@ fn second_factor_page(
     jar: CookieJar,
     error: Option<(Failure, &str)>,
 ) -> Result<Response, WebError> {
-    let csrf_refused = matches!(error, Some((Failure::CsrfMismatch, _)));
-    let token = login_form_token();
-    let jar = jar.add(cookie(
-        LOGIN_CSRF_COOKIE,
-        token.cookie_nonce,
-        state.config().cookie_secure,
-    ));
-    let csrf = token.field;
+    let (jar, csrf) = session_less_form_token(state, jar);
     let ui = Ui::current();
-    let status = error.as_ref().map(|(f, _)| f.status());
     let body = page(&SecondFactorPage {
-        error: error.map(|(_, key)| ui.t(key)),
+        error: error.as_ref().map(|(_, key)| ui.t(key)),
         ui,
         csrf,
     })?;
-    let mut response = match status {
-        Some(status) => (status, jar, body).into_response(),
-        None => (jar, body).into_response(),
-    };
-    if csrf_refused {
-        // Recorded by the form guard, with the route.
-        response
-            .extensions_mut()
-            .insert(crate::error::Refused("csrf_mismatch"));
-    }
-    Ok(response)
+    Ok(session_less_form_answer(
+        jar,
+        body,
+        error.as_ref().map(|(failure, _)| failure),
+    ))
 }
 
 fn pending_token(jar: &CookieJar) -> Option<SecretString> {
@@ -87,8 +74,7 @@ pub async fn submit(
     jar: CookieJar,
     Form(form): Form<CodeForm>,
 ) -> Result<Response, WebError> {
-    let cookie_token = jar.get(LOGIN_CSRF_COOKIE).map(|c| c.value().to_owned());
-    if !verify_login_form(cookie_token.as_deref(), &form.csrf) {
+    if !session_less_form_csrf_ok(&jar, &form.csrf) {
         return second_factor_page(
             &state,
             jar,

@@ -163,3 +163,14 @@ pub fn server_request_id(response: &Response) -> String {
         .expect("a request ID")
         .to_owned()
 }
+
+/// A finding upload authenticated by a lab system's API key.
+pub async fn upload_with_key(app: &TestApp, key: &str, patient: &str) -> Response {
+    app.client
+        .post(format!("{}/api/v1/patients/{patient}/findings", app.url))
+        .bearer_auth(key)
+        .multipart(upload_form(&finding_metadata(), PDF))
+        .send()
+        .await
+        .unwrap()
+}
