@@ -13,6 +13,8 @@ pub mod error;
 pub mod extract;
 pub mod i18n;
 pub mod input;
+// Issue 12 (facility upload form): the common LOINC list, the value rows.
+pub mod loinc;
 #[cfg(test)]
 mod module_graph;
 pub mod pdf_page;
@@ -22,6 +24,7 @@ pub mod retrieval;
 pub mod retrieval_sheet;
 pub mod retrieval_texts;
 mod routes;
+pub mod value_rows;
 // Notification e-mails from the outbox (issue 11).
 pub mod notify;
 pub mod scope;

@@ -82,7 +82,7 @@ fn handler(spec: &RouteSpec, max_upload: usize, max_message: usize) -> MethodRou
         ("GET", "/patients") => get(web::patients::list),
         ("POST", "/patients") => post(web::patients::create),
         ("GET", "/patients/{id}") => get(web::patients::detail),
-        ("POST", "/patients/{id}/findings") => post(web::patients::upload).layer(upload_limit),
+        ("POST", "/patients/{id}/findings") => post(web::finding_upload::upload).layer(upload_limit),
         ("GET", "/tenants") => get(web::tenants::list),
         ("GET", "/alerts") => get(web::alerts::list),
         ("GET", "/forensics") => get(web::forensics::view),

@@ -2,21 +2,29 @@
 //! form. Everything is validated before anything is stored.
 
 use axum::extract::Multipart;
-use axum::extract::multipart::MultipartError;
+use axum::extract::multipart::{Field, MultipartError};
 use axum::http::StatusCode;
 use hippo_core::file_kind::require_pdf;
-use hippo_core::finding::{FindingInput, NewFinding, ObservationInput};
+use std::collections::BTreeMap;
+
+use hippo_core::finding::NewFinding;
 
 use crate::error::Failure;
+use crate::value_rows::{MAX_ROWS, RowField, TypedRow};
 
 /// The parts of an upload form. The API sends `metadata` (JSON with title
-/// and observations); the browser form sends `title` and `observations`
-/// separately, plus its CSRF token.
+/// and observations); the browser form sends `title`, one part per input
+/// of its value rows (`row-<n>-<field>`), its CSRF token, and `more_rows`
+/// when its "add rows" button was pressed instead of the upload button.
 #[derive(Default)]
 pub struct UploadForm {
     pub metadata: Option<String>,
     pub title: Option<String>,
-    pub observations: Option<String>,
+    pub rows: BTreeMap<usize, TypedRow>,
+    /// How many rows the form showed (a hidden field), so that trailing
+    /// empty rows come back when it is shown again.
+    pub shown_rows: Option<String>,
+    pub more_rows: Option<String>,
     pub csrf: Option<String>,
     pub pdf: Option<Vec<u8>>,
 }
@@ -43,10 +51,21 @@ pub async fn read_upload(mut multipart: Multipart, max_pdf: usize) -> Result<Upl
             form.pdf = Some(bytes.to_vec());
             continue;
         }
+        if let Some((index, input)) = RowField::of_part(&name) {
+            if index >= MAX_ROWS {
+                return Err(Failure::BadRequest(format!(
+                    "{name}: at most {MAX_ROWS} value rows"
+                )));
+            }
+            let text = text_part(field, &name).await?;
+            form.rows.entry(index).or_default().set(input, text);
+            continue;
+        }
         let slot = match name.as_str() {
             "metadata" => &mut form.metadata,
             "title" => &mut form.title,
-            "observations" => &mut form.observations,
+            "rows" => &mut form.shown_rows,
+            "more_rows" => &mut form.more_rows,
             "csrf" => &mut form.csrf,
             other => {
                 return Err(Failure::BadRequest(format!(
@@ -55,46 +74,36 @@ pub async fn read_upload(mut multipart: Multipart, max_pdf: usize) -> Result<Upl
                 )));
             }
         };
-        let bytes = field.bytes().await.map_err(multipart_failure)?;
-        if bytes.len() > MAX_TEXT_PART {
-            return Err(Failure::PayloadTooLarge);
-        }
-        // The same strictness as the JSON routes: text parts must be UTF-8,
-        // never silently repaired.
-        let text = String::from_utf8(bytes.to_vec())
-            .map_err(|_| Failure::BadRequest(format!("{name}: part is not valid UTF-8")))?;
-        *slot = Some(text);
+        *slot = Some(text_part(field, &name).await?);
     }
     Ok(form)
 }
 
-impl UploadForm {
-    /// Validate into a finding and its PDF bytes.
-    pub fn into_finding(self) -> Result<(NewFinding, Vec<u8>), Failure> {
-        let finding = match (self.metadata, self.title) {
-            (Some(json), _) => NewFinding::parse_json(&json)?,
-            (None, Some(title)) => {
-                let observations: Vec<ObservationInput> = match self.observations.as_deref() {
-                    Some(text) if !text.trim().is_empty() => {
-                        serde_json::from_str(text).map_err(|e| {
-                            Failure::Invalid(format!("observations: not a valid JSON list: {e}"))
-                        })?
-                    }
-                    _ => Vec::new(),
-                };
-                NewFinding::parse(FindingInput {
-                    title: Some(title),
-                    observations,
-                })?
-            }
-            (None, None) => {
-                return Err(Failure::Invalid("metadata: part is required".into()));
-            }
-        };
-        let pdf = self
-            .pdf
-            .ok_or_else(|| Failure::Invalid("pdf: part is required".into()))?;
-        require_pdf(&pdf).map_err(Failure::RefusedFile)?;
-        Ok((finding, pdf))
+/// A text part, bounded, and UTF-8 with the same strictness as the JSON
+/// routes: never silently repaired.
+async fn text_part(field: Field<'_>, name: &str) -> Result<String, Failure> {
+    let bytes = field.bytes().await.map_err(multipart_failure)?;
+    if bytes.len() > MAX_TEXT_PART {
+        return Err(Failure::PayloadTooLarge);
     }
+    String::from_utf8(bytes.to_vec())
+        .map_err(|_| Failure::BadRequest(format!("{name}: part is not valid UTF-8")))
+}
+
+impl UploadForm {
+    /// The API's upload: the JSON metadata and the PDF, validated.
+    pub fn into_finding(self) -> Result<(NewFinding, Vec<u8>), Failure> {
+        let json = self
+            .metadata
+            .ok_or_else(|| Failure::Invalid("metadata: part is required".into()))?;
+        let finding = NewFinding::parse_json(&json)?;
+        Ok((finding, checked_pdf(self.pdf)?))
+    }
+}
+
+/// The PDF part: required, and a PDF by its bytes, not by its name.
+pub fn checked_pdf(pdf: Option<Vec<u8>>) -> Result<Vec<u8>, Failure> {
+    let pdf = pdf.ok_or_else(|| Failure::Invalid("pdf: part is required".into()))?;
+    require_pdf(&pdf).map_err(Failure::RefusedFile)?;
+    Ok(pdf)
 }

@@ -20,6 +20,8 @@ mod drill;
 mod durability;
 mod encryption;
 mod facility_portal;
+// Issue 12: the upload form's value rows (facility helper).
+mod facility_upload;
 mod faults;
 mod fences;
 mod file_modes;

@@ -59,7 +59,8 @@ pub async fn send(app: &TestApp, spec: &RouteSpec, id: &str, credential: &Creden
             multipart::Form::new()
                 .text("csrf", csrf)
                 .text("title", "Blutbild")
-                .text("observations", "[]")
+                .text("row-0-code", "718-7")
+                .text("row-0-value", "13,2")
                 .part(
                     "pdf",
                     multipart::Part::bytes(PDF.to_vec()).file_name("r.pdf"),

@@ -141,8 +141,16 @@ async fn staff_work_through_the_browser_with_csrf_protected_forms() {
     let form = multipart::Form::new()
         .text("csrf", csrf.clone())
         .text("title", "Gerinnung")
-        .text("observations", r#"[{"code": "5902-2", "display": "Quick", "value": 55, "unit": "%", "reference_low": 70, "reference_high": 120}]"#)
-        .part("pdf", multipart::Part::bytes(PDF.to_vec()).file_name("q.pdf"));
+        .text("row-0-analyte", "Quick")
+        .text("row-0-code", "5902-2")
+        .text("row-0-value", "55")
+        .text("row-0-unit", "%")
+        .text("row-0-low", "70")
+        .text("row-0-high", "120")
+        .part(
+            "pdf",
+            multipart::Part::bytes(PDF.to_vec()).file_name("q.pdf"),
+        );
     let uploaded = app
         .client
         .post(format!("{}{location}/findings", app.url))

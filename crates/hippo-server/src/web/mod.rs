@@ -7,6 +7,7 @@ pub mod access_timeline;
 pub mod alerts;
 pub mod assets;
 pub mod code_rows;
+pub mod finding_upload;
 pub mod findings;
 pub mod forensics;
 pub mod form_guard;

@@ -3,9 +3,8 @@
 
 use askama::Template;
 use axum::Form;
-use axum::extract::multipart::MultipartRejection;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Multipart, Path, Query, State};
+use axum::extract::{Path, Query};
 use axum::response::{Redirect, Response};
 use hippo_core::PatientId;
 use hippo_core::finding::FindingStatus;
@@ -19,8 +18,7 @@ use crate::error::{Failure, WebError};
 use crate::extract::Authorized;
 use crate::i18n::Ui;
 use crate::input::parse_new_patient;
-use crate::state::AppState;
-use crate::upload::read_upload;
+use crate::web::finding_upload::UploadFormView;
 use crate::web::render::{Nav, page};
 
 pub struct PatientRow {
@@ -177,12 +175,9 @@ struct PatientPage {
     patient: PatientRow,
     findings: Vec<StaffFindingRow>,
     can_upload: bool,
-    example_observations: &'static str,
+    patient_id: String,
+    form: UploadFormView,
 }
-
-const EXAMPLE_OBSERVATIONS: &str = r#"[
-  {"code": "718-7", "display": "Hämoglobin", "value": 13.2, "unit": "g/dl", "reference_low": 12.0, "reference_high": 16.0}
-]"#;
 
 pub async fn detail(caller: Authorized, Path(raw): Path<String>) -> Result<Response, WebError> {
     let id: PatientId = caller.parse_id(&raw).await?;
@@ -194,6 +189,7 @@ pub async fn detail(caller: Authorized, Path(raw): Path<String>) -> Result<Respo
         .map(|f| StaffFindingRow::of(f, &ui))
         .collect();
     page(&PatientPage {
+        form: UploadFormView::blank(&ui),
         ui,
         nav: Nav::of(&caller),
         patient: patient.into(),
@@ -205,21 +201,6 @@ pub async fn detail(caller: Authorized, Path(raw): Path<String>) -> Result<Respo
                 patient: patient.id,
             },
         ),
-        example_observations: EXAMPLE_OBSERVATIONS,
+        patient_id: patient.id.to_string(),
     })
-}
-
-pub async fn upload(
-    State(state): State<AppState>,
-    caller: Authorized,
-    Path(raw): Path<String>,
-    multipart: Result<Multipart, MultipartRejection>,
-) -> Result<Redirect, WebError> {
-    let multipart = multipart.map_err(|_| Failure::BadRequest("expected a form upload".into()))?;
-    let form = read_upload(multipart, state.config().max_upload_bytes).await?;
-    caller.verify_csrf(form.csrf.as_deref().unwrap_or_default())?;
-    let id: PatientId = caller.parse_id(&raw).await?;
-    let (finding, pdf) = form.into_finding()?;
-    let summary = caller.staff()?.upload_finding(id, &finding, &pdf).await?;
-    Ok(Redirect::to(&format!("/findings/{}", summary.id)))
 }

@@ -1,38 +1,35 @@
 //! A clinician logs in, uploads a finding through the form, releases it,
 //! and the patient sees it; until the release it stays invisible to them.
 //!
-//! Written against the login and upload form on main today. The TOTP step
-//! (issue 12 point 1) goes into `Browser::log_in`, and the values form
-//! (point 4: rows of analyte, value, unit, reference range instead of the
-//! JSON list) replaces `fill_values` below; both are marked.
+//! The values go in through the form's rows (analyte, LOINC code, value
+//! with a German decimal comma, unit, reference range); "add rows" shows
+//! the form again with more rows and the typed values kept.
 
 use super::{Browser, BrowserLanguage};
 use crate::helpers::spawn_app;
 
-/// The values the clinician enters.
-const VALUES: [(&str, &str, &str); 2] = [
-    ("718-7", "Hämoglobin", "13.9"),
-    ("2345-7", "Glukose", "142"),
+/// The values the clinician enters: analyte, code, value, unit, range.
+const VALUES: [(&str, &str, &str, &str, &str, &str); 2] = [
+    ("Hämoglobin", "718-7", "13,9", "g/dl", "12", "17,5"),
+    ("Glukose", "2345-7", "142", "mg/dl", "70", "99"),
 ];
 
-/// Enter the values into the upload form. Today: the JSON list in the
-/// `observations` text area. When the values form lands, type each row
-/// (analyte, value, unit, reference range) into its inputs here instead.
-async fn fill_values(browser: &Browser) {
-    let rows: Vec<serde_json::Value> = VALUES
-        .iter()
-        .map(|(code, display, value)| {
-            serde_json::json!({"code": code, "display": display,
-                "value": value.parse::<f64>().unwrap(), "unit": "g/dl",
-                "reference_low": 12.0, "reference_high": 17.5})
-        })
-        .collect();
-    browser
-        .set_value(
-            "textarea[name=observations]",
-            &serde_json::Value::Array(rows).to_string(),
-        )
-        .await;
+/// Type each value into its row of the upload form.
+async fn fill_values(browser: &Browser, form: &str) {
+    for (row, (analyte, code, value, unit, low, high)) in VALUES.iter().enumerate() {
+        for (field, text) in [
+            ("analyte", analyte),
+            ("code", code),
+            ("value", value),
+            ("unit", unit),
+            ("low", low),
+            ("high", high),
+        ] {
+            browser
+                .type_into(&format!("{form} input[name=row-{row}-{field}]"), text)
+                .await;
+        }
+    }
 }
 
 #[tokio::test]
@@ -66,7 +63,30 @@ async fn browser_clinician_uploads_and_releases_and_the_patient_sees_it() {
     browser
         .type_into(&format!("{form} input[name=title]"), &title)
         .await;
-    fill_values(&browser).await;
+    fill_values(&browser, &form).await;
+    // More rows, without JavaScript: the form comes back with 16 rows and
+    // what was typed (the title, the values) still in it.
+    browser
+        .click(&format!("{form} button[name=more_rows]"))
+        .await;
+    browser
+        .wait_for(&format!("{form} input[name=row-15-value]"))
+        .await;
+    let kept = browser
+        .wait_for(&format!("{form} input[name=row-0-value]"))
+        .await
+        .prop("value")
+        .await
+        .unwrap();
+    assert_eq!(kept.as_deref(), Some("13,9"));
+    let kept_title = browser
+        .wait_for(&format!("{form} input[name=title]"))
+        .await
+        .prop("value")
+        .await
+        .unwrap();
+    assert_eq!(kept_title.as_deref(), Some(title.as_str()));
+    browser.check_page("upload-more-rows").await;
     browser
         .wait_for(&format!("{form} input[type=file][name=pdf]"))
         .await
@@ -78,9 +98,11 @@ async fn browser_clinician_uploads_and_releases_and_the_patient_sees_it() {
         .wait_for_path("the uploaded draft", |p| p.starts_with("/findings/"))
         .await;
     browser.wait_for_text(&title, false).await;
-    for (_, display, _) in VALUES {
+    for (display, ..) in VALUES {
         browser.wait_for_text(display, false).await;
     }
+    // The German decimal comma arrived as the number it means.
+    browser.wait_for_text("13,9", false).await;
     browser.check_page("draft").await;
 
     // A draft is invisible to the patient.
@@ -118,7 +140,7 @@ async fn browser_clinician_uploads_and_releases_and_the_patient_sees_it() {
         .click(&format!("main a[href='{finding_path}']"))
         .await;
     let page = browser.wait_for_text(&title, false).await;
-    for (_, display, _) in VALUES {
+    for (display, ..) in VALUES {
         assert!(page.contains(display), "{display}:\n{page}");
     }
 }
