@@ -83,6 +83,9 @@ pub enum Action {
     RetrievalRedeem,
     /// A code holder downloads the finding's PDF with a one-time link.
     RetrievalPdfDownload,
+    // ---- Facility portal (issue 12)
+    /// A tenant admin reads who accessed one patient record of the facility.
+    PatientAccessLogRead,
 }
 
 /// What kind of object an action touches; recorded in the audit log.
@@ -127,7 +130,7 @@ impl ResourceKind {
 }
 
 impl Action {
-    pub const ALL: [Action; 41] = [
+    pub const ALL: [Action; 42] = [
         Self::Public,
         Self::Login,
         Self::LoginSecondFactor,
@@ -169,6 +172,8 @@ impl Action {
         Self::RetrievalCodeRevoke,
         Self::RetrievalRedeem,
         Self::RetrievalPdfDownload,
+        // Facility portal (issue 12)
+        Self::PatientAccessLogRead,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -214,6 +219,7 @@ impl Action {
             Self::RetrievalCodeRevoke => "retrieval_code_revoke",
             Self::RetrievalRedeem => "retrieval_redeem",
             Self::RetrievalPdfDownload => "retrieval_pdf_download",
+            Self::PatientAccessLogRead => "patient_access_log_read",
         }
     }
 

@@ -132,6 +132,8 @@ impl Action {
             | Self::ApiKeyRevoke
             | Self::AccessLogRead
             | Self::AccessProofRead
+            // Facility portal (issue 12): like the patient's own history.
+            | Self::PatientAccessLogRead
             | Self::ForensicsQuery
             | Self::AlertList
             | Self::IncidentManage

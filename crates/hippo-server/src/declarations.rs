@@ -148,6 +148,10 @@ const ROUTES: &[Row] = {
         ("GET", "/retrieve", A::Public, R::None, ANONYMOUS),
         ("POST", "/retrieve", A::RetrievalRedeem, R::Finding, ANONYMOUS),
         ("GET", "/retrieve/pdf/{token}", A::RetrievalPdfDownload, R::FindingPdf, ANONYMOUS),
+        // Facility portal (issue 12): one patient's access log, tenant
+        // admins only (it shows colleagues' work; see the Cedar rule).
+        ("GET", "/api/v1/patients/{id}/access-log", A::PatientAccessLogRead, R::AuditRecord, ADMINS),
+        ("GET", "/patients/{id}/access-log", A::PatientAccessLogRead, R::AuditRecord, ADMINS),
     ]
 };
 

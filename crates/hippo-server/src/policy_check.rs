@@ -81,6 +81,8 @@ fn own_object(
         Action::PatientRead | Action::PatientFindingsList | Action::FindingUpload => {
             ResourceRef::Patient { tenant, patient }
         }
+        // Facility portal (issue 12)
+        Action::PatientAccessLogRead => ResourceRef::Patient { tenant, patient },
         Action::AccessProofRead => ResourceRef::AuditEntry { tenant, patient },
         Action::ApiKeyRevoke => ResourceRef::ApiKey {
             tenant,

@@ -82,6 +82,9 @@ fn handler(spec: &RouteSpec, max_upload: usize, max_message: usize) -> MethodRou
         ("GET", "/patients") => get(web::patients::list),
         ("POST", "/patients") => post(web::patients::create),
         ("GET", "/patients/{id}") => get(web::patients::detail),
+        // Issue 12: one patient record's access log (tenant admins).
+        ("GET", "/patients/{id}/access-log") => get(web::patient_access_log::show),
+        ("GET", "/api/v1/patients/{id}/access-log") => get(api::patient_access_log::get),
         ("POST", "/patients/{id}/findings") => post(web::finding_upload::upload).layer(upload_limit),
         ("GET", "/tenants") => get(web::tenants::list),
         ("GET", "/alerts") => get(web::alerts::list),

@@ -79,6 +79,10 @@ async fn facility_upload_form_has_rows_and_the_code_list_and_no_json() {
     assert!(html.contains("<option value=\"718-7\" label=\"Hämoglobin (g/dl)\">"));
     assert!(html.contains("Weitere Zeilen hinzufügen"));
     assert!(html.contains("formnovalidate"));
+    // Enter in a field submits with the first submit button: the upload.
+    let upload = html.find("<button type=\"submit\">").unwrap();
+    let more = html.find("name=\"more_rows\"").unwrap();
+    assert!(upload < more, "the upload button comes first");
 }
 
 #[tokio::test]

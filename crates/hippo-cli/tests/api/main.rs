@@ -40,6 +40,8 @@ mod openapi;
 mod operator_console;
 mod outbox_throughput;
 mod page_security;
+// Issue 12: the facility's access log of one patient record.
+mod patient_access_log;
 mod patient_portal;
 mod probing;
 mod requests;

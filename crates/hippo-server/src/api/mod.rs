@@ -9,6 +9,8 @@ pub mod findings;
 pub mod forensics;
 pub mod json;
 pub mod openapi;
+// Issue 12: one patient record's access log for the facility.
+pub mod patient_access_log;
 pub mod patients;
 pub mod retrieval;
 pub mod switches;

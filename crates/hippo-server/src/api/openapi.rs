@@ -4,6 +4,7 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
+use crate::api::patient_access_log;
 use crate::api::{access_log, alerts, api_keys, auth, findings, forensics};
 use crate::api::{patients, retrieval, switches, tenants, threads};
 
@@ -38,6 +39,7 @@ impl Modify for BearerAuth {
         openapi_json,
         retrieval::issue, retrieval::list, retrieval::revoke,
         retrieval::redeem, retrieval::pdf,
+        patient_access_log::get,
     ),
     modifiers(&BearerAuth),
 )]

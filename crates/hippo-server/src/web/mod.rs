@@ -16,6 +16,8 @@ pub mod incidents;
 pub mod language;
 pub mod login;
 pub mod messages;
+// Issue 12: one patient record's access log for the facility.
+pub mod patient_access_log;
 pub mod patients;
 pub mod render;
 pub mod retrieval;

@@ -175,6 +175,8 @@ struct PatientPage {
     patient: PatientRow,
     findings: Vec<StaffFindingRow>,
     can_upload: bool,
+    /// Tenant admins see a link to the record's access log.
+    can_read_access_log: bool,
     patient_id: String,
     form: UploadFormView,
 }
@@ -184,6 +186,10 @@ pub async fn detail(caller: Authorized, Path(raw): Path<String>) -> Result<Respo
     let both = caller.staff()?.patient_findings(id).await?;
     let (patient, findings) = &*both;
     let ui = Ui::current();
+    let record = ResourceRef::Patient {
+        tenant: patient.tenant_id,
+        patient: patient.id,
+    };
     let findings = findings
         .iter()
         .map(|f| StaffFindingRow::of(f, &ui))
@@ -194,13 +200,8 @@ pub async fn detail(caller: Authorized, Path(raw): Path<String>) -> Result<Respo
         nav: Nav::of(&caller),
         patient: patient.into(),
         findings,
-        can_upload: caller.may(
-            Action::FindingUpload,
-            &ResourceRef::Patient {
-                tenant: patient.tenant_id,
-                patient: patient.id,
-            },
-        ),
+        can_upload: caller.may(Action::FindingUpload, &record),
+        can_read_access_log: caller.may(Action::PatientAccessLogRead, &record),
         patient_id: patient.id.to_string(),
     })
 }

@@ -5,6 +5,8 @@
 //! the policy gate before it is returned or its access recorded
 //! (`crate::admission`). One file per resource family.
 
+// Issue 12: one patient record's access log for the facility.
+mod access_log;
 mod api_keys;
 mod findings;
 mod patients;

@@ -93,7 +93,9 @@ async fn browser_clinician_uploads_and_releases_and_the_patient_sees_it() {
         .send_keys(&pdf.display().to_string())
         .await
         .unwrap();
-    browser.click(&format!("{form} button[type=submit]")).await;
+    browser
+        .click(&format!("{form} button[type=submit]:not([name=more_rows])"))
+        .await;
     let finding_path = browser
         .wait_for_path("the uploaded draft", |p| p.starts_with("/findings/"))
         .await;
