@@ -218,7 +218,7 @@ impl Failure {
                 .unwrap_or_else(|| crate::i18n::text(Lang::En, "error-service_off")),
             Self::RetrievalCodeMalformed(e) => format!("code: {e}"),
             Self::RetrievalRefused(refusal) => {
-                crate::retrieval_texts::refusal(*refusal).english.into()
+                crate::i18n::text(Lang::En, crate::retrieval_texts::refusal(*refusal))
             }
         }
     }

@@ -11,7 +11,7 @@ use hippo_core::audit::{AuditActor, AuditEvent, Outcome};
 use hippo_core::patient::parse_birth_date;
 use hippo_core::policy::{Action, ResourceKind};
 use hippo_core::retrieval::RetrievalCode;
-use hippo_core::time_util::{UnixMillis, human, now_millis};
+use hippo_core::time_util::{UnixMillis, now_millis};
 use hippo_core::{FindingId, TenantId};
 use hippo_store::{
     Admitted, FindingDetail, FindingPdf, NewPdfLink, NewRetrievalCode, RetrievalCodeRecord,
@@ -104,12 +104,16 @@ pub fn sheet(
     issued: &IssuedCode,
 ) -> Result<Vec<u8>, Failure> {
     let url = page_url(state, headers);
+    // In the language of the issuing request (the staff's page, or the
+    // API client's Accept-Language).
+    let ui = crate::i18n::Ui::current();
     render(&Sheet {
         facility: &issued.record.facility,
         page_url: &url,
         code: &issued.code.grouped(),
-        valid_until: &human(issued.record.expires_at),
+        valid_until: &ui.date_time(&issued.record.expires_at),
         attempts: u32::try_from(issued.record.max_attempts).unwrap_or(u32::MAX),
+        lang: ui.lang,
     })
     .map_err(|e| Failure::Internal(Some(std::sync::Arc::new(QrFailed(e.to_string())))))
 }

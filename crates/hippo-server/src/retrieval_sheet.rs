@@ -1,14 +1,15 @@
 //! The printed sheet of a retrieval code: where to go, the code, its QR
-//! code and the expiry, in German and English. Nothing of the finding is
+//! code and the expiry, in the issuing page's language. Nothing of the finding is
 //! on it (no title, no values, no name): only what retrieving needs. The
 //! QR code's modules are drawn as filled rectangles with pdf-writer.
 
 use pdf_writer::{Content, Name};
 use qrcode::{Color, EcLevel, QrCode};
 
+use crate::i18n::{Lang, text as message, text_with};
 use crate::pdf_page::{one_page, text};
 use crate::retrieval_texts::{
-    Bilingual, SHEET_HOW, SHEET_TITLE, SHEET_VALID_UNTIL, SHEET_WHERE, sheet_keep_safe,
+    SHEET_HOW, SHEET_KEEP_SAFE, SHEET_TITLE, SHEET_VALID_UNTIL, SHEET_WHERE,
 };
 
 pub struct Sheet<'a> {
@@ -17,10 +18,11 @@ pub struct Sheet<'a> {
     pub page_url: &'a str,
     /// The code as printed: `XXXX-XXXX-XXXX-XXXX`.
     pub code: &'a str,
-    /// `YYYY-MM-DD HH:MM UTC`.
+    /// The expiry as written in `lang`, in the facility's time zone.
     pub valid_until: &'a str,
     /// Wrong dates of birth before the code locks.
     pub attempts: u32,
+    pub lang: Lang,
 }
 
 /// What the QR code says: the retrieval page with the code filled in.
@@ -58,23 +60,14 @@ fn wrapped(s: &str, width: usize) -> Vec<String> {
     lines
 }
 
-/// German above, English below in grey.
-fn bilingual(c: &mut Content, font: Name, y: &mut f32, size: f32, german: &str, english: &str) {
+/// A paragraph, wrapped to the page.
+fn paragraph(c: &mut Content, font: Name, y: &mut f32, size: f32, words: &str) {
     c.set_fill_rgb(0.1, 0.15, 0.2);
-    for line in wrapped(german, 85) {
-        text(c, font, size, 50.0, *y, &line);
-        *y -= size + 4.0;
-    }
-    c.set_fill_rgb(0.36, 0.42, 0.48);
-    for line in wrapped(english, 85) {
+    for line in wrapped(words, 85) {
         text(c, font, size, 50.0, *y, &line);
         *y -= size + 4.0;
     }
     *y -= 8.0;
-}
-
-fn both(c: &mut Content, font: Name, y: &mut f32, size: f32, t: Bilingual) {
-    bilingual(c, font, y, size, t.german, t.english);
 }
 
 pub fn render(sheet: &Sheet<'_>) -> Result<Vec<u8>, qrcode::types::QrError> {
@@ -93,30 +86,21 @@ fn draw(
     modules: &[bool],
 ) {
     c.set_fill_rgb(0.1, 0.15, 0.2);
-    text(
-        c,
-        f_bold,
-        18.0,
-        50.0,
-        750.0,
-        &format!("{} / {}", SHEET_TITLE.german, SHEET_TITLE.english),
-    );
+    let lang = sheet.lang;
+    text(c, f_bold, 18.0, 50.0, 750.0, &message(lang, SHEET_TITLE));
     // The code, large, in a box.
     c.set_fill_rgb(0.93, 0.95, 0.97);
     c.rect(50.0, 675.0, 495.0, 50.0).fill_nonzero();
     c.set_fill_rgb(0.1, 0.15, 0.2);
     text(c, f_bold, 28.0, 70.0, 690.0, sheet.code);
     let mut y = 645.0;
-    both(c, f_regular, &mut y, 11.0, SHEET_WHERE);
+    paragraph(c, f_regular, &mut y, 11.0, &message(lang, SHEET_WHERE));
     c.set_fill_rgb(0.1, 0.15, 0.2);
     text(c, f_bold, 13.0, 50.0, y, sheet.page_url);
     y -= 28.0;
-    both(c, f_regular, &mut y, 11.0, SHEET_HOW);
+    paragraph(c, f_regular, &mut y, 11.0, &message(lang, SHEET_HOW));
     c.set_fill_rgb(0.1, 0.15, 0.2);
-    let label = format!(
-        "{} / {}:",
-        SHEET_VALID_UNTIL.german, SHEET_VALID_UNTIL.english
-    );
+    let label = format!("{}:", message(lang, SHEET_VALID_UNTIL));
     text(c, f_regular, 11.0, 50.0, y, &label);
     // A line of its own: German letters turn a PDF string into hex, and
     // the date should stay findable in the file.
@@ -142,8 +126,9 @@ fn draw(
     }
     c.fill_nonzero();
     y = top - side - 8.0 * module;
-    let (german, english) = sheet_keep_safe(sheet.attempts);
-    bilingual(c, f_regular, &mut y, 9.0, &german, &english);
+    let attempts = fluent_bundle::FluentValue::from(sheet.attempts);
+    let keep_safe = text_with(lang, SHEET_KEEP_SAFE, &[("attempts", attempts)]);
+    paragraph(c, f_regular, &mut y, 9.0, &keep_safe);
 }
 
 #[cfg(test)]
@@ -157,6 +142,7 @@ mod tests {
             code: "ABCD-EFGH-JKMN-PQRS",
             valid_until: "2026-12-16 12:00 UTC",
             attempts: 5,
+            lang: Lang::En,
         }
     }
 
@@ -170,10 +156,19 @@ mod tests {
             "https://befunde.example.org/retrieve",
             "2026-12-16 12:00 UTC",
             "Your retrieval code",
-            "Ihr Abrufcode",
         ] {
             assert!(text.contains(needle), "{needle}");
         }
+        // One language per sheet, as chosen.
+        assert!(!text.contains("Ihr Abrufcode"));
+        let german = render(&Sheet {
+            lang: Lang::De,
+            ..sheet()
+        })
+        .unwrap();
+        let german = String::from_utf8_lossy(&german);
+        assert!(german.contains("Ihr Abrufcode") && !german.contains("Your retrieval code"));
+        assert!(german.contains("Nach 5 falschen Versuchen"));
         // The configured attempts, not a fixed number.
         let seven = render(&Sheet {
             attempts: 7,

@@ -175,9 +175,28 @@ async fn the_printed_sheet_is_a_pdf_with_the_code_and_a_qr_code() {
     );
     let sheet = response.bytes().await.unwrap();
     assert!(sheet.starts_with(b"%PDF-"));
-    for needle in [&b"/retrieve"[..], b"Ihr Abrufcode", b"Your retrieval code"] {
+    // In the language of the request (English without a preference).
+    for needle in [&b"/retrieve"[..], b"Your retrieval code"] {
         assert!(contains(&sheet, needle));
     }
+    assert!(
+        !contains(&sheet, b"Ihr Abrufcode"),
+        "one language per sheet"
+    );
+    let german = app
+        .client
+        .post(format!(
+            "{}/api/v1/findings/{finding}/retrieval-codes?format=pdf",
+            app.url
+        ))
+        .bearer_auth(&keller.token)
+        .header("accept-language", "de-DE,de;q=0.9")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(german.status(), StatusCode::CREATED);
+    let german = german.bytes().await.unwrap();
+    assert!(contains(&german, b"Ihr Abrufcode") && !contains(&german, b"Your retrieval code"));
     // The QR code's modules are drawn as rectangles (hundreds of them).
     assert!(String::from_utf8_lossy(&sheet).matches(" re\n").count() > 200);
     // No finding values or names on it.
@@ -224,12 +243,13 @@ async fn a_wrong_birth_date_answers_exactly_like_a_wrong_code() {
     );
     assert_eq!(a, b, "same body, byte for byte");
     // The web page too.
-    let page = |code: String, birth: String| {
+    let page = |code: String, birth: String, lang: &'static str| {
         let app = &app;
         async move {
             let form = app
                 .client
                 .get(format!("{}/retrieve", app.url))
+                .header("accept-language", lang)
                 .send()
                 .await
                 .unwrap();
@@ -247,6 +267,7 @@ async fn a_wrong_birth_date_answers_exactly_like_a_wrong_code() {
                 .client
                 .post(format!("{}/retrieve", app.url))
                 .header("cookie", format!("hippo_login_csrf={csrf}"))
+                .header("accept-language", lang)
                 .form(&[
                     ("csrf", field.as_str()),
                     ("code", &code),
@@ -264,10 +285,26 @@ async fn a_wrong_birth_date_answers_exactly_like_a_wrong_code() {
             (status, text.replace(&code, ""))
         }
     };
-    let web_birth = page(demo.code.clone(), "1900-01-01".into()).await;
-    let web_code = page(unknown.clone(), demo.date_of_birth.clone()).await;
-    assert_eq!(web_birth.0, StatusCode::NOT_FOUND);
-    assert_eq!(web_birth, web_code);
+    // In each language, one language per page (issue 12 point 6).
+    for (lang, message, other) in [
+        (
+            "de",
+            "Code oder Geburtsdatum ist nicht korrekt.",
+            "The code or the date of birth",
+        ),
+        (
+            "en",
+            "The code or the date of birth is not correct.",
+            "Geburtsdatum ist nicht korrekt",
+        ),
+    ] {
+        let web_birth = page(demo.code.clone(), "1900-01-01".into(), lang).await;
+        let web_code = page(unknown.clone(), demo.date_of_birth.clone(), lang).await;
+        assert_eq!(web_birth.0, StatusCode::NOT_FOUND);
+        assert_eq!(web_birth, web_code, "{lang}");
+        assert!(web_birth.1.contains(message), "{lang}: {}", web_birth.1);
+        assert!(!web_birth.1.contains(other), "{lang}: one language");
+    }
 }
 
 #[tokio::test]
@@ -712,8 +749,9 @@ async fn the_web_pages_issue_retrieve_and_revoke() {
     let field = crate::helpers::hidden_csrf(&html);
     assert!(
         html.contains(&code)
-            && html.contains("Befund abrufen")
             && html.contains("Retrieve a finding")
+            && !html.contains("Befund abrufen"),
+        "one language, English without a preference"
     );
     let german_date = "02.03.1978";
     let result = app

@@ -1,1 +1,33 @@
-# Texts of the retrieval area (de).
+# Texts of the retrieval area (de): the public page for a retrieval code,
+# its answers and the printed sheet.
+retrieval-page-title = Befund abrufen
+retrieval-page-intro = Geben Sie den Code von Ihrem Ausdruck und Ihr Geburtsdatum ein.
+retrieval-code-label = Code
+retrieval-birth-date-label = Geburtsdatum
+retrieval-submit = Abrufen
+retrieval-pdf-link = Bericht herunterladen (PDF, einmalig, 10 Minuten gültig)
+retrieval-values-none = Keine strukturierten Werte; siehe PDF.
+retrieval-values-caption = Ihre Werte
+retrieval-col-test = Untersuchung
+retrieval-col-result = Ergebnis
+retrieval-col-unit = Einheit
+retrieval-col-reference = Referenzbereich
+retrieval-col-flag = Kennzeichen
+retrieval-outside-range = außerhalb des Referenzbereichs
+retrieval-flags-note = H: über, L: unter dem Referenzbereich; A: auffällig. Bitte besprechen Sie Ihre Ergebnisse mit Ihrer Einrichtung.
+retrieval-refused-not-recognised = Code oder Geburtsdatum ist nicht korrekt.
+retrieval-refused-expired = Dieser Code ist abgelaufen. Bitte wenden Sie sich an Ihre Einrichtung.
+retrieval-refused-revoked = Dieser Code wurde zurückgezogen. Bitte wenden Sie sich an Ihre Einrichtung.
+retrieval-refused-withdrawn = Der Befund zu diesem Code ist nicht mehr verfügbar. Bitte wenden Sie sich an Ihre Einrichtung.
+retrieval-refused-locked = Dieser Code ist nach zu vielen Fehlversuchen gesperrt. Bitte wenden Sie sich an Ihre Einrichtung.
+retrieval-typo = Der Code enthält einen Tippfehler. Bitte vergleichen Sie ihn mit dem Ausdruck.
+retrieval-malformed-code = Ein Code hat 16 Zeichen: Ziffern 2-9 und Buchstaben A-Z ohne I, L und O.
+retrieval-malformed-birth-date = Bitte geben Sie das Geburtsdatum als TT.MM.JJJJ oder JJJJ-MM-TT an.
+retrieval-rate-limited = Zu viele Versuche. Bitte warten Sie eine Minute.
+retrieval-form-expired = Das Formular ist abgelaufen. Bitte laden Sie die Seite neu.
+retrieval-unavailable = Der Dienst ist gerade nicht verfügbar. Bitte versuchen Sie es später.
+retrieval-sheet-title = Ihr Abrufcode
+retrieval-sheet-where = Rufen Sie Ihren Befund hier ab:
+retrieval-sheet-how = Geben Sie dort den Code und Ihr Geburtsdatum ein, oder scannen Sie den QR-Code.
+retrieval-sheet-valid-until = Gültig bis
+retrieval-sheet-keep-safe = Bewahren Sie diesen Code sicher auf: Mit ihm und Ihrem Geburtsdatum kann Ihr Befund abgerufen werden. Nach { $attempts } falschen Versuchen wird er gesperrt.

@@ -1,1 +1,33 @@
-# Texts of the retrieval area (en).
+# Texts of the retrieval area (en): the public page for a retrieval code,
+# its answers and the printed sheet.
+retrieval-page-title = Retrieve a finding
+retrieval-page-intro = Enter the code from your printed sheet and your date of birth.
+retrieval-code-label = Code
+retrieval-birth-date-label = Date of birth
+retrieval-submit = Retrieve
+retrieval-pdf-link = Download report (PDF, once, valid for 10 minutes)
+retrieval-values-none = No structured values; see the PDF.
+retrieval-values-caption = Your values
+retrieval-col-test = Test
+retrieval-col-result = Result
+retrieval-col-unit = Unit
+retrieval-col-reference = Reference range
+retrieval-col-flag = Flag
+retrieval-outside-range = outside the reference range
+retrieval-flags-note = H above, L below the reference range; A abnormal. Please discuss your results with your facility.
+retrieval-refused-not-recognised = The code or the date of birth is not correct.
+retrieval-refused-expired = This code has expired. Please contact your facility.
+retrieval-refused-revoked = This code was revoked. Please contact your facility.
+retrieval-refused-withdrawn = The finding of this code is no longer available. Please contact your facility.
+retrieval-refused-locked = This code is locked after too many wrong attempts. Please contact your facility.
+retrieval-typo = The code contains a typo. Please compare it with the printed sheet.
+retrieval-malformed-code = A code has 16 characters: digits 2-9 and letters A-Z without I, L and O.
+retrieval-malformed-birth-date = Please enter the date of birth as DD.MM.YYYY or YYYY-MM-DD.
+retrieval-rate-limited = Too many attempts. Please wait a minute.
+retrieval-form-expired = The form has expired. Please reload the page and try again.
+retrieval-unavailable = The service is temporarily unavailable. Please try again later.
+retrieval-sheet-title = Your retrieval code
+retrieval-sheet-where = Retrieve your finding here:
+retrieval-sheet-how = Enter the code and your date of birth there, or scan the QR code.
+retrieval-sheet-valid-until = Valid until
+retrieval-sheet-keep-safe = Keep this code safe: with it and your date of birth your finding can be retrieved. It locks after { $attempts } wrong attempts.

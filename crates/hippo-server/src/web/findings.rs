@@ -8,7 +8,7 @@ use axum::response::{Redirect, Response};
 use hippo_core::FindingId;
 use hippo_core::finding::FindingStatus;
 use hippo_core::policy::{Action, ResourceRef};
-use hippo_core::time_util::{UnixMillis, human};
+use hippo_core::time_util::UnixMillis;
 use hippo_store::{Admitted, FindingDetail, FindingSummary};
 
 use crate::error::WebError;
@@ -26,7 +26,6 @@ pub struct FindingRow {
     pub title: String,
     pub facility: String,
     pub status: &'static str,
-    pub date: String,
     /// Released (or, for drafts, created) at: for `ui.date`.
     pub at: UnixMillis,
     pub abnormal_count: i64,
@@ -41,7 +40,6 @@ impl From<&FindingSummary> for FindingRow {
             title: f.title.clone(),
             facility: f.tenant_name.clone(),
             status: f.status.as_str(),
-            date: human(f.released_at.unwrap_or(f.created_at)),
             at: f.released_at.unwrap_or(f.created_at),
             abnormal_count: f.abnormal_count,
             is_new: f.is_new,

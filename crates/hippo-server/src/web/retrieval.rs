@@ -1,5 +1,5 @@
 //! Retrieval codes in the browser: the public page where a code holder
-//! enters code and date of birth (German and English), its one-time PDF
+//! enters code and date of birth (in the chosen language), its one-time PDF
 //! link, and the staff's issue (answered with the printed sheet) and
 //! revoke buttons on the finding page.
 
@@ -17,7 +17,7 @@ use crate::error::{Failure, WebError};
 use crate::extract::{Authorized, RequestMeta};
 use crate::i18n::Ui;
 use crate::retrieval;
-use crate::retrieval_texts::{self as texts, Bilingual};
+use crate::retrieval_texts as texts;
 use crate::state::AppState;
 use crate::views::pdf_response;
 use crate::web::findings::{FindingRow, ObservationRow};
@@ -32,29 +32,9 @@ struct RetrievePage {
     ui: Ui,
     csrf: String,
     code: String,
-    error: Option<Bilingual>,
-    t: Texts,
-}
-
-/// The page's fixed texts, handed to the template.
-struct Texts {
-    title: Bilingual,
-    intro: Bilingual,
-    code: Bilingual,
-    birth_date: Bilingual,
-    submit: Bilingual,
-    pdf: Bilingual,
-}
-
-fn page_texts() -> Texts {
-    Texts {
-        title: texts::PAGE_TITLE,
-        intro: texts::PAGE_INTRO,
-        code: texts::CODE_LABEL,
-        birth_date: texts::BIRTH_DATE_LABEL,
-        submit: texts::SUBMIT,
-        pdf: texts::PDF_LINK,
-    }
+    /// The refusal's message key: one per kind, so that answers which must
+    /// not differ render the same bytes.
+    error: Option<&'static str>,
 }
 
 #[derive(Template)]
@@ -64,7 +44,6 @@ struct RetrievedPage {
     finding: FindingRow,
     observations: Vec<ObservationRow>,
     pdf_url: String,
-    t: Texts,
 }
 
 /// The form, with a fresh CSRF token (no session here).
@@ -79,27 +58,21 @@ fn form_page(
         ui: Ui::current(),
         csrf,
         code,
-        error: error.as_ref().map(bilingual_failure),
-        t: page_texts(),
+        error: error.as_ref().map(failure_text),
     })?;
     Ok(session_less_form_answer(jar, body, error.as_ref()))
 }
 
-fn bilingual_failure(failure: &Failure) -> Bilingual {
+/// The message key of a failure shown on the form.
+fn failure_text(failure: &Failure) -> &'static str {
     match failure {
         Failure::RetrievalRefused(refusal) => texts::refusal(*refusal),
         Failure::RetrievalCodeMalformed(hippo_core::retrieval::CodeError::Typo) => texts::TYPO,
         Failure::RetrievalCodeMalformed(_) => texts::MALFORMED_CODE,
         Failure::Invalid(_) => texts::MALFORMED_BIRTH_DATE,
         Failure::RateLimited => texts::RATE_LIMITED,
-        Failure::CsrfMismatch => Bilingual {
-            german: "Das Formular ist abgelaufen. Bitte laden Sie die Seite neu.",
-            english: "The form has expired. Please reload the page and try again.",
-        },
-        _ => Bilingual {
-            german: "Der Dienst ist gerade nicht verfügbar. Bitte versuchen Sie es später.",
-            english: "The service is temporarily unavailable. Please try again later.",
-        },
+        Failure::CsrfMismatch => texts::FORM_EXPIRED,
+        _ => texts::UNAVAILABLE,
     }
 }
 
@@ -169,7 +142,6 @@ pub async fn submit(
         finding: (&detail.summary).into(),
         observations: detail.observations.iter().map(ObservationRow::of).collect(),
         pdf_url: format!("/retrieve/pdf/{}", retrieved.pdf_token.expose_secret()),
-        t: page_texts(),
     })
 }
 
