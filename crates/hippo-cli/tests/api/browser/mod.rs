@@ -13,6 +13,8 @@ mod page;
 
 mod attacker;
 mod clinician;
+// Issue 12: upload errors and the access log of one patient (facility helper).
+mod facility;
 mod languages;
 mod maintenance;
 mod messaging;
