@@ -40,6 +40,7 @@ mod retrieval;
 mod rows;
 mod scoping;
 pub mod second_factor;
+pub mod totp_enrolment;
 mod secrets;
 pub mod sql;
 mod staff_scope;
@@ -68,7 +69,8 @@ pub use outbox::{ClaimedNotice, Notice, NoticeKind, OutboxCounts, UnscopedOutbox
 pub use patient_scope::PatientScope;
 pub use provisioning::{TenantDeletion, UnscopedProvisioning};
 pub use retrieval::{CodeHolderScope, NewPdfLink, UnscopedRetrievalDesk};
-pub use second_factor::{PendingLogin, SecondFactorStore, TotpFactor};
+pub use second_factor::{PendingLogin, PendingPurpose, SecondFactorStore, TotpFactor};
+pub use totp_enrolment::{Confirmation, TotpCandidate};
 pub use secrets::{BlobOptions, DatabaseUrl};
 pub use staff_scope::StaffScope;
 pub use staff_scope::{NewRetrievalCode, PatientMatches, PatientSearch};
