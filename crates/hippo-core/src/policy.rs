@@ -83,6 +83,18 @@ pub enum Action {
     RetrievalRedeem,
     /// A code holder downloads the finding's PDF with a one-time link.
     RetrievalPdfDownload,
+    // ---- Second-factor enrolment and account security (issue 12)
+    /// A staff member or operator without a second factor enrols one
+    /// during login (anonymous: the pending login is the proof).
+    LoginEnrol,
+    /// One's own security settings: factors on, recovery codes left.
+    AccountSecurityRead,
+    /// A patient turns TOTP on (offer a seed, confirm it with a code).
+    AccountTotpEnrol,
+    /// A patient turns TOTP off with a current code.
+    AccountTotpRemove,
+    /// A new set of one's own recovery codes, with a current code.
+    AccountRecoveryCodesRenew,
 }
 
 /// What kind of object an action touches; recorded in the audit log.
@@ -103,6 +115,8 @@ pub enum ResourceKind {
     Attachment,
     ServiceSwitch,
     RetrievalCode,
+    /// One's own second factors (TOTP, recovery codes).
+    SecondFactor,
 }
 
 impl ResourceKind {
@@ -122,12 +136,13 @@ impl ResourceKind {
             Self::Attachment => "attachment",
             Self::ServiceSwitch => "service_switch",
             Self::RetrievalCode => "retrieval_code",
+            Self::SecondFactor => "second_factor",
         }
     }
 }
 
 impl Action {
-    pub const ALL: [Action; 41] = [
+    pub const ALL: [Action; 46] = [
         Self::Public,
         Self::Login,
         Self::LoginSecondFactor,
@@ -169,6 +184,11 @@ impl Action {
         Self::RetrievalCodeRevoke,
         Self::RetrievalRedeem,
         Self::RetrievalPdfDownload,
+        Self::LoginEnrol,
+        Self::AccountSecurityRead,
+        Self::AccountTotpEnrol,
+        Self::AccountTotpRemove,
+        Self::AccountRecoveryCodesRenew,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -214,6 +234,11 @@ impl Action {
             Self::RetrievalCodeRevoke => "retrieval_code_revoke",
             Self::RetrievalRedeem => "retrieval_redeem",
             Self::RetrievalPdfDownload => "retrieval_pdf_download",
+            Self::LoginEnrol => "login_enrol",
+            Self::AccountSecurityRead => "account_security_read",
+            Self::AccountTotpEnrol => "account_totp_enrol",
+            Self::AccountTotpRemove => "account_totp_remove",
+            Self::AccountRecoveryCodesRenew => "account_recovery_codes_renew",
         }
     }
 
@@ -225,6 +250,7 @@ impl Action {
             Self::Public
                 | Self::Login
                 | Self::LoginSecondFactor
+                | Self::LoginEnrol
                 | Self::RetrievalRedeem
                 | Self::RetrievalPdfDownload
         )

@@ -81,7 +81,7 @@ pub struct SecondFactorRequired {
     request_body = LoginRequest,
     responses(
         (status = 200, description = "logged in", body = LoginResponse),
-        (status = 202, description = "password right; send a code to /api/v1/auth/login/second-factor", body = SecondFactorRequired),
+        (status = 202, description = "password right; send a code to /api/v1/auth/login/second-factor (`second_factor_required`), or, for staff and operators without a second factor, enrol one through /api/v1/auth/login/enrol/start and /finish (`enrolment_required`): no session before that", body = SecondFactorRequired),
         (status = 401, description = "wrong e-mail or password", body = ErrorBody),
         (status = 429, description = "too many attempts", body = ErrorBody),
     ))]
@@ -111,10 +111,19 @@ pub async fn login(
             }),
         )
             .into_response(),
+        LoginStep::EnrolmentRequired(pending) => (
+            StatusCode::ACCEPTED,
+            Json(crate::api::enrolment::EnrolmentRequired {
+                enrolment_required: true,
+                pending_token: ShownOnce::new(pending.token),
+                expires_at: rfc3339(pending.expires_at),
+            }),
+        )
+            .into_response(),
     })
 }
 
-fn session_view(success: LoginSuccess) -> LoginResponse {
+pub(crate) fn session_view(success: LoginSuccess) -> LoginResponse {
     LoginResponse {
         token: ShownOnce::new(success.token),
         expires_at: rfc3339(success.expires_at),

@@ -5,6 +5,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::api::{access_log, alerts, api_keys, auth, findings, forensics};
+use crate::api::{account, enrolment};
 use crate::api::{patients, retrieval, switches, tenants, threads};
 
 struct BearerAuth;
@@ -38,6 +39,9 @@ impl Modify for BearerAuth {
         openapi_json,
         retrieval::issue, retrieval::list, retrieval::revoke,
         retrieval::redeem, retrieval::pdf,
+        enrolment::start, enrolment::finish,
+        account::security, account::totp_start, account::totp_finish,
+        account::totp_remove, account::recovery_codes,
     ),
     modifiers(&BearerAuth),
 )]
