@@ -6,6 +6,7 @@ use hippo_cli::audit_cli::{self, AuditCommand};
 use hippo_cli::forensics_cli::{self, ForensicsCommand};
 use hippo_cli::incident_cli::{self, IncidentCommand};
 use hippo_cli::keys_cli::{self, KeysCommand, TenantCommand};
+use hippo_cli::account_cli::{self, AccountCommand};
 use hippo_cli::outbox_cli::{self, OutboxCommand};
 use hippo_cli::serve_cli::{self, DemoArgs, MigrateArgs, ServeArgs};
 use hippo_cli::storage_cli::{self, BackupArgs, BlobsCommand, RestoreArgs};
@@ -67,6 +68,9 @@ enum Command {
     /// tenant, without a restart.
     #[command(subcommand)]
     Switch(SwitchCommand),
+    /// Accounts: reset a lost second factor of staff or an operator.
+    #[command(subcommand)]
+    Account(AccountCommand),
 }
 
 #[tokio::main]
@@ -92,5 +96,6 @@ async fn main() -> anyhow::Result<()> {
         Command::Incident(command) => incident_cli::run(command).await,
         Command::Outbox(command) => outbox_cli::run(command).await,
         Command::Switch(command) => switch_cli::run(command).await,
+        Command::Account(command) => account_cli::run(command).await,
     }
 }
