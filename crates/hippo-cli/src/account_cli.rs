@@ -20,7 +20,11 @@ pub enum AccountCommand {
         #[command(flatten)]
         data: DataArgs,
         /// The staff member's e-mail address.
-        #[arg(long, conflicts_with = "operator", required_unless_present = "operator")]
+        #[arg(
+            long,
+            conflicts_with = "operator",
+            required_unless_present = "operator"
+        )]
         staff: Option<String>,
         /// The operator's e-mail address.
         #[arg(long)]

@@ -2,11 +2,11 @@
 //! beside the module that does the work; this file only dispatches.
 
 use clap::{Parser, Subcommand};
+use hippo_cli::account_cli::{self, AccountCommand};
 use hippo_cli::audit_cli::{self, AuditCommand};
 use hippo_cli::forensics_cli::{self, ForensicsCommand};
 use hippo_cli::incident_cli::{self, IncidentCommand};
 use hippo_cli::keys_cli::{self, KeysCommand, TenantCommand};
-use hippo_cli::account_cli::{self, AccountCommand};
 use hippo_cli::outbox_cli::{self, OutboxCommand};
 use hippo_cli::serve_cli::{self, DemoArgs, MigrateArgs, ServeArgs};
 use hippo_cli::storage_cli::{self, BackupArgs, BlobsCommand, RestoreArgs};
