@@ -632,3 +632,41 @@ async fn enrolment_concurrent_finishes_give_one_seed_and_one_session() {
         10
     );
 }
+
+#[tokio::test]
+async fn enrolment_cli_reset_makes_staff_enrol_again() {
+    let app = spawn_app().await;
+    let email = app.user("a.keller").email;
+    let subject = app.actor_id(&email).await;
+    assert_eq!(factors_of(&app, &subject).await, 1);
+    let out = crate::helpers::hippo_on(
+        &["account", "reset-second-factor", "--staff", &email],
+        &app.dir,
+        app.database_url.as_deref(),
+    );
+    assert!(out.contains("removed the second factor"), "{out}");
+    assert!(!out.contains("otpauth"), "no seed on the shell: {out}");
+    assert_eq!(factors_of(&app, &subject).await, 0);
+    enrolment_token(&app, "a.keller").await;
+    let audited = count(
+        &app,
+        "SELECT count(*) FROM audit_records WHERE resource_id = $1 AND action = 'account_totp_remove'",
+        &subject,
+    )
+    .await;
+    assert_eq!(audited, 1);
+    // A patient's address is no staff member's.
+    let patient = app.user("max.schmidt").email;
+    let refused = crate::helpers::hippo_command(app.database_url.as_deref())
+        .args([
+            "account",
+            "reset-second-factor",
+            "--staff",
+            &patient,
+            "--data-dir",
+        ])
+        .arg(&app.dir)
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+}

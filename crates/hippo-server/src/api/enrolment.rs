@@ -19,19 +19,6 @@ use crate::error::{ApiError, ErrorBody};
 use crate::extract::RequestMeta;
 use crate::state::AppState;
 
-/// The password step's answer for staff and operators without a second
-/// factor: no session, only a token for the enrolment.
-#[derive(Serialize, ToSchema)]
-pub struct EnrolmentRequired {
-    /// Always `true`: the answer carries no session.
-    pub enrolment_required: bool,
-    /// Send to `/api/v1/auth/login/enrol/start` and `/finish`; valid for 5
-    /// minutes and at most 5 wrong codes.
-    #[schema(value_type = String)]
-    pub pending_token: ShownOnce,
-    pub expires_at: String,
-}
-
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[derive(Debug)]

@@ -43,6 +43,9 @@ impl Modify for BearerAuth {
         account::security, account::totp_start, account::totp_finish,
         account::totp_remove, account::recovery_codes,
     ),
+    // The password step's other 202 answer (staff and operators without a
+    // second factor), described there.
+    components(schemas(auth::EnrolmentRequired)),
     modifiers(&BearerAuth),
 )]
 pub struct ApiDoc;

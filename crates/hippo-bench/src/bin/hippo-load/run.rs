@@ -122,12 +122,12 @@ pub async fn run(options: RunOptions) -> anyhow::Result<()> {
     )?;
     let patient = login(&hippo.url, &world.patient_email, PASSWORD, None).await?;
     let staff = login(
-            &hippo.url,
-            &world.staff_email,
-            PASSWORD,
-            world.staff_totp_secret.as_deref(),
-        )
-        .await?;
+        &hippo.url,
+        &world.staff_email,
+        PASSWORD,
+        world.staff_totp_secret.as_deref(),
+    )
+    .await?;
     let records_before = audit_records(&options.data_dir).await?;
     let bytes_before = database_bytes(&options.data_dir);
     let own_finding = &world.patient_findings[0];
