@@ -670,3 +670,62 @@ async fn enrolment_cli_reset_makes_staff_enrol_again() {
         .unwrap();
     assert!(!refused.status.success());
 }
+
+#[tokio::test]
+async fn enrolment_security_page_turns_totp_on_without_script() {
+    let app = spawn_app().await;
+    let session = app.login("max.schmidt").await;
+    let cookie = app.web_cookie(&session).await;
+    let csrf = app.web_csrf(&session).await;
+    let page = app
+        .client
+        .get(format!("{}/account/security", app.url))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains("href=\"/account/sessions\"") && html.contains("href=\"/account/passkeys\"")
+    );
+    assert_eq!(html.matches("<h1").count(), 1);
+    let started = app
+        .client
+        .post(format!("{}/account/totp/start", app.url))
+        .header("cookie", &cookie)
+        .header("origin", &app.url)
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(started.status(), StatusCode::OK);
+    let html = started.text().await.unwrap();
+    assert!(!html.contains("<script"));
+    assert!(html.contains("<svg") && html.contains("<title id=\"totp-qr-title\">"));
+    assert!(html.contains("<label for=\"totp-finish-code\">"));
+    let secret = html
+        .split("<code class=\"secret\">")
+        .nth(1)
+        .and_then(|rest| rest.split('<').next())
+        .unwrap()
+        .to_owned();
+    let finished = app
+        .client
+        .post(format!("{}/account/totp/finish", app.url))
+        .header("cookie", &cookie)
+        .header("origin", &app.url)
+        .form(&[("csrf", csrf.as_str()), ("code", code_of(&secret).as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(finished.status(), StatusCode::OK);
+    let html = finished.text().await.unwrap();
+    assert_eq!(
+        html.matches("<li><code>").count(),
+        10,
+        "ten recovery codes, once"
+    );
+    assert!(html.contains("download=\"hippo-recovery-codes.txt\""));
+    assert_eq!(factors_of(&app, &session.actor_id).await, 1);
+}
