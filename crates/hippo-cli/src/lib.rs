@@ -1,6 +1,7 @@
 //! The `hippo` binary's subcommands, one module each (arguments, `run`
 //! and the work), and what tests also use: settings and the demo data set.
 
+pub mod account_cli;
 pub mod audit_cli;
 pub mod demo;
 pub mod export;

@@ -2,6 +2,7 @@
 //! beside the module that does the work; this file only dispatches.
 
 use clap::{Parser, Subcommand};
+use hippo_cli::account_cli::{self, AccountCommand};
 use hippo_cli::audit_cli::{self, AuditCommand};
 use hippo_cli::forensics_cli::{self, ForensicsCommand};
 use hippo_cli::incident_cli::{self, IncidentCommand};
@@ -67,6 +68,9 @@ enum Command {
     /// tenant, without a restart.
     #[command(subcommand)]
     Switch(SwitchCommand),
+    /// Accounts: reset a lost second factor of staff or an operator.
+    #[command(subcommand)]
+    Account(AccountCommand),
 }
 
 #[tokio::main]
@@ -92,5 +96,6 @@ async fn main() -> anyhow::Result<()> {
         Command::Incident(command) => incident_cli::run(command).await,
         Command::Outbox(command) => outbox_cli::run(command).await,
         Command::Switch(command) => switch_cli::run(command).await,
+        Command::Account(command) => account_cli::run(command).await,
     }
 }

@@ -86,6 +86,18 @@ pub enum Action {
     // ---- Facility portal (issue 12)
     /// A tenant admin reads who accessed one patient record of the facility.
     PatientAccessLogRead,
+    // ---- Second-factor enrolment and account security (issue 12)
+    /// A staff member or operator without a second factor enrols one
+    /// during login (anonymous: the pending login is the proof).
+    LoginEnrol,
+    /// One's own security settings: factors on, recovery codes left.
+    AccountSecurityRead,
+    /// A patient turns TOTP on (offer a seed, confirm it with a code).
+    AccountTotpEnrol,
+    /// A patient turns TOTP off with a current code.
+    AccountTotpRemove,
+    /// A new set of one's own recovery codes, with a current code.
+    AccountRecoveryCodesRenew,
 }
 
 /// What kind of object an action touches; recorded in the audit log.
@@ -106,6 +118,8 @@ pub enum ResourceKind {
     Attachment,
     ServiceSwitch,
     RetrievalCode,
+    /// One's own second factors (TOTP, recovery codes).
+    SecondFactor,
 }
 
 impl ResourceKind {
@@ -125,12 +139,13 @@ impl ResourceKind {
             Self::Attachment => "attachment",
             Self::ServiceSwitch => "service_switch",
             Self::RetrievalCode => "retrieval_code",
+            Self::SecondFactor => "second_factor",
         }
     }
 }
 
 impl Action {
-    pub const ALL: [Action; 42] = [
+    pub const ALL: [Action; 47] = [
         Self::Public,
         Self::Login,
         Self::LoginSecondFactor,
@@ -174,6 +189,11 @@ impl Action {
         Self::RetrievalPdfDownload,
         // Facility portal (issue 12)
         Self::PatientAccessLogRead,
+        Self::LoginEnrol,
+        Self::AccountSecurityRead,
+        Self::AccountTotpEnrol,
+        Self::AccountTotpRemove,
+        Self::AccountRecoveryCodesRenew,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -220,6 +240,11 @@ impl Action {
             Self::RetrievalRedeem => "retrieval_redeem",
             Self::RetrievalPdfDownload => "retrieval_pdf_download",
             Self::PatientAccessLogRead => "patient_access_log_read",
+            Self::LoginEnrol => "login_enrol",
+            Self::AccountSecurityRead => "account_security_read",
+            Self::AccountTotpEnrol => "account_totp_enrol",
+            Self::AccountTotpRemove => "account_totp_remove",
+            Self::AccountRecoveryCodesRenew => "account_recovery_codes_renew",
         }
     }
 
@@ -231,6 +256,7 @@ impl Action {
             Self::Public
                 | Self::Login
                 | Self::LoginSecondFactor
+                | Self::LoginEnrol
                 | Self::RetrievalRedeem
                 | Self::RetrievalPdfDownload
         )

@@ -94,7 +94,7 @@ impl Action {
     /// console, forensics, the switches themselves) are never switched off.
     pub fn services(self) -> &'static [Service] {
         match self {
-            Self::Login | Self::LoginSecondFactor => &[Service::Login],
+            Self::Login | Self::LoginSecondFactor | Self::LoginEnrol => &[Service::Login],
             Self::OwnFindingsList | Self::FindingRead | Self::PatientFindingsList => {
                 &[Service::FindingsRead]
             }
@@ -123,6 +123,12 @@ impl Action {
             Self::Public
             | Self::Logout
             | Self::ViewHome
+            // One's own account settings stay reachable: they hold no
+            // health data and are how a factor is replaced.
+            | Self::AccountSecurityRead
+            | Self::AccountTotpEnrol
+            | Self::AccountTotpRemove
+            | Self::AccountRecoveryCodesRenew
             | Self::PatientList
             | Self::PatientCreate
             | Self::PatientRead

@@ -152,6 +152,23 @@ const ROUTES: &[Row] = {
         // admins only (it shows colleagues' work; see the Cedar rule).
         ("GET", "/api/v1/patients/{id}/access-log", A::PatientAccessLogRead, R::AuditRecord, ADMINS),
         ("GET", "/patients/{id}/access-log", A::PatientAccessLogRead, R::AuditRecord, ADMINS),
+        // Second-factor enrolment and account security (issue 12): staff
+        // and operators without a factor enrol during login; everyone
+        // reaches their own settings, patients turn TOTP on and off.
+        ("POST", "/api/v1/auth/login/enrol/start", A::LoginEnrol, R::SecondFactor, ANONYMOUS),
+        ("POST", "/api/v1/auth/login/enrol/finish", A::LoginEnrol, R::SecondFactor, ANONYMOUS),
+        ("GET", "/api/v1/account/security", A::AccountSecurityRead, R::SecondFactor, WITH_SESSION),
+        ("POST", "/api/v1/account/totp/start", A::AccountTotpEnrol, R::SecondFactor, PATIENTS),
+        ("POST", "/api/v1/account/totp/finish", A::AccountTotpEnrol, R::SecondFactor, PATIENTS),
+        ("POST", "/api/v1/account/totp/remove", A::AccountTotpRemove, R::SecondFactor, PATIENTS),
+        ("POST", "/api/v1/account/recovery-codes", A::AccountRecoveryCodesRenew, R::SecondFactor, WITH_SESSION),
+        ("GET", "/login/enrol", A::Public, R::None, ANONYMOUS),
+        ("POST", "/login/enrol", A::LoginEnrol, R::SecondFactor, ANONYMOUS),
+        ("GET", "/account/security", A::AccountSecurityRead, R::SecondFactor, WITH_SESSION),
+        ("POST", "/account/totp/start", A::AccountTotpEnrol, R::SecondFactor, PATIENTS),
+        ("POST", "/account/totp/finish", A::AccountTotpEnrol, R::SecondFactor, PATIENTS),
+        ("POST", "/account/totp/remove", A::AccountTotpRemove, R::SecondFactor, PATIENTS),
+        ("POST", "/account/recovery-codes", A::AccountRecoveryCodesRenew, R::SecondFactor, WITH_SESSION),
     ]
 };
 

@@ -63,7 +63,10 @@ fn own_object(
         status,
     };
     match action {
-        Action::OwnFindingsList | Action::AccessLogRead => match principal {
+        Action::OwnFindingsList
+        | Action::AccessLogRead
+        | Action::AccountTotpEnrol
+        | Action::AccountTotpRemove => match principal {
             Principal::Patient { account_id, .. } => ResourceRef::Account(*account_id),
             _ => ResourceRef::Account(AccountId::random()),
         },
@@ -128,7 +131,10 @@ fn own_object(
         | Action::TenantDelete
         | Action::KeyRotate
         | Action::SwitchList
-        | Action::SwitchChange => ResourceRef::Platform,
+        | Action::SwitchChange
+        | Action::LoginEnrol
+        | Action::AccountSecurityRead
+        | Action::AccountRecoveryCodesRenew => ResourceRef::Platform,
     }
 }
 

@@ -118,6 +118,21 @@ fn handler(spec: &RouteSpec, max_upload: usize, max_message: usize) -> MethodRou
         ("GET", "/retrieve") => get(web::retrieval::form),
         ("POST", "/retrieve") => post(web::retrieval::submit),
         ("GET", "/retrieve/pdf/{token}") => get(web::retrieval::pdf),
+        // Second-factor enrolment and account security (issue 12)
+        ("POST", "/api/v1/auth/login/enrol/start") => post(api::enrolment::start),
+        ("POST", "/api/v1/auth/login/enrol/finish") => post(api::enrolment::finish),
+        ("GET", "/api/v1/account/security") => get(api::account::security),
+        ("POST", "/api/v1/account/totp/start") => post(api::account::totp_start),
+        ("POST", "/api/v1/account/totp/finish") => post(api::account::totp_finish),
+        ("POST", "/api/v1/account/totp/remove") => post(api::account::totp_remove),
+        ("POST", "/api/v1/account/recovery-codes") => post(api::account::recovery_codes),
+        ("GET", "/login/enrol") => get(web::enrolment::form),
+        ("POST", "/login/enrol") => post(web::enrolment::submit),
+        ("GET", "/account/security") => get(web::account_security::view),
+        ("POST", "/account/totp/start") => post(web::account_security::totp_start),
+        ("POST", "/account/totp/finish") => post(web::account_security::totp_finish),
+        ("POST", "/account/totp/remove") => post(web::account_security::totp_remove),
+        ("POST", "/account/recovery-codes") => post(web::account_security::recovery_codes),
         (method, path) => panic!("declared route {method} {path} has no handler"),
     };
     handler

@@ -44,6 +44,7 @@ mod secrets;
 pub mod sql;
 mod staff_scope;
 pub mod switches;
+pub mod totp_enrolment;
 pub mod tree_heads;
 pub mod vault;
 mod verify;
@@ -68,7 +69,7 @@ pub use outbox::{ClaimedNotice, Notice, NoticeKind, OutboxCounts, UnscopedOutbox
 pub use patient_scope::PatientScope;
 pub use provisioning::{TenantDeletion, UnscopedProvisioning};
 pub use retrieval::{CodeHolderScope, NewPdfLink, UnscopedRetrievalDesk};
-pub use second_factor::{PendingLogin, SecondFactorStore, TotpFactor};
+pub use second_factor::{PendingLogin, PendingPurpose, SecondFactorStore, TotpFactor};
 pub use secrets::{BlobOptions, DatabaseUrl};
 pub use staff_scope::StaffScope;
 pub use staff_scope::{NewRetrievalCode, PatientMatches, PatientSearch};
@@ -76,6 +77,7 @@ pub use switches::{
     ChangeOutcome, PendingSwitchRequest, SwitchChange, SwitchListing, SwitchNotifications,
     SwitchRecord, SwitchState, UnscopedSwitches,
 };
+pub use totp_enrolment::{Confirmation, TotpCandidate};
 pub use tree_heads::{HeadIssuer, InclusionProof};
 pub use vault::{BlobRef, KeySource, SealedCredential, SweepReport, Vault};
 pub use verify::VerifyReport;

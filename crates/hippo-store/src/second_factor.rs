@@ -13,7 +13,7 @@ use crate::rows::parse;
 use crate::vault::{SealedCredential, Vault};
 
 /// The seal kind of TOTP seeds (part of the ciphertext's binding).
-const TOTP_SEED: &str = "totp_seed";
+pub(crate) const TOTP_SEED: &str = "totp_seed";
 
 /// A subject's TOTP factor, with its seed opened.
 pub struct TotpFactor {
@@ -37,15 +37,34 @@ impl std::fmt::Debug for TotpFactor {
 pub struct PendingLogin {
     pub subject: LoginSubject,
     pub failed_attempts: i64,
+    /// What the pending login may lead to: a code for the factor the
+    /// subject has, or the enrolment of one it lacks.
+    pub purpose: PendingPurpose,
+}
+
+/// The one next step a pending login allows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PendingPurpose {
+    SecondFactor,
+    Enrolment,
+}
+
+impl PendingPurpose {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Self::SecondFactor => "second_factor",
+            Self::Enrolment => "enrolment",
+        }
+    }
 }
 
 #[derive(Clone)]
 pub struct SecondFactorStore {
-    pool: AnyPool,
-    vault: Vault,
+    pub(crate) pool: AnyPool,
+    pub(crate) vault: Vault,
 }
 
-fn subject_kind(subject: LoginSubject) -> &'static str {
+pub(crate) fn subject_kind(subject: LoginSubject) -> &'static str {
     match subject {
         LoginSubject::Staff(_) => "staff",
         LoginSubject::Account(_) => "account",
@@ -166,15 +185,35 @@ impl SecondFactorStore {
         now: UnixMillis,
         expires_at: UnixMillis,
     ) -> Result<(), StoreError> {
+        self.create_pending(
+            token_hash,
+            subject,
+            PendingPurpose::SecondFactor,
+            now,
+            expires_at,
+        )
+        .await
+    }
+
+    /// A pending login for `purpose`.
+    pub async fn create_pending(
+        &self,
+        token_hash: &str,
+        subject: LoginSubject,
+        purpose: PendingPurpose,
+        now: UnixMillis,
+        expires_at: UnixMillis,
+    ) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO pending_logins (token_hash, subject_kind, subject_id, failed_attempts, \
-             created_at, expires_at) VALUES ($1, $2, $3, 0, $4, $5)",
+             created_at, expires_at, purpose) VALUES ($1, $2, $3, 0, $4, $5, $6)",
         )
         .bind(token_hash)
         .bind(subject_kind(subject))
         .bind(subject.id())
         .bind(now)
         .bind(expires_at)
+        .bind(purpose.as_str())
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -191,7 +230,8 @@ impl SecondFactorStore {
             .execute(&self.pool)
             .await?;
         let Some(row) = sqlx::query(
-            "SELECT subject_kind, subject_id, failed_attempts FROM pending_logins WHERE token_hash = $1",
+            "SELECT subject_kind, subject_id, failed_attempts, purpose FROM pending_logins \
+             WHERE token_hash = $1",
         )
         .bind(token_hash)
         .fetch_optional(&self.pool)
@@ -205,9 +245,15 @@ impl SecondFactorStore {
             "operator" => LoginSubject::Operator(parse(&row, "subject_id")?),
             _ => LoginSubject::Account(parse(&row, "subject_id")?),
         };
+        let purpose: String = row.try_get("purpose")?;
         Ok(Some(PendingLogin {
             subject,
             failed_attempts: row.try_get("failed_attempts")?,
+            purpose: if purpose == "enrolment" {
+                PendingPurpose::Enrolment
+            } else {
+                PendingPurpose::SecondFactor
+            },
         }))
     }
 

@@ -19,6 +19,8 @@ mod demo_binary;
 mod drill;
 mod durability;
 mod encryption;
+// Issue 12: second-factor enrolment, recovery codes, account security.
+mod enrolment;
 mod facility_portal;
 // Issue 12: the upload form's value rows (facility helper).
 mod facility_upload;

@@ -127,6 +127,19 @@ pub async fn send(app: &TestApp, spec: &RouteSpec, id: &str, credential: &Creden
                 ("rule", "many_patients"),
             ])
         }
+        // Second-factor settings (issue 12): a code that fits no factor.
+        (
+            Surface::Api,
+            Action::AccountTotpEnrol
+            | Action::AccountTotpRemove
+            | Action::AccountRecoveryCodesRenew,
+        ) => request.json(&json!({"code": "000000"})),
+        (
+            Surface::Web,
+            Action::AccountTotpEnrol
+            | Action::AccountTotpRemove
+            | Action::AccountRecoveryCodesRenew,
+        ) => request.form(&[("csrf", csrf.as_str()), ("code", "000000")]),
         (Surface::Api, _) => request,
         (Surface::Web, _) => request.form(&[("csrf", csrf)]),
     };

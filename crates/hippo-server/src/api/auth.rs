@@ -74,6 +74,19 @@ pub struct SecondFactorRequired {
     pub methods: Vec<String>,
 }
 
+/// The password step's answer for staff and operators without a second
+/// factor: no session, only a token for the enrolment.
+#[derive(Serialize, ToSchema)]
+pub struct EnrolmentRequired {
+    /// Always `true`: the answer carries no session.
+    pub enrolment_required: bool,
+    /// Send to `/api/v1/auth/login/enrol/start` and `/finish`; valid for 5
+    /// minutes and at most 5 wrong codes.
+    #[schema(value_type = String)]
+    pub pending_token: ShownOnce,
+    pub expires_at: String,
+}
+
 /// Log in, step 1: e-mail and password. Without a second factor the
 /// answer (200) is the session; with one (mandatory for staff and
 /// operators) it is 202 with a pending-login token for step 2.
@@ -81,7 +94,7 @@ pub struct SecondFactorRequired {
     request_body = LoginRequest,
     responses(
         (status = 200, description = "logged in", body = LoginResponse),
-        (status = 202, description = "password right; send a code to /api/v1/auth/login/second-factor", body = SecondFactorRequired),
+        (status = 202, description = "password right; send a code to /api/v1/auth/login/second-factor (`second_factor_required`), or, for staff and operators without a second factor, enrol one through /api/v1/auth/login/enrol/start and /finish (`enrolment_required`): no session before that", body = SecondFactorRequired),
         (status = 401, description = "wrong e-mail or password", body = ErrorBody),
         (status = 429, description = "too many attempts", body = ErrorBody),
     ))]
@@ -111,10 +124,19 @@ pub async fn login(
             }),
         )
             .into_response(),
+        LoginStep::EnrolmentRequired(pending) => (
+            StatusCode::ACCEPTED,
+            Json(EnrolmentRequired {
+                enrolment_required: true,
+                pending_token: ShownOnce::new(pending.token),
+                expires_at: rfc3339(pending.expires_at),
+            }),
+        )
+            .into_response(),
     })
 }
 
-fn session_view(success: LoginSuccess) -> LoginResponse {
+pub(crate) fn session_view(success: LoginSuccess) -> LoginResponse {
     LoginResponse {
         token: ShownOnce::new(success.token),
         expires_at: rfc3339(success.expires_at),

@@ -2,9 +2,11 @@
 //! `{"error": {"code", "message"}}`.
 
 pub mod access_log;
+pub mod account;
 pub mod alerts;
 pub mod api_keys;
 pub mod auth;
+pub mod enrolment;
 pub mod findings;
 pub mod forensics;
 pub mod json;

@@ -6,6 +6,7 @@ use utoipa::{Modify, OpenApi};
 
 use crate::api::patient_access_log;
 use crate::api::{access_log, alerts, api_keys, auth, findings, forensics};
+use crate::api::{account, enrolment};
 use crate::api::{patients, retrieval, switches, tenants, threads};
 
 struct BearerAuth;
@@ -40,7 +41,13 @@ impl Modify for BearerAuth {
         retrieval::issue, retrieval::list, retrieval::revoke,
         retrieval::redeem, retrieval::pdf,
         patient_access_log::get,
+        enrolment::start, enrolment::finish,
+        account::security, account::totp_start, account::totp_finish,
+        account::totp_remove, account::recovery_codes,
     ),
+    // The password step's other 202 answer (staff and operators without a
+    // second factor), described there.
+    components(schemas(auth::EnrolmentRequired)),
     modifiers(&BearerAuth),
 )]
 pub struct ApiDoc;

@@ -1,7 +1,9 @@
 //! Authentication: passwords, second factors, session tokens, CSRF and
 //! login throttling.
 
+pub mod account_security;
 pub mod csrf;
+pub mod enrolment;
 pub mod lockout;
 pub mod login;
 pub mod password;

@@ -10,7 +10,7 @@ use hippo_core::Principal;
 use hippo_core::audit::{AuditActor, AuditEvent, Outcome, RequestOrigin};
 use hippo_core::policy::{Action, ResourceKind};
 use hippo_core::time_util::{UnixMillis, now_millis};
-use hippo_store::{LoginSubject, SessionSurface};
+use hippo_store::{LoginSubject, PendingPurpose, SessionSurface};
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::auth::recovery;
@@ -30,6 +30,9 @@ pub enum LoginStep {
     Session(LoginSuccess),
     /// The session waits for a code.
     SecondFactor(PendingSecondFactor),
+    /// Staff and operators without a factor: no session until they have
+    /// enrolled one (TR-03161 O.Auth_3); the token only enrols.
+    EnrolmentRequired(PendingSecondFactor),
 }
 
 pub struct PendingSecondFactor {
@@ -47,30 +50,49 @@ pub async fn after_password(
     surface: SessionSurface,
     origin: &RequestOrigin,
 ) -> Result<LoginStep, Failure> {
-    if !state.second_factors().has_second_factor(subject).await? {
-        return Ok(LoginStep::Session(
-            open_session(state, subject, principal, surface, origin).await?,
-        ));
-    }
+    let has_factor = state.second_factors().has_second_factor(subject).await?;
+    let purpose = match (has_factor, second_factor_mandatory(&principal)) {
+        (true, _) => PendingPurpose::SecondFactor,
+        (false, true) => PendingPurpose::Enrolment,
+        (false, false) => {
+            return Ok(LoginStep::Session(
+                open_session(state, subject, principal, surface, origin).await?,
+            ));
+        }
+    };
     let token = new_token();
     let now = now_millis();
     let expires_at = now + PENDING_LOGIN_MS;
     state
         .second_factors()
-        .create_pending_login(&hash_token(&token), subject, now, expires_at)
+        .create_pending(&hash_token(&token), subject, purpose, now, expires_at)
         .await?;
+    let detail = match purpose {
+        PendingPurpose::SecondFactor => "second_factor_required",
+        PendingPurpose::Enrolment => "enrolment_required",
+    };
     let mut pending = AuditEvent::new(Action::Login, ResourceKind::Session, Outcome::Success)
         .resource(subject.id())
-        .detail("second_factor_required");
+        .detail(detail);
     pending.tenant_id = principal.staff_tenant();
     state
         .audit_log()
         .append(AuditActor::anonymous(), pending, origin)
         .await?;
-    Ok(LoginStep::SecondFactor(PendingSecondFactor {
+    let pending = PendingSecondFactor {
         token: SecretString::from(token),
         expires_at,
-    }))
+    };
+    Ok(match purpose {
+        PendingPurpose::SecondFactor => LoginStep::SecondFactor(pending),
+        PendingPurpose::Enrolment => LoginStep::EnrolmentRequired(pending),
+    })
+}
+
+/// Staff and operators must have a second factor (TR-03161 O.Auth_3);
+/// for patients it is optional.
+pub fn second_factor_mandatory(principal: &Principal) -> bool {
+    !matches!(principal, Principal::Patient { .. })
 }
 
 const MAX_CODE: usize = 64;
@@ -96,7 +118,12 @@ pub async fn complete(
     let store = state.second_factors();
     let now = now_millis();
     let token_hash = hash_token(pending_token);
-    let Some(pending) = store.pending_login(&token_hash, now).await? else {
+    // An enrolment's token takes no code: it has no factor to check.
+    let Some(pending) = store
+        .pending_login(&token_hash, now)
+        .await?
+        .filter(|p| p.purpose == PendingPurpose::SecondFactor)
+    else {
         audit
             .append(
                 AuditActor::anonymous(),
@@ -162,7 +189,7 @@ pub async fn complete(
 
 /// A TOTP code whose time step was not used before (claimed atomically),
 /// or an unused recovery code (used up atomically).
-async fn code_is_right(
+pub(crate) async fn code_is_right(
     state: &AppState,
     subject: LoginSubject,
     code: &str,
@@ -187,9 +214,18 @@ async fn code_is_right(
 /// Whether the pending token is still waiting (the web form checks it
 /// before showing the code field).
 pub async fn is_pending(state: &AppState, token: &SecretString) -> Result<bool, Failure> {
+    is_pending_for(state, token, PendingPurpose::SecondFactor).await
+}
+
+/// Whether the pending token is still waiting for `purpose`.
+pub async fn is_pending_for(
+    state: &AppState,
+    token: &SecretString,
+    purpose: PendingPurpose,
+) -> Result<bool, Failure> {
     Ok(state
         .second_factors()
         .pending_login(&hash_token(token.expose_secret()), now_millis())
         .await?
-        .is_some())
+        .is_some_and(|p| p.purpose == purpose))
 }

@@ -155,6 +155,14 @@ pub async fn submit(
             ));
             Ok((jar, Redirect::to("/login/second-factor")).into_response())
         }
+        Ok(LoginStep::EnrolmentRequired(pending)) => {
+            let jar = jar.add(cookie(
+                PENDING_LOGIN_COOKIE,
+                pending.token.expose_secret().to_owned(),
+                state.config().cookie_secure,
+            ));
+            Ok((jar, Redirect::to("/login/enrol")).into_response())
+        }
         Err(
             failure @ (Failure::InvalidCredentials
             | Failure::RateLimited
@@ -167,15 +175,19 @@ pub async fn submit(
 
 /// Set the session cookie (dropping the login's helper cookies) and go home.
 pub(crate) fn signed_in(state: &AppState, jar: CookieJar, success: LoginSuccess) -> Response {
-    let jar = jar
-        .remove(Cookie::build(LOGIN_CSRF_COOKIE).path("/"))
+    (signed_in_jar(state, jar, success), Redirect::to("/")).into_response()
+}
+
+/// The cookies of a new session: the session cookie set, the login's
+/// helper cookies dropped.
+pub(crate) fn signed_in_jar(state: &AppState, jar: CookieJar, success: LoginSuccess) -> CookieJar {
+    jar.remove(Cookie::build(LOGIN_CSRF_COOKIE).path("/"))
         .remove(Cookie::build(PENDING_LOGIN_COOKIE).path("/"))
         .add(cookie(
             session_cookie_name(state),
             success.token.expose_secret().to_owned(),
             state.config().cookie_secure,
-        ));
-    (jar, Redirect::to("/")).into_response()
+        ))
 }
 
 #[derive(Deserialize)]

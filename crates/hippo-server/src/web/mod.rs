@@ -4,10 +4,12 @@
 pub mod access_groups;
 pub mod access_log;
 pub mod access_timeline;
+pub mod account_security;
 pub mod alerts;
 pub mod assets;
 pub mod code_rows;
 pub mod finding_upload;
+pub mod enrolment;
 pub mod findings;
 pub mod forensics;
 pub mod form_guard;
@@ -19,6 +21,7 @@ pub mod messages;
 // Issue 12: one patient record's access log for the facility.
 pub mod patient_access_log;
 pub mod patients;
+pub mod recovery_codes;
 pub mod render;
 pub mod retrieval;
 pub mod second_factor;

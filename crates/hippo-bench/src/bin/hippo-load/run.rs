@@ -120,8 +120,14 @@ pub async fn run(options: RunOptions) -> anyhow::Result<()> {
         ],
         options.server_core,
     )?;
-    let patient = login(&hippo.url, &world.patient_email, PASSWORD).await?;
-    let staff = login(&hippo.url, &world.staff_email, PASSWORD).await?;
+    let patient = login(&hippo.url, &world.patient_email, PASSWORD, None).await?;
+    let staff = login(
+        &hippo.url,
+        &world.staff_email,
+        PASSWORD,
+        world.staff_totp_secret.as_deref(),
+    )
+    .await?;
     let records_before = audit_records(&options.data_dir).await?;
     let bytes_before = database_bytes(&options.data_dir);
     let own_finding = &world.patient_findings[0];

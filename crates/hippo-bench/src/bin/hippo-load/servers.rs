@@ -70,9 +70,16 @@ impl Server {
     }
 }
 
-/// Log in through the API and return the bearer token.
-pub async fn login(url: &str, email: &str, password: &str) -> anyhow::Result<String> {
-    let body: serde_json::Value = reqwest::Client::new()
+/// Log in through the API and return the bearer token; with a TOTP
+/// secret, the second step too (staff must have a second factor).
+pub async fn login(
+    url: &str,
+    email: &str,
+    password: &str,
+    totp_secret: Option<&str>,
+) -> anyhow::Result<String> {
+    let client = reqwest::Client::new();
+    let mut body: serde_json::Value = client
         .post(format!("{url}/api/v1/auth/login"))
         .json(&serde_json::json!({"email": email, "password": password}))
         .send()
@@ -80,6 +87,23 @@ pub async fn login(url: &str, email: &str, password: &str) -> anyhow::Result<Str
         .error_for_status()?
         .json()
         .await?;
+    if body["second_factor_required"] == true {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or_default();
+        let code = totp_secret
+            .and_then(|secret| hippo_server::auth::totp::code_at(secret, now))
+            .ok_or_else(|| anyhow::anyhow!("{email} needs a TOTP code; regenerate the world"))?;
+        body = client
+            .post(format!("{url}/api/v1/auth/login/second-factor"))
+            .json(&serde_json::json!({"pending_token": body["pending_token"], "code": code}))
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+    }
     body["token"]
         .as_str()
         .map(str::to_owned)

@@ -158,8 +158,14 @@ pub async fn soak(options: SoakOptions) -> anyhow::Result<bool> {
     )?;
     let targets = Targets {
         client: Client::builder().pool_max_idle_per_host(1024).build()?,
-        patient: login(&hippo.url, &world.patient_email, PASSWORD).await?,
-        staff: login(&hippo.url, &world.staff_email, PASSWORD).await?,
+        patient: login(&hippo.url, &world.patient_email, PASSWORD, None).await?,
+        staff: login(
+            &hippo.url,
+            &world.staff_email,
+            PASSWORD,
+            world.staff_totp_secret.as_deref(),
+        )
+        .await?,
         url: hippo.url.clone(),
         patient_findings: Arc::new(world.patient_findings.clone()),
         staff_patient: world.staff_patient.clone(),

@@ -23,6 +23,10 @@ pub struct World {
     pub patient_findings: Vec<String>,
     /// A clinician of the first tenant and findings of that tenant.
     pub staff_email: String,
+    /// The clinician's TOTP seed (base32): staff must have a second
+    /// factor, so the load client logs in with a code.
+    #[serde(default)]
+    pub staff_totp_secret: Option<String>,
     pub staff_findings: Vec<String>,
     pub staff_patient: String,
 }
@@ -80,6 +84,7 @@ pub async fn generate(
     let per_patient = findings.div_ceil(patients).max(1);
     let mut progress = hippo_cli::progress::Progress::new("generating", tenants);
     let mut staff_email = String::new();
+    let mut staff_totp_secret = None;
     let mut staff_findings = Vec::new();
     let mut staff_patient = String::new();
     let mut linked: Vec<(TenantId, hippo_core::PatientId, Vec<String>)> = Vec::new();
@@ -102,6 +107,17 @@ pub async fn generate(
             .internal_bench_generate(tenant, share, per_patient, &staff.to_string())
             .await?;
         if t == 0 {
+            let seed = hippo_server::auth::totp::new_seed();
+            store
+                .unscoped_second_factor()
+                .enrol_totp(
+                    hippo_store::LoginSubject::Staff(staff),
+                    &seed,
+                    true,
+                    hippo_core::time_util::now_millis(),
+                )
+                .await?;
+            staff_totp_secret = Some(hippo_server::auth::totp::seed_base32(&seed));
             staff_email = email;
             staff_findings = generated
                 .iter()
@@ -137,6 +153,7 @@ pub async fn generate(
         patient_email,
         patient_findings,
         staff_email,
+        staff_totp_secret,
         staff_findings,
         staff_patient,
     };
