@@ -7,7 +7,8 @@ use serde::Serialize;
 
 use crate::finding::FindingStatus;
 use crate::ids::{
-    AccountId, ApiKeyId, AttachmentId, FindingId, PatientId, RetrievalCodeId, TenantId, ThreadId,
+    AccountId, ApiKeyId, AttachmentId, FindingId, PatientId, RetrievalCodeId, StaffId, TenantId,
+    ThreadId,
 };
 use crate::messaging::ThreadStatus;
 
@@ -83,6 +84,21 @@ pub enum Action {
     RetrievalRedeem,
     /// A code holder downloads the finding's PDF with a one-time link.
     RetrievalPdfDownload,
+    // ---- Staff management and facility settings (issue 12, tenant admins)
+    /// The facility's staff members (never password hashes or factors).
+    StaffList,
+    /// Create a staff member with an invitation mail (no password).
+    StaffCreate,
+    StaffRoleChange,
+    /// Block a member's login and end all their sessions.
+    StaffDeactivate,
+    StaffReactivate,
+    /// A new member sets their first password with an invitation token
+    /// (anonymous: the token is the proof).
+    InvitationAccept,
+    /// The facility's settings (its time zone).
+    TenantSettingsRead,
+    TenantSettingsChange,
 }
 
 /// What kind of object an action touches; recorded in the audit log.
@@ -103,6 +119,8 @@ pub enum ResourceKind {
     Attachment,
     ServiceSwitch,
     RetrievalCode,
+    /// A staff member of a facility (issue 12).
+    StaffMember,
 }
 
 impl ResourceKind {
@@ -122,12 +140,13 @@ impl ResourceKind {
             Self::Attachment => "attachment",
             Self::ServiceSwitch => "service_switch",
             Self::RetrievalCode => "retrieval_code",
+            Self::StaffMember => "staff_member",
         }
     }
 }
 
 impl Action {
-    pub const ALL: [Action; 41] = [
+    pub const ALL: [Action; 49] = [
         Self::Public,
         Self::Login,
         Self::LoginSecondFactor,
@@ -169,6 +188,15 @@ impl Action {
         Self::RetrievalCodeRevoke,
         Self::RetrievalRedeem,
         Self::RetrievalPdfDownload,
+        // Staff management and settings (issue 12)
+        Self::StaffList,
+        Self::StaffCreate,
+        Self::StaffRoleChange,
+        Self::StaffDeactivate,
+        Self::StaffReactivate,
+        Self::InvitationAccept,
+        Self::TenantSettingsRead,
+        Self::TenantSettingsChange,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -214,6 +242,14 @@ impl Action {
             Self::RetrievalCodeRevoke => "retrieval_code_revoke",
             Self::RetrievalRedeem => "retrieval_redeem",
             Self::RetrievalPdfDownload => "retrieval_pdf_download",
+            Self::StaffList => "staff_list",
+            Self::StaffCreate => "staff_create",
+            Self::StaffRoleChange => "staff_role_change",
+            Self::StaffDeactivate => "staff_deactivate",
+            Self::StaffReactivate => "staff_reactivate",
+            Self::InvitationAccept => "invitation_accept",
+            Self::TenantSettingsRead => "tenant_settings_read",
+            Self::TenantSettingsChange => "tenant_settings_change",
         }
     }
 
@@ -227,6 +263,7 @@ impl Action {
                 | Self::LoginSecondFactor
                 | Self::RetrievalRedeem
                 | Self::RetrievalPdfDownload
+                | Self::InvitationAccept
         )
     }
 }
@@ -263,6 +300,11 @@ pub enum ResourceRef {
     RetrievalCode {
         tenant: TenantId,
         code: RetrievalCodeId,
+    },
+    /// A staff member of a tenant (issue 12).
+    StaffUser {
+        tenant: TenantId,
+        staff: StaffId,
     },
     /// An audit record concerning one patient record.
     AuditEntry {

@@ -94,7 +94,8 @@ impl Action {
     /// console, forensics, the switches themselves) are never switched off.
     pub fn services(self) -> &'static [Service] {
         match self {
-            Self::Login | Self::LoginSecondFactor => &[Service::Login],
+            // Setting the first password is part of logging in.
+            Self::Login | Self::LoginSecondFactor | Self::InvitationAccept => &[Service::Login],
             Self::OwnFindingsList | Self::FindingRead | Self::PatientFindingsList => {
                 &[Service::FindingsRead]
             }
@@ -130,6 +131,13 @@ impl Action {
             | Self::ApiKeyList
             | Self::ApiKeyCreate
             | Self::ApiKeyRevoke
+            | Self::StaffList
+            | Self::StaffCreate
+            | Self::StaffRoleChange
+            | Self::StaffDeactivate
+            | Self::StaffReactivate
+            | Self::TenantSettingsRead
+            | Self::TenantSettingsChange
             | Self::AccessLogRead
             | Self::AccessProofRead
             | Self::ForensicsQuery
