@@ -46,6 +46,21 @@ impl UnscopedInvitations {
         Ok(row.is_some())
     }
 
+    /// Record an acceptance refused because the invitation is not open
+    /// (unknown, used, expired, member deactivated: one reason for all).
+    pub async fn record_refusal(&self, origin: &RequestOrigin) -> Result<(), StoreError> {
+        let event = AuditEvent::new(
+            Action::InvitationAccept,
+            ResourceKind::StaffMember,
+            Outcome::NotFound,
+        )
+        .detail("invitation_not_open");
+        self.audit
+            .append(AuditActor::anonymous(), event, origin)
+            .await?;
+        Ok(())
+    }
+
     /// Claim the invitation `token_hash` and set its member's password to
     /// `password_hash`, audited in the same transaction. `None` (audited
     /// as not found) when the token is unknown, used, expired, or its
@@ -70,15 +85,7 @@ impl UnscopedInvitations {
         .rows_affected();
         if claimed != 1 {
             drop(tx);
-            let event = AuditEvent::new(
-                Action::InvitationAccept,
-                ResourceKind::StaffMember,
-                Outcome::NotFound,
-            )
-            .detail("invitation_not_open");
-            self.audit
-                .append(AuditActor::anonymous(), event, origin)
-                .await?;
+            self.record_refusal(origin).await?;
             return Ok(None);
         }
         let row = sqlx::query("SELECT staff_id, tenant_id FROM staff_invitations WHERE token_hash = $1")

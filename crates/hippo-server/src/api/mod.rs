@@ -11,6 +11,8 @@ pub mod json;
 pub mod openapi;
 pub mod patients;
 pub mod retrieval;
+pub mod settings;
+pub mod staff;
 pub mod switches;
 pub mod tenants;
 pub mod threads;

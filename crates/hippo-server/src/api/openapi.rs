@@ -6,6 +6,7 @@ use utoipa::{Modify, OpenApi};
 
 use crate::api::{access_log, alerts, api_keys, auth, findings, forensics};
 use crate::api::{patients, retrieval, switches, tenants, threads};
+use crate::api::{settings, staff};
 
 struct BearerAuth;
 
@@ -38,6 +39,8 @@ impl Modify for BearerAuth {
         openapi_json,
         retrieval::issue, retrieval::list, retrieval::revoke,
         retrieval::redeem, retrieval::pdf,
+        staff::list, staff::create, staff::change_role, staff::deactivate, staff::reactivate,
+        settings::get, settings::change,
     ),
     modifiers(&BearerAuth),
 )]
