@@ -97,6 +97,7 @@ fn anonymous_routes_are_exactly_the_known_few() {
         [
             "GET /api/v1/openapi.json",
             "GET /api/v1/retrieval/pdf/{token}",
+            "GET /invitation",
             "GET /language",
             "GET /login",
             "GET /login/second-factor",
@@ -106,6 +107,7 @@ fn anonymous_routes_are_exactly_the_known_few() {
             "POST /api/v1/auth/login",
             "POST /api/v1/auth/login/second-factor",
             "POST /api/v1/retrieval",
+            "POST /invitation",
             "POST /login",
             "POST /login/second-factor",
             "POST /retrieve",
