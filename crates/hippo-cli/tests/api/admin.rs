@@ -543,3 +543,48 @@ async fn admin_load_150_concurrent_acceptances_of_one_invitation_exactly_one_win
         1
     );
 }
+
+/// Beneath the page's bounded hashing (which sheds most of a burst with
+/// 429 before the store is reached), the claim itself: 200 concurrent
+/// acceptances of one token in the store, exactly one sets a password.
+#[tokio::test]
+async fn admin_load_200_concurrent_claims_of_one_invitation_in_the_store_one_wins() {
+    let app = spawn_app().await;
+    let admin = app.login("admin@labor-nord").await;
+    let email = "claim-race@labor-nord.example";
+    invite(&app, &admin, email, "clinician").await;
+    let token_hash = hippo_server::auth::token::hash_token(&mailed_token(&app, email).await);
+    let invitations = app.store.unscoped_invitations();
+    let origin = hippo_core::audit::RequestOrigin {
+        request_id: "claim-race".into(),
+        route: None,
+        client_addr: None,
+        user_agent: None,
+    };
+    let claims = (0..200).map(|i| {
+        let (invitations, origin, token_hash) = (&invitations, &origin, &token_hash);
+        async move {
+            invitations
+                .accept(token_hash, &format!("hash-{i}"), origin)
+                .await
+                .unwrap()
+        }
+    });
+    let outcomes = futures_util::future::join_all(claims).await;
+    let winners: Vec<_> = outcomes.iter().flatten().collect();
+    assert_eq!(winners.len(), 1);
+    let stored: String = sqlx::query_scalar("SELECT password_hash FROM staff_users WHERE email = $1")
+        .bind(email)
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert!(stored.starts_with("hash-"), "{stored}");
+    assert_eq!(
+        app.count(
+            "SELECT COUNT(*) FROM audit_records WHERE action = 'invitation_accept' \
+             AND outcome = 'not_found' AND request_id = 'claim-race'"
+        )
+        .await,
+        199
+    );
+}
