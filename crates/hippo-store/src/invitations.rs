@@ -88,10 +88,11 @@ impl UnscopedInvitations {
             self.record_refusal(origin).await?;
             return Ok(None);
         }
-        let row = sqlx::query("SELECT staff_id, tenant_id FROM staff_invitations WHERE token_hash = $1")
-            .bind(token_hash)
-            .fetch_one(&mut *tx)
-            .await?;
+        let row =
+            sqlx::query("SELECT staff_id, tenant_id FROM staff_invitations WHERE token_hash = $1")
+                .bind(token_hash)
+                .fetch_one(&mut *tx)
+                .await?;
         let accepted = AcceptedInvitation {
             staff_id: parse(&row, "staff_id")?,
             tenant_id: parse(&row, "tenant_id")?,

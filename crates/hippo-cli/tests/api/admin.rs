@@ -132,7 +132,11 @@ async fn admin_invites_a_member_who_sets_their_own_password_once() {
     assert!(!reopened.contains("name=\"password\""));
     assert!(reopened.contains(INVALID), "{reopened}");
     let login = app.login_raw(email, password).await;
-    assert_ne!(login.status(), StatusCode::UNAUTHORIZED, "the set password works");
+    assert_ne!(
+        login.status(),
+        StatusCode::UNAUTHORIZED,
+        "the set password works"
+    );
     let wrong = app.login_raw(email, "Ein anderer langer Satz").await;
     assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
     // Audited: the creation by the admin, the acceptance, the refusal.
@@ -169,15 +173,26 @@ async fn admin_of_one_tenant_cannot_list_change_or_deactivate_staff_of_another()
     let admin_a = app.login("admin@labor-nord").await;
     let listed = app.get_json("/api/v1/staff", &admin_a).await;
     let listed = listed.as_array().unwrap();
-    let emails: Vec<&str> = listed.iter().map(|m| m["email"].as_str().unwrap()).collect();
-    assert!(emails.iter().any(|e| e.starts_with("a.keller")), "{emails:?}");
+    let emails: Vec<&str> = listed
+        .iter()
+        .map(|m| m["email"].as_str().unwrap())
+        .collect();
     assert!(
-        !emails.iter().any(|e| e.starts_with("j.petersen") || e.starts_with("admin@testzentrum")),
+        emails.iter().any(|e| e.starts_with("a.keller")),
+        "{emails:?}"
+    );
+    assert!(
+        !emails
+            .iter()
+            .any(|e| e.starts_with("j.petersen") || e.starts_with("admin@testzentrum")),
         "another tenant's staff listed: {emails:?}"
     );
     // Nothing secret in the list.
     let text = serde_json::to_string(listed).unwrap();
-    assert!(!text.contains("argon2") && !text.contains("password"), "{text}");
+    assert!(
+        !text.contains("argon2") && !text.contains("password"),
+        "{text}"
+    );
 
     let foreign = app.actor_id(&app.user("j.petersen").email).await;
     let foreign_admin = app.actor_id(&app.user("admin@testzentrum").email).await;
@@ -205,14 +220,20 @@ async fn admin_of_one_tenant_cannot_list_change_or_deactivate_staff_of_another()
         1
     );
     let still = app.login("j.petersen").await;
-    assert_eq!(app.get("/api/v1/patients", &still).await.status(), StatusCode::OK);
+    assert_eq!(
+        app.get("/api/v1/patients", &still).await.status(),
+        StatusCode::OK
+    );
 
     // Clinicians and assistants: forbidden on the collection, not found
     // on members, even of their own facility.
     let own_member = app.actor_id(&app.user("l.vogel").email).await;
     for prefix in ["a.keller", "l.vogel"] {
         let staff = app.login(prefix).await;
-        assert_eq!(app.get("/api/v1/staff", &staff).await.status(), StatusCode::FORBIDDEN);
+        assert_eq!(
+            app.get("/api/v1/staff", &staff).await.status(),
+            StatusCode::FORBIDDEN
+        );
         let create = app
             .post_json(
                 "/api/v1/staff",
@@ -225,10 +246,22 @@ async fn admin_of_one_tenant_cannot_list_change_or_deactivate_staff_of_another()
             .post_empty(&format!("/api/v1/staff/{own_member}/deactivate"), &staff)
             .await;
         assert_eq!(deactivate.status(), StatusCode::NOT_FOUND);
-        assert_eq!(app.get("/api/v1/settings", &staff).await.status(), StatusCode::FORBIDDEN);
-        assert_eq!(app.web_get("/staff", &staff).await.status(), StatusCode::FORBIDDEN);
-        assert_eq!(app.web_get("/api-keys", &staff).await.status(), StatusCode::FORBIDDEN);
-        assert_eq!(app.web_get("/settings", &staff).await.status(), StatusCode::FORBIDDEN);
+        assert_eq!(
+            app.get("/api/v1/settings", &staff).await.status(),
+            StatusCode::FORBIDDEN
+        );
+        assert_eq!(
+            app.web_get("/staff", &staff).await.status(),
+            StatusCode::FORBIDDEN
+        );
+        assert_eq!(
+            app.web_get("/api-keys", &staff).await.status(),
+            StatusCode::FORBIDDEN
+        );
+        assert_eq!(
+            app.web_get("/settings", &staff).await.status(),
+            StatusCode::FORBIDDEN
+        );
     }
     assert_eq!(
         app.count(&format!(
@@ -272,10 +305,16 @@ async fn admin_deactivation_ends_every_session_at_once_and_blocks_login() {
         );
     }
     let page = app.web_get("/patients", &clinician).await;
-    assert_eq!(page.status(), StatusCode::SEE_OTHER, "the browser session ended too");
     assert_eq!(
-        app.count(&format!("SELECT COUNT(*) FROM sessions WHERE staff_id = '{id}'"))
-            .await,
+        page.status(),
+        StatusCode::SEE_OTHER,
+        "the browser session ended too"
+    );
+    assert_eq!(
+        app.count(&format!(
+            "SELECT COUNT(*) FROM sessions WHERE staff_id = '{id}'"
+        ))
+        .await,
         0
     );
     let user = app.user("a.keller");
@@ -287,7 +326,10 @@ async fn admin_deactivation_ends_every_session_at_once_and_blocks_login() {
         .await;
     assert_eq!(reactivated.status(), StatusCode::OK);
     let back = app.login("a.keller").await;
-    assert_eq!(app.get("/api/v1/patients", &back).await.status(), StatusCode::OK);
+    assert_eq!(
+        app.get("/api/v1/patients", &back).await.status(),
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]
@@ -334,7 +376,10 @@ async fn admin_cannot_demote_or_deactivate_themself_and_roles_take_effect_at_onc
         )
         .await;
     assert_eq!(changed.status(), StatusCode::OK);
-    assert_eq!(app.get("/api/v1/staff", &clinician).await.status(), StatusCode::OK);
+    assert_eq!(
+        app.get("/api/v1/staff", &clinician).await.status(),
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]
@@ -368,11 +413,20 @@ async fn admin_time_zone_new_york_shows_a_findings_date_there_and_bad_zones_are_
 
     let settings = app.get_json("/api/v1/settings", &admin).await;
     assert_eq!(settings["time_zone"], "Europe/Berlin");
-    for bad in ["Mars/Olympus", "", "Europe/Berlin\u{0}", "../../etc/localtime"] {
+    for bad in [
+        "Mars/Olympus",
+        "",
+        "Europe/Berlin\u{0}",
+        "../../etc/localtime",
+    ] {
         let refused = app
             .post_json("/api/v1/settings", &admin, &json!({"time_zone": bad}))
             .await;
-        assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY, "{bad:?}");
+        assert_eq!(
+            refused.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{bad:?}"
+        );
     }
     assert_eq!(
         app.get_json("/api/v1/settings", &admin).await["time_zone"],
@@ -463,7 +517,11 @@ async fn admin_pages_list_staff_create_keys_shown_once_and_revoke_only_when_conf
         .await
         .unwrap();
     let unconfirmed = app
-        .web_post_form(&format!("/api-keys/{key_id}/revoke"), &admin, &[("csrf", &csrf)])
+        .web_post_form(
+            &format!("/api-keys/{key_id}/revoke"),
+            &admin,
+            &[("csrf", &csrf)],
+        )
         .await;
     assert_eq!(unconfirmed.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(
@@ -573,11 +631,12 @@ async fn admin_load_200_concurrent_claims_of_one_invitation_in_the_store_one_win
     let outcomes = futures_util::future::join_all(claims).await;
     let winners: Vec<_> = outcomes.iter().flatten().collect();
     assert_eq!(winners.len(), 1);
-    let stored: String = sqlx::query_scalar("SELECT password_hash FROM staff_users WHERE email = $1")
-        .bind(email)
-        .fetch_one(&app.db)
-        .await
-        .unwrap();
+    let stored: String =
+        sqlx::query_scalar("SELECT password_hash FROM staff_users WHERE email = $1")
+            .bind(email)
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
     assert!(stored.starts_with("hash-"), "{stored}");
     assert_eq!(
         app.count(

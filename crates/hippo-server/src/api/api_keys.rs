@@ -84,7 +84,8 @@ pub async fn create(
     caller: Authorized,
     ApiJson(request): ApiJson<CreateApiKeyRequest>,
 ) -> Result<(StatusCode, Json<CreatedApiKey>), ApiError> {
-    let (record, secret) = issue_key(&state, &caller, &request.name, request.expires_in_days).await?;
+    let (record, secret) =
+        issue_key(&state, &caller, &request.name, request.expires_in_days).await?;
     Ok((
         StatusCode::CREATED,
         Json(CreatedApiKey {
@@ -107,12 +108,16 @@ pub async fn issue_key(
     let staff = caller.staff()?;
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
-        return Err(Failure::Invalid("name: 1 to 100 printable characters".into()));
+        return Err(Failure::Invalid(
+            "name: 1 to 100 printable characters".into(),
+        ));
     }
     let max_days = max_validity_days(state);
     let days = expires_in_days.unwrap_or(max_days);
     if days == 0 || days > max_days {
-        return Err(Failure::Invalid(format!("expires_in_days: 1 to {max_days}")));
+        return Err(Failure::Invalid(format!(
+            "expires_in_days: 1 to {max_days}"
+        )));
     }
     let expires_at = now_millis() + i64::from(days) * MILLIS_PER_DAY;
     let secret = new_api_key();

@@ -158,7 +158,13 @@ pub async fn create(
     caller: Authorized,
     ApiJson(request): ApiJson<CreateStaffRequest>,
 ) -> Result<(StatusCode, Json<StaffMemberView>), ApiError> {
-    let member = create_member(&caller, &request.display_name, &request.email, &request.role).await?;
+    let member = create_member(
+        &caller,
+        &request.display_name,
+        &request.email,
+        &request.role,
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json((&*member).into())))
 }
 

@@ -42,8 +42,7 @@ pub fn notice_text(notice: &ClaimedNotice, login_url: &str) -> String {
 }
 
 /// The subject of a staff invitation: it names no facility and no person.
-pub const INVITATION_SUBJECT: &str =
-    "Einladung zu Hippo / Invitation to Hippo";
+pub const INVITATION_SUBJECT: &str = "Einladung zu Hippo / Invitation to Hippo";
 
 /// The plain-text body of a staff invitation (issue 12), linking to
 /// `invitation_url` (which carries the one-time token). No health data,

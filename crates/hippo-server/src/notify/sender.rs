@@ -16,8 +16,8 @@ use rand::Rng;
 use secrecy::ExposeSecret;
 
 use super::mail::{INVITATION_SUBJECT, NOTICE_SUBJECT, invitation_text, notice_text};
-use hippo_store::NoticeKind;
 use super::{NotifyConfig, SmtpSecurity};
+use hippo_store::NoticeKind;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SendError {

@@ -104,7 +104,9 @@ fn checked_password(form: &InvitationForm) -> Result<(), Failure> {
         )));
     }
     if form.password != form.password_repeat {
-        return Err(Failure::Invalid("password_repeat: the two passwords differ".into()));
+        return Err(Failure::Invalid(
+            "password_repeat: the two passwords differ".into(),
+        ));
     }
     Ok(())
 }
@@ -117,7 +119,14 @@ pub async fn submit(
 ) -> Result<Response, WebError> {
     if !session_less_form_csrf_ok(&jar, &form.csrf) {
         let open = is_open(&state, &form.token).await?;
-        return answer(&state, jar, form.token, open, false, Some(Failure::CsrfMismatch));
+        return answer(
+            &state,
+            jar,
+            form.token,
+            open,
+            false,
+            Some(Failure::CsrfMismatch),
+        );
     }
     if !is_open(&state, &form.token).await? {
         // Recorded like a lost race: one not-found record.

@@ -74,10 +74,14 @@ pub async fn list(
                 is_self: m.id.to_string() == me,
             })
             .collect(),
-        roles: [StaffRole::Clinician, StaffRole::Assistant, StaffRole::TenantAdmin]
-            .into_iter()
-            .map(|r| (r.as_str(), role_label(&ui, r)))
-            .collect(),
+        roles: [
+            StaffRole::Clinician,
+            StaffRole::Assistant,
+            StaffRole::TenantAdmin,
+        ]
+        .into_iter()
+        .map(|r| (r.as_str(), role_label(&ui, r)))
+        .collect(),
         invited: query.invited.is_some(),
         ui,
     })

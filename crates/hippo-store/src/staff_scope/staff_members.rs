@@ -202,14 +202,8 @@ impl StaffScope {
             "UPDATE staff_users SET deactivated_at = COALESCE(deactivated_at, $1) \
              WHERE tenant_id = $2 AND id = $3 AND (role <> 'tenant_admin' OR {ANOTHER_ACTIVE_ADMIN})"
         );
-        self.change_member(
-            Action::StaffDeactivate,
-            id,
-            set,
-            None,
-            "deactivated".into(),
-        )
-        .await
+        self.change_member(Action::StaffDeactivate, id, set, None, "deactivated".into())
+            .await
     }
 
     pub async fn reactivate_staff_member(
@@ -220,14 +214,8 @@ impl StaffScope {
         let set = "UPDATE staff_users SET deactivated_at = NULL \
                    WHERE tenant_id = $2 AND id = $3 AND $1 = $1"
             .to_owned();
-        self.change_member(
-            Action::StaffReactivate,
-            id,
-            set,
-            None,
-            "reactivated".into(),
-        )
-        .await
+        self.change_member(Action::StaffReactivate, id, set, None, "reactivated".into())
+            .await
     }
 
     /// One change of a member: gated load (foreign and absent IDs answer
@@ -302,7 +290,11 @@ impl StaffScope {
         };
         let access = Access::of(self.tenant).concerning(self.tenant, None);
         self.gk
-            .admit(self.gk.checked(settings), ResourceKind::Tenant, vec![access])
+            .admit(
+                self.gk.checked(settings),
+                ResourceKind::Tenant,
+                vec![access],
+            )
             .await
     }
 
