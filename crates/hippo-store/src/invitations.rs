@@ -111,7 +111,7 @@ impl UnscopedInvitations {
         .concerning(accepted.tenant_id, None)
         .detail("password_set");
         let mut record = self.audit.record(AuditActor::anonymous(), event, origin);
-        insert(&mut *tx, &mut record).await?;
+        insert(&mut tx, &mut record).await?;
         tx.commit().await?;
         Ok(Some(accepted))
     }

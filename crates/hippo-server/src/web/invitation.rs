@@ -71,11 +71,11 @@ async fn is_open(state: &AppState, token: &str) -> Result<bool, WebError> {
     if !is_well_formed(token) {
         return Ok(false);
     }
-    Ok(state
+    state
         .invitations()
         .is_open(&hash_token(token))
         .await
-        .map_err(|e| WebError(e.into()))?)
+        .map_err(|e| WebError(e.into()))
 }
 
 pub async fn form(
