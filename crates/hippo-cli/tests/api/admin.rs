@@ -647,3 +647,52 @@ async fn admin_load_200_concurrent_claims_of_one_invitation_in_the_store_one_win
         199
     );
 }
+
+/// The invitation goes out through the outbox as a mail of its own kind:
+/// bilingual, with the one-time link, no name and no facility; the token
+/// leaves the outbox row once the mail is sent, and the mailed link works.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_smtp_invitation_mail_carries_the_link_and_nothing_else() {
+    use crate::helpers::{NOTIFY_BASE_URL, SmtpSink, outbox_drained, test_app};
+    let sink = SmtpSink::start().await;
+    let app = test_app()
+        .configure(|c| c.notifications = Some(sink.notify_config()))
+        .spawn()
+        .await;
+    let admin = app.login("admin@labor-nord").await;
+    let email = "mailed@labor-nord.example";
+    invite(&app, &admin, email, "clinician").await;
+    outbox_drained(&app.db).await;
+    let mails = sink.mails();
+    let mail = mails
+        .iter()
+        .find(|m| m.rcpt_tos == [email.to_owned()])
+        .expect("the invitation mail");
+    assert_eq!(mail.subject, hippo_server::notify::INVITATION_SUBJECT);
+    let prefix = format!("{NOTIFY_BASE_URL}invitation?token=");
+    let start = mail.body.find(&prefix).expect("the link") + prefix.len();
+    let token = &mail.body[start..start + 64];
+    assert!(mail.body.contains("Passwort") && mail.body.contains("password"));
+    for absent in ["Nora", "Labor Nord", "labor-nord"] {
+        assert!(!mail.body.contains(absent), "{absent:?} in:\n{}", mail.body);
+    }
+    // Sent: the plain token is gone from the outbox.
+    assert_eq!(
+        app.count(&format!(
+            "SELECT COUNT(*) FROM notification_outbox WHERE recipient = '{email}' \
+             AND state = 'sent' AND link_token IS NULL"
+        ))
+        .await,
+        1
+    );
+    let (cookie, csrf, _) = invitation_form(&app, token).await;
+    let done = accept(
+        &app,
+        &cookie,
+        &csrf,
+        token,
+        "Ein langer Satz als Passwort 2026",
+    )
+    .await;
+    assert!(done.contains(DONE), "{done}");
+}
