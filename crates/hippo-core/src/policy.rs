@@ -7,7 +7,8 @@ use serde::Serialize;
 
 use crate::finding::FindingStatus;
 use crate::ids::{
-    AccountId, ApiKeyId, AttachmentId, FindingId, PatientId, RetrievalCodeId, TenantId, ThreadId,
+    AccountId, ApiKeyId, AttachmentId, FindingId, PatientId, RetrievalCodeId, StaffId, TenantId,
+    ThreadId,
 };
 use crate::messaging::ThreadStatus;
 
@@ -98,6 +99,21 @@ pub enum Action {
     AccountTotpRemove,
     /// A new set of one's own recovery codes, with a current code.
     AccountRecoveryCodesRenew,
+    // ---- Staff management and facility settings (issue 12, tenant admins)
+    /// The facility's staff members (never password hashes or factors).
+    StaffList,
+    /// Create a staff member with an invitation mail (no password).
+    StaffCreate,
+    StaffRoleChange,
+    /// Block a member's login and end all their sessions.
+    StaffDeactivate,
+    StaffReactivate,
+    /// A new member sets their first password with an invitation token
+    /// (anonymous: the token is the proof).
+    InvitationAccept,
+    /// The facility's settings (its time zone).
+    TenantSettingsRead,
+    TenantSettingsChange,
 }
 
 /// What kind of object an action touches; recorded in the audit log.
@@ -120,6 +136,8 @@ pub enum ResourceKind {
     RetrievalCode,
     /// One's own second factors (TOTP, recovery codes).
     SecondFactor,
+    /// A staff member of a facility (issue 12).
+    StaffMember,
 }
 
 impl ResourceKind {
@@ -140,12 +158,13 @@ impl ResourceKind {
             Self::ServiceSwitch => "service_switch",
             Self::RetrievalCode => "retrieval_code",
             Self::SecondFactor => "second_factor",
+            Self::StaffMember => "staff_member",
         }
     }
 }
 
 impl Action {
-    pub const ALL: [Action; 47] = [
+    pub const ALL: [Action; 55] = [
         Self::Public,
         Self::Login,
         Self::LoginSecondFactor,
@@ -194,6 +213,15 @@ impl Action {
         Self::AccountTotpEnrol,
         Self::AccountTotpRemove,
         Self::AccountRecoveryCodesRenew,
+        // Staff management and settings (issue 12)
+        Self::StaffList,
+        Self::StaffCreate,
+        Self::StaffRoleChange,
+        Self::StaffDeactivate,
+        Self::StaffReactivate,
+        Self::InvitationAccept,
+        Self::TenantSettingsRead,
+        Self::TenantSettingsChange,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -245,6 +273,14 @@ impl Action {
             Self::AccountTotpEnrol => "account_totp_enrol",
             Self::AccountTotpRemove => "account_totp_remove",
             Self::AccountRecoveryCodesRenew => "account_recovery_codes_renew",
+            Self::StaffList => "staff_list",
+            Self::StaffCreate => "staff_create",
+            Self::StaffRoleChange => "staff_role_change",
+            Self::StaffDeactivate => "staff_deactivate",
+            Self::StaffReactivate => "staff_reactivate",
+            Self::InvitationAccept => "invitation_accept",
+            Self::TenantSettingsRead => "tenant_settings_read",
+            Self::TenantSettingsChange => "tenant_settings_change",
         }
     }
 
@@ -259,6 +295,7 @@ impl Action {
                 | Self::LoginEnrol
                 | Self::RetrievalRedeem
                 | Self::RetrievalPdfDownload
+                | Self::InvitationAccept
         )
     }
 }
@@ -295,6 +332,11 @@ pub enum ResourceRef {
     RetrievalCode {
         tenant: TenantId,
         code: RetrievalCodeId,
+    },
+    /// A staff member of a tenant (issue 12).
+    StaffUser {
+        tenant: TenantId,
+        staff: StaffId,
     },
     /// An audit record concerning one patient record.
     AuditEntry {

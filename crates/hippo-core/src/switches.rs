@@ -94,7 +94,10 @@ impl Action {
     /// console, forensics, the switches themselves) are never switched off.
     pub fn services(self) -> &'static [Service] {
         match self {
-            Self::Login | Self::LoginSecondFactor | Self::LoginEnrol => &[Service::Login],
+            // Enrolling a factor and setting the first password are part of logging in.
+            Self::Login | Self::LoginSecondFactor | Self::LoginEnrol | Self::InvitationAccept => {
+                &[Service::Login]
+            }
             Self::OwnFindingsList | Self::FindingRead | Self::PatientFindingsList => {
                 &[Service::FindingsRead]
             }
@@ -136,6 +139,13 @@ impl Action {
             | Self::ApiKeyList
             | Self::ApiKeyCreate
             | Self::ApiKeyRevoke
+            | Self::StaffList
+            | Self::StaffCreate
+            | Self::StaffRoleChange
+            | Self::StaffDeactivate
+            | Self::StaffReactivate
+            | Self::TenantSettingsRead
+            | Self::TenantSettingsChange
             | Self::AccessLogRead
             | Self::AccessProofRead
             // Facility portal (issue 12): like the patient's own history.

@@ -167,6 +167,10 @@ fn resource_entity(resource: &ResourceRef) -> Option<Entity> {
             uid("ApiKey", key)?,
             vec![("tenant", ent(tenant_uid(tenant)?))],
         ),
+        ResourceRef::StaffUser { tenant, staff } => entity(
+            uid("StaffUser", staff)?,
+            vec![("tenant", ent(tenant_uid(tenant)?))],
+        ),
         ResourceRef::RetrievalCode { tenant, code } => entity(
             uid("RetrievalCode", code)?,
             vec![("tenant", ent(tenant_uid(tenant)?))],

@@ -169,6 +169,28 @@ const ROUTES: &[Row] = {
         ("POST", "/account/totp/finish", A::AccountTotpEnrol, R::SecondFactor, PATIENTS),
         ("POST", "/account/totp/remove", A::AccountTotpRemove, R::SecondFactor, PATIENTS),
         ("POST", "/account/recovery-codes", A::AccountRecoveryCodesRenew, R::SecondFactor, WITH_SESSION),
+        // Staff management, API keys page and facility settings (issue 12):
+        // tenant admins of their own facility; the invitation is anonymous
+        // (its token is the proof).
+        ("GET", "/api/v1/staff", A::StaffList, R::StaffMember, ADMINS),
+        ("POST", "/api/v1/staff", A::StaffCreate, R::StaffMember, ADMINS),
+        ("POST", "/api/v1/staff/{id}/role", A::StaffRoleChange, R::StaffMember, ADMINS),
+        ("POST", "/api/v1/staff/{id}/deactivate", A::StaffDeactivate, R::StaffMember, ADMINS),
+        ("POST", "/api/v1/staff/{id}/reactivate", A::StaffReactivate, R::StaffMember, ADMINS),
+        ("GET", "/api/v1/settings", A::TenantSettingsRead, R::Tenant, ADMINS),
+        ("POST", "/api/v1/settings", A::TenantSettingsChange, R::Tenant, ADMINS),
+        ("GET", "/staff", A::StaffList, R::StaffMember, ADMINS),
+        ("POST", "/staff", A::StaffCreate, R::StaffMember, ADMINS),
+        ("POST", "/staff/{id}/role", A::StaffRoleChange, R::StaffMember, ADMINS),
+        ("POST", "/staff/{id}/deactivate", A::StaffDeactivate, R::StaffMember, ADMINS),
+        ("POST", "/staff/{id}/reactivate", A::StaffReactivate, R::StaffMember, ADMINS),
+        ("GET", "/api-keys", A::ApiKeyList, R::ApiKey, ADMINS),
+        ("POST", "/api-keys", A::ApiKeyCreate, R::ApiKey, ADMINS),
+        ("POST", "/api-keys/{id}/revoke", A::ApiKeyRevoke, R::ApiKey, ADMINS),
+        ("GET", "/settings", A::TenantSettingsRead, R::Tenant, ADMINS),
+        ("POST", "/settings", A::TenantSettingsChange, R::Tenant, ADMINS),
+        ("GET", "/invitation", A::Public, R::None, ANONYMOUS),
+        ("POST", "/invitation", A::InvitationAccept, R::StaffMember, ANONYMOUS),
     ]
 };
 

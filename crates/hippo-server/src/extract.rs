@@ -226,6 +226,9 @@ impl FromRequestParts<AppState> for Authorized {
         if let Some(outage) = switched_off(state, &spec, &principal) {
             return Err(reject(Failure::ServiceOff(outage)));
         }
+        if spec.surface == Surface::Web {
+            crate::i18n::zone::show_dates_in(viewer_zone(state, &principal).await);
+        }
         let gate = state.policy().gate(&principal);
         let scope = state
             .scope_for(&principal, meta.origin.clone(), gate.clone(), spec.action)
@@ -239,6 +242,25 @@ impl FromRequestParts<AppState> for Authorized {
             audit,
             gate,
         })
+    }
+}
+
+/// The zone a viewer's pages show dates in (issue 12): staff their
+/// facility's, operators UTC (pages name the zone), patients their one
+/// facility's, or the default when they are patients of several (a page
+/// of one finding switches to that finding's facility).
+async fn viewer_zone(state: &AppState, principal: &Principal) -> jiff::tz::TimeZone {
+    match principal {
+        Principal::Operator { .. } => jiff::tz::TimeZone::UTC,
+        Principal::Staff { tenant_id, .. } | Principal::LabSystem { tenant_id, .. } => {
+            state.tenant_zone(*tenant_id).await
+        }
+        Principal::Patient { links, .. } => match links.first() {
+            Some(first) if links.iter().all(|l| l.tenant_id == first.tenant_id) => {
+                state.tenant_zone(first.tenant_id).await
+            }
+            _ => crate::i18n::format::time_zone(crate::i18n::format::DEFAULT_TIME_ZONE),
+        },
     }
 }
 

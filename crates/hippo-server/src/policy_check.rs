@@ -119,6 +119,18 @@ fn own_object(
         },
         // Anonymous routes: the code holder is no principal of a session.
         Action::RetrievalRedeem | Action::RetrievalPdfDownload => ResourceRef::Platform,
+        // Staff management and settings (issue 12).
+        Action::StaffList
+        | Action::StaffCreate
+        | Action::TenantSettingsRead
+        | Action::TenantSettingsChange => ResourceRef::Tenant(tenant),
+        Action::StaffRoleChange | Action::StaffDeactivate | Action::StaffReactivate => {
+            ResourceRef::StaffUser {
+                tenant,
+                staff: StaffId::random(),
+            }
+        }
+        Action::InvitationAccept => ResourceRef::Platform,
         Action::Public
         | Action::Login
         | Action::LoginSecondFactor

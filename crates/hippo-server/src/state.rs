@@ -122,6 +122,28 @@ impl AppState {
         self.inner.store.unscoped_auth()
     }
 
+    /// New staff members accept their invitations (issue 12).
+    pub(crate) fn invitations(&self) -> hippo_store::invitations::UnscopedInvitations {
+        self.inner.store.unscoped_invitations()
+    }
+
+    /// The time zone of `tenant`'s pages; the default one if the tenant
+    /// is unknown or the database does not answer (a date shown in the
+    /// default zone is better than no page).
+    pub(crate) async fn tenant_zone(&self, tenant: hippo_core::TenantId) -> jiff::tz::TimeZone {
+        let name = match self.sessions().tenant_time_zone(tenant).await {
+            Ok(name) => name,
+            Err(e) => {
+                tracing::warn!(error = %hippo_store::chain(&e), "tenant time zone unavailable");
+                None
+            }
+        };
+        crate::i18n::format::time_zone(
+            name.as_deref()
+                .unwrap_or(crate::i18n::format::DEFAULT_TIME_ZONE),
+        )
+    }
+
     /// TOTP factors, pending logins and recovery codes.
     pub(crate) fn second_factors(&self) -> SecondFactorStore {
         self.inner.store.unscoped_second_factor()

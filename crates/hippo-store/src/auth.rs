@@ -88,6 +88,7 @@ impl AuthStore {
     pub async fn credentials(&self, email: &str) -> Result<Option<Credentials>, StoreError> {
         let row = sqlx::query(
             "SELECT 'staff' AS kind, id, password_hash FROM staff_users WHERE lower(email) = lower($1) \
+             AND deactivated_at IS NULL \
              UNION ALL SELECT 'account', id, password_hash FROM accounts WHERE lower(email) = lower($1) \
              UNION ALL SELECT 'operator', id, password_hash FROM operators WHERE lower(email) = lower($1) LIMIT 1",
         )
@@ -134,7 +135,29 @@ impl AuthStore {
         .bind(surface.as_str())
         .execute(&self.pool)
         .await?;
+        if let LoginSubject::Staff(id) = subject {
+            // For the admin's staff list (issue 12).
+            sqlx::query("UPDATE staff_users SET last_login_at = $1 WHERE id = $2")
+                .bind(now)
+                .bind(id.to_string())
+                .execute(&self.pool)
+                .await?;
+        }
         Ok(())
+    }
+
+    /// The IANA time zone a facility's pages show dates in (issue 12);
+    /// `None` for an unknown tenant. Metadata, no patient data.
+    pub async fn tenant_time_zone(
+        &self,
+        tenant: hippo_core::TenantId,
+    ) -> Result<Option<String>, StoreError> {
+        Ok(sqlx::query("SELECT time_zone FROM tenants WHERE id = $1")
+            .bind(tenant.to_string())
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|row| row.try_get::<String, _>("time_zone"))
+            .transpose()?)
     }
 
     /// The principal of a live session, refreshing its idle clock. Expired
@@ -228,7 +251,7 @@ const SESSION_WITH_PRINCIPAL: &str = "SELECT s.staff_id, s.account_id, s.operato
      a.id AS account_found, a.display_name AS account_name, \
      ap.tenant_id AS link_tenant_id, ap.patient_id AS link_patient_id \
      FROM sessions s \
-     LEFT JOIN staff_users st ON st.id = s.staff_id \
+     LEFT JOIN staff_users st ON st.id = s.staff_id AND st.deactivated_at IS NULL \
      LEFT JOIN operators o ON o.id = s.operator_id \
      LEFT JOIN accounts a ON a.id = s.account_id \
      LEFT JOIN account_patients ap ON ap.account_id = s.account_id \
@@ -263,7 +286,7 @@ async fn principal_on(
     match subject {
         LoginSubject::Staff(id) => sqlx::query(
             "SELECT tenant_id AS staff_tenant_id, role AS staff_role, display_name AS staff_name \
-             FROM staff_users WHERE id = $1",
+             FROM staff_users WHERE id = $1 AND deactivated_at IS NULL",
         )
         .bind(id.to_string())
         .fetch_optional(conn)

@@ -450,6 +450,11 @@ impl Store {
         crate::retrieval::UnscopedRetrievalDesk::new(self.pool.clone(), self.audit_log())
     }
 
+    /// New staff members accept their invitations (anonymous, by token).
+    pub fn unscoped_invitations(&self) -> crate::invitations::UnscopedInvitations {
+        crate::invitations::UnscopedInvitations::new(self.pool.clone(), self.audit_log())
+    }
+
     /// The handle of a code holder (after `unscoped_retrieval`) for one
     /// request to a route that declared `declared`.
     pub fn code_holder_scope(

@@ -27,6 +27,7 @@ mod db;
 mod error;
 pub mod forensics;
 pub mod incidents;
+pub mod invitations;
 mod messaging;
 mod model;
 mod operator_scope;
@@ -62,7 +63,7 @@ pub use messaging::{
 };
 pub use model::{
     AccessEntry, ApiKeyRecord, FindingDetail, FindingPdf, FindingSummary, PatientRecord,
-    RetrievalCodeRecord, TenantKind, TenantSummary, TrendPoint,
+    RetrievalCodeRecord, StaffMemberRecord, TenantKind, TenantSettings, TenantSummary, TrendPoint,
 };
 pub use operator_scope::OperatorScope;
 pub use outbox::{ClaimedNotice, Notice, NoticeKind, OutboxCounts, UnscopedOutbox};
@@ -72,7 +73,9 @@ pub use retrieval::{CodeHolderScope, NewPdfLink, UnscopedRetrievalDesk};
 pub use second_factor::{PendingLogin, PendingPurpose, SecondFactorStore, TotpFactor};
 pub use secrets::{BlobOptions, DatabaseUrl};
 pub use staff_scope::StaffScope;
-pub use staff_scope::{NewRetrievalCode, PatientMatches, PatientSearch};
+pub use staff_scope::{
+    INVITATION_VALIDITY_MS, NewRetrievalCode, NewStaffMember, PatientMatches, PatientSearch,
+};
 pub use switches::{
     ChangeOutcome, PendingSwitchRequest, SwitchChange, SwitchListing, SwitchNotifications,
     SwitchRecord, SwitchState, UnscopedSwitches,

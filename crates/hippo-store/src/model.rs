@@ -180,3 +180,31 @@ impl RetrievalCodeRecord {
         (self.max_attempts - self.failed_attempts).max(0)
     }
 }
+
+/// A staff member as the facility's admin sees them: never the password
+/// hash or the second factor's secret, only whether they exist.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct StaffMemberRecord {
+    pub id: hippo_core::StaffId,
+    pub tenant_id: TenantId,
+    pub display_name: String,
+    pub email: String,
+    pub role: hippo_core::StaffRole,
+    /// A confirmed second factor (TOTP) is enrolled.
+    pub second_factor: bool,
+    /// Invited, and no password set yet.
+    pub invitation_pending: bool,
+    pub last_login_at: Option<UnixMillis>,
+    pub deactivated_at: Option<UnixMillis>,
+    pub created_at: UnixMillis,
+}
+
+/// A facility's settings, as its admin sees and changes them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TenantSettings {
+    pub tenant_id: TenantId,
+    /// IANA name (validated by the server before it is stored).
+    pub time_zone: String,
+}

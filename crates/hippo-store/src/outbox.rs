@@ -34,6 +34,9 @@ use crate::sql::Backend;
 pub enum NoticeKind {
     FindingReleased,
     NewMessage,
+    /// A new staff member's invitation to set a password (issue 12): it
+    /// concerns no patient and carries the link's token until it is sent.
+    StaffInvitation,
 }
 
 impl NoticeKind {
@@ -41,6 +44,7 @@ impl NoticeKind {
         match self {
             Self::FindingReleased => "finding_released",
             Self::NewMessage => "new_message",
+            Self::StaffInvitation => "staff_invitation",
         }
     }
 
@@ -48,6 +52,7 @@ impl NoticeKind {
         match s {
             "finding_released" => Some(Self::FindingReleased),
             "new_message" => Some(Self::NewMessage),
+            "staff_invitation" => Some(Self::StaffInvitation),
             _ => None,
         }
     }
@@ -90,15 +95,45 @@ pub(crate) async fn enqueue_in(
     Ok(())
 }
 
+/// Write a staff member's invitation mail in the transaction that creates
+/// the member: `link_token` is the token its link carries (the database
+/// keeps only its hash elsewhere; here it lives until the mail is sent).
+pub(crate) async fn enqueue_invitation_in(
+    tx: &mut Transaction<'static, Any>,
+    tenant: TenantId,
+    recipient: &str,
+    link_token: &str,
+) -> Result<(), StoreError> {
+    let now = now_millis();
+    sqlx::query(
+        "INSERT INTO notification_outbox (id, tenant_id, patient_id, recipient, kind, state, \
+         attempts, next_attempt_at, created_at, link_token) \
+         VALUES ($1, $2, NULL, $3, $4, 'pending', 0, $5, $5, $6)",
+    )
+    .bind(Uuid::new_v4().to_string())
+    .bind(tenant.to_string())
+    .bind(recipient)
+    .bind(NoticeKind::StaffInvitation.as_str())
+    .bind(now)
+    .bind(link_token)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 /// A notification claimed by one sender until its lease runs out.
 #[derive(Debug, Clone)]
 pub struct ClaimedNotice {
     /// The idempotency key: the same on every attempt, sent as Message-ID.
     pub key: Uuid,
     pub tenant_id: TenantId,
-    pub patient_id: PatientId,
+    /// `None` for mails that concern no patient (staff invitations).
+    pub patient_id: Option<PatientId>,
     pub recipient: String,
     pub kind: NoticeKind,
+    /// The one-time token a staff invitation's link carries; cleared from
+    /// the row once the mail is sent.
+    pub link_token: Option<String>,
     /// Attempts so far, this one included.
     pub attempts: u32,
     /// The facility's name, only if the tenant chose to show it.
@@ -136,7 +171,7 @@ impl UnscopedOutbox {
         let now = now_millis();
         let failed = sqlx::query(
             "UPDATE notification_outbox SET state = 'failed', claim_token = NULL, lease_until = NULL, \
-             last_error = 'outcome of the last attempt unknown (lease expired)' \
+             link_token = NULL, last_error = 'outcome of the last attempt unknown (lease expired)' \
              WHERE state = 'sending' AND lease_until < $1 AND attempts >= $2",
         )
         .bind(now)
@@ -192,7 +227,7 @@ impl UnscopedOutbox {
         }
         let rows = sqlx::query(
             "SELECT o.id, o.tenant_id, o.patient_id, o.recipient, o.kind, o.attempts, \
-             t.name, t.notify_with_facility_name \
+             o.link_token, t.name, t.notify_with_facility_name \
              FROM notification_outbox o JOIN tenants t ON t.id = o.tenant_id \
              WHERE o.claim_token = $1",
         )
@@ -216,7 +251,7 @@ impl UnscopedOutbox {
         for notice in sent {
             marked += sqlx::query(
                 "UPDATE notification_outbox SET state = 'sent', sent_at = $1, claim_token = NULL, \
-                 lease_until = NULL, last_error = NULL \
+                 lease_until = NULL, last_error = NULL, link_token = NULL \
                  WHERE id = $2 AND claim_token = $3 AND state = 'sending'",
             )
             .bind(now)
@@ -246,7 +281,8 @@ impl UnscopedOutbox {
         };
         let changed = sqlx::query(
             "UPDATE notification_outbox SET state = $1, next_attempt_at = $2, last_error = $3, \
-             claim_token = NULL, lease_until = NULL \
+             claim_token = NULL, lease_until = NULL, \
+             link_token = CASE WHEN $1 = 'failed' THEN NULL ELSE link_token END \
              WHERE id = $4 AND claim_token = $5 AND state = 'sending'",
         )
         .bind(state)
@@ -315,11 +351,13 @@ fn claimed_notice(row: &sqlx::any::AnyRow, token: &str) -> Result<ClaimedNotice,
     Ok(ClaimedNotice {
         key: text("id")?.parse().map_err(|_| corrupt("key"))?,
         tenant_id: text("tenant_id")?.parse().map_err(|_| corrupt("tenant"))?,
-        patient_id: text("patient_id")?
-            .parse()
-            .map_err(|_| corrupt("patient"))?,
+        patient_id: row
+            .try_get::<Option<String>, _>("patient_id")?
+            .map(|p| p.parse().map_err(|_| corrupt("patient")))
+            .transpose()?,
         recipient: text("recipient")?,
         kind: NoticeKind::parse(&text("kind")?).ok_or_else(|| corrupt("kind"))?,
+        link_token: row.try_get::<Option<String>, _>("link_token")?,
         attempts: row.try_get::<i64, _>("attempts")?.max(0) as u32,
         facility_name: if show_name { Some(text("name")?) } else { None },
         claim_token: token.to_owned(),

@@ -13,7 +13,7 @@ use crate::error::StoreError;
 use crate::model::TenantKind;
 use crate::vault::Vault;
 
-const EMAIL_IN_USE: &str = "e-mail already in use";
+pub(crate) const EMAIL_IN_USE: &str = "e-mail already in use";
 
 #[derive(Clone, Copy)]
 enum PersonTable {
@@ -56,7 +56,7 @@ fn origin() -> RequestOrigin {
     }
 }
 
-async fn email_taken(conn: &mut AnyConnection, email: &str) -> Result<bool, StoreError> {
+pub(crate) async fn email_taken(conn: &mut AnyConnection, email: &str) -> Result<bool, StoreError> {
     let row = sqlx::query(
         "SELECT (SELECT COUNT(*) FROM staff_users WHERE lower(email) = lower($1)) + \
          (SELECT COUNT(*) FROM accounts WHERE lower(email) = lower($1)) + \

@@ -6,6 +6,7 @@
 
 mod access;
 mod access_history;
+mod admin;
 mod admission;
 mod anomalies;
 mod api_keys;

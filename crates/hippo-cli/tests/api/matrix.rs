@@ -58,6 +58,7 @@ enum TargetKind {
     Thread,
     Attachment,
     RetrievalCode,
+    StaffMember,
 }
 
 fn target_kind(spec: &RouteSpec) -> Option<TargetKind> {
@@ -75,6 +76,7 @@ fn target_kind(spec: &RouteSpec) -> Option<TargetKind> {
         Target::Item if spec.path.contains("/retrieval-codes/{id}") => {
             Some(TargetKind::RetrievalCode)
         }
+        Target::Item if spec.path.contains("/staff/{id}") => Some(TargetKind::StaffMember),
         Target::Item => Some(TargetKind::Finding),
     }
 }
@@ -109,6 +111,7 @@ fn relations(kind: TargetKind) -> &'static [Relation] {
             Retracted,
         ],
         TargetKind::RetrievalCode => &[Own, OtherPatientSameTenant, OtherTenant, Nonexistent],
+        TargetKind::StaffMember => &[Own, OtherTenant, Nonexistent],
     }
 }
 
@@ -333,6 +336,30 @@ impl World {
                 scope
                     .acting(Action::RetrievalCodeIssue)
                     .issue_retrieval_code(finding.parse().unwrap(), &new)
+                    .await
+                    .unwrap()
+                    .id
+                    .to_string()
+            }
+            // A fresh member per cell: deactivating one must not end the
+            // callers' sessions.
+            TargetKind::StaffMember => {
+                let scope = if relation == Relation::OtherTenant {
+                    &self.tenant_b_admin
+                } else {
+                    &self.tenant_a_admin
+                };
+                let email = format!("matrix-{}@example.org", uuid::Uuid::new_v4());
+                let token = new_token();
+                scope
+                    .acting(Action::StaffCreate)
+                    .create_staff_member(&hippo_store::NewStaffMember {
+                        display_name: "Matrix Member",
+                        email: &email,
+                        role: hippo_core::StaffRole::Clinician,
+                        token_hash: &hash_token(&token),
+                        link_token: &token,
+                    })
                     .await
                     .unwrap()
                     .id

@@ -140,6 +140,38 @@ pub async fn send(app: &TestApp, spec: &RouteSpec, id: &str, credential: &Creden
             | Action::AccountTotpRemove
             | Action::AccountRecoveryCodesRenew,
         ) => request.form(&[("csrf", csrf.as_str()), ("code", "000000")]),
+        // Staff management, API keys page, settings (issue 12). New
+        // members get addresses of their own: e-mails are unique.
+        (Surface::Api, Action::StaffCreate) => request.json(&json!({
+            "display_name": "Matrix Member",
+            "email": format!("matrix-{}@example.org", uuid::Uuid::new_v4()),
+            "role": "clinician",
+        })),
+        (Surface::Web, Action::StaffCreate) => request.form(&[
+            ("csrf", csrf.as_str()),
+            ("display_name", "Matrix Member"),
+            (
+                "email",
+                &format!("matrix-{}@example.org", uuid::Uuid::new_v4()),
+            ),
+            ("role", "clinician"),
+        ]),
+        (Surface::Api, Action::StaffRoleChange) => request.json(&json!({"role": "assistant"})),
+        (Surface::Web, Action::StaffRoleChange) => {
+            request.form(&[("csrf", csrf.as_str()), ("role", "assistant")])
+        }
+        (Surface::Api, Action::TenantSettingsChange) => {
+            request.json(&json!({"time_zone": "Europe/Berlin"}))
+        }
+        (Surface::Web, Action::TenantSettingsChange) => {
+            request.form(&[("csrf", csrf.as_str()), ("time_zone", "Europe/Berlin")])
+        }
+        (Surface::Web, Action::ApiKeyCreate) => {
+            request.form(&[("csrf", csrf.as_str()), ("name", "matrix"), ("days", "30")])
+        }
+        (Surface::Web, Action::ApiKeyRevoke) => {
+            request.form(&[("csrf", csrf.as_str()), ("confirm", "yes")])
+        }
         (Surface::Api, _) => request,
         (Surface::Web, _) => request.form(&[("csrf", csrf)]),
     };

@@ -97,6 +97,7 @@ fn anonymous_routes_are_exactly_the_known_few() {
         [
             "GET /api/v1/openapi.json",
             "GET /api/v1/retrieval/pdf/{token}",
+            "GET /invitation",
             "GET /language",
             "GET /login",
             "GET /login/enrol",
@@ -109,6 +110,7 @@ fn anonymous_routes_are_exactly_the_known_few() {
             "POST /api/v1/auth/login/enrol/start",
             "POST /api/v1/auth/login/second-factor",
             "POST /api/v1/retrieval",
+            "POST /invitation",
             "POST /login",
             "POST /login/enrol",
             "POST /login/second-factor",

@@ -7,7 +7,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use hippo_core::ApiKeyId;
 use hippo_core::time_util::{now_millis, rfc3339};
-use hippo_store::ApiKeyRecord;
+use hippo_store::{Admitted, ApiKeyRecord};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -16,7 +16,7 @@ use crate::auth::token::{ShownOnce, hash_token, new_api_key};
 use crate::error::{ApiError, ErrorBody, Failure};
 use crate::extract::Authorized;
 use crate::state::AppState;
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 
 const MILLIS_PER_DAY: i64 = 24 * 60 * 60 * 1000;
 
@@ -84,21 +84,8 @@ pub async fn create(
     caller: Authorized,
     ApiJson(request): ApiJson<CreateApiKeyRequest>,
 ) -> Result<(StatusCode, Json<CreatedApiKey>), ApiError> {
-    let staff = caller.staff()?;
-    let name = request.name.trim();
-    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
-        return Err(Failure::Invalid("name: 1 to 100 printable characters".into()).into());
-    }
-    let max_days = state.config().api_key_max_validity_days.max(1);
-    let days = request.expires_in_days.unwrap_or(max_days);
-    if days == 0 || days > max_days {
-        return Err(Failure::Invalid(format!("expires_in_days: 1 to {max_days}")).into());
-    }
-    let expires_at = now_millis() + i64::from(days) * MILLIS_PER_DAY;
-    let secret = new_api_key();
-    let record = staff
-        .create_api_key_expiring(name, &hash_token(secret.expose_secret()), expires_at)
-        .await?;
+    let (record, secret) =
+        issue_key(&state, &caller, &request.name, request.expires_in_days).await?;
     Ok((
         StatusCode::CREATED,
         Json(CreatedApiKey {
@@ -106,6 +93,43 @@ pub async fn create(
             secret: ShownOnce::new(secret),
         }),
     ))
+}
+
+/// Create a key: the name checked, the validity within the configured
+/// maximum (default: the maximum), the secret generated here and only its
+/// hash stored. The API and the API keys page (`web/api_keys.rs`) both
+/// create keys through this.
+pub async fn issue_key(
+    state: &AppState,
+    caller: &Authorized,
+    name: &str,
+    expires_in_days: Option<u32>,
+) -> Result<(Admitted<ApiKeyRecord>, SecretString), Failure> {
+    let staff = caller.staff()?;
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+        return Err(Failure::Invalid(
+            "name: 1 to 100 printable characters".into(),
+        ));
+    }
+    let max_days = max_validity_days(state);
+    let days = expires_in_days.unwrap_or(max_days);
+    if days == 0 || days > max_days {
+        return Err(Failure::Invalid(format!(
+            "expires_in_days: 1 to {max_days}"
+        )));
+    }
+    let expires_at = now_millis() + i64::from(days) * MILLIS_PER_DAY;
+    let secret = new_api_key();
+    let record = staff
+        .create_api_key_expiring(name, &hash_token(secret.expose_secret()), expires_at)
+        .await?;
+    Ok((record, secret))
+}
+
+/// The longest validity a new key may get, in days.
+pub fn max_validity_days(state: &AppState) -> u32 {
+    state.config().api_key_max_validity_days.max(1)
 }
 
 /// Revoke a key; requests with it fail from now on.

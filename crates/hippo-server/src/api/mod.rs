@@ -15,6 +15,8 @@ pub mod openapi;
 pub mod patient_access_log;
 pub mod patients;
 pub mod retrieval;
+pub mod settings;
+pub mod staff;
 pub mod switches;
 pub mod tenants;
 pub mod threads;

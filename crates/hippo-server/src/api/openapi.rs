@@ -8,6 +8,7 @@ use crate::api::patient_access_log;
 use crate::api::{access_log, alerts, api_keys, auth, findings, forensics};
 use crate::api::{account, enrolment};
 use crate::api::{patients, retrieval, switches, tenants, threads};
+use crate::api::{settings, staff};
 
 struct BearerAuth;
 
@@ -44,6 +45,8 @@ impl Modify for BearerAuth {
         enrolment::start, enrolment::finish,
         account::security, account::totp_start, account::totp_finish,
         account::totp_remove, account::recovery_codes,
+        staff::list, staff::create, staff::change_role, staff::deactivate, staff::reactivate,
+        settings::get, settings::change,
     ),
     // The password step's other 202 answer (staff and operators without a
     // second factor), described there.

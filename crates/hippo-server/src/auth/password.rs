@@ -131,6 +131,33 @@ impl PasswordVerifierPool {
     }
 }
 
+impl PasswordVerifierPool {
+    /// Hash a new password (an invitation's first password, issue 12) on
+    /// the pool's threads, under the same bound as verifications:
+    /// `Failure::RateLimited` when the queue is full.
+    pub async fn hash_new(&self, password: &str) -> Result<String, Failure> {
+        let Ok(_queued) = self.queued.try_acquire() else {
+            return Err(Failure::RateLimited);
+        };
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|e| Failure::internal(PasswordHashFailure(e.to_string())))?;
+        let password = password.to_owned();
+        let (reply, answer) = oneshot::channel();
+        let job: HashJob = Box::new(move || {
+            let _ = reply.send(hash(&password));
+        });
+        self.jobs
+            .send(job)
+            .map_err(|e| Failure::internal(PasswordHashFailure(e.to_string())))?;
+        answer
+            .await
+            .map_err(|e| Failure::internal(PasswordHashFailure(e.to_string())))?
+    }
+}
+
 /// argon2's error, which implements no `std::error::Error` of its own.
 #[derive(Debug, thiserror::Error)]
 #[error("password hashing: {0}")]

@@ -11,6 +11,7 @@ mod catalog;
 pub mod format;
 mod negotiate;
 mod ui;
+pub mod zone;
 
 pub use catalog::{AREAS, text, text_with};
 pub use negotiate::{LANG_COOKIE, Lang, with_language};

@@ -108,5 +108,6 @@ pub async fn with_language(mut request: Request, next: Next) -> Response {
         .map_or("/", |pq| pq.as_str())
         .to_owned();
     request.extensions_mut().insert(lang);
-    REQUEST_LANG.scope((lang, here), next.run(request)).await
+    let handled = super::zone::with_zone_slot(next.run(request));
+    REQUEST_LANG.scope((lang, here), handled).await
 }

@@ -7,13 +7,15 @@ use fluent_bundle::FluentValue;
 use hippo_core::time_util::UnixMillis;
 use jiff::tz::TimeZone;
 
-use super::format::{self, DEFAULT_TIME_ZONE};
+use super::format;
 use super::{Lang, text, text_with};
 
 #[derive(Debug, Clone)]
 pub struct Ui {
     pub lang: Lang,
-    pub tz: TimeZone,
+    /// Set for pages of one facility; otherwise the request's zone
+    /// (`zone::current_zone`), read when a date is formatted.
+    tz: Option<TimeZone>,
     /// The page's own path and query, for the language switch to return to.
     here: String,
 }
@@ -22,15 +24,26 @@ impl Ui {
     pub fn new(lang: Lang, here: &str) -> Self {
         Self {
             lang,
-            tz: format::time_zone(DEFAULT_TIME_ZONE),
+            tz: None,
             here: here.to_owned(),
         }
     }
 
     /// Pages of one facility show its time zone.
     pub fn in_time_zone(mut self, name: &str) -> Self {
-        self.tz = format::time_zone(name);
+        self.tz = Some(format::time_zone(name));
         self
+    }
+
+    /// The zone dates on this page are shown in.
+    pub fn zone(&self) -> TimeZone {
+        self.tz.clone().unwrap_or_else(super::zone::current_zone)
+    }
+
+    /// The zone's name, shown next to times where it is not obvious
+    /// (operators see UTC).
+    pub fn zone_name(&self) -> String {
+        self.zone().iana_name().unwrap_or("UTC").to_owned()
     }
 
     /// The `lang` attribute of the page.
@@ -64,11 +77,11 @@ impl Ui {
     }
 
     pub fn date(&self, ms: &UnixMillis) -> String {
-        format::date(*ms, &self.tz, self.lang)
+        format::date(*ms, &self.zone(), self.lang)
     }
 
     pub fn date_time(&self, ms: &UnixMillis) -> String {
-        format::date_time(*ms, &self.tz, self.lang)
+        format::date_time(*ms, &self.zone(), self.lang)
     }
 
     /// A decimal as written in this language (`5,4` in German).

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 
-pub use mail::{NOTICE_SUBJECT, notice_text};
+pub use mail::{INVITATION_SUBJECT, NOTICE_SUBJECT, invitation_text, notice_text};
 pub use sender::{SendError, Sender, spawn};
 
 /// How the sender reaches its SMTP server.

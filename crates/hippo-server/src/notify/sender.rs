@@ -15,8 +15,9 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use rand::Rng;
 use secrecy::ExposeSecret;
 
-use super::mail::{NOTICE_SUBJECT, notice_text};
+use super::mail::{INVITATION_SUBJECT, NOTICE_SUBJECT, invitation_text, notice_text};
 use super::{NotifyConfig, SmtpSecurity};
+use hippo_store::NoticeKind;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SendError {
@@ -49,6 +50,8 @@ pub struct Sender {
     transport: AsyncSmtpTransport<Tokio1Executor>,
     from: Mailbox,
     login_url: String,
+    /// Where staff invitations lead: `<base_url>/invitation`.
+    invitation_url: url::Url,
     /// The right-hand side of every Message-ID: the portal's host.
     message_domain: String,
 }
@@ -67,6 +70,10 @@ impl Sender {
             .join("login")
             .map_err(SendError::BaseUrl)?
             .to_string();
+        let invitation_url = config
+            .base_url
+            .join("invitation")
+            .map_err(SendError::BaseUrl)?;
         let message_domain = config
             .base_url
             .host_str()
@@ -107,6 +114,7 @@ impl Sender {
             config,
             from,
             login_url,
+            invitation_url,
             message_domain,
         })
     }
@@ -222,15 +230,29 @@ impl Sender {
             .recipient
             .parse::<Mailbox>()
             .map_err(|e| format!("recipient address: {e}"))?;
+        let (subject, body) = match notice.kind {
+            NoticeKind::StaffInvitation => {
+                let token = notice
+                    .link_token
+                    .as_deref()
+                    .ok_or("an invitation without its token")?;
+                let mut link = self.invitation_url.clone();
+                link.query_pairs_mut().append_pair("token", token);
+                (INVITATION_SUBJECT, invitation_text(notice, link.as_str()))
+            }
+            NoticeKind::FindingReleased | NoticeKind::NewMessage => {
+                (NOTICE_SUBJECT, notice_text(notice, &self.login_url))
+            }
+        };
         Message::builder()
             .from(self.from.clone())
             .to(to)
-            .subject(NOTICE_SUBJECT)
+            .subject(subject)
             .message_id(Some(message_id(notice, &self.message_domain)))
             .singlepart(
                 SinglePart::builder()
                     .header(ContentType::TEXT_PLAIN)
-                    .body(notice_text(notice, &self.login_url)),
+                    .body(body),
             )
             .map_err(|e| format!("building the mail: {e}"))
     }

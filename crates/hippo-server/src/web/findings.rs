@@ -3,7 +3,7 @@
 
 use askama::Template;
 use axum::Form;
-use axum::extract::{Path, Query};
+use axum::extract::{Path, Query, State};
 use axum::response::{Redirect, Response};
 use hippo_core::FindingId;
 use hippo_core::finding::FindingStatus;
@@ -15,6 +15,7 @@ use crate::error::WebError;
 use crate::extract::Authorized;
 use crate::i18n::Ui;
 use crate::scope::Scope;
+use crate::state::AppState;
 use crate::views::{pdf_inline_response, pdf_response};
 use crate::web::login::CsrfOnly;
 use crate::web::render::{Nav, page};
@@ -107,9 +108,15 @@ struct FindingPage {
     trends: Vec<TrendView>,
 }
 
-pub async fn detail(caller: Authorized, Path(raw): Path<String>) -> Result<Response, WebError> {
+pub async fn detail(
+    State(state): State<AppState>,
+    caller: Authorized,
+    Path(raw): Path<String>,
+) -> Result<Response, WebError> {
     let id: FindingId = caller.parse_id(&raw).await?;
     let detail: Admitted<FindingDetail> = caller.finding(id).await?;
+    // A finding's dates are those of its facility's clock (issue 12).
+    crate::i18n::zone::show_dates_in(state.tenant_zone(detail.summary.tenant_id).await);
     let status = detail.summary.status;
     let resource = ResourceRef::Finding {
         tenant: detail.summary.tenant_id,

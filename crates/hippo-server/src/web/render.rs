@@ -12,6 +12,8 @@ pub struct Nav {
     pub user: String,
     pub is_staff: bool,
     pub is_operator: bool,
+    /// A tenant admin: the nav links to staff, API keys and settings.
+    pub is_admin: bool,
     pub csrf: String,
     /// The staff member's own ID (for "assign to me"); empty otherwise.
     pub staff_id: String,
@@ -23,6 +25,13 @@ impl Nav {
             user: caller.principal.display_name().to_owned(),
             is_staff: matches!(caller.principal, Principal::Staff { .. }),
             is_operator: matches!(caller.principal, Principal::Operator { .. }),
+            is_admin: matches!(
+                caller.principal,
+                Principal::Staff {
+                    role: hippo_core::StaffRole::TenantAdmin,
+                    ..
+                }
+            ),
             csrf: caller.csrf_token(),
             staff_id: match &caller.principal {
                 Principal::Staff { staff_id, .. } => staff_id.to_string(),

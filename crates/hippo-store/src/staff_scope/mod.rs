@@ -11,10 +11,12 @@ mod api_keys;
 mod findings;
 mod patients;
 mod retrieval_codes;
+mod staff_members;
 mod threads;
 
 pub use patients::{PatientMatches, PatientSearch};
 pub use retrieval_codes::NewRetrievalCode;
+pub use staff_members::{INVITATION_VALIDITY_MS, NewStaffMember};
 
 use hippo_core::{Principal, TenantId};
 
