@@ -66,4 +66,5 @@ patient-access-what-code-revoke = hat einen Abrufcode widerrufen
 patient-access-what-code-list = hat die Abrufcodes aufgelistet
 patient-access-what-code-redeem = hat mit einem Abrufcode einen Befund angesehen
 patient-access-what-code-pdf = hat mit einem Abrufcode einen Befundbericht heruntergeladen
+patient-access-what-access-log-read = hat das Zugriffsprotokoll Ihrer Patientenakte angesehen
 patient-access-what-other = sonstiger Zugriff

@@ -66,4 +66,5 @@ patient-access-what-code-revoke = revoked a retrieval code
 patient-access-what-code-list = listed retrieval codes
 patient-access-what-code-redeem = used a retrieval code to view a finding
 patient-access-what-code-pdf = used a retrieval code to download a report PDF
+patient-access-what-access-log-read = viewed the access log of your patient record
 patient-access-what-other = other access

@@ -42,6 +42,7 @@ fn describe(action: &str) -> &'static str {
         "retrieval_code_list" => "patient-access-what-code-list",
         "retrieval_redeem" => "patient-access-what-code-redeem",
         "retrieval_pdf_download" => "patient-access-what-code-pdf",
+        "patient_access_log_read" => "patient-access-what-access-log-read",
         _ => "patient-access-what-other",
     }
 }
