@@ -16,6 +16,7 @@
 //! Cedar policy bound to the principal) and asks it about every object it
 //! loads, before returning it or recording a successful access.
 
+mod account_sessions;
 mod actor;
 mod admission;
 pub mod anomalies;
@@ -34,6 +35,7 @@ pub mod outbox;
 mod patient_scope;
 mod patient_threads;
 pub mod private_files;
+mod password_reset;
 mod provisioning;
 mod queries;
 mod retrieval;
@@ -48,7 +50,9 @@ pub mod tree_heads;
 pub mod vault;
 mod verify;
 
+pub use account_sessions::{OwnSession, SessionDevice};
 pub use admission::Admitted;
+pub use password_reset::{AccountMail, AccountMailKind, ClaimedAccountMail, ResetSubject};
 pub use anomalies::{Alert, AnomalyThresholds, ManyPatientsWindow, UnscopedAnomalies};
 pub use audit::AuditLog;
 pub use auth::{AuthStore, Credentials, LoginSubject, SessionSurface, SessionTimes};
