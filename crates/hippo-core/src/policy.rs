@@ -83,6 +83,16 @@ pub enum Action {
     RetrievalRedeem,
     /// A code holder downloads the finding's PDF with a one-time link.
     RetrievalPdfDownload,
+    // ---- Sessions and password reset (issue 12)
+    /// One's own live sessions (any principal with a session).
+    OwnSessionList,
+    /// End one of one's own sessions, or all others.
+    OwnSessionRevoke,
+    /// Ask for a password reset mail (anonymous; same answer for every
+    /// address).
+    PasswordResetRequest,
+    /// Set a new password with a reset token (anonymous).
+    PasswordResetConfirm,
 }
 
 /// What kind of object an action touches; recorded in the audit log.
@@ -127,7 +137,7 @@ impl ResourceKind {
 }
 
 impl Action {
-    pub const ALL: [Action; 41] = [
+    pub const ALL: [Action; 45] = [
         Self::Public,
         Self::Login,
         Self::LoginSecondFactor,
@@ -169,6 +179,10 @@ impl Action {
         Self::RetrievalCodeRevoke,
         Self::RetrievalRedeem,
         Self::RetrievalPdfDownload,
+        Self::OwnSessionList,
+        Self::OwnSessionRevoke,
+        Self::PasswordResetRequest,
+        Self::PasswordResetConfirm,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -214,6 +228,10 @@ impl Action {
             Self::RetrievalCodeRevoke => "retrieval_code_revoke",
             Self::RetrievalRedeem => "retrieval_redeem",
             Self::RetrievalPdfDownload => "retrieval_pdf_download",
+            Self::OwnSessionList => "own_session_list",
+            Self::OwnSessionRevoke => "own_session_revoke",
+            Self::PasswordResetRequest => "password_reset_request",
+            Self::PasswordResetConfirm => "password_reset_confirm",
         }
     }
 
@@ -227,6 +245,8 @@ impl Action {
                 | Self::LoginSecondFactor
                 | Self::RetrievalRedeem
                 | Self::RetrievalPdfDownload
+                | Self::PasswordResetRequest
+                | Self::PasswordResetConfirm
         )
     }
 }

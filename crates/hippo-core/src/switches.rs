@@ -95,6 +95,8 @@ impl Action {
     pub fn services(self) -> &'static [Service] {
         match self {
             Self::Login | Self::LoginSecondFactor => &[Service::Login],
+            // A reset ends in a login; it stops with login (issue 12).
+            Self::PasswordResetRequest | Self::PasswordResetConfirm => &[Service::Login],
             Self::OwnFindingsList | Self::FindingRead | Self::PatientFindingsList => {
                 &[Service::FindingsRead]
             }
@@ -121,6 +123,9 @@ impl Action {
             | Self::RetrievalRedeem
             | Self::RetrievalPdfDownload => &[Service::Retrieval],
             Self::Public
+            // Ending one's sessions must work whatever is switched off.
+            | Self::OwnSessionList
+            | Self::OwnSessionRevoke
             | Self::Logout
             | Self::ViewHome
             | Self::PatientList

@@ -127,6 +127,11 @@ fn own_object(
         | Action::KeyRotate
         | Action::SwitchList
         | Action::SwitchChange => ResourceRef::Platform,
+        // Issue 12: one's own sessions; reset is anonymous.
+        Action::OwnSessionList
+        | Action::OwnSessionRevoke
+        | Action::PasswordResetRequest
+        | Action::PasswordResetConfirm => ResourceRef::Platform,
     }
 }
 

@@ -13,6 +13,7 @@ use hippo_core::time_util::{UnixMillis, now_millis};
 use hippo_store::{LoginSubject, SessionSurface};
 use secrecy::{ExposeSecret, SecretString};
 
+use crate::auth::device::DeviceKey;
 use crate::auth::recovery;
 use crate::auth::session::{LoginSuccess, login_switched_off, open_session};
 use crate::auth::token::{hash_token, new_token};
@@ -46,10 +47,11 @@ pub async fn after_password(
     principal: Principal,
     surface: SessionSurface,
     origin: &RequestOrigin,
+    device: &DeviceKey<'_>,
 ) -> Result<LoginStep, Failure> {
     if !state.second_factors().has_second_factor(subject).await? {
         return Ok(LoginStep::Session(
-            open_session(state, subject, principal, surface, origin).await?,
+            open_session(state, subject, principal, surface, origin, device).await?,
         ));
     }
     let token = new_token();
@@ -84,6 +86,7 @@ pub async fn complete(
     surface: SessionSurface,
     origin: &RequestOrigin,
     _client: Option<IpAddr>,
+    device: &DeviceKey<'_>,
 ) -> Result<LoginSuccess, Failure> {
     let audit = state.audit_log();
     let event =
@@ -156,7 +159,7 @@ pub async fn complete(
             .await?;
         return Err(Failure::ServiceOff(outage));
     }
-    let success = open_session(state, pending.subject, principal, surface, origin).await?;
+    let success = open_session(state, pending.subject, principal, surface, origin, device).await?;
     Ok(success)
 }
 
