@@ -24,6 +24,7 @@ pub mod retrieval_texts;
 mod routes;
 // Notification e-mails from the outbox (issue 11).
 pub mod notify;
+pub mod own_sessions;
 pub mod scope;
 pub mod serve;
 pub mod state;
@@ -350,7 +351,8 @@ pub async fn start(store: Store, config: ServerConfig) -> Result<RunningServer, 
                         what: "notification sender",
                         cause: Box::new(e),
                     }
-                })?;
+                })?
+                .with_account_mails(store.unscoped_auth());
             tracing::info!(smtp = %notify.smtp_host, port = notify.smtp_port, "notification sender started");
             Some(notify::spawn(sender))
         }

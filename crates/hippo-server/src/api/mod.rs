@@ -2,6 +2,7 @@
 //! `{"error": {"code", "message"}}`.
 
 pub mod access_log;
+pub mod account_sessions;
 pub mod alerts;
 pub mod api_keys;
 pub mod auth;
@@ -9,6 +10,7 @@ pub mod findings;
 pub mod forensics;
 pub mod json;
 pub mod openapi;
+pub mod password_reset;
 pub mod patients;
 pub mod retrieval;
 pub mod switches;

@@ -6,6 +6,7 @@ use utoipa::{Modify, OpenApi};
 
 use crate::api::{access_log, alerts, api_keys, auth, findings, forensics};
 use crate::api::{patients, retrieval, switches, tenants, threads};
+use crate::api::{account_sessions, password_reset};
 
 struct BearerAuth;
 
@@ -38,6 +39,9 @@ impl Modify for BearerAuth {
         openapi_json,
         retrieval::issue, retrieval::list, retrieval::revoke,
         retrieval::redeem, retrieval::pdf,
+        // Sessions and password reset (issue 12)
+        account_sessions::list, account_sessions::revoke, account_sessions::revoke_others,
+        password_reset::request, password_reset::confirm,
     ),
     modifiers(&BearerAuth),
 )]

@@ -2,6 +2,7 @@
 //! JavaScript; every form carries a CSRF token.
 
 pub mod access_groups;
+pub mod account_sessions;
 pub mod access_log;
 pub mod access_timeline;
 pub mod alerts;
@@ -15,6 +16,7 @@ pub mod incidents;
 pub mod language;
 pub mod login;
 pub mod messages;
+pub mod password_reset;
 pub mod patients;
 pub mod render;
 pub mod retrieval;
