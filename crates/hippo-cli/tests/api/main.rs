@@ -35,6 +35,9 @@ mod messaging;
 // Issue 11: notification outbox and sender.
 mod notifications;
 mod openapi;
+// Issue 12: own sessions, expiry, new-device mail; password reset.
+mod own_sessions;
+mod password_reset;
 mod operator_console;
 mod outbox_throughput;
 mod page_security;
