@@ -163,47 +163,53 @@ impl AuthStore {
         enqueue_on(&mut *self.pool.acquire().await?, mail, now).await
     }
 
-    /// Reset tokens issued for this subject since `since` (the per-account
-    /// limit, counted in the database so that it holds across instances).
-    pub async fn resets_since(
-        &self,
-        subject: ResetSubject,
-        since: UnixMillis,
-    ) -> Result<i64, StoreError> {
-        Ok(sqlx::query(
-            "SELECT COUNT(*) AS n FROM password_resets WHERE subject_id = $1 AND created_at >= $2",
-        )
-        .bind(subject.id())
-        .bind(since)
-        .fetch_one(&self.pool)
-        .await?
-        .try_get::<i64, _>("n")?)
-    }
-
-    /// Store a reset token's hash and its mail in one transaction.
+    /// Store a reset token's hash with its mail in one transaction, unless
+    /// the subject already had `limit` tokens since `since` (the
+    /// per-account limit, in the database so that it holds across
+    /// instances and concurrent requests). `false` when over the limit.
+    #[allow(clippy::too_many_arguments)]
     pub async fn create_reset(
         &self,
         token_hash: &str,
         subject: ResetSubject,
         now: UnixMillis,
         expires_at: UnixMillis,
+        limit: (UnixMillis, i64),
         mail: &AccountMail,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
+        let (since, max) = limit;
         let mut tx = begin_write(&self.pool).await?;
-        sqlx::query(
+        // SQLite: BEGIN IMMEDIATE serialises writers. PostgreSQL: the
+        // subject's row lock serialises the requests for one account.
+        if crate::sql::Backend::of_pool(&self.pool) == crate::sql::Backend::Postgres {
+            let lock = format!("SELECT id FROM {} WHERE id = $1 FOR UPDATE", subject.table());
+            sqlx::query(sqlx::AssertSqlSafe(lock))
+                .bind(subject.id())
+                .fetch_optional(&mut *tx)
+                .await?;
+        }
+        let inserted = sqlx::query(
             "INSERT INTO password_resets (token_hash, subject_kind, subject_id, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5)",
+             SELECT $1, $2, $3, $4, $5 WHERE (SELECT COUNT(*) FROM password_resets \
+             WHERE subject_id = $3 AND created_at >= $6) < $7",
         )
         .bind(token_hash)
         .bind(subject.kind())
         .bind(subject.id())
         .bind(now)
         .bind(expires_at)
+        .bind(since)
+        .bind(max)
         .execute(&mut *tx)
-        .await?;
+        .await?
+        .rows_affected();
+        if inserted != 1 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
         enqueue_on(&mut tx, mail, now).await?;
         tx.commit().await?;
-        Ok(())
+        Ok(true)
     }
 
     /// The subject of an unused, unexpired token (a cheap check before the

@@ -381,7 +381,9 @@ fn outcome(status: StatusCode, location: Option<&str>) -> Option<Expect> {
         s if s.is_success() => Some(Expect::Allowed),
         // The login keeps the way back (`/login?next=...`, issue 12).
         StatusCode::SEE_OTHER
-            if location.is_some_and(|l| l == "/login" || l.starts_with("/login?")) =>
+            if location.is_some_and(|l| {
+                l == "/login" || l.starts_with("/login?next=") || l.starts_with("/login?expired=")
+            }) =>
         {
             Some(Expect::LoginRequired)
         }

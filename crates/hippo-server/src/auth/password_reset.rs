@@ -121,19 +121,20 @@ async fn send_reset(
         return Ok(());
     };
     let now = now_millis();
-    if sessions.resets_since(subject, now - 60 * 60 * 1000).await? >= RESETS_PER_ACCOUNT_PER_HOUR {
-        let limited = record(Outcome::RateLimited, Some(target), "per_account");
-        audit.append(AuditActor::anonymous(), limited, origin).await?;
-        return Ok(());
-    }
     let Some(recipient) = sessions.email_of(credentials.subject).await? else {
         return Ok(());
     };
     let token = new_token();
     let mail = account_mail::password_reset(state, lang, target.clone(), recipient, &token);
-    sessions
-        .create_reset(&hash_token(&token), subject, now, now + RESET_VALIDITY_MS, &mail)
+    let limit = (now - 60 * 60 * 1000, RESETS_PER_ACCOUNT_PER_HOUR);
+    let created = sessions
+        .create_reset(&hash_token(&token), subject, now, now + RESET_VALIDITY_MS, limit, &mail)
         .await?;
+    if !created {
+        let limited = record(Outcome::RateLimited, Some(target), "per_account");
+        audit.append(AuditActor::anonymous(), limited, origin).await?;
+        return Ok(());
+    }
     let requested = record(Outcome::Success, Some(target), "reset_mail_queued");
     audit.append(AuditActor::anonymous(), requested, origin).await?;
     Ok(())
