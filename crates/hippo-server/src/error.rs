@@ -61,10 +61,7 @@ pub enum Failure {
     /// whether its session ran out, and comes back to `next` (a local path)
     /// afterwards (issue 12).
     #[error("sign in again")]
-    SignInAgain {
-        expired: bool,
-        next: Option<String>,
-    },
+    SignInAgain { expired: bool, next: Option<String> },
     /// The audit log could not be written: fail closed.
     #[error("audit log unavailable, failing closed")]
     AuditUnavailable(#[source] StoreError),

@@ -345,12 +345,10 @@ pub async fn start(store: Store, config: ServerConfig) -> Result<RunningServer, 
     );
     let notification_sender = match &config.notifications {
         Some(notify) => {
-            let sender =
-                notify::Sender::new(store.unscoped_outbox(), notify.clone()).map_err(|e| {
-                    StartError::Init {
-                        what: "notification sender",
-                        cause: Box::new(e),
-                    }
+            let sender = notify::Sender::new(store.unscoped_outbox(), notify.clone())
+                .map_err(|e| StartError::Init {
+                    what: "notification sender",
+                    cause: Box::new(e),
                 })?
                 .with_account_mails(store.unscoped_auth());
             tracing::info!(smtp = %notify.smtp_host, port = notify.smtp_port, "notification sender started");

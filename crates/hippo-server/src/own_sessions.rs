@@ -76,7 +76,12 @@ pub async fn revoke(state: &AppState, caller: &Authorized, public_id: &str) -> R
     let subject = subject_of(caller)?;
     let shown: String = public_id.chars().take(64).collect();
     let well_formed = public_id.len() == 32 && public_id.bytes().all(|b| b.is_ascii_hexdigit());
-    if !well_formed || !state.sessions().revoke_own_session(subject, public_id).await? {
+    if !well_formed
+        || !state
+            .sessions()
+            .revoke_own_session(subject, public_id)
+            .await?
+    {
         audit(
             state,
             caller,

@@ -32,10 +32,10 @@ mod messaging;
 mod model;
 mod operator_scope;
 pub mod outbox;
+mod password_reset;
 mod patient_scope;
 mod patient_threads;
 pub mod private_files;
-mod password_reset;
 mod provisioning;
 mod queries;
 mod retrieval;
@@ -52,7 +52,6 @@ mod verify;
 
 pub use account_sessions::{OwnSession, SessionDevice};
 pub use admission::Admitted;
-pub use password_reset::{AccountMail, AccountMailKind, ClaimedAccountMail, ResetSubject};
 pub use anomalies::{Alert, AnomalyThresholds, ManyPatientsWindow, UnscopedAnomalies};
 pub use audit::AuditLog;
 pub use auth::{AuthStore, Credentials, LoginSubject, SessionSurface, SessionTimes};
@@ -69,6 +68,7 @@ pub use model::{
 };
 pub use operator_scope::OperatorScope;
 pub use outbox::{ClaimedNotice, Notice, NoticeKind, OutboxCounts, UnscopedOutbox};
+pub use password_reset::{AccountMail, AccountMailKind, ClaimedAccountMail, ResetSubject};
 pub use patient_scope::PatientScope;
 pub use provisioning::{TenantDeletion, UnscopedProvisioning};
 pub use retrieval::{CodeHolderScope, NewPdfLink, UnscopedRetrievalDesk};

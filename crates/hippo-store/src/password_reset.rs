@@ -182,7 +182,10 @@ impl AuthStore {
         // SQLite: BEGIN IMMEDIATE serialises writers. PostgreSQL: the
         // subject's row lock serialises the requests for one account.
         if crate::sql::Backend::of_pool(&self.pool) == crate::sql::Backend::Postgres {
-            let lock = format!("SELECT id FROM {} WHERE id = $1 FOR UPDATE", subject.table());
+            let lock = format!(
+                "SELECT id FROM {} WHERE id = $1 FOR UPDATE",
+                subject.table()
+            );
             sqlx::query(sqlx::AssertSqlSafe(lock))
                 .bind(subject.id())
                 .fetch_optional(&mut *tx)
@@ -264,13 +267,19 @@ impl AuthStore {
         if used != 1 {
             return Ok(None);
         }
-        let set = format!("UPDATE {} SET password_hash = $1 WHERE id = $2", subject.table());
+        let set = format!(
+            "UPDATE {} SET password_hash = $1 WHERE id = $2",
+            subject.table()
+        );
         sqlx::query(sqlx::AssertSqlSafe(set))
             .bind(new_password_hash)
             .bind(subject.id())
             .execute(&mut *tx)
             .await?;
-        let end = format!("DELETE FROM sessions WHERE {} = $1", subject.session_column());
+        let end = format!(
+            "DELETE FROM sessions WHERE {} = $1",
+            subject.session_column()
+        );
         sqlx::query(sqlx::AssertSqlSafe(end))
             .bind(subject.id())
             .execute(&mut *tx)

@@ -36,11 +36,11 @@ mod messaging;
 mod notifications;
 mod openapi;
 // Issue 12: own sessions, expiry, new-device mail; password reset.
-mod own_sessions;
-mod password_reset;
 mod operator_console;
 mod outbox_throughput;
+mod own_sessions;
 mod page_security;
+mod password_reset;
 mod patient_portal;
 mod probing;
 mod requests;

@@ -8,8 +8,8 @@ use reqwest::StatusCode;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::helpers::{spawn_app, test_app};
 use crate::helpers::{hidden_csrf, set_cookie_pair};
+use crate::helpers::{spawn_app, test_app};
 
 const FIREFOX: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
 
@@ -25,12 +25,19 @@ async fn own_sessions_are_listed_by_public_ids_with_the_current_one_marked() {
     let b = app.login("max.schmidt").await;
     let _sophie = app.login("sophie.wagner").await;
     let list = sessions(&app, &a).await;
-    assert_eq!(list.len(), 2, "Max's two sessions, none of Sophie's: {list:?}");
+    assert_eq!(
+        list.len(),
+        2,
+        "Max's two sessions, none of Sophie's: {list:?}"
+    );
     assert_eq!(list.iter().filter(|s| s["current"] == true).count(), 1);
     let text = serde_json::to_string(&list).unwrap();
     for token in [&a.token, &b.token] {
         let hash = hex::encode(Sha256::digest(token.as_bytes()));
-        assert!(!text.contains(token.as_str()) && !text.contains(&hash), "no token, no hash");
+        assert!(
+            !text.contains(token.as_str()) && !text.contains(&hash),
+            "no token, no hash"
+        );
     }
     for s in &list {
         let id = s["id"].as_str().unwrap();
@@ -69,15 +76,25 @@ async fn own_sessions_revoke_ends_one_and_others_ids_answer_not_found() {
         .to_owned();
     let path = format!("/api/v1/account/sessions/{phone_id}/revoke");
     let unknown = app
-        .post_empty(&format!("/api/v1/account/sessions/{}/revoke", "ab".repeat(16)), &sophie)
+        .post_empty(
+            &format!("/api/v1/account/sessions/{}/revoke", "ab".repeat(16)),
+            &sophie,
+        )
         .await;
     let unknown_body = unknown.text().await.unwrap();
     for intruder in [&sophie, &other_tenant] {
         let answer = app.post_empty(&path, intruder).await;
         assert_eq!(answer.status(), StatusCode::NOT_FOUND);
-        assert_eq!(answer.text().await.unwrap(), unknown_body, "same as unknown");
+        assert_eq!(
+            answer.text().await.unwrap(),
+            unknown_body,
+            "same as unknown"
+        );
     }
-    assert_eq!(app.get("/api/v1/findings", &max_phone).await.status(), StatusCode::OK);
+    assert_eq!(
+        app.get("/api/v1/findings", &max_phone).await.status(),
+        StatusCode::OK
+    );
     assert_eq!(
         app.count("SELECT COUNT(*) FROM audit_records WHERE action = 'own_session_revoke' AND outcome = 'not_found'")
             .await,
@@ -89,28 +106,55 @@ async fn own_sessions_revoke_ends_one_and_others_ids_answer_not_found() {
         app.get("/api/v1/findings", &max_phone).await.status(),
         StatusCode::UNAUTHORIZED
     );
-    assert_eq!(app.get("/api/v1/findings", &max).await.status(), StatusCode::OK);
-    assert_eq!(app.post_empty(&path, &max).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.get("/api/v1/findings", &max).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.post_empty(&path, &max).await.status(),
+        StatusCode::NOT_FOUND
+    );
 }
 
 #[tokio::test]
 async fn own_sessions_log_out_everywhere_else_keeps_only_the_current_one() {
     let app = spawn_app().await;
     let max = app.login("max.schmidt").await;
-    let others = [app.login("max.schmidt").await, app.login("max.schmidt").await];
+    let others = [
+        app.login("max.schmidt").await,
+        app.login("max.schmidt").await,
+    ];
     let erika = app.login("erika.mustermann").await;
     // The browser session of `max` is one more; the form ends the rest.
     let csrf = app.web_csrf(&max).await;
     let answer = app
-        .web_post_form("/account/sessions/revoke-others", &max, &[("csrf", csrf.as_str())])
+        .web_post_form(
+            "/account/sessions/revoke-others",
+            &max,
+            &[("csrf", csrf.as_str())],
+        )
         .await;
     assert_eq!(answer.status(), StatusCode::SEE_OTHER);
     for other in &others {
-        assert_eq!(app.get("/api/v1/findings", other).await.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            app.get("/api/v1/findings", other).await.status(),
+            StatusCode::UNAUTHORIZED
+        );
     }
-    assert_eq!(app.get("/api/v1/findings", &max).await.status(), StatusCode::UNAUTHORIZED, "the API session is another one");
-    assert_eq!(app.web_get("/account/sessions", &max).await.status(), StatusCode::OK);
-    assert_eq!(app.get("/api/v1/findings", &erika).await.status(), StatusCode::OK, "nobody else's");
+    assert_eq!(
+        app.get("/api/v1/findings", &max).await.status(),
+        StatusCode::UNAUTHORIZED,
+        "the API session is another one"
+    );
+    assert_eq!(
+        app.web_get("/account/sessions", &max).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.get("/api/v1/findings", &erika).await.status(),
+        StatusCode::OK,
+        "nobody else's"
+    );
     // Without the form token nothing happens.
     let forged = app
         .web_post_form("/account/sessions/revoke-others", &erika, &[("csrf", "0")])
@@ -125,8 +169,14 @@ async fn own_sessions_log_out_everywhere_else_keeps_only_the_current_one() {
         .await
         .unwrap();
     assert!(ended["revoked"].as_u64().unwrap() >= 2, "{ended}");
-    assert_eq!(app.get("/api/v1/findings", &erika).await.status(), StatusCode::UNAUTHORIZED);
-    assert_eq!(app.get("/api/v1/findings", &e2).await.status(), StatusCode::OK);
+    assert_eq!(
+        app.get("/api/v1/findings", &erika).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        app.get("/api/v1/findings", &e2).await.status(),
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]
@@ -135,7 +185,10 @@ async fn own_sessions_list_holds_under_200_concurrent_requests() {
     let max = app.login("max.schmidt").await;
     let requests = (0..200).map(|_| app.get("/api/v1/account/sessions", &max));
     let answers = futures_util::future::join_all(requests).await;
-    let ok = answers.iter().filter(|r| r.status() == StatusCode::OK).count();
+    let ok = answers
+        .iter()
+        .filter(|r| r.status() == StatusCode::OK)
+        .count();
     let shed = answers
         .iter()
         .filter(|r| r.status() == StatusCode::SERVICE_UNAVAILABLE)
@@ -151,13 +204,20 @@ async fn own_sessions_idle_session_dies_and_the_page_sends_to_login_and_back() {
         .spawn()
         .await;
     let max = app.login("max.schmidt").await;
-    assert_eq!(app.web_get("/access-log", &max).await.status(), StatusCode::OK);
+    assert_eq!(
+        app.web_get("/access-log", &max).await.status(),
+        StatusCode::OK
+    );
     tokio::time::sleep(Duration::from_millis(2500)).await;
     let after = app.web_get("/access-log", &max).await;
     assert_eq!(after.status(), StatusCode::SEE_OTHER);
     let location = after.headers()["location"].to_str().unwrap().to_owned();
     assert_eq!(location, "/login?expired=1&next=%2Faccess-log");
-    assert_eq!(app.get("/api/v1/findings", &max).await.status(), StatusCode::UNAUTHORIZED, "API session idle too");
+    assert_eq!(
+        app.get("/api/v1/findings", &max).await.status(),
+        StatusCode::UNAUTHORIZED,
+        "API session idle too"
+    );
     // The login page says why, in the reader's language, and comes back.
     let page = app
         .client
@@ -177,7 +237,12 @@ async fn own_sessions_idle_session_dies_and_the_page_sends_to_login_and_back() {
         .post(format!("{}/login", app.url))
         .header("cookie", cookie)
         .header("origin", &app.url)
-        .form(&[("email", user.email.as_str()), ("password", &user.password), ("csrf", &csrf), ("next", "/access-log")])
+        .form(&[
+            ("email", user.email.as_str()),
+            ("password", &user.password),
+            ("csrf", &csrf),
+            ("next", "/access-log"),
+        ])
         .send()
         .await
         .unwrap();
@@ -195,7 +260,12 @@ async fn own_sessions_login_returns_only_to_local_paths() {
         ("/\\evil.example", "/"),
         ("/findings", "/findings"),
     ] {
-        let form = app.client.get(format!("{}/login", app.url)).send().await.unwrap();
+        let form = app
+            .client
+            .get(format!("{}/login", app.url))
+            .send()
+            .await
+            .unwrap();
         let cookie = set_cookie_pair(&form, "hippo_login_csrf").unwrap();
         let csrf = hidden_csrf(&form.text().await.unwrap());
         let login = app
@@ -203,7 +273,12 @@ async fn own_sessions_login_returns_only_to_local_paths() {
             .post(format!("{}/login", app.url))
             .header("cookie", cookie)
             .header("origin", &app.url)
-            .form(&[("email", user.email.as_str()), ("password", &user.password), ("csrf", &csrf), ("next", next)])
+            .form(&[
+                ("email", user.email.as_str()),
+                ("password", &user.password),
+                ("csrf", &csrf),
+                ("next", next),
+            ])
             .send()
             .await
             .unwrap();
@@ -228,9 +303,20 @@ async fn own_sessions_die_at_their_absolute_age_even_when_used_continuously() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     assert_eq!(statuses[0], StatusCode::OK);
-    assert_eq!(statuses.last(), Some(&StatusCode::UNAUTHORIZED), "{statuses:?}");
-    assert!(statuses[..statuses.len() - 1].iter().all(|s| *s == StatusCode::OK));
-    assert!(statuses.len() >= 10, "used every 200 ms for about 3 s: {statuses:?}");
+    assert_eq!(
+        statuses.last(),
+        Some(&StatusCode::UNAUTHORIZED),
+        "{statuses:?}"
+    );
+    assert!(
+        statuses[..statuses.len() - 1]
+            .iter()
+            .all(|s| *s == StatusCode::OK)
+    );
+    assert!(
+        statuses.len() >= 10,
+        "used every 200 ms for about 3 s: {statuses:?}"
+    );
 }
 
 /// A login from this browser (device cookie `device`, or none) with the
@@ -241,7 +327,12 @@ async fn browser_login(
     device: Option<&str>,
 ) -> Option<String> {
     let user = app.user(email_prefix);
-    let form = app.client.get(format!("{}/login", app.url)).send().await.unwrap();
+    let form = app
+        .client
+        .get(format!("{}/login", app.url))
+        .send()
+        .await
+        .unwrap();
     let csrf_cookie = set_cookie_pair(&form, "hippo_login_csrf").unwrap();
     let csrf = hidden_csrf(&form.text().await.unwrap());
     let cookies = match device {
@@ -254,7 +345,11 @@ async fn browser_login(
         .header("cookie", cookies)
         .header("origin", &app.url)
         .header("user-agent", FIREFOX)
-        .form(&[("email", user.email.as_str()), ("password", &user.password), ("csrf", &csrf)])
+        .form(&[
+            ("email", user.email.as_str()),
+            ("password", &user.password),
+            ("csrf", &csrf),
+        ])
         .send()
         .await
         .unwrap();
@@ -279,21 +374,31 @@ async fn new_device_logins_queue_one_mail_each_and_known_devices_none() {
     app.login("max.schmidt").await;
     assert_eq!(count().await, 1);
     // A browser without the cookie gets one, and is new once.
-    let device = browser_login(&app, "max.schmidt", None).await.expect("device cookie");
+    let device = browser_login(&app, "max.schmidt", None)
+        .await
+        .expect("device cookie");
     assert_eq!(device.len(), 64);
     assert_eq!(count().await, 2);
-    assert_eq!(browser_login(&app, "max.schmidt", Some(&device)).await, None, "kept");
+    assert_eq!(
+        browser_login(&app, "max.schmidt", Some(&device)).await,
+        None,
+        "kept"
+    );
     assert_eq!(count().await, 2, "a known browser");
     // The same browser for another person is new for that person.
     browser_login(&app, "sophie.wagner", Some(&device)).await;
     assert_eq!(count().await, 2);
     assert_eq!(
-        app.count("SELECT COUNT(*) FROM account_mail_outbox WHERE kind = 'new_device'").await,
+        app.count("SELECT COUNT(*) FROM account_mail_outbox WHERE kind = 'new_device'")
+            .await,
         3
     );
     // Only the device cookie's hash is kept.
     assert_eq!(
-        app.count(&format!("SELECT COUNT(*) FROM known_devices WHERE device_hash LIKE '%{device}%'")).await,
+        app.count(&format!(
+            "SELECT COUNT(*) FROM known_devices WHERE device_hash LIKE '%{device}%'"
+        ))
+        .await,
         0
     );
     // The mail: time, device, network and the link; no health data, no
@@ -305,12 +410,18 @@ async fn new_device_logins_queue_one_mail_each_and_known_devices_none() {
     .fetch_one(&app.db)
     .await
     .unwrap();
-    assert!(body.contains("Firefox / Linux") && body.contains("127.0.0.0/24"), "{body}");
+    assert!(
+        body.contains("Firefox / Linux") && body.contains("127.0.0.0/24"),
+        "{body}"
+    );
     assert!(body.contains("/account/sessions"));
     for tenant in &app.world.tenants {
         assert!(!body.contains(&tenant.name), "no facility name");
     }
-    assert!(!body.contains("Max") && !body.contains("Schmidt"), "no name");
+    assert!(
+        !body.contains("Max") && !body.contains("Schmidt"),
+        "no name"
+    );
 }
 
 #[tokio::test]
@@ -320,7 +431,14 @@ async fn new_device_second_factor_logins_count_only_when_complete() {
     // Password right, no code: nothing.
     let step = app.login_raw(&keller.email, &keller.password).await;
     assert_eq!(step.status(), StatusCode::ACCEPTED);
-    assert_eq!(app.count("SELECT COUNT(*) FROM account_mail_outbox").await, 0);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM account_mail_outbox").await,
+        0
+    );
     app.login("a.keller").await;
-    assert_eq!(app.count("SELECT COUNT(*) FROM account_mail_outbox WHERE kind = 'new_device'").await, 1);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM account_mail_outbox WHERE kind = 'new_device'")
+            .await,
+        1
+    );
 }

@@ -73,14 +73,38 @@ async fn password_reset_answers_the_same_for_known_and_unknown_addresses() {
     assert_eq!(unknown.status(), known_status);
     assert_eq!(unknown.text().await.unwrap(), known_body);
     let token = token_from_mail(&app, &max.email).await;
-    wait_for_count(&app, "SELECT COUNT(*) FROM audit_records WHERE action = 'password_reset_request'", 2).await;
+    wait_for_count(
+        &app,
+        "SELECT COUNT(*) FROM audit_records WHERE action = 'password_reset_request'",
+        2,
+    )
+    .await;
     // Only the hash is stored; the unknown address got nothing, and what
     // was typed is not recorded.
     let hash = hex::encode(Sha256::digest(token.as_bytes()));
-    assert_eq!(app.count(&format!("SELECT COUNT(*) FROM password_resets WHERE token_hash = '{hash}'")).await, 1);
-    assert_eq!(app.count(&format!("SELECT COUNT(*) FROM password_resets WHERE token_hash = '{token}'")).await, 0);
-    assert_eq!(app.count("SELECT COUNT(*) FROM account_mail_outbox").await, 1);
-    assert_eq!(app.count("SELECT COUNT(*) FROM audit_records WHERE detail LIKE '%nobody@%'").await, 0);
+    assert_eq!(
+        app.count(&format!(
+            "SELECT COUNT(*) FROM password_resets WHERE token_hash = '{hash}'"
+        ))
+        .await,
+        1
+    );
+    assert_eq!(
+        app.count(&format!(
+            "SELECT COUNT(*) FROM password_resets WHERE token_hash = '{token}'"
+        ))
+        .await,
+        0
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM account_mail_outbox").await,
+        1
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM audit_records WHERE detail LIKE '%nobody@%'")
+            .await,
+        0
+    );
     let max_id = app.actor_id(&max.email).await;
     assert_eq!(
         app.count(&format!("SELECT COUNT(*) FROM audit_records WHERE action = 'password_reset_request' AND outcome = 'success' AND resource_id = '{max_id}'")).await,
@@ -95,13 +119,35 @@ async fn password_reset_token_sets_the_password_once_ends_sessions_and_keeps_the
     let session = app.login("a.keller").await;
     ask(&app, &keller.email).await;
     let token = token_from_mail(&app, &keller.email).await;
-    assert_eq!(confirm(&app, &token, "short").await, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(confirm(&app, &token, NEW_PASSWORD).await, StatusCode::NO_CONTENT);
-    assert_eq!(confirm(&app, &token, NEW_PASSWORD).await, StatusCode::GONE, "single use");
-    assert_eq!(app.get("/api/v1/patients", &session).await.status(), StatusCode::UNAUTHORIZED);
-    assert_eq!(app.login_raw(&keller.email, &keller.password).await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        confirm(&app, &token, "short").await,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    assert_eq!(
+        confirm(&app, &token, NEW_PASSWORD).await,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        confirm(&app, &token, NEW_PASSWORD).await,
+        StatusCode::GONE,
+        "single use"
+    );
+    assert_eq!(
+        app.get("/api/v1/patients", &session).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        app.login_raw(&keller.email, &keller.password)
+            .await
+            .status(),
+        StatusCode::UNAUTHORIZED
+    );
     let step = app.login_raw(&keller.email, NEW_PASSWORD).await;
-    assert_eq!(step.status(), StatusCode::ACCEPTED, "the second factor is still asked");
+    assert_eq!(
+        step.status(),
+        StatusCode::ACCEPTED,
+        "the second factor is still asked"
+    );
     let body: Value = step.json().await.unwrap();
     assert_eq!(body["second_factor_required"], true);
     let id = app.actor_id(&keller.email).await;
@@ -128,17 +174,29 @@ async fn password_reset_150_concurrent_confirms_of_one_token_exactly_one_succeed
         async move { (confirm(app, &token, &password).await, password) }
     });
     let outcomes = futures_util::future::join_all(tries).await;
-    let won: Vec<_> = outcomes.iter().filter(|(s, _)| *s == StatusCode::NO_CONTENT).collect();
-    assert_eq!(won.len(), 1, "exactly one: {:?}", outcomes.iter().map(|o| o.0).collect::<Vec<_>>());
+    let won: Vec<_> = outcomes
+        .iter()
+        .filter(|(s, _)| *s == StatusCode::NO_CONTENT)
+        .collect();
+    assert_eq!(
+        won.len(),
+        1,
+        "exactly one: {:?}",
+        outcomes.iter().map(|o| o.0).collect::<Vec<_>>()
+    );
     assert!(
-        outcomes
-            .iter()
-            .all(|(s, _)| matches!(*s, StatusCode::NO_CONTENT | StatusCode::GONE | StatusCode::SERVICE_UNAVAILABLE)),
+        outcomes.iter().all(|(s, _)| matches!(
+            *s,
+            StatusCode::NO_CONTENT | StatusCode::GONE | StatusCode::SERVICE_UNAVAILABLE
+        )),
         "only the winner, refusals and load shedding"
     );
     // The winner's password is the one that works.
     let winner = &won[0].1;
-    assert_eq!(app.login_raw(&max.email, winner).await.status(), StatusCode::OK);
+    assert_eq!(
+        app.login_raw(&max.email, winner).await.status(),
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]
@@ -152,9 +210,18 @@ async fn password_reset_expired_and_malformed_tokens_are_one_refusal() {
         .await
         .unwrap();
     assert_eq!(confirm(&app, &token, NEW_PASSWORD).await, StatusCode::GONE);
-    assert_eq!(confirm(&app, &"ab".repeat(32), NEW_PASSWORD).await, StatusCode::GONE);
-    assert_eq!(confirm(&app, "not-a-token", NEW_PASSWORD).await, StatusCode::GONE);
-    assert_eq!(app.login_raw(&max.email, &max.password).await.status(), StatusCode::OK);
+    assert_eq!(
+        confirm(&app, &"ab".repeat(32), NEW_PASSWORD).await,
+        StatusCode::GONE
+    );
+    assert_eq!(
+        confirm(&app, "not-a-token", NEW_PASSWORD).await,
+        StatusCode::GONE
+    );
+    assert_eq!(
+        app.login_raw(&max.email, &max.password).await.status(),
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]
@@ -168,7 +235,10 @@ async fn password_reset_is_limited_per_address_and_per_account() {
     for _ in 0..5 {
         statuses.push(ask(&app, &max.email).await.status());
     }
-    assert!(statuses.iter().all(|s| *s == StatusCode::ACCEPTED), "{statuses:?}");
+    assert!(
+        statuses.iter().all(|s| *s == StatusCode::ACCEPTED),
+        "{statuses:?}"
+    );
     let id = app.actor_id(&max.email).await;
     wait_for_count(
         &app,
@@ -176,12 +246,26 @@ async fn password_reset_is_limited_per_address_and_per_account() {
         2,
     )
     .await;
-    assert_eq!(app.count("SELECT COUNT(*) FROM password_resets").await, 3, "three per account and hour");
-    assert_eq!(app.count("SELECT COUNT(*) FROM account_mail_outbox WHERE kind = 'password_reset'").await, 3);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM password_resets").await,
+        3,
+        "three per account and hour"
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM account_mail_outbox WHERE kind = 'password_reset'")
+            .await,
+        3
+    );
     // The address: the sixth request passes, the seventh is refused for
     // any address typed.
-    assert_eq!(ask(&app, "nobody@example.org").await.status(), StatusCode::ACCEPTED);
-    assert_eq!(ask(&app, "nobody@example.org").await.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        ask(&app, "nobody@example.org").await.status(),
+        StatusCode::ACCEPTED
+    );
+    assert_eq!(
+        ask(&app, "nobody@example.org").await.status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
 }
 
 #[tokio::test]
@@ -199,14 +283,22 @@ async fn password_reset_refuses_operators_and_says_so_in_the_audit_log() {
     )
     .await;
     assert_eq!(app.count("SELECT COUNT(*) FROM password_resets").await, 0);
-    assert_eq!(app.count("SELECT COUNT(*) FROM account_mail_outbox").await, 0);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM account_mail_outbox").await,
+        0
+    );
 }
 
 #[tokio::test]
 async fn password_reset_through_the_forms() {
     let app = spawn_app().await;
     let max = app.user("max.schmidt");
-    let form = app.client.get(format!("{}/password/forgot", app.url)).send().await.unwrap();
+    let form = app
+        .client
+        .get(format!("{}/password/forgot", app.url))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(form.status(), StatusCode::OK);
     let cookie = set_cookie_pair(&form, "hippo_login_csrf").unwrap();
     let csrf = hidden_csrf(&form.text().await.unwrap());
@@ -221,13 +313,23 @@ async fn password_reset_through_the_forms() {
         .await
         .unwrap();
     assert_eq!(sent.status(), StatusCode::OK);
-    assert!(sent.text().await.unwrap().contains("Falls zu dieser Adresse ein Konto besteht"));
+    assert!(
+        sent.text()
+            .await
+            .unwrap()
+            .contains("Falls zu dieser Adresse ein Konto besteht")
+    );
     let token = token_from_mail(&app, &max.email).await;
-    let subject: String = sqlx::query_scalar("SELECT mail_subject FROM account_mail_outbox WHERE kind = 'password_reset'")
-        .fetch_one(&app.db)
-        .await
-        .unwrap();
-    assert_eq!(subject, "Hippo-Passwort zurücksetzen", "in the language of the request");
+    let subject: String = sqlx::query_scalar(
+        "SELECT mail_subject FROM account_mail_outbox WHERE kind = 'password_reset'",
+    )
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(
+        subject, "Hippo-Passwort zurücksetzen",
+        "in the language of the request"
+    );
     let page = app
         .client
         .get(format!("{}/password/reset?token={token}", app.url))
@@ -241,7 +343,12 @@ async fn password_reset_through_the_forms() {
             .post(format!("{}/password/reset", app.url))
             .header("cookie", &cookie)
             .header("origin", &app.url)
-            .form(&[("token", token.as_str()), ("password", password), ("repeat", repeat), ("csrf", &csrf)])
+            .form(&[
+                ("token", token.as_str()),
+                ("password", password),
+                ("repeat", repeat),
+                ("csrf", &csrf),
+            ])
             .send()
     };
     let differ = post(NEW_PASSWORD, "something-else-entirely").await.unwrap();
@@ -249,7 +356,10 @@ async fn password_reset_through_the_forms() {
     let done = post(NEW_PASSWORD, NEW_PASSWORD).await.unwrap();
     assert_eq!(done.status(), StatusCode::OK);
     assert!(done.text().await.unwrap().contains("/login"));
-    assert_eq!(app.login_raw(&max.email, NEW_PASSWORD).await.status(), StatusCode::OK);
+    assert_eq!(
+        app.login_raw(&max.email, NEW_PASSWORD).await.status(),
+        StatusCode::OK
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -272,10 +382,19 @@ async fn smtp_password_reset_and_new_device_mails_arrive_without_health_data() {
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
     assert_eq!(mails.len(), 2, "{mails:?}");
-    let reset = mails.iter().find(|m| m.subject.contains("password")).expect("reset mail");
-    let link = format!("{}password/reset?token={token}", crate::helpers::NOTIFY_BASE_URL);
+    let reset = mails
+        .iter()
+        .find(|m| m.subject.contains("password"))
+        .expect("reset mail");
+    let link = format!(
+        "{}password/reset?token={token}",
+        crate::helpers::NOTIFY_BASE_URL
+    );
     assert!(reset.body.contains(&link), "{}", reset.body);
-    let device = mails.iter().find(|m| m.subject.contains("new login")).expect("device mail");
+    let device = mails
+        .iter()
+        .find(|m| m.subject.contains("new login"))
+        .expect("device mail");
     assert!(device.body.contains("/account/sessions"));
     for mail in &mails {
         assert_eq!(mail.rcpt_tos, std::slice::from_ref(&max.email));
@@ -285,5 +404,10 @@ async fn smtp_password_reset_and_new_device_mails_arrive_without_health_data() {
         assert!(!mail.body.contains("Schmidt"));
     }
     // Sent: the reset link is no longer in the database.
-    wait_for_count(&app, "SELECT COUNT(*) FROM account_mail_outbox WHERE state = 'sent' AND body = ''", 2).await;
+    wait_for_count(
+        &app,
+        "SELECT COUNT(*) FROM account_mail_outbox WHERE state = 'sent' AND body = ''",
+        2,
+    )
+    .await;
 }

@@ -15,3 +15,6 @@ password-reset-done = Ihr Passwort wurde geändert, und alle Ihre Sitzungen wurd
 password-reset-differ = Die beiden Passwörter stimmen nicht überein.
 password-reset-too-short = Das Passwort muss mindestens { $min } Zeichen haben.
 password-reset-invalid-token = Dieser Link ist unbekannt, wurde bereits verwendet oder ist abgelaufen. Bitte fordern Sie einen neuen an.
+# Der Fehlertext des eigenen Fehlercodes (`invalid_reset_token`): bei den
+# Texten des Zurücksetzens, da nur dieser Bereich ihn auslöst.
+error-invalid_reset_token = Dieser Link ist unbekannt, wurde bereits verwendet oder ist abgelaufen. Bitte fordern Sie einen neuen an.

@@ -15,3 +15,6 @@ password-reset-done = Your password has been changed and all your sessions have 
 password-reset-differ = The two passwords differ.
 password-reset-too-short = The password must have at least { $min } characters.
 password-reset-invalid-token = This link is unknown, has been used or has expired. Please ask for a new one.
+# The error text of the reset's own failure code (`invalid_reset_token`):
+# kept with the reset's texts, since only this area raises it.
+error-invalid_reset_token = This reset link is unknown, has been used or has expired. Please ask for a new one.

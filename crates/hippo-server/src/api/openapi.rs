@@ -5,8 +5,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::api::{access_log, alerts, api_keys, auth, findings, forensics};
-use crate::api::{patients, retrieval, switches, tenants, threads};
 use crate::api::{account_sessions, password_reset};
+use crate::api::{patients, retrieval, switches, tenants, threads};
 
 struct BearerAuth;
 

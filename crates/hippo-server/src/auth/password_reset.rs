@@ -74,8 +74,8 @@ pub async fn request(
         ));
     }
     if !state.reset_throttle().allow(client) {
-        let limited = event(Action::PasswordResetRequest, Outcome::RateLimited)
-            .detail("per_client_address");
+        let limited =
+            event(Action::PasswordResetRequest, Outcome::RateLimited).detail("per_client_address");
         state
             .audit_log()
             .append(AuditActor::anonymous(), limited, origin)
@@ -111,13 +111,17 @@ async fn send_reset(
     let sessions = state.sessions();
     let Some(credentials) = sessions.credentials(email).await? else {
         let unknown = record(Outcome::Rejected, None, "unknown_address");
-        audit.append(AuditActor::anonymous(), unknown, origin).await?;
+        audit
+            .append(AuditActor::anonymous(), unknown, origin)
+            .await?;
         return Ok(());
     };
     let target = credentials.subject.id();
     let Some(subject) = ResetSubject::of(credentials.subject) else {
         let refused = record(Outcome::Rejected, Some(target), "operator_reset_refused");
-        audit.append(AuditActor::anonymous(), refused, origin).await?;
+        audit
+            .append(AuditActor::anonymous(), refused, origin)
+            .await?;
         return Ok(());
     };
     let now = now_millis();
@@ -128,15 +132,26 @@ async fn send_reset(
     let mail = account_mail::password_reset(state, lang, target.clone(), recipient, &token);
     let limit = (now - 60 * 60 * 1000, RESETS_PER_ACCOUNT_PER_HOUR);
     let created = sessions
-        .create_reset(&hash_token(&token), subject, now, now + RESET_VALIDITY_MS, limit, &mail)
+        .create_reset(
+            &hash_token(&token),
+            subject,
+            now,
+            now + RESET_VALIDITY_MS,
+            limit,
+            &mail,
+        )
         .await?;
     if !created {
         let limited = record(Outcome::RateLimited, Some(target), "per_account");
-        audit.append(AuditActor::anonymous(), limited, origin).await?;
+        audit
+            .append(AuditActor::anonymous(), limited, origin)
+            .await?;
         return Ok(());
     }
     let requested = record(Outcome::Success, Some(target), "reset_mail_queued");
-    audit.append(AuditActor::anonymous(), requested, origin).await?;
+    audit
+        .append(AuditActor::anonymous(), requested, origin)
+        .await?;
     Ok(())
 }
 
@@ -151,8 +166,11 @@ pub async fn confirm(
     let audit = state.audit_log();
     check_new_password(password)?;
     let refused = || async {
-        let refused = event(Action::PasswordResetConfirm, Outcome::Rejected).detail("invalid_token");
-        audit.append(AuditActor::anonymous(), refused, origin).await?;
+        let refused =
+            event(Action::PasswordResetConfirm, Outcome::Rejected).detail("invalid_token");
+        audit
+            .append(AuditActor::anonymous(), refused, origin)
+            .await?;
         Err::<(), Failure>(Failure::InvalidResetToken)
     };
     let token = token.trim();
@@ -162,7 +180,11 @@ pub async fn confirm(
     let token_hash = hash_token(token);
     let sessions = state.sessions();
     // A cheap check first, so that a used or unknown token costs no hash.
-    if sessions.reset_subject(&token_hash, now_millis()).await?.is_none() {
+    if sessions
+        .reset_subject(&token_hash, now_millis())
+        .await?
+        .is_none()
+    {
         return refused().await;
     }
     let password = password.to_owned();

@@ -9,9 +9,7 @@ pub fn local_path(next: &str) -> Option<&str> {
         && !next.starts_with("/\\")
         && !next.starts_with("/login")
         && next.len() <= 512
-        && next
-            .bytes()
-            .all(|b| b.is_ascii_graphic() && b != b'\\');
+        && next.bytes().all(|b| b.is_ascii_graphic() && b != b'\\');
     local.then_some(next)
 }
 
@@ -23,7 +21,15 @@ mod tests {
     fn only_local_paths_are_followed() {
         assert_eq!(local_path("/account/sessions"), Some("/account/sessions"));
         assert_eq!(local_path("/findings?x=1"), Some("/findings?x=1"));
-        for foreign in ["//evil.example", "/\\evil.example", "https://evil.example", "evil", "/login?next=/", "/a b", ""] {
+        for foreign in [
+            "//evil.example",
+            "/\\evil.example",
+            "https://evil.example",
+            "evil",
+            "/login?next=/",
+            "/a b",
+            "",
+        ] {
             assert_eq!(local_path(foreign), None, "{foreign}");
         }
     }

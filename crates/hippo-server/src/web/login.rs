@@ -139,7 +139,11 @@ pub async fn form(
     let notice = LoginNotice {
         signed_out: query.signed_out.is_some(),
         expired: query.expired.is_some(),
-        next: query.next.as_deref().and_then(local_path).map(str::to_owned),
+        next: query
+            .next
+            .as_deref()
+            .and_then(local_path)
+            .map(str::to_owned),
     };
     login_page(&state, jar, String::new(), None, notice)
 }
@@ -185,10 +189,20 @@ pub async fn submit(
         ..LoginNotice::default()
     };
     if !session_less_form_csrf_ok(&jar, &form.csrf) {
-        return login_page(&state, jar, form.email.clone(), Some(Failure::CsrfMismatch), notice());
+        return login_page(
+            &state,
+            jar,
+            form.email.clone(),
+            Some(Failure::CsrfMismatch),
+            notice(),
+        );
     }
     let jar = match form.next.as_deref().and_then(local_path) {
-        Some(next) => jar.add(cookie(LOGIN_NEXT_COOKIE, next.to_owned(), state.config().cookie_secure)),
+        Some(next) => jar.add(cookie(
+            LOGIN_NEXT_COOKIE,
+            next.to_owned(),
+            state.config().cookie_secure,
+        )),
         None => jar.remove(Cookie::build(LOGIN_NEXT_COOKIE).path("/")),
     };
     let (jar, device) = browser_device(&state, jar);

@@ -2,9 +2,9 @@
 //! JavaScript; every form carries a CSRF token.
 
 pub mod access_groups;
-pub mod account_sessions;
 pub mod access_log;
 pub mod access_timeline;
+pub mod account_sessions;
 pub mod alerts;
 pub mod assets;
 pub mod code_rows;

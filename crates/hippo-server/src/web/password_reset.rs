@@ -152,19 +152,25 @@ pub async fn reset_submit(
     let token: String = form.token.chars().take(64).collect();
     if !session_less_form_csrf_ok(&jar, &form.csrf) {
         let text = ui.t("error-csrf_mismatch");
-        return reset_page(&state, jar, token, false, Some((Failure::CsrfMismatch, text)));
+        return reset_page(
+            &state,
+            jar,
+            token,
+            false,
+            Some((Failure::CsrfMismatch, text)),
+        );
     }
     if form.password.expose_secret() != form.repeat.expose_secret() {
         let failure = Failure::Invalid("the passwords differ".into());
-        return reset_page(&state, jar, token, false, Some((failure, ui.t("password-reset-differ"))));
+        return reset_page(
+            &state,
+            jar,
+            token,
+            false,
+            Some((failure, ui.t("password-reset-differ"))),
+        );
     }
-    match password_reset::confirm(
-        &state,
-        &token,
-        form.password.expose_secret(),
-        &meta.origin,
-    )
-    .await
+    match password_reset::confirm(&state, &token, form.password.expose_secret(), &meta.origin).await
     {
         Ok(()) => reset_page(&state, jar, String::new(), true, None),
         Err(failure @ Failure::Invalid(_)) => {

@@ -12,16 +12,16 @@ use hippo_store::SessionSurface;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
+use crate::auth::device::DeviceKey;
 use crate::auth::second_factor::{complete, is_pending};
 use crate::auth::token::PENDING_LOGIN_COOKIE;
 use crate::error::{Failure, WebError};
 use crate::extract::RequestMeta;
 use crate::i18n::Ui;
 use crate::state::AppState;
-use crate::auth::device::DeviceKey;
 use crate::web::login::{
-    browser_device,
-    session_less_form_answer, session_less_form_csrf_ok, session_less_form_token, signed_in,
+    browser_device, session_less_form_answer, session_less_form_csrf_ok, session_less_form_token,
+    signed_in,
 };
 use crate::web::render::page;
 
