@@ -54,7 +54,7 @@ impl AuthStore {
         let (column, id) = subject_column(subject);
         let sql = format!(
             "SELECT public_id, created_at, last_seen_at, surface, device_label, client_network, \
-             CASE WHEN token_hash = $1 THEN 1 ELSE 0 END AS is_current \
+             CAST(CASE WHEN token_hash = $1 THEN 1 ELSE 0 END AS BIGINT) AS is_current \
              FROM sessions WHERE {column} = $2 AND expires_at > $3 AND last_seen_at > $4 \
              ORDER BY created_at DESC, public_id"
         );
