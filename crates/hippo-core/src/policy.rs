@@ -114,6 +114,16 @@ pub enum Action {
     /// The facility's settings (its time zone).
     TenantSettingsRead,
     TenantSettingsChange,
+    // ---- Sessions and password reset (issue 12)
+    /// One's own live sessions (any principal with a session).
+    OwnSessionList,
+    /// End one of one's own sessions, or all others.
+    OwnSessionRevoke,
+    /// Ask for a password reset mail (anonymous; same answer for every
+    /// address).
+    PasswordResetRequest,
+    /// Set a new password with a reset token (anonymous).
+    PasswordResetConfirm,
 }
 
 /// What kind of object an action touches; recorded in the audit log.
@@ -164,7 +174,7 @@ impl ResourceKind {
 }
 
 impl Action {
-    pub const ALL: [Action; 55] = [
+    pub const ALL: [Action; 59] = [
         Self::Public,
         Self::Login,
         Self::LoginSecondFactor,
@@ -222,6 +232,10 @@ impl Action {
         Self::InvitationAccept,
         Self::TenantSettingsRead,
         Self::TenantSettingsChange,
+        Self::OwnSessionList,
+        Self::OwnSessionRevoke,
+        Self::PasswordResetRequest,
+        Self::PasswordResetConfirm,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -281,6 +295,10 @@ impl Action {
             Self::InvitationAccept => "invitation_accept",
             Self::TenantSettingsRead => "tenant_settings_read",
             Self::TenantSettingsChange => "tenant_settings_change",
+            Self::OwnSessionList => "own_session_list",
+            Self::OwnSessionRevoke => "own_session_revoke",
+            Self::PasswordResetRequest => "password_reset_request",
+            Self::PasswordResetConfirm => "password_reset_confirm",
         }
     }
 
@@ -296,6 +314,8 @@ impl Action {
                 | Self::RetrievalRedeem
                 | Self::RetrievalPdfDownload
                 | Self::InvitationAccept
+                | Self::PasswordResetRequest
+                | Self::PasswordResetConfirm
         )
     }
 }

@@ -98,6 +98,8 @@ impl Action {
             Self::Login | Self::LoginSecondFactor | Self::LoginEnrol | Self::InvitationAccept => {
                 &[Service::Login]
             }
+            // A reset ends in a login; it stops with login (issue 12).
+            Self::PasswordResetRequest | Self::PasswordResetConfirm => &[Service::Login],
             Self::OwnFindingsList | Self::FindingRead | Self::PatientFindingsList => {
                 &[Service::FindingsRead]
             }
@@ -124,6 +126,9 @@ impl Action {
             | Self::RetrievalRedeem
             | Self::RetrievalPdfDownload => &[Service::Retrieval],
             Self::Public
+            // Ending one's sessions must work whatever is switched off.
+            | Self::OwnSessionList
+            | Self::OwnSessionRevoke
             | Self::Logout
             | Self::ViewHome
             // One's own account settings stay reachable: they hold no

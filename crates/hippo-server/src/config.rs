@@ -17,6 +17,9 @@ pub struct ServerConfig {
     pub max_upload_bytes: usize,
     pub session_idle_timeout: Duration,
     pub session_absolute_timeout: Duration,
+    /// Password reset requests one client address may make per minute
+    /// (issue 12); per account it is a few per hour, in the database.
+    pub password_reset_requests_per_client_per_minute: u32,
     /// Wrong passwords per account and minute from all sources together
     /// before each (account, source) pair gets a single free failure; a
     /// correct password from a source without failures still passes.
@@ -108,6 +111,7 @@ impl Default for ServerConfig {
             max_upload_bytes: 20 * 1024 * 1024,
             session_idle_timeout: Duration::from_secs(30 * 60),
             session_absolute_timeout: Duration::from_secs(12 * 60 * 60),
+            password_reset_requests_per_client_per_minute: 10,
             login_attempts_per_account_per_minute: 30,
             login_attempts_per_client_per_minute: 30,
             login_lockout: crate::auth::lockout::LockoutPolicy::default(),

@@ -191,6 +191,19 @@ const ROUTES: &[Row] = {
         ("POST", "/settings", A::TenantSettingsChange, R::Tenant, ADMINS),
         ("GET", "/invitation", A::Public, R::None, ANONYMOUS),
         ("POST", "/invitation", A::InvitationAccept, R::StaffMember, ANONYMOUS),
+        // Own sessions and password reset (issue 12)
+        ("GET", "/api/v1/account/sessions", A::OwnSessionList, R::Session, WITH_SESSION),
+        ("POST", "/api/v1/account/sessions/{id}/revoke", A::OwnSessionRevoke, R::Session, WITH_SESSION),
+        ("POST", "/api/v1/account/sessions/revoke-others", A::OwnSessionRevoke, R::Session, WITH_SESSION),
+        ("POST", "/api/v1/auth/password-reset", A::PasswordResetRequest, R::Session, ANONYMOUS),
+        ("POST", "/api/v1/auth/password-reset/confirm", A::PasswordResetConfirm, R::Session, ANONYMOUS),
+        ("GET", "/account/sessions", A::OwnSessionList, R::Session, WITH_SESSION),
+        ("POST", "/account/sessions/{id}/revoke", A::OwnSessionRevoke, R::Session, WITH_SESSION),
+        ("POST", "/account/sessions/revoke-others", A::OwnSessionRevoke, R::Session, WITH_SESSION),
+        ("GET", "/password/forgot", A::Public, R::None, ANONYMOUS),
+        ("POST", "/password/forgot", A::PasswordResetRequest, R::Session, ANONYMOUS),
+        ("GET", "/password/reset", A::Public, R::None, ANONYMOUS),
+        ("POST", "/password/reset", A::PasswordResetConfirm, R::Session, ANONYMOUS),
     ]
 };
 

@@ -53,6 +53,15 @@ pub enum Failure {
     InvalidCredentials,
     #[error("CSRF token mismatch")]
     CsrfMismatch,
+    /// A password reset token that is unknown, used or expired (one answer
+    /// for all three; issue 12).
+    #[error("invalid reset token")]
+    InvalidResetToken,
+    /// A page needs a login: the browser goes to the login form, told
+    /// whether its session ran out, and comes back to `next` (a local path)
+    /// afterwards (issue 12).
+    #[error("sign in again")]
+    SignInAgain { expired: bool, next: Option<String> },
     /// The audit log could not be written: fail closed.
     #[error("audit log unavailable, failing closed")]
     AuditUnavailable(#[source] StoreError),
@@ -109,7 +118,10 @@ pub const SERVICE_OFF_RETRY_AFTER_SECS: &str = "60";
 impl Failure {
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::Unauthenticated | Self::InvalidCredentials => StatusCode::UNAUTHORIZED,
+            Self::Unauthenticated | Self::InvalidCredentials | Self::SignInAgain { .. } => {
+                StatusCode::UNAUTHORIZED
+            }
+            Self::InvalidResetToken => StatusCode::GONE,
             Self::Forbidden | Self::CsrfMismatch => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
@@ -139,7 +151,8 @@ impl Failure {
 
     pub fn code(&self) -> &'static str {
         match self {
-            Self::Unauthenticated => "unauthenticated",
+            Self::Unauthenticated | Self::SignInAgain { .. } => "unauthenticated",
+            Self::InvalidResetToken => "invalid_reset_token",
             Self::Forbidden => "forbidden",
             Self::NotFound => "not_found",
             Self::BadRequest(_) => "bad_request",
@@ -186,7 +199,10 @@ impl Failure {
 
     pub fn message(&self) -> String {
         match self {
-            Self::Unauthenticated => "Please log in.".into(),
+            Self::Unauthenticated | Self::SignInAgain { .. } => "Please log in.".into(),
+            Self::InvalidResetToken => {
+                "This reset link is unknown, used or expired. Please ask for a new one.".into()
+            }
             Self::Forbidden => "Your role may not do this.".into(),
             Self::NotFound => "Not found.".into(),
             Self::BadRequest(m)
@@ -321,6 +337,9 @@ impl IntoResponse for WebError {
         if matches!(self.0, Failure::Unauthenticated) {
             return Redirect::to("/login").into_response();
         }
+        if let Failure::SignInAgain { expired, next } = &self.0 {
+            return Redirect::to(&sign_in_again_path(*expired, next.as_deref())).into_response();
+        }
         if let Failure::ServiceOff(outage) = &self.0 {
             let page = MaintenancePage {
                 ui: Ui::new(Lang::current(), "/"),
@@ -371,6 +390,23 @@ impl IntoResponse for WebError {
             response.extensions_mut().insert(Refused("csrf_mismatch"));
         }
         with_retry_after(&self.0, response)
+    }
+}
+
+/// `/login`, with `expired=1` and the way back (percent-encoded).
+fn sign_in_again_path(expired: bool, next: Option<&str>) -> String {
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    if expired {
+        query.append_pair("expired", "1");
+    }
+    if let Some(next) = next {
+        query.append_pair("next", next);
+    }
+    let query = query.finish();
+    if query.is_empty() {
+        "/login".into()
+    } else {
+        format!("/login?{query}")
     }
 }
 

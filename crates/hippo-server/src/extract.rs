@@ -155,7 +155,9 @@ impl FromRequestParts<AppState> for Authorized {
             idle_timeout_ms: state.config().session_idle_timeout.as_millis() as i64,
         };
         let mut wrong_surface = false;
-        let principal = match credential(parts, spec.surface) {
+        let presented = credential(parts, spec.surface);
+        let presented_session = matches!(presented, Some(Credential::Session(_)));
+        let principal = match presented {
             Some(Credential::Session(token)) => {
                 match state
                     .sessions()
@@ -198,7 +200,16 @@ impl FromRequestParts<AppState> for Authorized {
                 format!("unauthenticated {request_line}")
             };
             let anonymous = AuditActor::anonymous();
-            return Err(refuse(anonymous, Outcome::Denied, detail, Failure::Unauthenticated).await);
+            let failure = match spec.surface {
+                Surface::Api => Failure::Unauthenticated,
+                // A page sends the browser to the login, saying whether its
+                // session ran out, and back here afterwards (issue 12).
+                Surface::Web => Failure::SignInAgain {
+                    expired: presented_session,
+                    next: way_back(parts),
+                },
+            };
+            return Err(refuse(anonymous, Outcome::Denied, detail, failure).await);
         };
         let actor_id = principal.actor_id();
         if let Some(slot) = parts.extensions.get::<ActorSlot>()
@@ -262,6 +273,16 @@ async fn viewer_zone(state: &AppState, principal: &Principal) -> jiff::tz::TimeZ
             _ => crate::i18n::format::time_zone(crate::i18n::format::DEFAULT_TIME_ZONE),
         },
     }
+}
+
+/// The page to return to after a login: only a GET (a form post cannot
+/// be repeated by a redirect), and only a local path.
+fn way_back(parts: &Parts) -> Option<String> {
+    if parts.method != axum::http::Method::GET {
+        return None;
+    }
+    let path = parts.uri.path_and_query()?.as_str();
+    crate::auth::return_path::local_path(path).map(str::to_owned)
 }
 
 fn session_surface(surface: Surface) -> SessionSurface {

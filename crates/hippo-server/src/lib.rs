@@ -27,6 +27,7 @@ mod routes;
 pub mod value_rows;
 // Notification e-mails from the outbox (issue 11).
 pub mod notify;
+pub mod own_sessions;
 pub mod scope;
 pub mod serve;
 pub mod state;
@@ -347,13 +348,12 @@ pub async fn start(store: Store, config: ServerConfig) -> Result<RunningServer, 
     );
     let notification_sender = match &config.notifications {
         Some(notify) => {
-            let sender =
-                notify::Sender::new(store.unscoped_outbox(), notify.clone()).map_err(|e| {
-                    StartError::Init {
-                        what: "notification sender",
-                        cause: Box::new(e),
-                    }
-                })?;
+            let sender = notify::Sender::new(store.unscoped_outbox(), notify.clone())
+                .map_err(|e| StartError::Init {
+                    what: "notification sender",
+                    cause: Box::new(e),
+                })?
+                .with_account_mails(store.unscoped_auth());
             tracing::info!(smtp = %notify.smtp_host, port = notify.smtp_port, "notification sender started");
             Some(notify::spawn(sender))
         }

@@ -147,6 +147,11 @@ fn own_object(
         | Action::LoginEnrol
         | Action::AccountSecurityRead
         | Action::AccountRecoveryCodesRenew => ResourceRef::Platform,
+        // Issue 12: one's own sessions; reset is anonymous.
+        Action::OwnSessionList
+        | Action::OwnSessionRevoke
+        | Action::PasswordResetRequest
+        | Action::PasswordResetConfirm => ResourceRef::Platform,
     }
 }
 

@@ -153,6 +153,19 @@ fn handler(spec: &RouteSpec, max_upload: usize, max_message: usize) -> MethodRou
         ("POST", "/settings") => post(web::settings::change),
         ("GET", "/invitation") => get(web::invitation::form),
         ("POST", "/invitation") => post(web::invitation::submit),
+        // Own sessions and password reset (issue 12)
+        ("GET", "/api/v1/account/sessions") => get(api::account_sessions::list),
+        ("POST", "/api/v1/account/sessions/{id}/revoke") => post(api::account_sessions::revoke),
+        ("POST", "/api/v1/account/sessions/revoke-others") => post(api::account_sessions::revoke_others),
+        ("POST", "/api/v1/auth/password-reset") => post(api::password_reset::request),
+        ("POST", "/api/v1/auth/password-reset/confirm") => post(api::password_reset::confirm),
+        ("GET", "/account/sessions") => get(web::account_sessions::view),
+        ("POST", "/account/sessions/{id}/revoke") => post(web::account_sessions::revoke),
+        ("POST", "/account/sessions/revoke-others") => post(web::account_sessions::revoke_others),
+        ("GET", "/password/forgot") => get(web::password_reset::forgot_form),
+        ("POST", "/password/forgot") => post(web::password_reset::forgot_submit),
+        ("GET", "/password/reset") => get(web::password_reset::reset_form),
+        ("POST", "/password/reset") => post(web::password_reset::reset_submit),
         (method, path) => panic!("declared route {method} {path} has no handler"),
     };
     handler

@@ -37,6 +37,8 @@ struct Inner {
     probes: ProbeDetector,
     switches: Switchboard,
     retrieval_throttle: RetrievalThrottle,
+    /// Password reset requests per client address (issue 12).
+    reset_throttle: RetrievalThrottle,
     wrong_codes: WrongCodeThrottle,
 }
 
@@ -64,6 +66,9 @@ impl AppState {
                 probes,
                 switches,
                 retrieval_throttle,
+                reset_throttle: RetrievalThrottle::new(
+                    config.password_reset_requests_per_client_per_minute,
+                ),
                 wrong_codes: WrongCodeThrottle::default(),
                 config,
             }),
@@ -97,6 +102,11 @@ impl AppState {
 
     pub(crate) fn retrieval_throttle(&self) -> &RetrievalThrottle {
         &self.inner.retrieval_throttle
+    }
+
+    /// Password reset requests per client address (a GCRA per address).
+    pub(crate) fn reset_throttle(&self) -> &RetrievalThrottle {
+        &self.inner.reset_throttle
     }
 
     /// Turns a retrieval code and a date of birth into a code holder.

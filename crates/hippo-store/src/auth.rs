@@ -57,7 +57,7 @@ impl SessionSurface {
         }
     }
 
-    fn parse(value: &str) -> Result<Self, StoreError> {
+    pub(crate) fn parse(value: &str) -> Result<Self, StoreError> {
         match value {
             "web" => Ok(Self::Web),
             "api" => Ok(Self::Api),
@@ -75,7 +75,7 @@ pub struct SessionTimes {
 
 #[derive(Clone)]
 pub struct AuthStore {
-    pool: AnyPool,
+    pub(crate) pool: AnyPool,
 }
 
 impl AuthStore {
@@ -116,14 +116,33 @@ impl AuthStore {
         now: UnixMillis,
         expires_at: UnixMillis,
     ) -> Result<(), StoreError> {
+        let device = crate::account_sessions::SessionDevice::default();
+        self.create_session_from(token_hash, subject, surface, now, expires_at, &device)
+            .await
+            .map(|_| ())
+    }
+
+    /// Open a session and return its public ID (random, 128 bits: what the
+    /// sessions list shows and revokes by, never the token or its hash).
+    pub async fn create_session_from(
+        &self,
+        token_hash: &str,
+        subject: LoginSubject,
+        surface: SessionSurface,
+        now: UnixMillis,
+        expires_at: UnixMillis,
+        device: &crate::account_sessions::SessionDevice,
+    ) -> Result<String, StoreError> {
         let (staff, account, operator) = match subject {
             LoginSubject::Staff(id) => (Some(id.to_string()), None, None),
             LoginSubject::Account(id) => (None, Some(id.to_string()), None),
             LoginSubject::Operator(id) => (None, None, Some(id.to_string())),
         };
+        let public_id = uuid::Uuid::new_v4().simple().to_string();
         sqlx::query(
             "INSERT INTO sessions (token_hash, staff_id, account_id, operator_id, created_at, \
-             last_seen_at, expires_at, surface) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+             last_seen_at, expires_at, surface, public_id, device_label, client_network) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
         .bind(token_hash)
         .bind(staff)
@@ -133,6 +152,9 @@ impl AuthStore {
         .bind(now)
         .bind(expires_at)
         .bind(surface.as_str())
+        .bind(&public_id)
+        .bind(&device.label)
+        .bind(&device.network)
         .execute(&self.pool)
         .await?;
         if let LoginSubject::Staff(id) = subject {
@@ -143,7 +165,7 @@ impl AuthStore {
                 .execute(&self.pool)
                 .await?;
         }
-        Ok(())
+        Ok(public_id)
     }
 
     /// The IANA time zone a facility's pages show dates in (issue 12);

@@ -16,6 +16,7 @@
 //! Cedar policy bound to the principal) and asks it about every object it
 //! loads, before returning it or recording a successful access.
 
+mod account_sessions;
 mod actor;
 mod admission;
 pub mod anomalies;
@@ -32,6 +33,7 @@ mod messaging;
 mod model;
 mod operator_scope;
 pub mod outbox;
+mod password_reset;
 mod patient_scope;
 mod patient_threads;
 pub mod private_files;
@@ -50,6 +52,7 @@ pub mod tree_heads;
 pub mod vault;
 mod verify;
 
+pub use account_sessions::{OwnSession, SessionDevice};
 pub use admission::Admitted;
 pub use anomalies::{Alert, AnomalyThresholds, ManyPatientsWindow, UnscopedAnomalies};
 pub use audit::AuditLog;
@@ -67,6 +70,7 @@ pub use model::{
 };
 pub use operator_scope::OperatorScope;
 pub use outbox::{ClaimedNotice, Notice, NoticeKind, OutboxCounts, UnscopedOutbox};
+pub use password_reset::{AccountMail, AccountMailKind, ClaimedAccountMail, ResetSubject};
 pub use patient_scope::PatientScope;
 pub use provisioning::{TenantDeletion, UnscopedProvisioning};
 pub use retrieval::{CodeHolderScope, NewPdfLink, UnscopedRetrievalDesk};

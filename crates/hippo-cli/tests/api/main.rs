@@ -40,10 +40,13 @@ mod messaging;
 // Issue 11: notification outbox and sender.
 mod notifications;
 mod openapi;
+// Issue 12: own sessions, expiry, new-device mail; password reset.
 mod operator_console;
 mod outbox_throughput;
+mod own_sessions;
 mod page_security;
 // Issue 12: the facility's access log of one patient record.
+mod password_reset;
 mod patient_access_log;
 mod patient_portal;
 mod probing;

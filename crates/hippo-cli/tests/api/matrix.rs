@@ -59,6 +59,8 @@ enum TargetKind {
     Attachment,
     RetrievalCode,
     StaffMember,
+    /// Somebody else's session (issue 12): revoking it answers not found.
+    Session,
 }
 
 fn target_kind(spec: &RouteSpec) -> Option<TargetKind> {
@@ -73,6 +75,7 @@ fn target_kind(spec: &RouteSpec) -> Option<TargetKind> {
             Some(TargetKind::Thread)
         }
         Target::Item if spec.path.contains("/attachments/{id}") => Some(TargetKind::Attachment),
+        Target::Item if spec.path.contains("/sessions/{id}") => Some(TargetKind::Session),
         Target::Item if spec.path.contains("/retrieval-codes/{id}") => {
             Some(TargetKind::RetrievalCode)
         }
@@ -112,6 +115,8 @@ fn relations(kind: TargetKind) -> &'static [Relation] {
         ],
         TargetKind::RetrievalCode => &[Own, OtherPatientSameTenant, OtherTenant, Nonexistent],
         TargetKind::StaffMember => &[Own, OtherTenant, Nonexistent],
+        // Only others' sessions: one's own is revoked in `sessions.rs`.
+        TargetKind::Session => &[OtherPatientSameTenant, OtherTenant, Nonexistent],
     }
 }
 
@@ -140,6 +145,9 @@ fn expected(spec: &RouteSpec, kind: PrincipalKind, relation: Option<Relation>) -
             _ => Expect::Allowed,
         };
     };
+    if target_kind(spec) == Some(TargetKind::Session) {
+        return Expect::NotFound; // nobody reaches another subject's session
+    }
     let sees = match (kind, relation) {
         (_, Nonexistent | OtherTenant) => false,
         (PrincipalKind::Patient, Own | Closed) => true,
@@ -205,6 +213,11 @@ struct World {
     max: PatientId,
     sophie: PatientId,
     leon: PatientId,
+    /// Subjects whose sessions the session rows target: another account
+    /// of the first tenant's patients, a staff member of the other tenant.
+    sophie_account: LoginSubject,
+    other_tenant_staff: LoginSubject,
+    auth: hippo_store::AuthStore,
 }
 
 impl World {
@@ -304,6 +317,24 @@ impl World {
         }
         match kind {
             TargetKind::Finding => self.finding(relation).await,
+            TargetKind::Session => {
+                let subject = match relation {
+                    Relation::OtherTenant => self.other_tenant_staff,
+                    _ => self.sophie_account,
+                };
+                let now = now_millis();
+                self.auth
+                    .create_session_from(
+                        &hash_token(&new_token()),
+                        subject,
+                        SessionSurface::Web,
+                        now,
+                        now + 3_600_000,
+                        &hippo_store::SessionDevice::default(),
+                    )
+                    .await
+                    .unwrap()
+            }
             TargetKind::Thread => self.thread(relation).await.0,
             TargetKind::Attachment => self.thread(relation).await.1,
             TargetKind::Patient => match relation {
@@ -386,7 +417,14 @@ impl World {
 fn outcome(status: StatusCode, location: Option<&str>) -> Option<Expect> {
     match status {
         s if s.is_success() => Some(Expect::Allowed),
-        StatusCode::SEE_OTHER if location == Some("/login") => Some(Expect::LoginRequired),
+        // The login keeps the way back (`/login?next=...`, issue 12).
+        StatusCode::SEE_OTHER
+            if location.is_some_and(|l| {
+                l == "/login" || l.starts_with("/login?next=") || l.starts_with("/login?expired=")
+            }) =>
+        {
+            Some(Expect::LoginRequired)
+        }
         StatusCode::SEE_OTHER => Some(Expect::Allowed),
         StatusCode::FORBIDDEN => Some(Expect::Forbidden),
         StatusCode::NOT_FOUND => Some(Expect::NotFound),
@@ -441,6 +479,9 @@ async fn every_route_as_every_principal_against_every_relation() {
         max: app.user("max.schmidt").patient_ids[0],
         sophie: app.user("sophie.wagner").patient_ids[0],
         leon: app.user("leon.hoffmann").patient_ids[0],
+        sophie_account: login_subject(&app, "sophie.wagner").await,
+        other_tenant_staff: login_subject(&app, "j.petersen").await,
+        auth: app.store.unscoped_auth(),
     };
 
     let mut cells = 0usize;

@@ -29,7 +29,10 @@ async fn page_security_an_api_token_is_no_session_cookie() {
         .await
         .unwrap();
     assert_eq!(page.status(), StatusCode::SEE_OTHER);
-    assert_eq!(page.headers()["location"], "/login");
+    assert_eq!(
+        page.headers()["location"],
+        "/login?expired=1&next=%2Ffindings"
+    );
     assert_eq!(
         audited(&app, "unauthenticated wrong_surface GET /findings").await,
         1

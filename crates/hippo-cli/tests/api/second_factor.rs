@@ -346,7 +346,7 @@ async fn second_factor_web_login_asks_for_the_code_before_any_page() {
         .send()
         .await
         .unwrap();
-    assert_eq!(home.headers()["location"], "/login");
+    assert_eq!(home.headers()["location"], "/login?next=%2Fpatients");
     let page = client
         .get(format!("{}/login/second-factor", app.url))
         .send()

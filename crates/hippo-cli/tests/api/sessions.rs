@@ -101,7 +101,10 @@ async fn each_surface_accepts_only_its_own_credential() {
         .await
         .unwrap();
     assert_eq!(web_with_bearer.status(), StatusCode::SEE_OTHER);
-    assert_eq!(web_with_bearer.headers()["location"], "/login");
+    assert_eq!(
+        web_with_bearer.headers()["location"],
+        "/login?next=%2Ffindings"
+    );
 }
 
 #[tokio::test]
@@ -275,5 +278,8 @@ async fn browser_logout_needs_the_form_token() {
     // The browser session is over; the API session is another one.
     let after = app.web_get("/findings", &max).await;
     assert_eq!(after.status(), StatusCode::SEE_OTHER);
-    assert_eq!(after.headers()["location"], "/login");
+    assert_eq!(
+        after.headers()["location"],
+        "/login?expired=1&next=%2Ffindings"
+    );
 }

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::api::json::ApiJson;
+use crate::auth::device::DeviceKey;
 use crate::auth::login::login as login_flow;
 use crate::auth::second_factor::{self, LoginStep};
 use crate::auth::session::LoginSuccess;
@@ -110,6 +111,7 @@ pub async fn login(
         SessionSurface::Api,
         &meta.origin,
         meta.client_ip,
+        &DeviceKey::ApiClient,
     )
     .await?;
     Ok(match step {
@@ -178,6 +180,7 @@ pub async fn login_second_factor(
         SessionSurface::Api,
         &meta.origin,
         meta.client_ip,
+        &DeviceKey::ApiClient,
     )
     .await?;
     Ok(Json(session_view(success)))

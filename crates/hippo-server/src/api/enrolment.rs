@@ -13,6 +13,7 @@ use utoipa::ToSchema;
 
 use crate::api::auth::{LoginResponse, session_view};
 use crate::api::json::ApiJson;
+use crate::auth::device::DeviceKey;
 use crate::auth::enrolment::{TotpOffer, finish_login_enrolment, start_login_enrolment};
 use crate::auth::token::ShownOnce;
 use crate::error::{ApiError, ErrorBody};
@@ -119,6 +120,7 @@ pub async fn finish(
         request.code.expose_secret(),
         SessionSurface::Api,
         &meta.origin,
+        &DeviceKey::ApiClient,
     )
     .await?;
     Ok(Json(EnrolledLogin {

@@ -3,6 +3,7 @@
 
 pub mod access_log;
 pub mod account;
+pub mod account_sessions;
 pub mod alerts;
 pub mod api_keys;
 pub mod auth;
@@ -12,6 +13,7 @@ pub mod forensics;
 pub mod json;
 pub mod openapi;
 // Issue 12: one patient record's access log for the facility.
+pub mod password_reset;
 pub mod patient_access_log;
 pub mod patients;
 pub mod retrieval;

@@ -7,6 +7,7 @@ use utoipa::{Modify, OpenApi};
 use crate::api::patient_access_log;
 use crate::api::{access_log, alerts, api_keys, auth, findings, forensics};
 use crate::api::{account, enrolment};
+use crate::api::{account_sessions, password_reset};
 use crate::api::{patients, retrieval, switches, tenants, threads};
 use crate::api::{settings, staff};
 
@@ -47,6 +48,9 @@ impl Modify for BearerAuth {
         account::totp_remove, account::recovery_codes,
         staff::list, staff::create, staff::change_role, staff::deactivate, staff::reactivate,
         settings::get, settings::change,
+        // Sessions and password reset (issue 12)
+        account_sessions::list, account_sessions::revoke, account_sessions::revoke_others,
+        password_reset::request, password_reset::confirm,
     ),
     // The password step's other 202 answer (staff and operators without a
     // second factor), described there.

@@ -11,6 +11,7 @@ use hippo_core::policy::{Action, ResourceKind};
 use hippo_core::time_util::{UnixMillis, now_millis};
 use hippo_store::{Confirmation, LoginSubject, PendingPurpose, SessionSurface};
 
+use crate::auth::device::DeviceKey;
 use crate::auth::recovery;
 use crate::auth::second_factor::WRONG_CODES_PER_PENDING_LOGIN;
 use crate::auth::session::{LoginSuccess, login_switched_off, open_session};
@@ -181,6 +182,7 @@ pub async fn finish_login_enrolment(
     code: &str,
     surface: SessionSurface,
     origin: &RequestOrigin,
+    device: &DeviceKey<'_>,
 ) -> Result<(LoginSuccess, Enrolled), Failure> {
     check_length(pending_token, code)?;
     let audit = state.audit_log();
@@ -243,7 +245,7 @@ pub async fn finish_login_enrolment(
     audit
         .append(AuditActor::of(&principal), enrolled_event, origin)
         .await?;
-    let success = open_session(state, subject, principal, surface, origin).await?;
+    let success = open_session(state, subject, principal, surface, origin, device).await?;
     Ok((success, enrolled))
 }
 

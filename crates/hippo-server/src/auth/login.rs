@@ -7,6 +7,7 @@ use hippo_core::policy::{Action, ResourceKind};
 
 use hippo_store::SessionSurface;
 
+use crate::auth::device::DeviceKey;
 use crate::auth::second_factor::{LoginStep, after_password};
 use crate::auth::session::login_switched_off;
 use crate::error::Failure;
@@ -25,6 +26,7 @@ pub async fn login(
     surface: SessionSurface,
     origin: &RequestOrigin,
     client: Option<IpAddr>,
+    device: &DeviceKey<'_>,
 ) -> Result<LoginStep, Failure> {
     let audit = state.audit_log();
     let event = |outcome| AuditEvent::new(Action::Login, ResourceKind::Session, outcome);
@@ -109,5 +111,5 @@ pub async fn login(
         return Err(Failure::ServiceOff(outage));
     }
     // Password right: a session, or first the second factor.
-    after_password(state, subject, principal, surface, origin).await
+    after_password(state, subject, principal, surface, origin, device).await
 }

@@ -13,6 +13,7 @@ use hippo_core::time_util::{UnixMillis, now_millis};
 use hippo_store::{LoginSubject, PendingPurpose, SessionSurface};
 use secrecy::{ExposeSecret, SecretString};
 
+use crate::auth::device::DeviceKey;
 use crate::auth::recovery;
 use crate::auth::session::{LoginSuccess, login_switched_off, open_session};
 use crate::auth::token::{hash_token, new_token};
@@ -49,6 +50,7 @@ pub async fn after_password(
     principal: Principal,
     surface: SessionSurface,
     origin: &RequestOrigin,
+    device: &DeviceKey<'_>,
 ) -> Result<LoginStep, Failure> {
     let has_factor = state.second_factors().has_second_factor(subject).await?;
     let purpose = match (has_factor, second_factor_mandatory(&principal)) {
@@ -56,7 +58,7 @@ pub async fn after_password(
         (false, true) => PendingPurpose::Enrolment,
         (false, false) => {
             return Ok(LoginStep::Session(
-                open_session(state, subject, principal, surface, origin).await?,
+                open_session(state, subject, principal, surface, origin, device).await?,
             ));
         }
     };
@@ -106,6 +108,7 @@ pub async fn complete(
     surface: SessionSurface,
     origin: &RequestOrigin,
     _client: Option<IpAddr>,
+    device: &DeviceKey<'_>,
 ) -> Result<LoginSuccess, Failure> {
     let audit = state.audit_log();
     let event =
@@ -183,7 +186,7 @@ pub async fn complete(
             .await?;
         return Err(Failure::ServiceOff(outage));
     }
-    let success = open_session(state, pending.subject, principal, surface, origin).await?;
+    let success = open_session(state, pending.subject, principal, surface, origin, device).await?;
     Ok(success)
 }
 

@@ -38,6 +38,7 @@ pub const AREAS: &[Area] = &[
     area!("retrieval"),
     area!("mail"),
     area!("admin"),
+    area!("sessions"),
 ];
 
 struct Catalog {

@@ -4,6 +4,7 @@
 //! notification, and why delivery is at least once with one Message-ID per
 //! notification, is said in `hippo_store::outbox`.
 
+mod account_mail_sender;
 mod mail;
 mod sender;
 

@@ -54,6 +54,9 @@ pub struct Sender {
     invitation_url: url::Url,
     /// The right-hand side of every Message-ID: the portal's host.
     message_domain: String,
+    /// The outbox of mails about one's own account (issue 12), if this
+    /// sender drains it too.
+    account_mails: Option<hippo_store::AuthStore>,
 }
 
 impl Sender {
@@ -116,12 +119,43 @@ impl Sender {
             login_url,
             invitation_url,
             message_domain,
+            account_mails: None,
         })
+    }
+
+    /// Drain the account mails (new device, password reset) as well.
+    pub fn with_account_mails(mut self, store: hippo_store::AuthStore) -> Self {
+        self.account_mails = Some(store);
+        self
+    }
+
+    pub(super) fn config(&self) -> &NotifyConfig {
+        &self.config
+    }
+
+    pub(super) fn from(&self) -> &Mailbox {
+        &self.from
+    }
+
+    pub(super) fn message_domain(&self) -> &str {
+        &self.message_domain
+    }
+
+    pub(super) fn transport(&self) -> &AsyncSmtpTransport<Tokio1Executor> {
+        &self.transport
     }
 
     /// One round: expire stale leases, claim a batch, send it, record the
     /// outcomes. Returns how many notifications were claimed.
     pub async fn run_once(&self) -> Result<usize, StoreError> {
+        let account_mails = match &self.account_mails {
+            Some(store) => self.run_account_mails_once(store).await?,
+            None => 0,
+        };
+        Ok(account_mails + self.run_notifications_once().await?)
+    }
+
+    async fn run_notifications_once(&self) -> Result<usize, StoreError> {
         let (unknown, failed) = self.outbox.expire_leases(self.config.max_attempts).await?;
         if unknown > 0 {
             tracing::warn!(

@@ -11,6 +11,7 @@ use hippo_store::{PendingPurpose, SessionSurface};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
+use crate::auth::device::DeviceKey;
 use crate::auth::enrolment::{
     TotpOffer, finish_login_enrolment, pending_offer, start_login_enrolment,
 };
@@ -21,7 +22,8 @@ use crate::extract::RequestMeta;
 use crate::i18n::Ui;
 use crate::state::AppState;
 use crate::web::login::{
-    session_less_form_answer, session_less_form_csrf_ok, session_less_form_token, signed_in_jar,
+    browser_device, session_less_form_answer, session_less_form_csrf_ok, session_less_form_token,
+    signed_in_jar,
 };
 use crate::web::recovery_codes::recovery_codes_page;
 use crate::web::render::page;
@@ -106,12 +108,14 @@ pub async fn submit(
             None => Ok(Redirect::to("/login").into_response()),
         };
     }
+    let (jar, device) = browser_device(&state, jar);
     match finish_login_enrolment(
         &state,
         token.expose_secret(),
         form.code.expose_secret(),
         SessionSurface::Web,
         &meta.origin,
+        &DeviceKey::Browser(&device),
     )
     .await
     {

@@ -11,11 +11,14 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 use crate::auth::csrf::{login_form_token, verify_login_form};
+use crate::auth::device::{DEVICE_COOKIE, DEVICE_COOKIE_MAX_AGE_SECS, DeviceKey, is_device_cookie};
 use crate::auth::login::login;
+use crate::auth::return_path::local_path;
 use crate::auth::second_factor::LoginStep;
 use crate::auth::session::LoginSuccess;
 use crate::auth::token::{
     LOGIN_CSRF_COOKIE, PENDING_LOGIN_COOKIE, SESSION_COOKIE, SESSION_COOKIE_SECURE, hash_token,
+    new_token,
 };
 use crate::error::{Failure, WebError};
 use crate::extract::{Authorized, RequestMeta};
@@ -31,6 +34,10 @@ struct LoginPage {
     email: String,
     error: Option<String>,
     signed_out: bool,
+    /// The session ran out (idle or too old): say so (issue 12).
+    expired: bool,
+    /// Where to go after the login: a local path only.
+    next: Option<String>,
 }
 
 pub(crate) fn cookie(name: &'static str, value: String, secure: bool) -> Cookie<'static> {
@@ -92,7 +99,7 @@ fn login_page(
     jar: CookieJar,
     email: String,
     error: Option<Failure>,
-    signed_out: bool,
+    notice: LoginNotice,
 ) -> Result<Response, WebError> {
     let (jar, csrf) = session_less_form_token(state, jar);
     let body = page(&LoginPage {
@@ -102,14 +109,26 @@ fn login_page(
         error: error
             .as_ref()
             .map(|f| f.localized(crate::i18n::Lang::current())),
-        signed_out,
+        signed_out: notice.signed_out,
+        expired: notice.expired,
+        next: notice.next,
     })?;
     Ok(session_less_form_answer(jar, body, error.as_ref()))
+}
+
+/// What the login page says above the form, and where it leads after.
+#[derive(Default)]
+struct LoginNotice {
+    signed_out: bool,
+    expired: bool,
+    next: Option<String>,
 }
 
 #[derive(Deserialize)]
 pub struct LoginQuery {
     signed_out: Option<u8>,
+    expired: Option<u8>,
+    next: Option<String>,
 }
 
 pub async fn form(
@@ -117,7 +136,16 @@ pub async fn form(
     jar: CookieJar,
     Query(query): Query<LoginQuery>,
 ) -> Result<Response, WebError> {
-    login_page(&state, jar, String::new(), None, query.signed_out.is_some())
+    let notice = LoginNotice {
+        signed_out: query.signed_out.is_some(),
+        expired: query.expired.is_some(),
+        next: query
+            .next
+            .as_deref()
+            .and_then(local_path)
+            .map(str::to_owned),
+    };
+    login_page(&state, jar, String::new(), None, notice)
 }
 
 #[derive(Debug, Deserialize)]
@@ -125,6 +153,29 @@ pub struct LoginForm {
     email: String,
     password: SecretString,
     csrf: String,
+    next: Option<String>,
+}
+
+/// The path to return to after the login, kept in a cookie across the
+/// second step.
+const LOGIN_NEXT_COOKIE: &str = "hippo_login_next";
+
+/// The browser's device cookie (issue 12), made on its first login.
+fn device_cookie(state: &AppState, jar: CookieJar) -> (CookieJar, String) {
+    if let Some(value) = jar.get(DEVICE_COOKIE).map(|c| c.value().to_owned())
+        && is_device_cookie(&value)
+    {
+        return (jar, value);
+    }
+    let value = new_token();
+    let mut cookie = cookie(DEVICE_COOKIE, value.clone(), state.config().cookie_secure);
+    cookie.set_max_age(time::Duration::seconds(DEVICE_COOKIE_MAX_AGE_SECS));
+    (jar.add(cookie), value)
+}
+
+/// The device of a browser login: its cookie (made now if missing).
+pub(crate) fn browser_device(state: &AppState, jar: CookieJar) -> (CookieJar, String) {
+    device_cookie(state, jar)
 }
 
 pub async fn submit(
@@ -133,9 +184,28 @@ pub async fn submit(
     jar: CookieJar,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, WebError> {
+    let notice = || LoginNotice {
+        next: form.next.as_deref().and_then(local_path).map(str::to_owned),
+        ..LoginNotice::default()
+    };
     if !session_less_form_csrf_ok(&jar, &form.csrf) {
-        return login_page(&state, jar, form.email, Some(Failure::CsrfMismatch), false);
+        return login_page(
+            &state,
+            jar,
+            form.email.clone(),
+            Some(Failure::CsrfMismatch),
+            notice(),
+        );
     }
+    let jar = match form.next.as_deref().and_then(local_path) {
+        Some(next) => jar.add(cookie(
+            LOGIN_NEXT_COOKIE,
+            next.to_owned(),
+            state.config().cookie_secure,
+        )),
+        None => jar.remove(Cookie::build(LOGIN_NEXT_COOKIE).path("/")),
+    };
+    let (jar, device) = browser_device(&state, jar);
     match login(
         &state,
         &form.email,
@@ -143,6 +213,7 @@ pub async fn submit(
         SessionSurface::Web,
         &meta.origin,
         meta.client_ip,
+        &DeviceKey::Browser(&device),
     )
     .await
     {
@@ -168,20 +239,26 @@ pub async fn submit(
             | Failure::RateLimited
             | Failure::LoginThrottled { .. }
             | Failure::BadRequest(_)),
-        ) => login_page(&state, jar, form.email, Some(failure), false),
+        ) => login_page(&state, jar, form.email.clone(), Some(failure), notice()),
         Err(other) => Err(WebError(other)),
     }
 }
 
 /// Set the session cookie (dropping the login's helper cookies) and go home.
 pub(crate) fn signed_in(state: &AppState, jar: CookieJar, success: LoginSuccess) -> Response {
-    (signed_in_jar(state, jar, success), Redirect::to("/")).into_response()
+    let next = jar
+        .get(LOGIN_NEXT_COOKIE)
+        .and_then(|c| local_path(c.value()))
+        .unwrap_or("/")
+        .to_owned();
+    (signed_in_jar(state, jar, success), Redirect::to(&next)).into_response()
 }
 
 /// The cookies of a new session: the session cookie set, the login's
-/// helper cookies dropped.
+/// helper cookies (way back, CSRF, pending login) dropped.
 pub(crate) fn signed_in_jar(state: &AppState, jar: CookieJar, success: LoginSuccess) -> CookieJar {
-    jar.remove(Cookie::build(LOGIN_CSRF_COOKIE).path("/"))
+    jar.remove(Cookie::build(LOGIN_NEXT_COOKIE).path("/"))
+        .remove(Cookie::build(LOGIN_CSRF_COOKIE).path("/"))
         .remove(Cookie::build(PENDING_LOGIN_COOKIE).path("/"))
         .add(cookie(
             session_cookie_name(state),

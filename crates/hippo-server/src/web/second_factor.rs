@@ -12,6 +12,7 @@ use hippo_store::SessionSurface;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
+use crate::auth::device::DeviceKey;
 use crate::auth::second_factor::{complete, is_pending};
 use crate::auth::token::PENDING_LOGIN_COOKIE;
 use crate::error::{Failure, WebError};
@@ -19,7 +20,8 @@ use crate::extract::RequestMeta;
 use crate::i18n::Ui;
 use crate::state::AppState;
 use crate::web::login::{
-    session_less_form_answer, session_less_form_csrf_ok, session_less_form_token, signed_in,
+    browser_device, session_less_form_answer, session_less_form_csrf_ok, session_less_form_token,
+    signed_in,
 };
 use crate::web::render::page;
 
@@ -84,6 +86,7 @@ pub async fn submit(
     let Some(token) = pending_token(&jar) else {
         return Ok(Redirect::to("/login").into_response());
     };
+    let (jar, device) = browser_device(&state, jar);
     match complete(
         &state,
         token.expose_secret(),
@@ -91,6 +94,7 @@ pub async fn submit(
         SessionSurface::Web,
         &meta.origin,
         meta.client_ip,
+        &DeviceKey::Browser(&device),
     )
     .await
     {
