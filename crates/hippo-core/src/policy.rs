@@ -83,6 +83,13 @@ pub enum Action {
     RetrievalRedeem,
     /// A code holder downloads the finding's PDF with a one-time link.
     RetrievalPdfDownload,
+    // ---- Passkeys (issue 12): every principal with a session manages
+    // its own WebAuthn passkeys, nobody else's.
+    /// List one's own passkeys.
+    PasskeyList,
+    /// Register a passkey (challenge and finish).
+    PasskeyRegister,
+    PasskeyDelete,
 }
 
 /// What kind of object an action touches; recorded in the audit log.
@@ -103,6 +110,7 @@ pub enum ResourceKind {
     Attachment,
     ServiceSwitch,
     RetrievalCode,
+    Passkey,
 }
 
 impl ResourceKind {
@@ -122,12 +130,13 @@ impl ResourceKind {
             Self::Attachment => "attachment",
             Self::ServiceSwitch => "service_switch",
             Self::RetrievalCode => "retrieval_code",
+            Self::Passkey => "passkey",
         }
     }
 }
 
 impl Action {
-    pub const ALL: [Action; 41] = [
+    pub const ALL: [Action; 44] = [
         Self::Public,
         Self::Login,
         Self::LoginSecondFactor,
@@ -169,6 +178,9 @@ impl Action {
         Self::RetrievalCodeRevoke,
         Self::RetrievalRedeem,
         Self::RetrievalPdfDownload,
+        Self::PasskeyList,
+        Self::PasskeyRegister,
+        Self::PasskeyDelete,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -214,6 +226,9 @@ impl Action {
             Self::RetrievalCodeRevoke => "retrieval_code_revoke",
             Self::RetrievalRedeem => "retrieval_redeem",
             Self::RetrievalPdfDownload => "retrieval_pdf_download",
+            Self::PasskeyList => "passkey_list",
+            Self::PasskeyRegister => "passkey_register",
+            Self::PasskeyDelete => "passkey_delete",
         }
     }
 

@@ -120,6 +120,9 @@ impl Action {
             | Self::RetrievalCodeRevoke
             | Self::RetrievalRedeem
             | Self::RetrievalPdfDownload => &[Service::Retrieval],
+            // One's own login credentials: like logout, never switched off
+            // (a security measure must stay possible during an outage).
+            Self::PasskeyList | Self::PasskeyRegister | Self::PasskeyDelete => &[],
             Self::Public
             | Self::Logout
             | Self::ViewHome

@@ -148,6 +148,14 @@ const ROUTES: &[Row] = {
         ("GET", "/retrieve", A::Public, R::None, ANONYMOUS),
         ("POST", "/retrieve", A::RetrievalRedeem, R::Finding, ANONYMOUS),
         ("GET", "/retrieve/pdf/{token}", A::RetrievalPdfDownload, R::FindingPdf, ANONYMOUS),
+        // Passkeys (issue 12): the login's second step with a passkey, and
+        // everyone with a session managing their own passkeys.
+        ("POST", "/api/v1/auth/login/passkey/challenge", A::LoginSecondFactor, R::Session, ANONYMOUS),
+        ("POST", "/api/v1/auth/login/passkey", A::LoginSecondFactor, R::Session, ANONYMOUS),
+        ("GET", "/api/v1/account/passkeys", A::PasskeyList, R::Passkey, WITH_SESSION),
+        ("POST", "/api/v1/account/passkeys", A::PasskeyRegister, R::Passkey, WITH_SESSION),
+        ("POST", "/api/v1/account/passkeys/register/challenge", A::PasskeyRegister, R::Passkey, WITH_SESSION),
+        ("POST", "/api/v1/account/passkeys/{id}/delete", A::PasskeyDelete, R::Passkey, WITH_SESSION),
     ]
 };
 

@@ -127,6 +127,9 @@ fn own_object(
         | Action::KeyRotate
         | Action::SwitchList
         | Action::SwitchChange => ResourceRef::Platform,
+        Action::PasskeyList | Action::PasskeyRegister | Action::PasskeyDelete => {
+            ResourceRef::Platform
+        }
     }
 }
 

@@ -115,6 +115,13 @@ fn handler(spec: &RouteSpec, max_upload: usize, max_message: usize) -> MethodRou
         ("GET", "/retrieve") => get(web::retrieval::form),
         ("POST", "/retrieve") => post(web::retrieval::submit),
         ("GET", "/retrieve/pdf/{token}") => get(web::retrieval::pdf),
+        // Passkeys (issue 12)
+        ("POST", "/api/v1/auth/login/passkey/challenge") => post(api::passkeys::login_challenge),
+        ("POST", "/api/v1/auth/login/passkey") => post(api::passkeys::login),
+        ("GET", "/api/v1/account/passkeys") => get(api::passkeys::list),
+        ("POST", "/api/v1/account/passkeys") => post(api::passkeys::register),
+        ("POST", "/api/v1/account/passkeys/register/challenge") => post(api::passkeys::register_challenge),
+        ("POST", "/api/v1/account/passkeys/{id}/delete") => post(api::passkeys::delete),
         (method, path) => panic!("declared route {method} {path} has no handler"),
     };
     handler

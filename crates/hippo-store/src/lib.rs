@@ -39,6 +39,7 @@ mod queries;
 mod retrieval;
 mod rows;
 mod scoping;
+pub mod passkeys;
 pub mod second_factor;
 mod secrets;
 pub mod sql;
@@ -68,6 +69,7 @@ pub use outbox::{ClaimedNotice, Notice, NoticeKind, OutboxCounts, UnscopedOutbox
 pub use patient_scope::PatientScope;
 pub use provisioning::{TenantDeletion, UnscopedProvisioning};
 pub use retrieval::{CodeHolderScope, NewPdfLink, UnscopedRetrievalDesk};
+pub use passkeys::{CeremonyPurpose, PasskeyStore, PasskeySummary, StoredPasskey};
 pub use second_factor::{PendingLogin, SecondFactorStore, TotpFactor};
 pub use secrets::{BlobOptions, DatabaseUrl};
 pub use staff_scope::StaffScope;

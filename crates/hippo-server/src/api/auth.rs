@@ -70,7 +70,8 @@ pub struct SecondFactorRequired {
     #[schema(value_type = String)]
     pub pending_token: ShownOnce,
     pub expires_at: String,
-    /// What the second step accepts: `totp`, `recovery_code`.
+    /// What the second step accepts: `totp`, `recovery_code`, `passkey`
+    /// (`/api/v1/auth/login/passkey/challenge`, then `/api/v1/auth/login/passkey`).
     pub methods: Vec<String>,
 }
 
@@ -107,14 +108,14 @@ pub async fn login(
                 second_factor_required: true,
                 pending_token: ShownOnce::new(pending.token),
                 expires_at: rfc3339(pending.expires_at),
-                methods: vec!["totp".into(), "recovery_code".into()],
+                methods: vec!["totp".into(), "recovery_code".into(), "passkey".into()],
             }),
         )
             .into_response(),
     })
 }
 
-fn session_view(success: LoginSuccess) -> LoginResponse {
+pub(crate) fn session_view(success: LoginSuccess) -> LoginResponse {
     LoginResponse {
         token: ShownOnce::new(success.token),
         expires_at: rfc3339(success.expires_at),

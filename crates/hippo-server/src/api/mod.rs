@@ -9,6 +9,7 @@ pub mod findings;
 pub mod forensics;
 pub mod json;
 pub mod openapi;
+pub mod passkeys;
 pub mod patients;
 pub mod retrieval;
 pub mod switches;

@@ -5,7 +5,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::api::{access_log, alerts, api_keys, auth, findings, forensics};
-use crate::api::{patients, retrieval, switches, tenants, threads};
+use crate::api::{passkeys, patients, retrieval, switches, tenants, threads};
 
 struct BearerAuth;
 
@@ -38,6 +38,8 @@ impl Modify for BearerAuth {
         openapi_json,
         retrieval::issue, retrieval::list, retrieval::revoke,
         retrieval::redeem, retrieval::pdf,
+        passkeys::list, passkeys::register_challenge, passkeys::register, passkeys::delete,
+        passkeys::login_challenge, passkeys::login,
     ),
     modifiers(&BearerAuth),
 )]

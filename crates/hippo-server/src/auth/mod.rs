@@ -3,6 +3,7 @@
 
 pub mod csrf;
 pub mod lockout;
+pub mod passkey;
 pub mod login;
 pub mod password;
 pub mod rate_limit;
