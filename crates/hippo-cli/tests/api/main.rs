@@ -38,6 +38,7 @@ mod openapi;
 mod operator_console;
 mod outbox_throughput;
 mod page_security;
+mod passkeys;
 mod patient_portal;
 mod probing;
 mod requests;
