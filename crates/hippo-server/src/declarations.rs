@@ -156,6 +156,13 @@ const ROUTES: &[Row] = {
         ("POST", "/api/v1/account/passkeys", A::PasskeyRegister, R::Passkey, WITH_SESSION),
         ("POST", "/api/v1/account/passkeys/register/challenge", A::PasskeyRegister, R::Passkey, WITH_SESSION),
         ("POST", "/api/v1/account/passkeys/{id}/delete", A::PasskeyDelete, R::Passkey, WITH_SESSION),
+        ("POST", "/login/passkey/challenge", A::LoginSecondFactor, R::Session, ANONYMOUS),
+        ("POST", "/login/passkey", A::LoginSecondFactor, R::Session, ANONYMOUS),
+        ("GET", "/account/passkeys", A::PasskeyList, R::Passkey, WITH_SESSION),
+        ("POST", "/account/passkeys", A::PasskeyRegister, R::Passkey, WITH_SESSION),
+        ("POST", "/account/passkeys/register/challenge", A::PasskeyRegister, R::Passkey, WITH_SESSION),
+        ("POST", "/account/passkeys/{id}/delete", A::PasskeyDelete, R::Passkey, WITH_SESSION),
+        ("GET", "/static/passkeys.js", A::Public, R::None, ANONYMOUS),
     ]
 };
 

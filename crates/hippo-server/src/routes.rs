@@ -122,6 +122,13 @@ fn handler(spec: &RouteSpec, max_upload: usize, max_message: usize) -> MethodRou
         ("POST", "/api/v1/account/passkeys") => post(api::passkeys::register),
         ("POST", "/api/v1/account/passkeys/register/challenge") => post(api::passkeys::register_challenge),
         ("POST", "/api/v1/account/passkeys/{id}/delete") => post(api::passkeys::delete),
+        ("POST", "/login/passkey/challenge") => post(web::passkeys::login_challenge),
+        ("POST", "/login/passkey") => post(web::passkeys::login),
+        ("GET", "/account/passkeys") => get(web::passkeys::list),
+        ("POST", "/account/passkeys") => post(web::passkeys::register),
+        ("POST", "/account/passkeys/register/challenge") => post(web::passkeys::register_challenge),
+        ("POST", "/account/passkeys/{id}/delete") => post(web::passkeys::delete),
+        ("GET", "/static/passkeys.js") => get(web::passkeys::script),
         (method, path) => panic!("declared route {method} {path} has no handler"),
     };
     handler

@@ -56,6 +56,8 @@ enum TargetKind {
     Thread,
     Attachment,
     RetrievalCode,
+    /// A passkey: "own" is the caller's, every other one is not found.
+    Passkey,
 }
 
 fn target_kind(spec: &RouteSpec) -> Option<TargetKind> {
@@ -73,6 +75,7 @@ fn target_kind(spec: &RouteSpec) -> Option<TargetKind> {
         Target::Item if spec.path.contains("/retrieval-codes/{id}") => {
             Some(TargetKind::RetrievalCode)
         }
+        Target::Item if spec.path.contains("/passkeys/{id}") => Some(TargetKind::Passkey),
         Target::Item => Some(TargetKind::Finding),
     }
 }
@@ -107,6 +110,7 @@ fn relations(kind: TargetKind) -> &'static [Relation] {
             Retracted,
         ],
         TargetKind::RetrievalCode => &[Own, OtherPatientSameTenant, OtherTenant, Nonexistent],
+        TargetKind::Passkey => &[Own, OtherPatientSameTenant, OtherTenant, Nonexistent],
     }
 }
 
@@ -126,6 +130,15 @@ fn expected(spec: &RouteSpec, kind: PrincipalKind, relation: Option<Relation>) -
     let Some(relation) = relation else {
         return Expect::Allowed;
     };
+    // Passkeys belong to one login subject: staff and operators included,
+    // nobody sees another's.
+    if spec.action == Action::PasskeyDelete {
+        return if relation == Own {
+            Expect::Allowed
+        } else {
+            Expect::NotFound
+        };
+    }
     let sees = match (kind, relation) {
         (_, Nonexistent | OtherTenant) => false,
         (PrincipalKind::Patient, Own | Closed) => true,
@@ -284,6 +297,25 @@ impl World {
         (thread.to_string(), message.attachments[0].id.to_string())
     }
 
+    /// A passkey of the caller (own), of another patient of the tenant, of
+    /// staff of the other tenant; registered in the store directly.
+    async fn passkey(&self, app: &TestApp, relation: Relation, caller: Option<LoginSubject>) -> String {
+        let owner = match (relation, caller) {
+            (Relation::Own, Some(subject)) => subject,
+            (Relation::OtherTenant, _) => login_subject(app, "j.petersen").await,
+            (Relation::Nonexistent, _) => return uuid::Uuid::new_v4().to_string(),
+            _ => login_subject(app, "sophie.wagner").await,
+        };
+        let credential = uuid::Uuid::new_v4().to_string();
+        app.store
+            .unscoped_passkeys()
+            .add(owner, &credential, "matrix", "{}", now_millis())
+            .await
+            .unwrap()
+            .unwrap()
+            .to_string()
+    }
+
     async fn target(&self, kind: TargetKind, relation: Relation) -> String {
         if relation == Relation::Nonexistent {
             return uuid::Uuid::new_v4().to_string();
@@ -421,7 +453,11 @@ async fn every_route_as_every_principal_against_every_relation() {
                     Some((_, subject)) => mint_session(&app, *subject, spec.surface).await,
                     None => Credential::ApiKey(callers.lab_key.clone()),
                 };
+                let caller = callers.by_kind.iter().find(|(k, _)| *k == kind);
                 let id = match (target_kind(spec), relation) {
+                    (Some(TargetKind::Passkey), Some(r)) => {
+                        world.passkey(&app, r, caller.map(|(_, s)| *s)).await
+                    }
                     (Some(t), Some(r)) => world.target(t, r).await,
                     _ => String::new(),
                 };

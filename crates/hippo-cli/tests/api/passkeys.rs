@@ -51,6 +51,27 @@ pub async fn registration_answer(
     soft.do_registration(origin(), options).unwrap()
 }
 
+/// The authenticator's answer to a registration challenge fetched by the
+/// page's script (browser session cookie `token`, its form token).
+pub async fn web_registration_answer(
+    app: &TestApp,
+    token: &str,
+    soft: &mut SoftPasskey,
+) -> RegisterPublicKeyCredential {
+    let csrf = hippo_server::auth::csrf::form_token(token);
+    let response = app
+        .client
+        .post(format!("{}/account/passkeys/register/challenge", app.url))
+        .header("cookie", format!("hippo_session={token}"))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let options: CreationChallengeResponse = response.json().await.unwrap();
+    soft.do_registration(origin(), options).unwrap()
+}
+
 async fn register(app: &TestApp, session: &Session, soft: &mut SoftPasskey, name: &str) -> Value {
     let credential = registration_answer(app, &session.token, soft).await;
     let response = app
@@ -336,4 +357,108 @@ async fn passkeys_names_are_checked_and_lab_systems_have_none() {
         login_challenge(&app, "not-a-pending-login").await.status(),
         StatusCode::UNAUTHORIZED
     );
+}
+
+#[tokio::test]
+async fn passkeys_web_page_registers_lists_deletes_and_logs_in() {
+    let app = spawn_app().await;
+    let max = app.login("max.schmidt").await;
+    let sophie = app.login("sophie.wagner").await;
+    let token = app.web_token(&max).await;
+    let cookie = app.web_cookie(&max).await;
+    let csrf = app.web_csrf(&max).await;
+    let mut soft = authenticator();
+    let answer = web_registration_answer(&app, &token, &mut soft).await;
+    let response = app
+        .client
+        .post(format!("{}/account/passkeys", app.url))
+        .header("cookie", &cookie)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("name", "Küchen-Tablet"),
+            ("credential", &serde_json::to_string(&answer).unwrap()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let page = app.web_get("/account/passkeys", &max).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("Küchen-Tablet"), "{html}");
+    assert!(html.contains("<script src=\"/static/passkeys.js\""));
+    assert!(!html.contains("onclick") && !html.contains("style="));
+    // Sophie's page does not show Max's passkey; her delete of it is 404.
+    let sophies = app.web_get("/account/passkeys", &sophie).await;
+    assert!(!sophies.text().await.unwrap().contains("Küchen-Tablet"));
+    let id: String = sqlx::query_scalar("SELECT id FROM passkeys")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    let sophies_csrf = app.web_csrf(&sophie).await;
+    let foreign = app
+        .web_post_form(
+            &format!("/account/passkeys/{id}/delete"),
+            &sophie,
+            &[("csrf", sophies_csrf.as_str())],
+        )
+        .await;
+    assert_eq!(foreign.status(), StatusCode::NOT_FOUND);
+
+    // The login's second step in the browser, with the passkey.
+    let password_step = app
+        .web_login_raw(&max.user.email, &max.user.password)
+        .await;
+    assert_eq!(
+        password_step.headers()["location"],
+        "/login/second-factor"
+    );
+    let pending = crate::helpers::set_cookie_pair(&password_step, "hippo_pending_login").unwrap();
+    let form = app
+        .client
+        .get(format!("{}/login/second-factor", app.url))
+        .header("cookie", &pending)
+        .send()
+        .await
+        .unwrap();
+    let csrf_cookie = crate::helpers::set_cookie_pair(&form, "hippo_login_csrf").unwrap();
+    let html = form.text().await.unwrap();
+    assert!(html.contains("id=\"passkey-login\""), "{html}");
+    let login_csrf = crate::helpers::hidden_csrf(&html);
+    let cookies = format!("{pending}; {csrf_cookie}");
+    let options: Value = app
+        .client
+        .post(format!("{}/login/passkey/challenge", app.url))
+        .header("cookie", &cookies)
+        .form(&[("csrf", login_csrf.as_str())])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let credential = assertion(&mut soft, &options);
+    let signed_in = app
+        .client
+        .post(format!("{}/login/passkey", app.url))
+        .header("cookie", &cookies)
+        .form(&[
+            ("csrf", login_csrf.as_str()),
+            ("credential", &serde_json::to_string(&credential).unwrap()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status(), StatusCode::SEE_OTHER);
+    assert!(crate::helpers::set_cookie_pair(&signed_in, "hippo_session").is_some());
+
+    let deleted = app
+        .web_post_form(
+            &format!("/account/passkeys/{id}/delete"),
+            &max,
+            &[("csrf", csrf.as_str())],
+        )
+        .await;
+    assert_eq!(deleted.status(), StatusCode::SEE_OTHER);
+    assert_eq!(app.count("SELECT count(*) FROM passkeys").await, 0);
 }

@@ -37,6 +37,7 @@ pub const AREAS: &[Area] = &[
     area!("messaging"),
     area!("retrieval"),
     area!("mail"),
+    area!("passkey"),
 ];
 
 struct Catalog {

@@ -15,6 +15,7 @@ pub mod incidents;
 pub mod language;
 pub mod login;
 pub mod messages;
+pub mod passkeys;
 pub mod patients;
 pub mod render;
 pub mod retrieval;
