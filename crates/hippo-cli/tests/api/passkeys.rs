@@ -324,12 +324,17 @@ async fn passkeys_concurrent_finishes_of_one_challenge_give_exactly_one_session(
     let pending = pending_login(&app, &max).await;
     let credential = assertion(&mut soft, &login_options(&app, &pending).await);
     let attempts = 150;
+    let sessions_before = app.count("SELECT count(*) FROM sessions").await;
     let statuses: Vec<StatusCode> = join_all(
         (0..attempts).map(|_| async { finish(&app, &pending, &credential).await.status() }),
     )
     .await;
     let sessions = statuses.iter().filter(|s| **s == StatusCode::OK).count();
     assert_eq!(sessions, 1, "{statuses:?}");
+    assert_eq!(
+        app.count("SELECT count(*) FROM sessions").await,
+        sessions_before + 1
+    );
     assert!(
         statuses
             .iter()
