@@ -154,6 +154,7 @@ fn server_config(
         None => defaults.trusted_proxies.clone(),
     };
     Ok(ServerConfig {
+        public_origin: file.public_origin.clone(),
         limits,
         trusted_proxies,
         api_key_max_validity_days: file

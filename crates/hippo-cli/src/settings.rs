@@ -91,6 +91,10 @@ pub struct FileSettings {
     /// The public address printed on retrieval sheets, e.g.
     /// `https://befunde.example.org` (default: the address staff use).
     pub public_url: Option<String>,
+    /// The origin browsers use, for passkeys (WebAuthn origin; its host is
+    /// the relying-party ID), e.g. `https://befunde.example.org`
+    /// (default `http://localhost:<port>`).
+    pub public_origin: Option<String>,
 }
 
 impl FileSettings {

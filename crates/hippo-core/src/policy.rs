@@ -124,6 +124,13 @@ pub enum Action {
     PasswordResetRequest,
     /// Set a new password with a reset token (anonymous).
     PasswordResetConfirm,
+    // ---- Passkeys (issue 12): every principal with a session manages
+    // its own WebAuthn passkeys, nobody else's.
+    /// List one's own passkeys.
+    PasskeyList,
+    /// Register a passkey (challenge and finish).
+    PasskeyRegister,
+    PasskeyDelete,
 }
 
 /// What kind of object an action touches; recorded in the audit log.
@@ -148,6 +155,7 @@ pub enum ResourceKind {
     SecondFactor,
     /// A staff member of a facility (issue 12).
     StaffMember,
+    Passkey,
 }
 
 impl ResourceKind {
@@ -169,12 +177,13 @@ impl ResourceKind {
             Self::RetrievalCode => "retrieval_code",
             Self::SecondFactor => "second_factor",
             Self::StaffMember => "staff_member",
+            Self::Passkey => "passkey",
         }
     }
 }
 
 impl Action {
-    pub const ALL: [Action; 59] = [
+    pub const ALL: [Action; 62] = [
         Self::Public,
         Self::Login,
         Self::LoginSecondFactor,
@@ -236,6 +245,9 @@ impl Action {
         Self::OwnSessionRevoke,
         Self::PasswordResetRequest,
         Self::PasswordResetConfirm,
+        Self::PasskeyList,
+        Self::PasskeyRegister,
+        Self::PasskeyDelete,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -299,6 +311,9 @@ impl Action {
             Self::OwnSessionRevoke => "own_session_revoke",
             Self::PasswordResetRequest => "password_reset_request",
             Self::PasswordResetConfirm => "password_reset_confirm",
+            Self::PasskeyList => "passkey_list",
+            Self::PasskeyRegister => "passkey_register",
+            Self::PasskeyDelete => "passkey_delete",
         }
     }
 

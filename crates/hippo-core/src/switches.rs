@@ -125,6 +125,9 @@ impl Action {
             | Self::RetrievalCodeRevoke
             | Self::RetrievalRedeem
             | Self::RetrievalPdfDownload => &[Service::Retrieval],
+            // One's own login credentials: like logout, never switched off
+            // (a security measure must stay possible during an outage).
+            Self::PasskeyList | Self::PasskeyRegister | Self::PasskeyDelete => &[],
             Self::Public
             // Ending one's sessions must work whatever is switched off.
             | Self::OwnSessionList

@@ -66,6 +66,10 @@ pub struct ServerConfig {
     pub switch_four_eyes: bool,
     /// Retrieval codes for people without an account (issue 11).
     pub retrieval: RetrievalConfig,
+    /// The origin browsers see, e.g. `https://befunde.example.org`: the
+    /// WebAuthn origin, and its host the relying-party ID. Default
+    /// `http://localhost:<listen port>`.
+    pub public_origin: Option<String>,
     /// Test-only: the policy allows everything (see `hippo-policy`).
     #[cfg(feature = "fence-bypass")]
     pub bypass_policy_for_tests: bool,
@@ -131,8 +135,18 @@ impl Default for ServerConfig {
             switch_poll_every: Duration::from_millis(500),
             switch_four_eyes: false,
             retrieval: RetrievalConfig::default(),
+            public_origin: None,
             #[cfg(feature = "fence-bypass")]
             bypass_policy_for_tests: false,
         }
+    }
+}
+
+impl ServerConfig {
+    /// The origin passkeys are bound to (see `public_origin`).
+    pub fn passkey_origin(&self) -> String {
+        self.public_origin
+            .clone()
+            .unwrap_or_else(|| format!("http://localhost:{}", self.listen.port()))
     }
 }

@@ -204,6 +204,21 @@ const ROUTES: &[Row] = {
         ("POST", "/password/forgot", A::PasswordResetRequest, R::Session, ANONYMOUS),
         ("GET", "/password/reset", A::Public, R::None, ANONYMOUS),
         ("POST", "/password/reset", A::PasswordResetConfirm, R::Session, ANONYMOUS),
+        // Passkeys (issue 12): the login's second step with a passkey, and
+        // everyone with a session managing their own passkeys.
+        ("POST", "/api/v1/auth/login/passkey/challenge", A::LoginSecondFactor, R::Session, ANONYMOUS),
+        ("POST", "/api/v1/auth/login/passkey", A::LoginSecondFactor, R::Session, ANONYMOUS),
+        ("GET", "/api/v1/account/passkeys", A::PasskeyList, R::Passkey, WITH_SESSION),
+        ("POST", "/api/v1/account/passkeys", A::PasskeyRegister, R::Passkey, WITH_SESSION),
+        ("POST", "/api/v1/account/passkeys/register/challenge", A::PasskeyRegister, R::Passkey, WITH_SESSION),
+        ("POST", "/api/v1/account/passkeys/{id}/delete", A::PasskeyDelete, R::Passkey, WITH_SESSION),
+        ("POST", "/login/passkey/challenge", A::LoginSecondFactor, R::Session, ANONYMOUS),
+        ("POST", "/login/passkey", A::LoginSecondFactor, R::Session, ANONYMOUS),
+        ("GET", "/account/passkeys", A::PasskeyList, R::Passkey, WITH_SESSION),
+        ("POST", "/account/passkeys", A::PasskeyRegister, R::Passkey, WITH_SESSION),
+        ("POST", "/account/passkeys/register/challenge", A::PasskeyRegister, R::Passkey, WITH_SESSION),
+        ("POST", "/account/passkeys/{id}/delete", A::PasskeyDelete, R::Passkey, WITH_SESSION),
+        ("GET", "/static/passkeys.js", A::Public, R::None, ANONYMOUS),
     ]
 };
 

@@ -152,6 +152,9 @@ fn own_object(
         | Action::OwnSessionRevoke
         | Action::PasswordResetRequest
         | Action::PasswordResetConfirm => ResourceRef::Platform,
+        Action::PasskeyList | Action::PasskeyRegister | Action::PasskeyDelete => {
+            ResourceRef::Platform
+        }
     }
 }
 

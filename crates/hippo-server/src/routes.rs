@@ -166,6 +166,20 @@ fn handler(spec: &RouteSpec, max_upload: usize, max_message: usize) -> MethodRou
         ("POST", "/password/forgot") => post(web::password_reset::forgot_submit),
         ("GET", "/password/reset") => get(web::password_reset::reset_form),
         ("POST", "/password/reset") => post(web::password_reset::reset_submit),
+        // Passkeys (issue 12)
+        ("POST", "/api/v1/auth/login/passkey/challenge") => post(api::passkeys::login_challenge),
+        ("POST", "/api/v1/auth/login/passkey") => post(api::passkeys::login),
+        ("GET", "/api/v1/account/passkeys") => get(api::passkeys::list),
+        ("POST", "/api/v1/account/passkeys") => post(api::passkeys::register),
+        ("POST", "/api/v1/account/passkeys/register/challenge") => post(api::passkeys::register_challenge),
+        ("POST", "/api/v1/account/passkeys/{id}/delete") => post(api::passkeys::delete),
+        ("POST", "/login/passkey/challenge") => post(web::passkeys::login_challenge),
+        ("POST", "/login/passkey") => post(web::passkeys::login),
+        ("GET", "/account/passkeys") => get(web::passkeys::list),
+        ("POST", "/account/passkeys") => post(web::passkeys::register),
+        ("POST", "/account/passkeys/register/challenge") => post(web::passkeys::register_challenge),
+        ("POST", "/account/passkeys/{id}/delete") => post(web::passkeys::delete),
+        ("GET", "/static/passkeys.js") => get(web::passkeys::script),
         (method, path) => panic!("declared route {method} {path} has no handler"),
     };
     handler

@@ -10,7 +10,8 @@ use hippo_core::policy::{AccessGate, Action};
 use hippo_core::retrieval::CodeHolder;
 use hippo_policy::Policy;
 use hippo_store::{
-    AuditLog, AuthStore, CodeHolderScope, SecondFactorStore, Store, UnscopedRetrievalDesk,
+    AuditLog, AuthStore, CodeHolderScope, PasskeyStore, SecondFactorStore, Store,
+    UnscopedRetrievalDesk,
 };
 
 use crate::auth::lockout::{LockoutPolicy, LoginLockout};
@@ -40,6 +41,7 @@ struct Inner {
     /// Password reset requests per client address (issue 12).
     reset_throttle: RetrievalThrottle,
     wrong_codes: WrongCodeThrottle,
+    relying_party: webauthn_rs::Webauthn,
 }
 
 impl AppState {
@@ -57,8 +59,10 @@ impl AppState {
         let probes = ProbeDetector::new(config.not_found_limit, config.not_found_window);
         let retrieval_throttle =
             RetrievalThrottle::new(config.retrieval.attempts_per_client_per_minute);
+        let relying_party = crate::auth::passkey::relying_party(&config.passkey_origin())?;
         Ok(Self {
             inner: Arc::new(Inner {
+                relying_party,
                 store,
                 policy: Arc::new(policy),
                 passwords: PasswordVerifierPool::new()?,
@@ -157,6 +161,16 @@ impl AppState {
     /// TOTP factors, pending logins and recovery codes.
     pub(crate) fn second_factors(&self) -> SecondFactorStore {
         self.inner.store.unscoped_second_factor()
+    }
+
+    /// Registered passkeys and the ceremonies in flight.
+    pub(crate) fn passkeys(&self) -> PasskeyStore {
+        self.inner.store.unscoped_passkeys()
+    }
+
+    /// The WebAuthn relying party (origin and RP ID from the config).
+    pub(crate) fn relying_party(&self) -> &webauthn_rs::Webauthn {
+        &self.inner.relying_party
     }
 
     pub(crate) fn wrong_codes(&self) -> &WrongCodeThrottle {

@@ -327,6 +327,11 @@ impl Store {
         crate::SecondFactorStore::new(self.pool.clone(), self.vault.clone())
     }
 
+    /// Passkeys and their ceremonies in flight; every call names the subject.
+    pub fn unscoped_passkeys(&self) -> crate::PasskeyStore {
+        crate::PasskeyStore::new(self.pool.clone())
+    }
+
     /// Append-only access to the audit log for events that touch no data
     /// (logins, role denials, rate limits).
     pub fn audit_log(&self) -> AuditLog {

@@ -33,6 +33,7 @@ mod messaging;
 mod model;
 mod operator_scope;
 pub mod outbox;
+pub mod passkeys;
 mod password_reset;
 mod patient_scope;
 mod patient_threads;
@@ -70,6 +71,7 @@ pub use model::{
 };
 pub use operator_scope::OperatorScope;
 pub use outbox::{ClaimedNotice, Notice, NoticeKind, OutboxCounts, UnscopedOutbox};
+pub use passkeys::{CeremonyPurpose, PasskeyStore, PasskeySummary, StoredPasskey};
 pub use password_reset::{AccountMail, AccountMailKind, ClaimedAccountMail, ResetSubject};
 pub use patient_scope::PatientScope;
 pub use provisioning::{TenantDeletion, UnscopedProvisioning};

@@ -144,10 +144,12 @@ impl SecondFactorStore {
         }))
     }
 
-    /// Whether the subject has a confirmed second factor.
+    /// Whether the subject has a confirmed second factor: a confirmed TOTP
+    /// seed or a registered passkey.
     pub async fn has_second_factor(&self, subject: LoginSubject) -> Result<bool, StoreError> {
         let row = sqlx::query(
-            "SELECT count(*) AS n FROM totp_factors WHERE subject_id = $1 AND confirmed_at IS NOT NULL",
+            "SELECT (SELECT count(*) FROM totp_factors WHERE subject_id = $1 AND confirmed_at IS NOT NULL) \
+             + (SELECT count(*) FROM passkeys WHERE subject_id = $1) AS n",
         )
         .bind(subject.id())
         .fetch_one(&self.pool)

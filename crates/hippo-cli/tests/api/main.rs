@@ -46,6 +46,7 @@ mod outbox_throughput;
 mod own_sessions;
 mod page_security;
 // Issue 12: the facility's access log of one patient record.
+mod passkeys;
 mod password_reset;
 mod patient_access_log;
 mod patient_portal;

@@ -61,6 +61,8 @@ enum TargetKind {
     StaffMember,
     /// Somebody else's session (issue 12): revoking it answers not found.
     Session,
+    /// A passkey: "own" is the caller's, every other one is not found.
+    Passkey,
 }
 
 fn target_kind(spec: &RouteSpec) -> Option<TargetKind> {
@@ -80,6 +82,7 @@ fn target_kind(spec: &RouteSpec) -> Option<TargetKind> {
             Some(TargetKind::RetrievalCode)
         }
         Target::Item if spec.path.contains("/staff/{id}") => Some(TargetKind::StaffMember),
+        Target::Item if spec.path.contains("/passkeys/{id}") => Some(TargetKind::Passkey),
         Target::Item => Some(TargetKind::Finding),
     }
 }
@@ -117,6 +120,7 @@ fn relations(kind: TargetKind) -> &'static [Relation] {
         TargetKind::StaffMember => &[Own, OtherTenant, Nonexistent],
         // Only others' sessions: one's own is revoked in `sessions.rs`.
         TargetKind::Session => &[OtherPatientSameTenant, OtherTenant, Nonexistent],
+        TargetKind::Passkey => &[Own, OtherPatientSameTenant, OtherTenant, Nonexistent],
     }
 }
 
@@ -147,6 +151,15 @@ fn expected(spec: &RouteSpec, kind: PrincipalKind, relation: Option<Relation>) -
     };
     if target_kind(spec) == Some(TargetKind::Session) {
         return Expect::NotFound; // nobody reaches another subject's session
+    }
+    // Passkeys belong to one login subject: staff and operators included,
+    // nobody sees another's.
+    if spec.action == Action::PasskeyDelete {
+        return if relation == Own {
+            Expect::Allowed
+        } else {
+            Expect::NotFound
+        };
     }
     let sees = match (kind, relation) {
         (_, Nonexistent | OtherTenant) => false,
@@ -311,12 +324,37 @@ impl World {
         (thread.to_string(), message.attachments[0].id.to_string())
     }
 
+    /// A passkey of the caller (own), of another patient of the tenant, of
+    /// staff of the other tenant; registered in the store directly.
+    async fn passkey(
+        &self,
+        app: &TestApp,
+        relation: Relation,
+        caller: Option<LoginSubject>,
+    ) -> String {
+        let owner = match (relation, caller) {
+            (Relation::Own, Some(subject)) => subject,
+            (Relation::OtherTenant, _) => login_subject(app, "j.petersen").await,
+            (Relation::Nonexistent, _) => return uuid::Uuid::new_v4().to_string(),
+            _ => login_subject(app, "sophie.wagner").await,
+        };
+        let credential = uuid::Uuid::new_v4().to_string();
+        app.store
+            .unscoped_passkeys()
+            .add(owner, &credential, "matrix", "{}", now_millis())
+            .await
+            .unwrap()
+            .unwrap()
+            .to_string()
+    }
+
     async fn target(&self, kind: TargetKind, relation: Relation) -> String {
         if relation == Relation::Nonexistent {
             return uuid::Uuid::new_v4().to_string();
         }
         match kind {
             TargetKind::Finding => self.finding(relation).await,
+            TargetKind::Passkey => unreachable!("a passkey belongs to the caller: World::passkey"),
             TargetKind::Session => {
                 let subject = match relation {
                     Relation::OtherTenant => self.other_tenant_staff,
@@ -501,7 +539,11 @@ async fn every_route_as_every_principal_against_every_relation() {
                     Some((_, subject)) => mint_session(&app, *subject, spec.surface).await,
                     None => Credential::ApiKey(callers.lab_key.clone()),
                 };
+                let caller = callers.by_kind.iter().find(|(k, _)| *k == kind);
                 let id = match (target_kind(spec), relation) {
+                    (Some(TargetKind::Passkey), Some(r)) => {
+                        world.passkey(&app, r, caller.map(|(_, s)| *s)).await
+                    }
                     (Some(t), Some(r)) => world.target(t, r).await,
                     _ => String::new(),
                 };

@@ -172,6 +172,33 @@ pub async fn send(app: &TestApp, spec: &RouteSpec, id: &str, credential: &Creden
         (Surface::Web, Action::ApiKeyRevoke) => {
             request.form(&[("csrf", csrf.as_str()), ("confirm", "yes")])
         }
+        // Passkeys (issue 12): a real registration answer for this session.
+        (Surface::Api, Action::PasskeyRegister) if path == "/api/v1/account/passkeys" => {
+            match credential {
+                Credential::Session(token) => {
+                    let mut soft = crate::passkeys::authenticator();
+                    let answer = crate::passkeys::registration_answer(app, token, &mut soft).await;
+                    request.json(&json!({"name": "matrix", "credential": answer}))
+                }
+                Credential::ApiKey(_) => request.json(&json!({})),
+            }
+        }
+        (Surface::Web, Action::PasskeyRegister) if path == "/account/passkeys" => {
+            let answer = match credential {
+                Credential::Session(token) => {
+                    let mut soft = crate::passkeys::authenticator();
+                    let answer =
+                        crate::passkeys::web_registration_answer(app, token, &mut soft).await;
+                    serde_json::to_string(&answer).unwrap()
+                }
+                Credential::ApiKey(_) => String::new(),
+            };
+            request.form(&[
+                ("csrf", csrf.as_str()),
+                ("name", "matrix"),
+                ("credential", answer.as_str()),
+            ])
+        }
         (Surface::Api, _) => request,
         (Surface::Web, _) => request.form(&[("csrf", csrf)]),
     };

@@ -71,7 +71,8 @@ pub struct SecondFactorRequired {
     #[schema(value_type = String)]
     pub pending_token: ShownOnce,
     pub expires_at: String,
-    /// What the second step accepts: `totp`, `recovery_code`.
+    /// What the second step accepts: `totp`, `recovery_code`, `passkey`
+    /// (`/api/v1/auth/login/passkey/challenge`, then `/api/v1/auth/login/passkey`).
     pub methods: Vec<String>,
 }
 
@@ -122,7 +123,7 @@ pub async fn login(
                 second_factor_required: true,
                 pending_token: ShownOnce::new(pending.token),
                 expires_at: rfc3339(pending.expires_at),
-                methods: vec!["totp".into(), "recovery_code".into()],
+                methods: vec!["totp".into(), "recovery_code".into(), "passkey".into()],
             }),
         )
             .into_response(),

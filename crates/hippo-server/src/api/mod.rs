@@ -13,6 +13,7 @@ pub mod forensics;
 pub mod json;
 pub mod openapi;
 // Issue 12: one patient record's access log for the facility.
+pub mod passkeys;
 pub mod password_reset;
 pub mod patient_access_log;
 pub mod patients;

@@ -8,7 +8,7 @@ use crate::api::patient_access_log;
 use crate::api::{access_log, alerts, api_keys, auth, findings, forensics};
 use crate::api::{account, enrolment};
 use crate::api::{account_sessions, password_reset};
-use crate::api::{patients, retrieval, switches, tenants, threads};
+use crate::api::{passkeys, patients, retrieval, switches, tenants, threads};
 use crate::api::{settings, staff};
 
 struct BearerAuth;
@@ -51,6 +51,8 @@ impl Modify for BearerAuth {
         // Sessions and password reset (issue 12)
         account_sessions::list, account_sessions::revoke, account_sessions::revoke_others,
         password_reset::request, password_reset::confirm,
+        passkeys::list, passkeys::register_challenge, passkeys::register, passkeys::delete,
+        passkeys::login_challenge, passkeys::login,
     ),
     // The password step's other 202 answer (staff and operators without a
     // second factor), described there.

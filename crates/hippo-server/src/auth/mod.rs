@@ -8,6 +8,7 @@ pub mod device;
 pub mod enrolment;
 pub mod lockout;
 pub mod login;
+pub mod passkey;
 pub mod password;
 pub mod password_reset;
 pub mod rate_limit;

@@ -97,7 +97,7 @@ pub fn second_factor_mandatory(principal: &Principal) -> bool {
     !matches!(principal, Principal::Patient { .. })
 }
 
-const MAX_CODE: usize = 64;
+pub(crate) const MAX_CODE: usize = 64;
 
 /// The second step: the pending login's token and a code.
 #[tracing::instrument(skip_all)]
@@ -165,29 +165,48 @@ pub async fn complete(
     }
     // The code was right; the pending login is used up by exactly one
     // request, so one password step yields at most one session.
-    if !store.consume_pending_login(&token_hash).await? {
+    open_after_second_factor(state, &token_hash, pending.subject, surface, origin, device).await
+}
+
+/// The end of every second step (TOTP, recovery code, passkey) once the
+/// factor was proved: use the pending login up (true for exactly one
+/// request), check login is still on, open the session.
+pub(crate) async fn open_after_second_factor(
+    state: &AppState,
+    token_hash: &str,
+    subject: LoginSubject,
+    surface: SessionSurface,
+    origin: &RequestOrigin,
+    device: &DeviceKey<'_>,
+) -> Result<LoginSuccess, Failure> {
+    if !state
+        .second_factors()
+        .consume_pending_login(token_hash)
+        .await?
+    {
         return Err(Failure::InvalidCredentials);
     }
     let principal = state
         .sessions()
-        .principal(pending.subject)
+        .principal(subject)
         .await?
         .ok_or(Failure::InvalidCredentials)?;
     // Switched off between the two steps: no session either.
     if let Some(outage) = login_switched_off(state, &principal) {
-        audit
-            .append(
-                AuditActor::anonymous(),
-                event(Outcome::Rejected)
-                    .resource(&subject_id)
-                    .detail("service_off"),
-                origin,
-            )
+        let event = AuditEvent::new(
+            Action::LoginSecondFactor,
+            ResourceKind::Session,
+            Outcome::Rejected,
+        )
+        .resource(subject.id())
+        .detail("service_off");
+        state
+            .audit_log()
+            .append(AuditActor::anonymous(), event, origin)
             .await?;
         return Err(Failure::ServiceOff(outage));
     }
-    let success = open_session(state, pending.subject, principal, surface, origin, device).await?;
-    Ok(success)
+    open_session(state, subject, principal, surface, origin, device).await
 }
 
 /// A TOTP code whose time step was not used before (claimed atomically),

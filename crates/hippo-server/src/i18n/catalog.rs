@@ -39,6 +39,7 @@ pub const AREAS: &[Area] = &[
     area!("mail"),
     area!("admin"),
     area!("sessions"),
+    area!("passkey"),
 ];
 
 struct Catalog {

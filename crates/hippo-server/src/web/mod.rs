@@ -22,6 +22,7 @@ pub mod language;
 pub mod login;
 pub mod messages;
 // Issue 12: one patient record's access log for the facility.
+pub mod passkeys;
 pub mod password_reset;
 pub mod patient_access_log;
 pub mod patients;

@@ -218,6 +218,8 @@ async fn spawn_on(
         login_attempts_per_client_per_minute: 10_000,
         // The access tests probe on purpose; probing detection has its own.
         not_found_limit: 10_000,
+        // Passkey tests answer challenges as a browser at this origin.
+        public_origin: Some(crate::passkeys::ORIGIN.into()),
         ..ServerConfig::default()
     };
     // Likewise the retrieval budget per address (its own test sets it).

@@ -1,0 +1,17 @@
+passkey-title = Passkeys
+passkey-intro = Mit einem Passkey melden Sie sich über Ihr Gerät an (Fingerabdruck, Gesicht oder PIN) statt mit einem Code. Er gilt als Ihr zweiter Faktor.
+passkey-none = Sie haben noch keinen Passkey.
+passkey-list-caption = Ihre Passkeys
+passkey-col-name = Name
+passkey-col-created = Registriert
+passkey-col-last-used = Zuletzt verwendet
+passkey-col-action = Aktion
+passkey-never-used = noch nie
+passkey-delete = Passkey „{ $name }“ löschen
+passkey-register-heading = Neuen Passkey registrieren
+passkey-name-label = Name des Passkeys (z. B. „Laptop“)
+passkey-register-submit = Passkey registrieren
+passkey-needs-script = Zum Registrieren eines Passkeys wird JavaScript benötigt. Vorhandene Passkeys können Sie auch ohne löschen.
+passkey-failed = Der Passkey konnte nicht verwendet werden. Bitte versuchen Sie es erneut oder verwenden Sie Ihren Code.
+passkey-login-or = Oder melden Sie sich mit einem Passkey auf diesem Gerät an:
+passkey-login-use = Passkey verwenden

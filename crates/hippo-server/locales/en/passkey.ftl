@@ -1,0 +1,17 @@
+passkey-title = Passkeys
+passkey-intro = A passkey signs you in with your device (fingerprint, face or PIN) instead of a code. It counts as your second factor.
+passkey-none = You have no passkey yet.
+passkey-list-caption = Your passkeys
+passkey-col-name = Name
+passkey-col-created = Registered
+passkey-col-last-used = Last used
+passkey-col-action = Action
+passkey-never-used = never
+passkey-delete = Delete passkey “{ $name }”
+passkey-register-heading = Register a new passkey
+passkey-name-label = Name of the passkey (e.g. “Laptop”)
+passkey-register-submit = Register passkey
+passkey-needs-script = Registering a passkey needs JavaScript. Your existing passkeys can be deleted without it.
+passkey-failed = The passkey could not be used. Please try again or use your code.
+passkey-login-or = Or sign in with a passkey on this device:
+passkey-login-use = Use a passkey
