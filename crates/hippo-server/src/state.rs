@@ -59,7 +59,7 @@ impl AppState {
         let probes = ProbeDetector::new(config.not_found_limit, config.not_found_window);
         let retrieval_throttle =
             RetrievalThrottle::new(config.retrieval.attempts_per_client_per_minute);
-        let relying_party = crate::auth::passkey::relying_party(&config.passkey_origin())?;
+        let relying_party = crate::auth::relying_party::relying_party(&config.passkey_origin())?;
         Ok(Self {
             inner: Arc::new(Inner {
                 relying_party,

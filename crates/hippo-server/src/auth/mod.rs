@@ -13,6 +13,7 @@ pub mod password;
 pub mod password_reset;
 pub mod rate_limit;
 pub mod recovery;
+pub mod relying_party;
 pub mod return_path;
 pub mod second_factor;
 pub mod session;

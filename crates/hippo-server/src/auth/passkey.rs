@@ -14,8 +14,7 @@ use hippo_store::{CeremonyPurpose, LoginSubject, PasskeySummary, SessionSurface}
 use uuid::Uuid;
 use webauthn_rs::prelude::{
     CreationChallengeResponse, Passkey, PasskeyAuthentication, PasskeyRegistration,
-    PublicKeyCredential, RegisterPublicKeyCredential, RequestChallengeResponse, Url, Webauthn,
-    WebauthnBuilder,
+    PublicKeyCredential, RegisterPublicKeyCredential, RequestChallengeResponse,
 };
 
 use crate::auth::device::DeviceKey;
@@ -32,20 +31,6 @@ use crate::state::AppState;
 pub const CEREMONY_MS: i64 = 5 * 60 * 1000;
 /// A passkey's name as its owner gave it.
 pub const MAX_NAME_CHARS: usize = 64;
-
-/// The relying party: origin and RP ID from the configuration (the RP ID
-/// is the origin's host). A bad origin stops the start, not a request.
-pub fn relying_party(origin: &str) -> Result<Webauthn, Failure> {
-    let invalid = |why: String| Failure::internal(std::io::Error::other(why));
-    let url = Url::parse(origin).map_err(|e| invalid(format!("public origin {origin:?}: {e}")))?;
-    let rp_id = url
-        .host_str()
-        .ok_or_else(|| invalid(format!("public origin {origin:?} has no host")))?
-        .to_owned();
-    WebauthnBuilder::new(&rp_id, &url)
-        .and_then(|b| b.rp_name("Hippo").build())
-        .map_err(|e| invalid(format!("passkey relying party for {origin:?}: {e}")))
-}
 
 /// The login subject a session belongs to; lab systems have none.
 pub fn subject_of(principal: &Principal) -> Option<LoginSubject> {
