@@ -3,7 +3,6 @@
 //! caller's own subject in SQL, so the public ID of somebody else's
 //! session answers exactly like one that does not exist. Audited.
 
-use hippo_core::Principal;
 use hippo_core::audit::{AuditActor, AuditEvent, Outcome};
 use hippo_core::policy::{Action, ResourceKind};
 use hippo_core::time_util::now_millis;
@@ -14,19 +13,8 @@ use crate::error::Failure;
 use crate::extract::Authorized;
 use crate::state::AppState;
 
-/// The login subject behind a session's principal (lab systems have no
-/// sessions).
-pub fn login_subject(principal: &Principal) -> Option<LoginSubject> {
-    match principal {
-        Principal::Staff { staff_id, .. } => Some(LoginSubject::Staff(*staff_id)),
-        Principal::Patient { account_id, .. } => Some(LoginSubject::Account(*account_id)),
-        Principal::Operator { operator_id, .. } => Some(LoginSubject::Operator(*operator_id)),
-        Principal::LabSystem { .. } => None,
-    }
-}
-
 fn subject_of(caller: &Authorized) -> Result<LoginSubject, Failure> {
-    login_subject(&caller.principal).ok_or(Failure::NotFound)
+    LoginSubject::of(&caller.principal).ok_or(Failure::NotFound)
 }
 
 async fn audit(

@@ -17,6 +17,17 @@ pub enum LoginSubject {
 }
 
 impl LoginSubject {
+    /// The login subject behind a session's principal; lab systems have
+    /// none (they authenticate by API key, never log in).
+    pub fn of(principal: &Principal) -> Option<Self> {
+        match principal {
+            Principal::Staff { staff_id, .. } => Some(Self::Staff(*staff_id)),
+            Principal::Patient { account_id, .. } => Some(Self::Account(*account_id)),
+            Principal::Operator { operator_id, .. } => Some(Self::Operator(*operator_id)),
+            Principal::LabSystem { .. } => None,
+        }
+    }
+
     pub fn id(&self) -> String {
         match self {
             Self::Staff(id) => id.to_string(),

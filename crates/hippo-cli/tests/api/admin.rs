@@ -167,6 +167,45 @@ async fn admin_invites_a_member_who_sets_their_own_password_once() {
     );
 }
 
+/// The staff list's "second factor" of the member with `email`.
+async fn listed_second_factor(
+    app: &TestApp,
+    admin: &crate::helpers::Session,
+    email: &str,
+) -> Value {
+    let all = app.get_json("/api/v1/staff", admin).await;
+    all.as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["email"] == email)
+        .unwrap()["second_factor"]
+        .clone()
+}
+
+#[tokio::test]
+async fn admin_staff_list_counts_a_passkey_as_a_second_factor() {
+    let app = spawn_app().await;
+    let admin = app.login("admin@labor-nord").await;
+    let email = "paula.passkey@labor-nord.example";
+    let member = invite(&app, &admin, email, "assistant").await;
+    let id: hippo_core::StaffId = member["id"].as_str().unwrap().parse().unwrap();
+    assert_eq!(listed_second_factor(&app, &admin, email).await, false);
+    app.store
+        .unscoped_passkeys()
+        .add(
+            hippo_store::LoginSubject::Staff(id),
+            &uuid::Uuid::new_v4().to_string(),
+            "Sicherheitsschlüssel",
+            "{}",
+            hippo_core::time_util::now_millis(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    // A passkey alone is a second factor (no TOTP needed).
+    assert_eq!(listed_second_factor(&app, &admin, email).await, true);
+}
+
 #[tokio::test]
 async fn admin_of_one_tenant_cannot_list_change_or_deactivate_staff_of_another() {
     let app = spawn_app().await;

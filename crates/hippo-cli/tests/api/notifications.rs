@@ -98,7 +98,7 @@ fn message_id(key: &str) -> String {
 /// Message-ID → how many times it was received.
 fn received_by_id(sink: &SmtpSink) -> BTreeMap<String, usize> {
     let mut seen = BTreeMap::new();
-    for mail in sink.mails() {
+    for mail in sink.notices() {
         *seen.entry(mail.message_id).or_insert(0) += 1;
     }
     seen
@@ -126,7 +126,7 @@ async fn smtp_a_release_sends_one_mail_with_a_login_link_and_no_health_data() {
         (recipient.as_str(), state.as_str(), *attempts),
         (erika.email.as_str(), "sent", 1)
     );
-    let mails = sink.mails();
+    let mails = sink.notices();
     assert_eq!(mails.len(), 1, "exactly one mail");
     let mail = &mails[0];
     assert_eq!(mail.rcpt_tos, std::slice::from_ref(&erika.email));
@@ -200,14 +200,14 @@ async fn smtp_a_release_sends_one_mail_with_a_login_link_and_no_health_data() {
     release(&app, &clinician, ids[1]).await;
     outbox_drained(&app.db).await;
     let named: Vec<_> = sink
-        .mails()
+        .notices()
         .into_iter()
         .filter(|m| m.body.contains("Labor Nord"))
         .collect();
     assert_eq!(named.len(), 1, "the second mail names the facility");
     assert!(named[0].body.contains("von Labor Nord") && named[0].body.contains("from Labor Nord"));
     assert!(!named[0].body.contains(TITLE_MARK) && !named[0].body.contains("Hämoglobin"));
-    assert_eq!(sink.mails().len(), 2);
+    assert_eq!(sink.notices().len(), 2);
 
     // Sent notifications are forgotten after their retention; `--days 0`
     // forgets all sent ones.
@@ -307,7 +307,7 @@ async fn smtp_outage_in_the_middle_of_a_batch_loses_and_repeats_no_notification(
     config.batch = 32;
     let sender = spawn(Sender::new(app.store.unscoped_outbox(), config).unwrap());
     sink.wait_for_exit().await;
-    assert_eq!(sink.mails().len(), 10, "10 delivered before the outage");
+    assert_eq!(sink.notices().len(), 10, "10 delivered before the outage");
     // The sender records the 10 and meets the outage with the other 20:
     // their attempts fail and are rescheduled, again and again.
     let mut counts = (0, 0);
@@ -353,7 +353,7 @@ async fn smtp_outage_in_the_middle_of_a_batch_loses_and_repeats_no_notification(
         received.values().all(|&n| n == 1),
         "none twice: {received:?}"
     );
-    assert_eq!(sink.mails().len(), 30);
+    assert_eq!(sink.notices().len(), 30);
 }
 
 /// A TCP server that accepts and never answers: an SMTP server that hangs.
@@ -543,7 +543,7 @@ async fn smtp_250_concurrent_releases_each_get_one_outbox_row_and_one_mail() {
     assert_eq!(received.keys().cloned().collect::<BTreeSet<_>>(), expected);
     // Each mail went to its row's recipient.
     let mut per_recipient: BTreeMap<String, usize> = BTreeMap::new();
-    for mail in sink.mails() {
+    for mail in sink.notices() {
         *per_recipient.entry(mail.to.clone()).or_insert(0) += 1;
     }
     let mut expected_per_recipient: BTreeMap<String, usize> = BTreeMap::new();
@@ -575,7 +575,7 @@ async fn smtp_hippo_serve_sends_the_notifications_its_config_file_names_on_sqlit
     let _serve =
         crate::helpers::ServeProcess::start(&app.dir, &["--config", config.to_str().unwrap()]);
     outbox_drained(&app.db).await;
-    let mails = sink.mails();
+    let mails = sink.notices();
     assert_eq!(mails.len(), 1);
     assert!(mails[0].body.contains(&format!("{NOTIFY_BASE_URL}login")));
     assert_eq!(
@@ -727,7 +727,7 @@ async fn smtp_staff_messages_notify_the_patient_without_content_and_patient_mess
     assert_eq!(outbox(&app.db).await.len(), 2);
 
     outbox_drained(&app.db).await;
-    let mails = sink.mails();
+    let mails = sink.notices();
     assert_eq!(mails.len(), 2, "one mail per staff message");
     let kinds: BTreeSet<String> = sqlx::query("SELECT kind FROM notification_outbox")
         .fetch_all(&app.db)

@@ -10,7 +10,7 @@ use hippo_core::policy::{Action, ResourceKind, ResourceRef};
 use hippo_core::time_util::now_millis;
 use hippo_store::LoginSubject;
 
-use crate::auth::enrolment::{self, Confirmed, Enrolled, TotpOffer, subject_of};
+use crate::auth::enrolment::{self, Confirmed, Enrolled, TotpOffer};
 use crate::auth::recovery;
 use crate::auth::second_factor::{code_is_right, second_factor_mandatory};
 use crate::error::Failure;
@@ -29,7 +29,7 @@ pub struct SecurityStatus {
 const MAX_CODE: usize = 64;
 
 fn own_subject(caller: &Authorized) -> Result<LoginSubject, Failure> {
-    subject_of(&caller.principal).ok_or(Failure::Forbidden)
+    LoginSubject::of(&caller.principal).ok_or(Failure::Forbidden)
 }
 
 /// The policy's word on `action` for the caller's own account; the route

@@ -5,7 +5,6 @@
 //! operators without a factor (`/login/enrol`) and by logged-in patients
 //! turning TOTP on (`/account/security`).
 
-use hippo_core::Principal;
 use hippo_core::audit::{AuditActor, AuditEvent, Outcome, RequestOrigin};
 use hippo_core::policy::{Action, ResourceKind};
 use hippo_core::time_util::{UnixMillis, now_millis};
@@ -247,16 +246,6 @@ pub async fn finish_login_enrolment(
         .await?;
     let success = open_session(state, subject, principal, surface, origin, device).await?;
     Ok((success, enrolled))
-}
-
-/// The login subject behind a session's principal (lab systems have none).
-pub fn subject_of(principal: &Principal) -> Option<LoginSubject> {
-    match principal {
-        Principal::Staff { staff_id, .. } => Some(LoginSubject::Staff(*staff_id)),
-        Principal::Patient { account_id, .. } => Some(LoginSubject::Account(*account_id)),
-        Principal::Operator { operator_id, .. } => Some(LoginSubject::Operator(*operator_id)),
-        Principal::LabSystem { .. } => None,
-    }
 }
 
 /// A logged-in person confirms their offer (account security page).

@@ -6,7 +6,6 @@
 //! never finish another account's login (its challenge allows only that
 //! account's credentials).
 
-use hippo_core::Principal;
 use hippo_core::audit::{AuditActor, AuditEvent, Outcome, RequestOrigin};
 use hippo_core::policy::{Action, ResourceKind};
 use hippo_core::time_util::{UnixMillis, now_millis};
@@ -32,18 +31,8 @@ pub const CEREMONY_MS: i64 = 5 * 60 * 1000;
 /// A passkey's name as its owner gave it.
 pub const MAX_NAME_CHARS: usize = 64;
 
-/// The login subject a session belongs to; lab systems have none.
-pub fn subject_of(principal: &Principal) -> Option<LoginSubject> {
-    match principal {
-        Principal::Staff { staff_id, .. } => Some(LoginSubject::Staff(*staff_id)),
-        Principal::Patient { account_id, .. } => Some(LoginSubject::Account(*account_id)),
-        Principal::Operator { operator_id, .. } => Some(LoginSubject::Operator(*operator_id)),
-        Principal::LabSystem { .. } => None,
-    }
-}
-
 fn caller_subject(caller: &Authorized) -> Result<LoginSubject, Failure> {
-    subject_of(&caller.principal).ok_or(Failure::NotFound)
+    LoginSubject::of(&caller.principal).ok_or(Failure::NotFound)
 }
 
 fn to_json<T: serde::Serialize>(value: &T) -> Result<String, Failure> {

@@ -9,7 +9,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 use crate::auth::account_security::{self, SecurityStatus};
-use crate::auth::enrolment::{TotpOffer, current_offer, subject_of};
+use crate::auth::enrolment::{TotpOffer, current_offer};
 use crate::error::{Failure, WebError};
 use crate::extract::Authorized;
 use crate::i18n::Ui;
@@ -103,7 +103,7 @@ pub async fn totp_finish(
         Err(failure) if shown_on_page(&failure) => {
             // The same seed again, so that the app set up from it fits.
             let title = Ui::current().t("account-enrol-qr-title");
-            let offer = match subject_of(&caller.principal) {
+            let offer = match hippo_store::LoginSubject::of(&caller.principal) {
                 Some(subject) => {
                     current_offer(&state, subject, caller.principal.display_name(), &title).await?
                 }

@@ -52,8 +52,9 @@ const STAFF_OF_TENANT: Statement<StaffMemberRecord> = Statement {
     sql: "SELECT s.id, s.tenant_id, s.display_name, s.email, s.role, s.created_at, \
           s.last_login_at, s.deactivated_at, \
           CAST(CASE WHEN s.password_hash = '!invited' THEN 1 ELSE 0 END AS BIGINT) AS invited, \
-          (SELECT COUNT(*) FROM totp_factors f WHERE f.subject_id = s.id \
-           AND f.confirmed_at IS NOT NULL) AS factors \
+          ((SELECT COUNT(*) FROM totp_factors f WHERE f.subject_id = s.id \
+           AND f.confirmed_at IS NOT NULL) \
+           + (SELECT COUNT(*) FROM passkeys k WHERE k.subject_id = s.id)) AS factors \
           FROM staff_users s WHERE (s.tenant_id = $1) /* fence */ \
           ORDER BY s.display_name, s.id",
     map: staff_member,
@@ -65,8 +66,9 @@ const STAFF_BY_ID: Statement<StaffMemberRecord> = Statement {
     sql: "SELECT s.id, s.tenant_id, s.display_name, s.email, s.role, s.created_at, \
           s.last_login_at, s.deactivated_at, \
           CAST(CASE WHEN s.password_hash = '!invited' THEN 1 ELSE 0 END AS BIGINT) AS invited, \
-          (SELECT COUNT(*) FROM totp_factors f WHERE f.subject_id = s.id \
-           AND f.confirmed_at IS NOT NULL) AS factors \
+          ((SELECT COUNT(*) FROM totp_factors f WHERE f.subject_id = s.id \
+           AND f.confirmed_at IS NOT NULL) \
+           + (SELECT COUNT(*) FROM passkeys k WHERE k.subject_id = s.id)) AS factors \
           FROM staff_users s WHERE (s.tenant_id = $1) /* fence */ AND s.id = $2",
     map: staff_member,
     resource: staff_member_ref,

@@ -11,6 +11,7 @@ mod axe;
 mod driver;
 mod page;
 
+mod accounts;
 mod attacker;
 mod clinician;
 // Issue 12: upload errors and the access log of one patient (facility helper).

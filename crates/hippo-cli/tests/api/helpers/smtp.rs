@@ -124,6 +124,16 @@ impl SmtpSink {
             .collect()
     }
 
+    /// The facility's notices only: every mail but the account mails (new
+    /// login, password reset) that a test's own logins send as well.
+    pub fn notices(&self) -> Vec<ReceivedMail> {
+        let account = account_mail_subjects();
+        self.mails()
+            .into_iter()
+            .filter(|m| !account.contains(&m.subject))
+            .collect()
+    }
+
     /// Sender settings for this server: plain SMTP on loopback, quick
     /// polls, short backoff, leases and timeouts.
     pub fn notify_config(&self) -> hippo_server::notify::NotifyConfig {
@@ -164,4 +174,24 @@ pub async fn outbox_drained(db: &AnyPool) {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     panic!("notifications still open after a minute");
+}
+
+/// The subjects of the account mails in both languages, from the catalog.
+fn account_mail_subjects() -> Vec<String> {
+    let mut subjects = Vec::new();
+    for language in ["de", "en"] {
+        let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../hippo-server/locales")
+            .join(language)
+            .join("mail.ftl");
+        for line in std::fs::read_to_string(file).unwrap().lines() {
+            if let Some((key, text)) = line.split_once('=')
+                && matches!(key.trim(), "mail-new-device-subject" | "mail-reset-subject")
+            {
+                subjects.push(text.trim().to_owned());
+            }
+        }
+    }
+    assert_eq!(subjects.len(), 4, "two account mails in two languages");
+    subjects
 }
