@@ -75,3 +75,82 @@ async fn browser_account_and_admin_pages_are_reachable_and_accessible() {
         .wait_for_text(&catalog_text(de, "password-forgot-sent"), false)
         .await;
 }
+
+/// A new member's first day, in English: the admin invites them on
+/// `/staff`, they set their password from the mailed link, log in, must
+/// enrol TOTP from the QR page before they get a session, and see their
+/// recovery codes once.
+#[tokio::test]
+async fn browser_new_member_is_invited_sets_a_password_and_must_enrol_totp() {
+    let app = spawn_app().await;
+    let admin = app.user("admin@labor-nord");
+    let en = BrowserLanguage::English;
+    let email = "nora.neu@labor-nord.example";
+    let password = "Erster-Arbeitstag-2026";
+
+    let browser = Browser::start(&app.url, en, "new-member").await;
+    browser.log_in(&admin).await;
+    browser.open("/staff").await;
+    browser.type_into("#invite-name", "Nora Neu").await;
+    browser.type_into("#invite-email", email).await;
+    browser
+        .click("form[action='/staff'] button[type=submit]")
+        .await;
+    browser.wait_for_text(email, false).await;
+    browser.log_out().await;
+
+    // The link of the invitation mail (the outbox row the sender mails).
+    let (token,): (String,) = sqlx::query_as(
+        "SELECT link_token FROM notification_outbox WHERE recipient = $1 \
+         AND kind = 'staff_invitation'",
+    )
+    .bind(email)
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    browser.open(&format!("/invitation?token={token}")).await;
+    browser
+        .wait_for_text(&catalog_text(en, "admin-invitation-title"), false)
+        .await;
+    browser.check_page("invitation").await;
+    browser.type_into("#invitation-password", password).await;
+    browser.type_into("#invitation-repeat", password).await;
+    browser
+        .click("form[action='/invitation'] button[type=submit]")
+        .await;
+    browser
+        .wait_for_text(&catalog_text(en, "admin-invitation-done"), false)
+        .await;
+
+    // The password alone opens no session: the enrolment page.
+    browser.open("/login").await;
+    browser.type_into("input[name=email]", email).await;
+    browser.type_into("input[name=password]", password).await;
+    browser
+        .click("form[action='/login'] button[type=submit]")
+        .await;
+    browser
+        .wait_for_path("the enrolment page", |p| p == "/login/enrol")
+        .await;
+    browser.wait_for("figure.qr svg").await;
+    browser.check_page("enrol").await;
+    let secret = browser.text_of("code.secret").await;
+    let code = crate::helpers::totp_for(secret.trim())
+        .generate(crate::helpers::unix_secs())
+        .to_string();
+    browser.type_into("#enrol-code", &code).await;
+    browser
+        .click("form[action='/login/enrol'] button[type=submit]")
+        .await;
+    browser
+        .wait_for_text(&catalog_text(en, "account-recovery-title"), false)
+        .await;
+    assert_eq!(browser.all("ol.recovery-codes li").await.len(), 10);
+    browser.check_page("recovery-codes").await;
+    // Now logged in: the continue link leads to the staff's patient list.
+    browser.click("main a[href='/']").await;
+    browser
+        .wait_for_path("the patient list", |p| p == "/patients")
+        .await;
+    browser.wait_for("nav a[href='/account/sessions']").await;
+}
