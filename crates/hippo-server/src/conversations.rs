@@ -63,6 +63,7 @@ pub async fn attachment(
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ThreadQuery {
     /// Staff only: `open`, `closed` or `retracted`.

@@ -13,6 +13,7 @@ use utoipa::IntoParams;
 use crate::error::Failure;
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ForensicQuery {
     /// RFC 3339 start of the window.

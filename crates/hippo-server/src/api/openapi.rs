@@ -23,6 +23,47 @@ impl Modify for BearerAuth {
     }
 }
 
+/// Every operation's ID from its method and path, e.g.
+/// `get_findings_by_id_pdf`: utoipa takes the handler's name, and many
+/// modules have a `list` or a `get`; clients and schemathesis need them
+/// unique (issue 13).
+struct OperationIds;
+
+impl Modify for OperationIds {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let words = operation_words(path);
+            let operations = [
+                ("get", item.get.as_mut()),
+                ("post", item.post.as_mut()),
+                ("put", item.put.as_mut()),
+                ("delete", item.delete.as_mut()),
+                ("patch", item.patch.as_mut()),
+            ];
+            for (method, operation) in operations {
+                if let Some(operation) = operation {
+                    operation.operation_id = Some(format!("{method}_{words}"));
+                }
+            }
+        }
+    }
+}
+
+/// `/api/v1/findings/{id}/retrieval-codes` → `findings_by_id_retrieval_codes`.
+fn operation_words(path: &str) -> String {
+    path.trim_start_matches("/api/v1/")
+        .split('/')
+        .filter(|segment| !segment.is_empty())
+        .map(
+            |segment| match segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                Some(name) => format!("by_{name}"),
+                None => segment.replace(['-', '.'], "_"),
+            },
+        )
+        .collect::<Vec<_>>()
+        .join("_")
+}
+
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Hippo API", description = "Findings and messaging portal for medical facilities and their patients."),
@@ -57,7 +98,7 @@ impl Modify for BearerAuth {
     // The password step's other 202 answer (staff and operators without a
     // second factor), described there.
     components(schemas(auth::EnrolmentRequired)),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &OperationIds),
 )]
 pub struct ApiDoc;
 

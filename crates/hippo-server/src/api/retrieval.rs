@@ -61,6 +61,7 @@ pub struct IssuedCodeView {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct IssueParams {
     /// `json` (default) or `pdf` (the printed sheet with the QR code).
