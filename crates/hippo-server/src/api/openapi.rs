@@ -49,6 +49,44 @@ impl Modify for OperationIds {
     }
 }
 
+/// Every error answer is the one JSON shape (`error.rs` maps every failure
+/// in one place, load shedding and body limits included), so each
+/// operation documents it as its `default` response: clients and
+/// schemathesis then know the body of a 401, 404, 422 or 429 that the
+/// operation does not list one by one.
+struct ErrorDefault;
+
+impl Modify for ErrorDefault {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        let error = ResponseBuilder::new()
+            .description("any other answer: an error, `{\"error\": {\"code\", \"message\"}}`")
+            .content(
+                "application/json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("ErrorBody")))
+                    .build(),
+            )
+            .build();
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                item.get.as_mut(),
+                item.post.as_mut(),
+                item.put.as_mut(),
+                item.delete.as_mut(),
+                item.patch.as_mut(),
+            ];
+            for operation in operations.into_iter().flatten() {
+                operation
+                    .responses
+                    .responses
+                    .entry("default".to_owned())
+                    .or_insert_with(|| error.clone().into());
+            }
+        }
+    }
+}
+
 /// `/api/v1/findings/{id}/retrieval-codes` → `findings_by_id_retrieval_codes`.
 fn operation_words(path: &str) -> String {
     path.trim_start_matches("/api/v1/")
@@ -98,7 +136,7 @@ fn operation_words(path: &str) -> String {
     // The password step's other 202 answer (staff and operators without a
     // second factor), described there.
     components(schemas(auth::EnrolmentRequired)),
-    modifiers(&BearerAuth, &OperationIds),
+    modifiers(&BearerAuth, &OperationIds, &ErrorDefault),
 )]
 pub struct ApiDoc;
 
