@@ -47,6 +47,7 @@ mod own_sessions;
 mod page_security;
 // Issue 12: the facility's access log of one patient record.
 mod passkeys;
+// Issue 13 point 5: the OpenAPI document fuzzed by schemathesis.
 mod password_reset;
 mod patient_access_log;
 mod patient_portal;
@@ -55,6 +56,7 @@ mod requests;
 mod retrieval;
 mod route_table;
 mod s3;
+mod schemathesis;
 mod second_factor;
 mod secrets;
 mod sessions;
