@@ -4,20 +4,24 @@ use hippo_server::declarations::Surface;
 use hippo_server::declarations::declarations as specs;
 use serde_json::Value;
 
-use crate::helpers::spawn_app;
+use crate::helpers::{TestApp, spawn_app};
 
-#[tokio::test]
-async fn openapi_document_covers_every_api_route() {
-    let app = spawn_app().await;
-    let doc: Value = app
-        .client
+/// The OpenAPI document as the server serves it.
+async fn served_document(app: &TestApp) -> Value {
+    app.client
         .get(format!("{}/api/v1/openapi.json", app.url))
         .send()
         .await
         .unwrap()
         .json()
         .await
-        .unwrap();
+        .unwrap()
+}
+
+#[tokio::test]
+async fn openapi_document_covers_every_api_route() {
+    let app = spawn_app().await;
+    let doc = served_document(&app).await;
     assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
     let mut covered = 0;
     for spec in specs().iter().filter(|s| s.surface == Surface::Api) {
@@ -64,15 +68,7 @@ fn route_table_has_no_duplicates_and_every_route_declares_an_action() {
 #[tokio::test]
 async fn openapi_operation_ids_are_unique_and_parameters_sit_where_they_are_sent() {
     let app = spawn_app().await;
-    let doc: Value = app
-        .client
-        .get(format!("{}/api/v1/openapi.json", app.url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc = served_document(&app).await;
     let mut ids = std::collections::BTreeMap::<String, Vec<String>>::new();
     let mut problems = Vec::new();
     let mut query_parameters = 0;

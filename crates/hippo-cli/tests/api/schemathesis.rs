@@ -2,7 +2,7 @@
 //! write) fuzzes the served OpenAPI document as each demo role, and finds
 //! no 5xx and no answer outside the documented statuses, media types and
 //! schemas. The test's name carries the marker: `scripts/test` installs
-//! schemathesis into `target/test-venv` and runs it; without it the test
+//! schemathesis into `target/schemathesis-venv` and runs it; without it the test
 //! fails, and the default filter leaves it out.
 
 use std::path::PathBuf;
@@ -13,7 +13,7 @@ use serde_json::json;
 use crate::helpers::{TestApp, test_app};
 
 /// The schemathesis program: `HIPPO_TEST_SCHEMATHESIS`, else the one on
-/// `PATH` (scripts/test puts its venv first).
+/// `PATH`.
 fn schemathesis() -> PathBuf {
     std::env::var_os("HIPPO_TEST_SCHEMATHESIS")
         .map(PathBuf::from)
