@@ -13,6 +13,7 @@ pub mod patient;
 pub mod policy;
 pub mod principal;
 pub mod retrieval;
+pub mod smart_scope;
 pub mod switches;
 pub mod time_util;
 

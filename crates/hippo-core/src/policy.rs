@@ -131,6 +131,9 @@ pub enum Action {
     /// Register a passkey (challenge and finish).
     PasskeyRegister,
     PasskeyDelete,
+    // ---- SMART scopes (issue 13)
+    /// Mint a token limited to SMART scopes from one's own API session.
+    ScopedTokenIssue,
 }
 
 /// What kind of object an action touches; recorded in the audit log.
@@ -183,7 +186,7 @@ impl ResourceKind {
 }
 
 impl Action {
-    pub const ALL: [Action; 62] = [
+    pub const ALL: [Action; 63] = [
         Self::Public,
         Self::Login,
         Self::LoginSecondFactor,
@@ -248,6 +251,7 @@ impl Action {
         Self::PasskeyList,
         Self::PasskeyRegister,
         Self::PasskeyDelete,
+        Self::ScopedTokenIssue,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -314,6 +318,7 @@ impl Action {
             Self::PasskeyList => "passkey_list",
             Self::PasskeyRegister => "passkey_register",
             Self::PasskeyDelete => "passkey_delete",
+            Self::ScopedTokenIssue => "scoped_token_issue",
         }
     }
 

@@ -132,6 +132,8 @@ impl Action {
             // Ending one's sessions must work whatever is switched off.
             | Self::OwnSessionList
             | Self::OwnSessionRevoke
+            // A narrower token is no more than the session it comes from.
+            | Self::ScopedTokenIssue
             | Self::Logout
             | Self::ViewHome
             // One's own account settings stay reachable: they hold no

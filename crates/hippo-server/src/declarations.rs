@@ -219,6 +219,9 @@ const ROUTES: &[Row] = {
         ("POST", "/account/passkeys/register/challenge", A::PasskeyRegister, R::Passkey, WITH_SESSION),
         ("POST", "/account/passkeys/{id}/delete", A::PasskeyDelete, R::Passkey, WITH_SESSION),
         ("GET", "/static/passkeys.js", A::Public, R::None, ANONYMOUS),
+        // SMART scopes (issue 13): a narrower token from one's own API
+        // session, for an app that should see less than its user.
+        ("POST", "/api/v1/auth/scoped-token", A::ScopedTokenIssue, R::Session, WITH_SESSION),
     ]
 };
 

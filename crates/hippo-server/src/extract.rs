@@ -30,6 +30,7 @@ use crate::auth::token::{
 use crate::declarations::{RouteSpec, Surface, Target};
 use crate::error::{Failure, Rejection};
 use crate::scope::Scope;
+use crate::scope_grant::stored;
 use crate::state::AppState;
 
 /// Where the request came from, for the audit log.
@@ -167,11 +168,11 @@ impl FromRequestParts<AppState> for Authorized {
                 {
                     // A token counts only where it was issued: an API
                     // login's token is no cookie, a cookie no bearer token.
-                    Some((_, issued)) if issued != session_surface(spec.surface) => {
+                    Some(live) if live.surface != session_surface(spec.surface) => {
                         wrong_surface = true;
                         None
                     }
-                    live => live.map(|(p, _)| (p, token)),
+                    live => live.map(|l| (l.principal, token, stored(l.scopes.as_deref()))),
                 }
             }
             Some(Credential::ApiKey(key)) => state
@@ -179,7 +180,10 @@ impl FromRequestParts<AppState> for Authorized {
                 .api_key_principal(&hash_token(key.expose_secret()))
                 .await
                 .map_err(|e| reject(e.into()))?
-                .map(|p| (p, SecretString::default())),
+                .map(|h| {
+                    let limit = stored(h.scopes.as_deref());
+                    (h.principal, SecretString::default(), limit)
+                }),
             None => None,
         };
         let request_line = format!("{} {}", parts.method, parts.uri.path());
@@ -192,7 +196,7 @@ impl FromRequestParts<AppState> for Authorized {
                 Err(e) => reject(e.into()),
             }
         };
-        let Some((principal, token)) = principal else {
+        let Some((principal, token, limit)) = principal else {
             // Attempts without a valid session are denied attempts too.
             let detail = if wrong_surface {
                 format!("unauthenticated wrong_surface {request_line}")
@@ -229,6 +233,19 @@ impl FromRequestParts<AppState> for Authorized {
             };
             let actor = AuditActor::of(&principal);
             return Err(refuse(actor, Outcome::Denied, request_line, failure).await);
+        }
+        // A scoped credential (issue 13) reaches only the actions its
+        // scopes name; it is refused like a route the role may not use.
+        if let Some(limit) = &limit
+            && !limit.permits(spec.action)
+        {
+            let failure = match spec.target {
+                Target::Collection => Failure::Forbidden,
+                Target::Item => Failure::NotFound,
+            };
+            let actor = AuditActor::of(&principal);
+            let detail = format!("outside_scope {request_line}");
+            return Err(refuse(actor, Outcome::Denied, detail, failure).await);
         }
         // Switched-off services are refused before the handler runs where
         // the tenant is known (staff, lab systems) or the switch applies

@@ -29,6 +29,7 @@ pub mod value_rows;
 pub mod notify;
 pub mod own_sessions;
 pub mod scope;
+pub mod scope_grant;
 pub mod serve;
 pub mod state;
 mod svg_text;

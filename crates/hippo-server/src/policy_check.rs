@@ -150,6 +150,7 @@ fn own_object(
         // Issue 12: one's own sessions; reset is anonymous.
         Action::OwnSessionList
         | Action::OwnSessionRevoke
+        | Action::ScopedTokenIssue
         | Action::PasswordResetRequest
         | Action::PasswordResetConfirm => ResourceRef::Platform,
         Action::PasskeyList | Action::PasskeyRegister | Action::PasskeyDelete => {

@@ -155,6 +155,7 @@ fn handler(spec: &RouteSpec, max_upload: usize, max_message: usize) -> MethodRou
         ("POST", "/invitation") => post(web::invitation::submit),
         // Own sessions and password reset (issue 12)
         ("GET", "/api/v1/account/sessions") => get(api::account_sessions::list),
+        ("POST", "/api/v1/auth/scoped-token") => post(api::scoped_tokens::issue),
         ("POST", "/api/v1/account/sessions/{id}/revoke") => post(api::account_sessions::revoke),
         ("POST", "/api/v1/account/sessions/revoke-others") => post(api::account_sessions::revoke_others),
         ("POST", "/api/v1/auth/password-reset") => post(api::password_reset::request),

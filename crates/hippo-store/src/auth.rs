@@ -84,6 +84,22 @@ pub struct SessionTimes {
     pub idle_timeout_ms: i64,
 }
 
+/// A live session: whom it stands for, where it was issued, and the
+/// SMART scopes it was limited to (`None`: the principal's full rights).
+#[derive(Debug, Clone)]
+pub struct LiveSession {
+    pub principal: Principal,
+    pub surface: SessionSurface,
+    pub scopes: Option<String>,
+}
+
+/// The lab system behind an API key, with the scopes the key was limited to.
+#[derive(Debug, Clone)]
+pub struct KeyHolder {
+    pub principal: Principal,
+    pub scopes: Option<String>,
+}
+
 #[derive(Clone)]
 pub struct AuthStore {
     pub(crate) pool: AnyPool,
@@ -144,6 +160,45 @@ impl AuthStore {
         expires_at: UnixMillis,
         device: &crate::account_sessions::SessionDevice,
     ) -> Result<String, StoreError> {
+        self.insert_session(token_hash, subject, surface, now, expires_at, device, None)
+            .await
+    }
+
+    /// Open an API session limited to `scopes` (SMART scopes as granted by
+    /// the server, issue 13) and return its public ID.
+    pub async fn create_scoped_session(
+        &self,
+        token_hash: &str,
+        subject: LoginSubject,
+        now: UnixMillis,
+        expires_at: UnixMillis,
+        device: &crate::account_sessions::SessionDevice,
+        scopes: &str,
+    ) -> Result<String, StoreError> {
+        let surface = SessionSurface::Api;
+        self.insert_session(
+            token_hash,
+            subject,
+            surface,
+            now,
+            expires_at,
+            device,
+            Some(scopes),
+        )
+        .await
+    }
+
+    #[allow(clippy::too_many_arguments)] // one column each
+    async fn insert_session(
+        &self,
+        token_hash: &str,
+        subject: LoginSubject,
+        surface: SessionSurface,
+        now: UnixMillis,
+        expires_at: UnixMillis,
+        device: &crate::account_sessions::SessionDevice,
+        scopes: Option<&str>,
+    ) -> Result<String, StoreError> {
         let (staff, account, operator) = match subject {
             LoginSubject::Staff(id) => (Some(id.to_string()), None, None),
             LoginSubject::Account(id) => (None, Some(id.to_string()), None),
@@ -152,8 +207,8 @@ impl AuthStore {
         let public_id = uuid::Uuid::new_v4().simple().to_string();
         sqlx::query(
             "INSERT INTO sessions (token_hash, staff_id, account_id, operator_id, created_at, \
-             last_seen_at, expires_at, surface, public_id, device_label, client_network) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+             last_seen_at, expires_at, surface, public_id, device_label, client_network, scopes) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         )
         .bind(token_hash)
         .bind(staff)
@@ -166,6 +221,7 @@ impl AuthStore {
         .bind(&public_id)
         .bind(&device.label)
         .bind(&device.network)
+        .bind(scopes)
         .execute(&self.pool)
         .await?;
         if let LoginSubject::Staff(id) = subject {
@@ -204,7 +260,7 @@ impl AuthStore {
         &self,
         token_hash: &str,
         times: SessionTimes,
-    ) -> Result<Option<(Principal, SessionSurface)>, StoreError> {
+    ) -> Result<Option<LiveSession>, StoreError> {
         let mut conn = self.pool.acquire().await?;
         let rows = sqlx::query(SESSION_WITH_PRINCIPAL)
             .bind(token_hash)
@@ -229,7 +285,12 @@ impl AuthStore {
                 .await?;
         }
         let surface = SessionSurface::parse(&first.try_get::<String, _>("surface")?)?;
-        Ok(session_principal_from(&rows)?.map(|principal| (principal, surface)))
+        let scopes: Option<String> = first.try_get("scopes")?;
+        Ok(session_principal_from(&rows)?.map(|principal| LiveSession {
+            principal,
+            surface,
+            scopes,
+        }))
     }
 
     pub async fn delete_session(&self, token_hash: &str) -> Result<(), StoreError> {
@@ -245,9 +306,9 @@ impl AuthStore {
     /// The lab system behind an API key, if the key exists, is not revoked
     /// and has not expired. `key_hash` is the SHA-256 of the presented
     /// secret.
-    pub async fn api_key_principal(&self, key_hash: &str) -> Result<Option<Principal>, StoreError> {
+    pub async fn api_key_principal(&self, key_hash: &str) -> Result<Option<KeyHolder>, StoreError> {
         let row = sqlx::query(
-            "SELECT id, tenant_id, name FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL \
+            "SELECT id, tenant_id, name, scopes FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL \
              AND expires_at > $2",
         )
         .bind(key_hash)
@@ -256,10 +317,13 @@ impl AuthStore {
         .await?;
         let Some(row) = row else { return Ok(None) };
         let key_id: ApiKeyId = parse(&row, "id")?;
-        Ok(Some(Principal::LabSystem {
-            key_id,
-            tenant_id: parse(&row, "tenant_id")?,
-            display_name: row.try_get("name")?,
+        Ok(Some(KeyHolder {
+            principal: Principal::LabSystem {
+                key_id,
+                tenant_id: parse(&row, "tenant_id")?,
+                display_name: row.try_get("name")?,
+            },
+            scopes: row.try_get("scopes")?,
         }))
     }
 }
@@ -277,7 +341,7 @@ async fn delete_session_on(conn: &mut AnyConnection, token_hash: &str) -> Result
 /// `*_found` column is NULL when the session's staff member, operator or
 /// account no longer exists.
 const SESSION_WITH_PRINCIPAL: &str = "SELECT s.staff_id, s.account_id, s.operator_id, \
-     s.last_seen_at, s.expires_at, s.surface, \
+     s.last_seen_at, s.expires_at, s.surface, s.scopes, \
      st.id AS staff_found, st.tenant_id AS staff_tenant_id, st.role AS staff_role, \
      st.display_name AS staff_name, \
      o.id AS operator_found, o.display_name AS operator_name, \

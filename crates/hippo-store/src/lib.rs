@@ -57,7 +57,9 @@ pub use account_sessions::{OwnSession, SessionDevice};
 pub use admission::Admitted;
 pub use anomalies::{Alert, AnomalyThresholds, ManyPatientsWindow, UnscopedAnomalies};
 pub use audit::AuditLog;
-pub use auth::{AuthStore, Credentials, LoginSubject, SessionSurface, SessionTimes};
+pub use auth::{
+    AuthStore, Credentials, KeyHolder, LiveSession, LoginSubject, SessionSurface, SessionTimes,
+};
 pub use db::{Store, StoreOptions};
 pub use error::{Cause, StoreError, chain};
 pub use forensics::{AccessPage, BlastRadius, ForensicFilter, UnscopedForensics};

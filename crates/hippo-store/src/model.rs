@@ -113,6 +113,9 @@ pub struct ApiKeyRecord {
     pub revoked_at: Option<UnixMillis>,
     /// From then on the key is refused (401) and listed as expired.
     pub expires_at: UnixMillis,
+    /// The SMART scopes the key was limited to (issue 13); `None`: every
+    /// right of a lab system.
+    pub scopes: Option<String>,
 }
 
 impl ApiKeyRecord {

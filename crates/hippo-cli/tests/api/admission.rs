@@ -157,7 +157,8 @@ async fn the_stores_collection_checks_deny_without_the_route_fence() {
         .api_key_principal(&hippo_server::auth::token::hash_token(&key))
         .await
         .unwrap()
-        .unwrap();
+        .unwrap()
+        .principal;
     let lab = ScopeActor::of_principal(&app.store, lab, "collection-checks");
     let assistant = ScopeActor::of(
         &app.store,

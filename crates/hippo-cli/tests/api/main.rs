@@ -60,6 +60,7 @@ mod schemathesis;
 mod second_factor;
 mod secrets;
 mod sessions;
+mod smart_scopes;
 mod switches;
 mod tamper;
 mod web;

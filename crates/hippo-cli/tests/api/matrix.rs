@@ -146,6 +146,7 @@ fn expected(spec: &RouteSpec, kind: PrincipalKind, relation: Option<Relation>) -
             (Action::AccountTotpRemove, _) => Expect::Conflict,
             (Action::AccountRecoveryCodesRenew, PrincipalKind::Patient) => Expect::Conflict,
             (Action::AccountRecoveryCodesRenew, _) => Expect::CodeRefused,
+            (Action::ScopedTokenIssue, PrincipalKind::Operator) => Expect::CodeRefused,
             _ => Expect::Allowed,
         };
     };

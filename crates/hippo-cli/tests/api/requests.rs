@@ -76,6 +76,9 @@ pub async fn send(app: &TestApp, spec: &RouteSpec, id: &str, credential: &Creden
             ("birth_date", "1980-05-05"),
         ]),
         (Surface::Api, Action::ApiKeyCreate) => request.json(&json!({"name": "matrix"})),
+        // Every kind with a session holds some `user/` scope, except
+        // operators, whose work no scope reaches (422).
+        (Surface::Api, Action::ScopedTokenIssue) => request.json(&json!({"scope": "user/*.*"})),
         // Messaging: staff name the patient, patients the facility; each
         // reads its own field.
         (Surface::Api, Action::ThreadCreate) => request.json(&json!({

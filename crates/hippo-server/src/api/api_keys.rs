@@ -15,7 +15,9 @@ use crate::api::json::ApiJson;
 use crate::auth::token::{ShownOnce, hash_token, new_api_key};
 use crate::error::{ApiError, ErrorBody, Failure};
 use crate::extract::Authorized;
+use crate::scope_grant::grant;
 use crate::state::AppState;
+use hippo_core::PrincipalKind;
 use secrecy::{ExposeSecret, SecretString};
 
 const MILLIS_PER_DAY: i64 = 24 * 60 * 60 * 1000;
@@ -29,6 +31,11 @@ pub struct CreateApiKeyRequest {
     /// (default 365, also the default validity).
     #[serde(default)]
     pub expires_in_days: Option<u32>,
+    /// SMART scopes the key is limited to, space-separated, e.g.
+    /// `system/DiagnosticReport.write` (issue 13). Without: every right of
+    /// a lab system. Scopes beyond what a lab system may do are refused.
+    #[serde(default)]
+    pub scope: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -40,6 +47,9 @@ pub struct ApiKeyView {
     pub expires_at: String,
     /// Past `expires_at`: requests with the key get 401.
     pub expired: bool,
+    /// The SMART scopes the key is limited to; `null`: every right of a
+    /// lab system.
+    pub scope: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -60,6 +70,7 @@ impl From<&ApiKeyRecord> for ApiKeyView {
             revoked_at: k.revoked_at.map(rfc3339),
             expires_at: rfc3339(k.expires_at),
             expired: k.is_expired(now_millis()),
+            scope: k.scopes.clone(),
         }
     }
 }
@@ -84,8 +95,15 @@ pub async fn create(
     caller: Authorized,
     ApiJson(request): ApiJson<CreateApiKeyRequest>,
 ) -> Result<(StatusCode, Json<CreatedApiKey>), ApiError> {
-    let (record, secret) =
-        issue_key(&state, &caller, &request.name, request.expires_in_days).await?;
+    let scope = request.scope.as_deref();
+    let (record, secret) = issue_key(
+        &state,
+        &caller,
+        &request.name,
+        request.expires_in_days,
+        scope,
+    )
+    .await?;
     Ok((
         StatusCode::CREATED,
         Json(CreatedApiKey {
@@ -104,6 +122,7 @@ pub async fn issue_key(
     caller: &Authorized,
     name: &str,
     expires_in_days: Option<u32>,
+    scope: Option<&str>,
 ) -> Result<(Admitted<ApiKeyRecord>, SecretString), Failure> {
     let staff = caller.staff()?;
     let name = name.trim();
@@ -120,9 +139,20 @@ pub async fn issue_key(
         )));
     }
     let expires_at = now_millis() + i64::from(days) * MILLIS_PER_DAY;
+    // Keys are for lab systems: their scopes are checked against what a
+    // lab system may do, never against the admin who creates the key.
+    let scopes = match scope.map(str::trim).filter(|s| !s.is_empty()) {
+        Some(text) => Some(grant(PrincipalKind::LabSystem, text)?.to_string()),
+        None => None,
+    };
     let secret = new_api_key();
     let record = staff
-        .create_api_key_expiring(name, &hash_token(secret.expose_secret()), expires_at)
+        .create_api_key_scoped(
+            name,
+            &hash_token(secret.expose_secret()),
+            expires_at,
+            scopes.as_deref(),
+        )
         .await?;
     Ok((record, secret))
 }

@@ -18,6 +18,7 @@ pub mod password_reset;
 pub mod patient_access_log;
 pub mod patients;
 pub mod retrieval;
+pub mod scoped_tokens;
 pub mod settings;
 pub mod staff;
 pub mod switches;

@@ -9,7 +9,7 @@ use crate::api::{access_log, alerts, api_keys, auth, findings, forensics};
 use crate::api::{account, enrolment};
 use crate::api::{account_sessions, password_reset};
 use crate::api::{passkeys, patients, retrieval, switches, tenants, threads};
-use crate::api::{settings, staff};
+use crate::api::{scoped_tokens, settings, staff};
 
 struct BearerAuth;
 
@@ -132,6 +132,7 @@ fn operation_words(path: &str) -> String {
         password_reset::request, password_reset::confirm,
         passkeys::list, passkeys::register_challenge, passkeys::register, passkeys::delete,
         passkeys::login_challenge, passkeys::login,
+        scoped_tokens::issue,
     ),
     // The password step's other 202 answer (staff and operators without a
     // second factor), described there.

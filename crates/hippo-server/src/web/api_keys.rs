@@ -27,6 +27,7 @@ pub struct KeyRow {
     pub expires: UnixMillis,
     pub expired: bool,
     pub revoked: Option<UnixMillis>,
+    pub scope: Option<String>,
 }
 
 impl From<&ApiKeyRecord> for KeyRow {
@@ -38,6 +39,7 @@ impl From<&ApiKeyRecord> for KeyRow {
             expires: k.expires_at,
             expired: k.is_expired(now_millis()),
             revoked: k.revoked_at,
+            scope: k.scopes.clone(),
         }
     }
 }
@@ -78,6 +80,9 @@ pub struct CreateForm {
     name: String,
     #[serde(default)]
     days: String,
+    /// SMART scopes (issue 13); empty: every right of a lab system.
+    #[serde(default)]
+    scope: String,
 }
 
 /// The answer page shows the secret this once (the page is `no-store`,
@@ -96,7 +101,7 @@ pub async fn create(
                 .map_err(|_| Failure::Invalid("days: a whole number".into()))?,
         ),
     };
-    let (record, secret) = issue_key(&state, &caller, &form.name, days).await?;
+    let (record, secret) = issue_key(&state, &caller, &form.name, days, Some(&form.scope)).await?;
     page(&ApiKeyCreatedPage {
         ui: Ui::current(),
         nav: Nav::of(&caller),

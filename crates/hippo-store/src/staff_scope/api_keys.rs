@@ -23,6 +23,7 @@ fn api_key(row: &AnyRow) -> Result<ApiKeyRecord, StoreError> {
         expires_at: row
             .try_get::<Option<i64>, _>("expires_at")?
             .unwrap_or(UnixMillis::MIN),
+        scopes: row.try_get("scopes")?,
     })
 }
 
@@ -35,7 +36,7 @@ fn api_key_ref(k: &ApiKeyRecord) -> ResourceRef {
 
 /// `GET /api/v1/api-keys`: never the secret, which is not stored.
 const API_KEYS_OF_TENANT: Statement<ApiKeyRecord> = Statement {
-    sql: "SELECT k.id, k.tenant_id, k.name, k.created_at, k.revoked_at, k.expires_at FROM api_keys k \
+    sql: "SELECT k.id, k.tenant_id, k.name, k.created_at, k.revoked_at, k.expires_at, k.scopes FROM api_keys k \
           WHERE (k.tenant_id = $1) /* fence */ ORDER BY k.created_at DESC, k.id",
     map: api_key,
     resource: api_key_ref,
@@ -43,7 +44,7 @@ const API_KEYS_OF_TENANT: Statement<ApiKeyRecord> = Statement {
 };
 
 const API_KEY_BY_ID: Statement<ApiKeyRecord> = Statement {
-    sql: "SELECT k.id, k.tenant_id, k.name, k.created_at, k.revoked_at, k.expires_at FROM api_keys k \
+    sql: "SELECT k.id, k.tenant_id, k.name, k.created_at, k.revoked_at, k.expires_at, k.scopes FROM api_keys k \
           WHERE (k.tenant_id = $1) /* fence */ AND k.id = $2",
     map: api_key,
     resource: api_key_ref,
@@ -96,6 +97,19 @@ impl StaffScope {
         key_hash: &str,
         expires_at: UnixMillis,
     ) -> Result<Admitted<ApiKeyRecord>, StoreError> {
+        self.create_api_key_scoped(name, key_hash, expires_at, None)
+            .await
+    }
+
+    /// Register a key limited to `scopes` (SMART scopes as granted by the
+    /// server, issue 13); `None` keeps every right of a lab system.
+    pub async fn create_api_key_scoped(
+        &self,
+        name: &str,
+        key_hash: &str,
+        expires_at: UnixMillis,
+        scopes: Option<&str>,
+    ) -> Result<Admitted<ApiKeyRecord>, StoreError> {
         let action = self.gk.serving(&[Action::ApiKeyCreate])?;
         let tenant = ResourceRef::Tenant(self.tenant);
         self.gk
@@ -108,11 +122,12 @@ impl StaffScope {
             created_at: now_millis(),
             revoked_at: None,
             expires_at,
+            scopes: scopes.map(str::to_owned),
         };
         let mut tx = self.gk.connections.begin(false).await?;
         sqlx::query(
             "INSERT INTO api_keys (id, tenant_id, name, key_hash, created_by, created_at, \
-             expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+             expires_at, scopes) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(record.id.to_string())
         .bind(self.tenant.to_string())
@@ -121,6 +136,7 @@ impl StaffScope {
         .bind(&self.actor_id)
         .bind(record.created_at)
         .bind(record.expires_at)
+        .bind(scopes)
         .execute(&mut *tx)
         .await?;
         let access = Access::of(record.id).concerning(self.tenant, None);
