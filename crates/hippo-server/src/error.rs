@@ -25,6 +25,10 @@ pub enum Failure {
     /// The role may not use this collection route at all.
     #[error("forbidden")]
     Forbidden,
+    /// A scoped credential (issue 13) used on a collection route its
+    /// scopes do not name (item routes answer `NotFound`).
+    #[error("outside the credential's scopes")]
+    OutsideScope,
     #[error("not found")]
     NotFound,
     #[error("bad request: {0}")]
@@ -122,7 +126,7 @@ impl Failure {
                 StatusCode::UNAUTHORIZED
             }
             Self::InvalidResetToken => StatusCode::GONE,
-            Self::Forbidden | Self::CsrfMismatch => StatusCode::FORBIDDEN,
+            Self::Forbidden | Self::OutsideScope | Self::CsrfMismatch => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -154,6 +158,7 @@ impl Failure {
             Self::Unauthenticated | Self::SignInAgain { .. } => "unauthenticated",
             Self::InvalidResetToken => "invalid_reset_token",
             Self::Forbidden => "forbidden",
+            Self::OutsideScope => "insufficient_scope",
             Self::NotFound => "not_found",
             Self::BadRequest(_) => "bad_request",
             Self::Invalid(_) => "invalid_input",
@@ -204,6 +209,7 @@ impl Failure {
                 "This reset link is unknown, used or expired. Please ask for a new one.".into()
             }
             Self::Forbidden => "Your role may not do this.".into(),
+            Self::OutsideScope => "This credential's scopes do not allow this.".into(),
             Self::NotFound => "Not found.".into(),
             Self::BadRequest(m)
             | Self::Invalid(m)
@@ -359,7 +365,9 @@ impl IntoResponse for WebError {
         let ui = Ui::new(Lang::current(), "/");
         let title = ui.t(match self.0 {
             Failure::NotFound => "error-title-not-found",
-            Failure::Forbidden | Failure::CsrfMismatch => "error-title-not-allowed",
+            Failure::Forbidden | Failure::OutsideScope | Failure::CsrfMismatch => {
+                "error-title-not-allowed"
+            }
             Failure::AuditUnavailable(_)
             | Failure::Overloaded(_)
             | Failure::Unavailable(_)

@@ -240,7 +240,7 @@ impl FromRequestParts<AppState> for Authorized {
             && !limit.permits(spec.action)
         {
             let failure = match spec.target {
-                Target::Collection => Failure::Forbidden,
+                Target::Collection => Failure::OutsideScope,
                 Target::Item => Failure::NotFound,
             };
             let actor = AuditActor::of(&principal);

@@ -70,6 +70,10 @@ async fn a_scoped_token_reaches_only_what_its_scopes_name() {
     ] {
         let answer = app.get(&path, &reports).await;
         assert_eq!(answer.status(), status, "{path}");
+        if status == StatusCode::FORBIDDEN {
+            let body: Value = answer.json().await.unwrap();
+            assert_eq!(body["error"]["code"], "insufficient_scope", "{path}");
+        }
     }
     let pdf = app
         .get(&format!("/api/v1/findings/{finding}/pdf"), &max)
