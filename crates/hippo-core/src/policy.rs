@@ -131,6 +131,19 @@ pub enum Action {
     /// Register a passkey (challenge and finish).
     PasskeyRegister,
     PasskeyDelete,
+    // ---- FHIR R4 facade (issue 13). Reads of a finding, its values and
+    // its document reuse `FindingRead`, the PDF `FindingPdfDownload`, a
+    // patient's access history `AccessLogRead`.
+    /// A patient record as a FHIR `Patient`: staff of its facility, or the
+    /// patient whose account it is linked to.
+    FhirPatientRead,
+    /// FHIR `Patient?`: staff search their facility's records, patients
+    /// list their own.
+    FhirPatientSearch,
+    /// FHIR `DiagnosticReport?`, `Observation?`, `DocumentReference?`:
+    /// findings (and their values) searched by patient, code, date and
+    /// status; staff in their facility, patients in their own compartment.
+    FhirFindingSearch,
 }
 
 /// What kind of object an action touches; recorded in the audit log.
@@ -183,7 +196,7 @@ impl ResourceKind {
 }
 
 impl Action {
-    pub const ALL: [Action; 62] = [
+    pub const ALL: [Action; 65] = [
         Self::Public,
         Self::Login,
         Self::LoginSecondFactor,
@@ -248,6 +261,10 @@ impl Action {
         Self::PasskeyList,
         Self::PasskeyRegister,
         Self::PasskeyDelete,
+        // FHIR facade (issue 13)
+        Self::FhirPatientRead,
+        Self::FhirPatientSearch,
+        Self::FhirFindingSearch,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -314,6 +331,9 @@ impl Action {
             Self::PasskeyList => "passkey_list",
             Self::PasskeyRegister => "passkey_register",
             Self::PasskeyDelete => "passkey_delete",
+            Self::FhirPatientRead => "fhir_patient_read",
+            Self::FhirPatientSearch => "fhir_patient_search",
+            Self::FhirFindingSearch => "fhir_finding_search",
         }
     }
 
