@@ -179,12 +179,15 @@ pub async fn patient_search(
 // ---- DiagnosticReport, DocumentReference, Binary
 
 pub async fn report_read(
+    State(state): State<AppState>,
+    headers: HeaderMap,
     caller: Authorized,
     Path(raw): Path<String>,
 ) -> Result<Response, FhirError> {
     let id: FindingId = caller.parse_id(&raw).await?;
     let detail = caller.finding(id).await?;
-    fhir_json(&mapping::diagnostic_report(&detail))
+    let base = base_url(&state, &headers);
+    fhir_json(&mapping::diagnostic_report(&detail, &base))
 }
 
 async fn finding_page(
@@ -207,10 +210,11 @@ pub async fn report_search(
 ) -> Result<Response, FhirError> {
     let search = parse_search(SearchKind::DiagnosticReport, raw)?;
     let page = finding_page(&caller, &search).await?;
+    let base = base_url(&state, &headers);
     let mut matches = Vec::with_capacity(page.findings.len());
     let mut included = Vec::new();
     for finding in &page.findings {
-        let report = mapping::diagnostic_report(finding);
+        let report = mapping::diagnostic_report(finding, &base);
         matches.push(entry_of("DiagnosticReport", &report.id, &report)?);
         // Only the values of the findings matched (and admitted) here:
         // nothing outside the caller's compartment can be included.
@@ -220,17 +224,19 @@ pub async fn report_search(
             }
         }
     }
-    let base = base_url(&state, &headers);
     fhir_json(&bundle(&base, &search, matches, included, page.has_more))
 }
 
 pub async fn document_read(
+    State(state): State<AppState>,
+    headers: HeaderMap,
     caller: Authorized,
     Path(raw): Path<String>,
 ) -> Result<Response, FhirError> {
     let id: FindingId = caller.parse_id(&raw).await?;
     let detail = caller.finding(id).await?;
-    fhir_json(&mapping::document_reference(&detail.summary))
+    let base = base_url(&state, &headers);
+    fhir_json(&mapping::document_reference(&detail.summary, &base))
 }
 
 pub async fn document_search(
@@ -241,15 +247,15 @@ pub async fn document_search(
 ) -> Result<Response, FhirError> {
     let search = parse_search(SearchKind::DocumentReference, raw)?;
     let page = finding_page(&caller, &search).await?;
+    let base = base_url(&state, &headers);
     let matches = page
         .findings
         .iter()
         .map(|f| {
-            let document = mapping::document_reference(&f.summary);
+            let document = mapping::document_reference(&f.summary, &base);
             entry_of("DocumentReference", &document.id, &document)
         })
         .collect::<Result<_, _>>()?;
-    let base = base_url(&state, &headers);
     fhir_json(&bundle(&base, &search, matches, Vec::new(), page.has_more))
 }
 

@@ -165,10 +165,12 @@ fn last_change(f: &FindingSummary) -> UnixMillis {
     f.retracted_at.or(f.released_at).unwrap_or(f.created_at)
 }
 
-fn pdf_attachment(f: &FindingSummary) -> Attachment {
+/// The PDF as an attachment, at its absolute `Binary` URL under `base`
+/// (R4's `url` type; relative references are refused by validators).
+fn pdf_attachment(f: &FindingSummary, base: &str) -> Attachment {
     Attachment {
         content_type: "application/pdf",
-        url: format!("Binary/{}", f.id),
+        url: format!("{base}/Binary/{}", f.id),
         size: f.pdf_size,
         title: f.title.clone(),
     }
@@ -176,7 +178,7 @@ fn pdf_attachment(f: &FindingSummary) -> Attachment {
 
 /// A finding as a laboratory report, its values as `result`, its PDF as
 /// the presented form (fetched from `Binary/{id}`).
-pub fn diagnostic_report(f: &FindingDetail) -> DiagnosticReport {
+pub fn diagnostic_report(f: &FindingDetail, base: &str) -> DiagnosticReport {
     let s = &f.summary;
     DiagnosticReport {
         id: s.id.to_string(),
@@ -197,7 +199,7 @@ pub fn diagnostic_report(f: &FindingDetail) -> DiagnosticReport {
         result: (0..f.observations.len())
             .map(|i| Reference::to("Observation", observation_id(s.id, i)))
             .collect(),
-        presented_form: vec![pdf_attachment(s)],
+        presented_form: vec![pdf_attachment(s, base)],
     }
 }
 
@@ -276,7 +278,7 @@ fn value_observation(
 }
 
 /// A finding's PDF as a document, pointing at its `Binary`.
-pub fn document_reference(f: &FindingSummary) -> DocumentReference {
+pub fn document_reference(f: &FindingSummary, base: &str) -> DocumentReference {
     DocumentReference {
         id: f.id.to_string(),
         meta: meta(last_change(f)),
@@ -297,7 +299,7 @@ pub fn document_reference(f: &FindingSummary) -> DocumentReference {
         date: rfc3339(finding_date(f)),
         description: f.title.clone(),
         content: vec![DocumentContent {
-            attachment: pdf_attachment(f),
+            attachment: pdf_attachment(f, base),
         }],
         context: DocumentContext {
             related: vec![Reference::to("DiagnosticReport", f.id)],
