@@ -700,3 +700,65 @@ async fn fhir_hundreds_of_concurrent_searches_each_see_only_their_own_patient() 
     }
     assert!(served >= 100, "only {served} of 300 served");
 }
+
+/// Success records of this actor under `action`.
+async fn successes(app: &TestApp, actor: &str, action: &str) -> i64 {
+    app.count(&format!(
+        "SELECT COUNT(*) FROM audit_records WHERE actor_id = '{actor}' \
+         AND action = '{action}' AND outcome = 'success'"
+    ))
+    .await
+}
+
+#[tokio::test]
+async fn fhir_reads_and_searches_are_audited_before_the_answer_and_fail_closed() {
+    let app = spawn_app().await;
+    let max = app.login("max.schmidt").await;
+    let finding = max.user.finding_ids[0].to_string();
+    let actor = max.actor_id.clone();
+
+    let before = app.audit_count(&actor, &finding, &["success"]).await;
+    for path in [
+        format!("DiagnosticReport/{finding}"),
+        format!("Observation/{finding}-0"),
+        format!("DocumentReference/{finding}"),
+        format!("Binary/{finding}"),
+    ] {
+        ok(&app, &path, &max).await;
+    }
+    let after = app.audit_count(&actor, &finding, &["success"]).await;
+    assert_eq!(after, before + 4, "one record per read");
+    let searches = successes(&app, &actor, "fhir_finding_search").await;
+    ok(&app, "DiagnosticReport", &max).await;
+    ok(&app, "Observation", &max).await;
+    assert_eq!(
+        successes(&app, &actor, "fhir_finding_search").await,
+        searches + 2,
+        "one record per patient record shown, per search"
+    );
+    let patient_reads = successes(&app, &actor, "fhir_patient_read").await;
+    ok(&app, &format!("Patient/{}", max.user.patient_ids[0]), &max).await;
+    assert_eq!(
+        successes(&app, &actor, "fhir_patient_read").await,
+        patient_reads + 1
+    );
+
+    // No durable record, no answer: every read and search fails closed.
+    app.break_audit_log().await;
+    for path in [
+        format!("DiagnosticReport/{finding}"),
+        "DiagnosticReport".to_owned(),
+        "Observation".to_owned(),
+        format!("Binary/{finding}"),
+        format!("Patient/{}", max.user.patient_ids[0]),
+        "AuditEvent".to_owned(),
+    ] {
+        let answer = fhir_get(&app, &path, Some(&max.token)).await;
+        expect_outcome(&answer, StatusCode::SERVICE_UNAVAILABLE, "transient", &path);
+        assert!(
+            !answer.body.to_string().contains("Schmidt"),
+            "{path}: no patient data without its record"
+        );
+    }
+    app.repair_audit_log().await;
+}
