@@ -95,7 +95,8 @@ fn bundle(
         relation: "self",
         url: link(search.offset),
     }];
-    if has_more {
+    // The next page, unless it lies beyond what a search may skip.
+    if has_more && search.offset + search.count <= hippo_store::search::MAX_OFFSET {
         links.push(BundleLink {
             relation: "next",
             url: link(search.offset + search.count),
