@@ -134,6 +134,19 @@ pub enum Action {
     // ---- SMART scopes (issue 13)
     /// Mint a token limited to SMART scopes from one's own API session.
     ScopedTokenIssue,
+    // ---- FHIR R4 facade (issue 13). Reads of a finding, its values and
+    // its document reuse `FindingRead`, the PDF `FindingPdfDownload`, a
+    // patient's access history `AccessLogRead`.
+    /// A patient record as a FHIR `Patient`: staff of its facility, or the
+    /// patient whose account it is linked to.
+    FhirPatientRead,
+    /// FHIR `Patient?`: staff search their facility's records, patients
+    /// list their own.
+    FhirPatientSearch,
+    /// FHIR `DiagnosticReport?`, `Observation?`, `DocumentReference?`:
+    /// findings (and their values) searched by patient, code, date and
+    /// status; staff in their facility, patients in their own compartment.
+    FhirFindingSearch,
 }
 
 /// What kind of object an action touches; recorded in the audit log.
@@ -186,7 +199,7 @@ impl ResourceKind {
 }
 
 impl Action {
-    pub const ALL: [Action; 63] = [
+    pub const ALL: [Action; 66] = [
         Self::Public,
         Self::Login,
         Self::LoginSecondFactor,
@@ -252,6 +265,10 @@ impl Action {
         Self::PasskeyRegister,
         Self::PasskeyDelete,
         Self::ScopedTokenIssue,
+        // FHIR facade (issue 13)
+        Self::FhirPatientRead,
+        Self::FhirPatientSearch,
+        Self::FhirFindingSearch,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -319,6 +336,9 @@ impl Action {
             Self::PasskeyRegister => "passkey_register",
             Self::PasskeyDelete => "passkey_delete",
             Self::ScopedTokenIssue => "scoped_token_issue",
+            Self::FhirPatientRead => "fhir_patient_read",
+            Self::FhirPatientSearch => "fhir_patient_search",
+            Self::FhirFindingSearch => "fhir_finding_search",
         }
     }
 

@@ -79,7 +79,7 @@ impl ScopeResource {
         }
     }
 
-    fn parse(s: &str) -> Option<Self> {
+    pub fn parse(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|r| r.as_str() == s)
     }
 }
@@ -117,7 +117,13 @@ impl Action {
                 data(R::DiagnosticReport, Write)
             }
             Self::FindingPdfDownload => data(R::Binary, Read),
-            Self::PatientList | Self::PatientRead => data(R::Patient, Read),
+            Self::PatientList
+            | Self::PatientRead
+            | Self::FhirPatientRead
+            | Self::FhirPatientSearch => data(R::Patient, Read),
+            // FHIR routes name their resource type in the path, which
+            // decides there (`hippo-server::scope_grant::route_need`).
+            Self::FhirFindingSearch => data(R::DiagnosticReport, Read),
             Self::PatientCreate => data(R::Patient, Write),
             Self::ThreadList | Self::ThreadRead | Self::AttachmentDownload => {
                 data(R::Communication, Read)
@@ -282,7 +288,12 @@ impl ScopeSet {
     /// Whether a credential with these scopes may perform `action` (the
     /// policy decides the rest).
     pub fn permits(&self, action: Action) -> bool {
-        match action.scope_need() {
+        self.meets(action.scope_need())
+    }
+
+    /// Whether these scopes meet a need.
+    pub fn meets(&self, need: ScopeNeed) -> bool {
+        match need {
             ScopeNeed::Nothing => true,
             ScopeNeed::Unscopable => false,
             ScopeNeed::Data(resource, access) => self.0.iter().any(|s| s.covers(resource, access)),

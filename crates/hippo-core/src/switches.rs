@@ -100,9 +100,11 @@ impl Action {
             }
             // A reset ends in a login; it stops with login (issue 12).
             Self::PasswordResetRequest | Self::PasswordResetConfirm => &[Service::Login],
-            Self::OwnFindingsList | Self::FindingRead | Self::PatientFindingsList => {
-                &[Service::FindingsRead]
-            }
+            Self::OwnFindingsList
+            | Self::FindingRead
+            | Self::PatientFindingsList
+            // FHIR searches of findings and their values (issue 13).
+            | Self::FhirFindingSearch => &[Service::FindingsRead],
             Self::FindingPdfDownload => &[Service::FindingsDownload],
             // Release and retract are the findings' write path, like the
             // upload: none of it runs half while the switch is off.
@@ -145,6 +147,9 @@ impl Action {
             | Self::PatientList
             | Self::PatientCreate
             | Self::PatientRead
+            // A patient record as FHIR, like the JSON API's (issue 13).
+            | Self::FhirPatientRead
+            | Self::FhirPatientSearch
             | Self::TenantList
             | Self::ApiKeyList
             | Self::ApiKeyCreate

@@ -12,6 +12,23 @@ use hippo_core::policy::{Action, ResourceKind};
 pub enum Surface {
     Api,
     Web,
+    /// The FHIR R4 facade (`/fhir/r4`): bearer tokens like the API,
+    /// failures as `OperationOutcome`.
+    Fhir,
+}
+
+impl Surface {
+    /// The surface a path belongs to, for routes and for answers given
+    /// before (or without) a route: load shedding, unknown paths.
+    pub fn of_path(path: &str) -> Self {
+        if path.starts_with("/api/") {
+            Self::Api
+        } else if path == "/fhir/r4" || path.starts_with("/fhir/") {
+            Self::Fhir
+        } else {
+            Self::Web
+        }
+    }
 }
 
 /// Whether a route addresses one object (by ID) or a collection. Role
@@ -222,6 +239,21 @@ const ROUTES: &[Row] = {
         // SMART scopes (issue 13): a narrower token from one's own API
         // session, for an app that should see less than its user.
         ("POST", "/api/v1/auth/scoped-token", A::ScopedTokenIssue, R::Session, WITH_SESSION),
+        // FHIR R4 facade (issue 13): the same actions as the JSON API where
+        // they mean the same (a report, a value and a document are a
+        // finding read; the PDF a download), searches of their own. Lab
+        // systems read nothing; a patient's history is patients' only.
+        ("GET", "/fhir/r4/metadata", A::Public, R::None, ANONYMOUS),
+        ("GET", "/fhir/r4/Patient", A::FhirPatientSearch, R::Patient, READERS),
+        ("GET", "/fhir/r4/Patient/{id}", A::FhirPatientRead, R::Patient, READERS),
+        ("GET", "/fhir/r4/DiagnosticReport", A::FhirFindingSearch, R::Finding, READERS),
+        ("GET", "/fhir/r4/DiagnosticReport/{id}", A::FindingRead, R::Finding, READERS),
+        ("GET", "/fhir/r4/Observation", A::FhirFindingSearch, R::Finding, READERS),
+        ("GET", "/fhir/r4/Observation/{id}", A::FindingRead, R::Finding, READERS),
+        ("GET", "/fhir/r4/DocumentReference", A::FhirFindingSearch, R::Finding, READERS),
+        ("GET", "/fhir/r4/DocumentReference/{id}", A::FindingRead, R::Finding, READERS),
+        ("GET", "/fhir/r4/Binary/{id}", A::FindingPdfDownload, R::FindingPdf, READERS),
+        ("GET", "/fhir/r4/AuditEvent", A::AccessLogRead, R::AuditRecord, PATIENTS),
     ]
 };
 
@@ -235,11 +267,7 @@ pub fn declarations() -> Vec<RouteSpec> {
             action,
             resource,
             allowed,
-            surface: if path.starts_with("/api/") {
-                Surface::Api
-            } else {
-                Surface::Web
-            },
+            surface: Surface::of_path(path),
             target: if path.contains('{') {
                 Target::Item
             } else {

@@ -445,6 +445,68 @@ fn with_retry_after(failure: &Failure, mut response: Response) -> Response {
     response
 }
 
+/// A failure answered as a FHIR `OperationOutcome` (`/fhir/r4`), with
+/// `application/fhir+json`. The issue code follows the FHIR IssueType
+/// value set; the diagnostics are the JSON API's message.
+#[derive(Debug)]
+pub struct FhirError(pub Failure);
+
+impl<E: Into<Failure>> From<E> for FhirError {
+    fn from(e: E) -> Self {
+        Self(e.into())
+    }
+}
+
+impl Failure {
+    /// The FHIR IssueType code of this failure.
+    fn fhir_issue(&self) -> &'static str {
+        match self.status() {
+            StatusCode::UNAUTHORIZED => "login",
+            StatusCode::FORBIDDEN => "forbidden",
+            StatusCode::NOT_FOUND | StatusCode::GONE => "not-found",
+            StatusCode::BAD_REQUEST => "invalid",
+            StatusCode::UNPROCESSABLE_ENTITY => "invalid",
+            StatusCode::CONFLICT => "conflict",
+            StatusCode::PAYLOAD_TOO_LARGE => "too-costly",
+            StatusCode::TOO_MANY_REQUESTS => "throttled",
+            StatusCode::SERVICE_UNAVAILABLE => "transient",
+            StatusCode::INTERNAL_SERVER_ERROR => "exception",
+            _ => "processing",
+        }
+    }
+}
+
+impl IntoResponse for FhirError {
+    fn into_response(self) -> Response {
+        use crate::fhir::resources::{OperationOutcome, OutcomeIssue};
+        self.0.log();
+        let outcome = OperationOutcome {
+            issue: vec![OutcomeIssue {
+                severity: "error",
+                code: self.0.fhir_issue(),
+                diagnostics: self.0.message(),
+            }],
+        };
+        let body = serde_json::to_vec(&outcome).unwrap_or_default();
+        let mut response = (
+            self.0.status(),
+            [(
+                axum::http::header::CONTENT_TYPE,
+                axum::http::HeaderValue::from_static(crate::fhir::resources::FHIR_JSON),
+            )],
+            body,
+        )
+            .into_response();
+        if self.0.status() == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Bearer"),
+            );
+        }
+        with_retry_after(&self.0, response)
+    }
+}
+
 /// Failure of an extractor, rendered for the route's surface.
 #[derive(Debug)]
 pub struct Rejection {
@@ -457,6 +519,7 @@ impl IntoResponse for Rejection {
         match self.surface {
             Surface::Api => ApiError(self.failure).into_response(),
             Surface::Web => WebError(self.failure).into_response(),
+            Surface::Fhir => FhirError(self.failure).into_response(),
         }
     }
 }

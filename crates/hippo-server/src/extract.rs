@@ -117,7 +117,7 @@ fn route_spec(parts: &Parts) -> Result<RouteSpec, Rejection> {
 /// call (no CSRF on the API) and a leaked bearer token cannot drive forms.
 fn credential(parts: &Parts, surface: Surface) -> Option<Credential> {
     let token = match surface {
-        Surface::Api => parts
+        Surface::Api | Surface::Fhir => parts
             .headers
             .get(AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
@@ -132,7 +132,7 @@ fn credential(parts: &Parts, surface: Surface) -> Option<Credential> {
     };
     let token = SecretString::from(token?);
     let exposed = token.expose_secret();
-    if surface == Surface::Api && exposed.starts_with(API_KEY_PREFIX) {
+    if surface != Surface::Web && exposed.starts_with(API_KEY_PREFIX) {
         return is_well_formed_api_key(exposed).then_some(Credential::ApiKey(token));
     }
     is_well_formed(exposed).then_some(Credential::Session(token))
@@ -205,7 +205,7 @@ impl FromRequestParts<AppState> for Authorized {
             };
             let anonymous = AuditActor::anonymous();
             let failure = match spec.surface {
-                Surface::Api => Failure::Unauthenticated,
+                Surface::Api | Surface::Fhir => Failure::Unauthenticated,
                 // A page sends the browser to the login, saying whether its
                 // session ran out, and back here afterwards (issue 12).
                 Surface::Web => Failure::SignInAgain {
@@ -237,7 +237,7 @@ impl FromRequestParts<AppState> for Authorized {
         // A scoped credential (issue 13) reaches only the actions its
         // scopes name; it is refused like a route the role may not use.
         if let Some(limit) = &limit
-            && !limit.permits(spec.action)
+            && !limit.permits(&spec)
         {
             let failure = match spec.target {
                 Target::Collection => Failure::OutsideScope,
@@ -305,7 +305,8 @@ fn way_back(parts: &Parts) -> Option<String> {
 fn session_surface(surface: Surface) -> SessionSurface {
     match surface {
         Surface::Web => SessionSurface::Web,
-        Surface::Api => SessionSurface::Api,
+        // A FHIR client presents the bearer token of an API login.
+        Surface::Api | Surface::Fhir => SessionSurface::Api,
     }
 }
 

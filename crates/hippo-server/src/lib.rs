@@ -11,6 +11,7 @@ pub mod conversations;
 pub mod declarations;
 pub mod error;
 pub mod extract;
+pub mod fhir;
 pub mod i18n;
 pub mod input;
 // Issue 12 (facility upload form): the common LOINC list, the value rows.

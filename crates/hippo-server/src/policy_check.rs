@@ -91,6 +91,13 @@ fn own_object(
             tenant,
             key: ApiKeyId::random(),
         },
+        // FHIR facade (issue 13): searches are collections, a patient's
+        // own or the facility's; a record is the patient's own.
+        Action::FhirPatientSearch | Action::FhirFindingSearch => match principal {
+            Principal::Patient { account_id, .. } => ResourceRef::Account(*account_id),
+            _ => ResourceRef::Tenant(tenant),
+        },
+        Action::FhirPatientRead => ResourceRef::Patient { tenant, patient },
         Action::ThreadList => match principal {
             Principal::Patient { account_id, .. } => ResourceRef::Account(*account_id),
             _ => ResourceRef::Tenant(tenant),

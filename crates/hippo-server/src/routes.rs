@@ -15,9 +15,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get, post};
 
 use crate::api;
+use crate::declarations::Surface;
 use crate::declarations::{RouteSpec, declarations};
-use crate::error::{ApiError, Failure, Rejection, WebError};
+use crate::error::{ApiError, Failure, FhirError, Rejection, WebError};
 use crate::extract::ActorSlot;
+use crate::fhir;
 use crate::probing::ProbeDetector;
 use crate::state::AppState;
 use crate::switchboard::Switchboard;
@@ -181,6 +183,18 @@ fn handler(spec: &RouteSpec, max_upload: usize, max_message: usize) -> MethodRou
         ("POST", "/account/passkeys/register/challenge") => post(web::passkeys::register_challenge),
         ("POST", "/account/passkeys/{id}/delete") => post(web::passkeys::delete),
         ("GET", "/static/passkeys.js") => get(web::passkeys::script),
+        // FHIR R4 facade (issue 13)
+        ("GET", "/fhir/r4/metadata") => get(fhir::handlers::metadata),
+        ("GET", "/fhir/r4/Patient") => get(fhir::handlers::patient_search),
+        ("GET", "/fhir/r4/Patient/{id}") => get(fhir::handlers::patient_read),
+        ("GET", "/fhir/r4/DiagnosticReport") => get(fhir::handlers::report_search),
+        ("GET", "/fhir/r4/DiagnosticReport/{id}") => get(fhir::handlers::report_read),
+        ("GET", "/fhir/r4/Observation") => get(fhir::handlers::observation_search),
+        ("GET", "/fhir/r4/Observation/{id}") => get(fhir::handlers::observation_read),
+        ("GET", "/fhir/r4/DocumentReference") => get(fhir::handlers::document_search),
+        ("GET", "/fhir/r4/DocumentReference/{id}") => get(fhir::handlers::document_read),
+        ("GET", "/fhir/r4/Binary/{id}") => get(fhir::handlers::binary_read),
+        ("GET", "/fhir/r4/AuditEvent") => get(fhir::handlers::audit_search),
         (method, path) => panic!("declared route {method} {path} has no handler"),
     };
     handler
@@ -245,16 +259,21 @@ async fn attach_spec(
             response
         }
         // Unreachable for routes built from the table; fail closed.
-        None => ApiError(Failure::NotFound).into_response(),
+        None => not_found(request.uri().path()),
+    }
+}
+
+/// "Not found" in the way of the path's surface.
+fn not_found(path: &str) -> Response {
+    match Surface::of_path(path) {
+        Surface::Api => ApiError(Failure::NotFound).into_response(),
+        Surface::Web => WebError(Failure::NotFound).into_response(),
+        Surface::Fhir => FhirError(Failure::NotFound).into_response(),
     }
 }
 
 async fn fallback(request: Request) -> Response {
-    if request.uri().path().starts_with("/api/") {
-        ApiError(Failure::NotFound).into_response()
-    } else {
-        WebError(Failure::NotFound).into_response()
-    }
+    not_found(request.uri().path())
 }
 
 /// The application router, without transport layers. This is the only

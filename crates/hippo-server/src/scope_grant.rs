@@ -8,18 +8,34 @@
 use std::collections::BTreeSet;
 
 use hippo_core::PrincipalKind;
-use hippo_core::policy::Action;
 use hippo_core::smart_scope::{ScopeAccess, ScopeNeed, ScopeResource, ScopeSet};
 
-use crate::declarations::declarations;
+use crate::declarations::{RouteSpec, declarations};
 use crate::error::Failure;
+
+/// What a scoped credential needs for a route: on the FHIR facade the
+/// resource type in the path (a report, a value and a document are all a
+/// finding read, yet three scopes), elsewhere the action's need. Every
+/// FHIR route reads.
+pub fn route_need(spec: &RouteSpec) -> ScopeNeed {
+    if let Some(rest) = spec.path.strip_prefix(FHIR_BASE) {
+        let type_name = rest.split('/').next().unwrap_or_default();
+        return match ScopeResource::parse(type_name) {
+            Some(resource) => ScopeNeed::Data(resource, ScopeAccess::Read),
+            None => ScopeNeed::Unscopable,
+        };
+    }
+    spec.action.scope_need()
+}
+
+const FHIR_BASE: &str = "/fhir/r4/";
 
 /// The (resource, access) pairs some route lets `kind` use.
 fn reachable(kind: PrincipalKind) -> BTreeSet<(ScopeResource, ScopeAccess)> {
     declarations()
         .iter()
         .filter(|spec| spec.allowed.contains(&kind))
-        .filter_map(|spec| match spec.action.scope_need() {
+        .filter_map(|spec| match route_need(spec) {
             ScopeNeed::Data(resource, access) => Some((resource, access)),
             _ => None,
         })
@@ -81,9 +97,9 @@ pub enum StoredScopes {
 }
 
 impl StoredScopes {
-    pub fn permits(&self, action: Action) -> bool {
+    pub fn permits(&self, spec: &RouteSpec) -> bool {
         match self {
-            Self::Granted(set) => set.permits(action),
+            Self::Granted(set) => set.meets(route_need(spec)),
             Self::Unreadable => false,
         }
     }
@@ -111,6 +127,7 @@ mod tests {
                 "patient/DiagnosticReport.read patient/Communication.*",
             ),
             (Patient, "user/AuditEvent.read"),
+            (Patient, "patient/Patient.read patient/Observation.read"),
             (Clinician, "user/DiagnosticReport.read user/Patient.*"),
             (TenantAdmin, "user/AuditEvent.read"),
             (LabSystem, "system/DiagnosticReport.write"),

@@ -22,7 +22,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, oneshot};
 use tower::ServiceExt;
 
-use crate::error::{ApiError, Failure, WebError};
+use crate::error::{ApiError, Failure, FhirError, WebError};
 
 /// Bounds on connections and concurrent work (see `ServerConfig`).
 #[derive(Debug, Clone, Copy)]
@@ -109,10 +109,11 @@ pub(crate) async fn admit(
     match permit {
         Ok(Ok(_permit)) => next.run(request).await,
         _ => {
-            if request.uri().path().starts_with("/api/") {
-                ApiError(Failure::Overloaded(None)).into_response()
-            } else {
-                WebError(Failure::Overloaded(None)).into_response()
+            let failure = Failure::Overloaded(None);
+            match crate::declarations::Surface::of_path(request.uri().path()) {
+                crate::declarations::Surface::Api => ApiError(failure).into_response(),
+                crate::declarations::Surface::Web => WebError(failure).into_response(),
+                crate::declarations::Surface::Fhir => FhirError(failure).into_response(),
             }
         }
     }

@@ -43,6 +43,7 @@ mod queries;
 mod retrieval;
 mod rows;
 mod scoping;
+pub mod search;
 pub mod second_factor;
 mod secrets;
 pub mod sql;
@@ -78,6 +79,9 @@ pub use password_reset::{AccountMail, AccountMailKind, ClaimedAccountMail, Reset
 pub use patient_scope::PatientScope;
 pub use provisioning::{TenantDeletion, UnscopedProvisioning};
 pub use retrieval::{CodeHolderScope, NewPdfLink, UnscopedRetrievalDesk};
+pub use search::{
+    FindingPage, FindingQuery, ObservationPage, ObservationRecord, PatientPage, PatientQuery,
+};
 pub use second_factor::{PendingLogin, PendingPurpose, SecondFactorStore, TotpFactor};
 pub use secrets::{BlobOptions, DatabaseUrl};
 pub use staff_scope::StaffScope;

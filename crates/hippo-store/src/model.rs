@@ -144,6 +144,8 @@ pub struct TenantSummary {
 pub struct AccessEntry {
     /// The audit record's public ID (for its inclusion proof).
     pub id: String,
+    /// The patient record the access concerned.
+    pub patient_id: PatientId,
     pub at: UnixMillis,
     pub facility: String,
     /// `patient` (the account holder), `clinician`, `tenant_admin`, …

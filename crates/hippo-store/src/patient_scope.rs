@@ -17,9 +17,14 @@ use crate::admission::{
     Access, Admitted, Bound, Connections, Gated, Gatekeeper, Request, Statement,
 };
 use crate::error::StoreError;
-use crate::model::{AccessEntry, FindingDetail, FindingPdf, FindingSummary, TrendPoint};
+use crate::model::{
+    AccessEntry, FindingDetail, FindingPdf, FindingSummary, PatientRecord, TrendPoint,
+};
 use crate::queries;
 use crate::rows::{self, finding_pdf_ref, finding_ref, parse};
+use crate::search::{
+    self, FindingPage, FindingQuery, ObservationPage, ObservationRecord, PatientPage, PatientQuery,
+};
 use crate::tree_heads::InclusionProof;
 use crate::vault::Vault;
 use hippo_core::finding::{AbnormalFlag, FindingStatus};
@@ -110,6 +115,91 @@ fn trend_point(row: &AnyRow) -> Result<TrendPoint, StoreError> {
     })
 }
 
+/// The account's fence on findings: released, of a linked patient record.
+macro_rules! own_findings_fence {
+    () => {
+        "f.status = 'released' AND ((f.tenant_id, f.patient_id) IN \
+         (SELECT ap.tenant_id, ap.patient_id FROM account_patients ap WHERE ap.account_id = $1)) /* fence */"
+    };
+}
+
+fn own_finding_search(sql: &'static str) -> Statement<FindingSummary> {
+    Statement {
+        sql,
+        map: rows::finding_summary,
+        resource: finding_ref,
+        kind: ResourceKind::Finding,
+    }
+}
+
+/// FHIR `DiagnosticReport?`: the account's released findings, filtered.
+const OWN_FINDINGS_NEWEST: &str = concat!(
+    search::finding_columns!(),
+    own_findings_fence!(),
+    search::finding_filters!(),
+    search::newest_first!()
+);
+const OWN_FINDINGS_OLDEST: &str = concat!(
+    search::finding_columns!(),
+    own_findings_fence!(),
+    search::finding_filters!(),
+    search::oldest_first!()
+);
+
+/// FHIR `Observation?`: the values of the account's released findings.
+const OWN_VALUES_NEWEST: &str = concat!(
+    search::observation_columns!(),
+    own_findings_fence!(),
+    search::observation_filters!(),
+    search::newest_first!(values)
+);
+const OWN_VALUES_OLDEST: &str = concat!(
+    search::observation_columns!(),
+    own_findings_fence!(),
+    search::observation_filters!(),
+    search::oldest_first!(values)
+);
+
+fn own_value_search(sql: &'static str) -> Statement<ObservationRecord> {
+    Statement {
+        sql,
+        map: search::observation_record,
+        resource: search::observation_ref,
+        kind: ResourceKind::Finding,
+    }
+}
+
+fn own_patient_ref(p: &PatientRecord) -> ResourceRef {
+    ResourceRef::Patient {
+        tenant: p.tenant_id,
+        patient: p.id,
+    }
+}
+
+/// FHIR `Patient?` and `Patient/{id}` for a patient: the records linked
+/// to the account.
+const OWN_PATIENTS: Statement<PatientRecord> = Statement {
+    sql: concat!(
+        "SELECT p.id, p.tenant_id, p.given_name, p.family_name, p.birth_date, p.created_at \
+         FROM patients p WHERE ((p.tenant_id, p.id) IN \
+         (SELECT ap.tenant_id, ap.patient_id FROM account_patients ap WHERE ap.account_id = $1)) /* fence */",
+        search::patient_filters!()
+    ),
+    map: rows::patient,
+    resource: own_patient_ref,
+    kind: ResourceKind::Patient,
+};
+
+const OWN_PATIENT_BY_ID: Statement<PatientRecord> = Statement {
+    sql: "SELECT p.id, p.tenant_id, p.given_name, p.family_name, p.birth_date, p.created_at \
+          FROM patients p WHERE ((p.tenant_id, p.id) IN \
+          (SELECT ap.tenant_id, ap.patient_id FROM account_patients ap WHERE ap.account_id = $1)) /* fence */ \
+          AND p.id = $2",
+    map: rows::patient,
+    resource: own_patient_ref,
+    kind: ResourceKind::Patient,
+};
+
 /// The incident drill's bug: any released finding by ID, no owner.
 #[cfg(feature = "fence-bypass")]
 const ANY_RELEASED_FINDING_BY_ID: Statement<FindingSummary> = Statement {
@@ -139,6 +229,7 @@ fn history_row(row: &AnyRow) -> Result<HistoryRow, StoreError> {
         patient: parse(row, "patient_id")?,
         entry: AccessEntry {
             id: row.try_get("id")?,
+            patient_id: parse(row, "patient_id")?,
             at: row.try_get("at")?,
             facility: row.try_get("facility")?,
             actor_kind: row.try_get("actor_kind")?,
@@ -371,6 +462,125 @@ impl PatientScope {
         Ok(None)
     }
 
+    /// FHIR `DiagnosticReport?`: a page of the account's released
+    /// findings with their values. One audit record per patient record
+    /// whose data was shown.
+    pub async fn search_findings(
+        &self,
+        query: &FindingQuery,
+    ) -> Result<Admitted<FindingPage>, StoreError> {
+        let action = self.gk.serving(&[Action::FhirFindingSearch])?;
+        self.require_own(action, ResourceKind::Finding).await?;
+        let sql = if query.newest_first {
+            OWN_FINDINGS_NEWEST
+        } else {
+            OWN_FINDINGS_OLDEST
+        };
+        let found = self
+            .gk
+            .fetch_all(
+                &own_finding_search(sql),
+                query.bind(self.account.to_string()),
+                Action::FindingRead,
+            )
+            .await?;
+        let (rows, has_more) = query.page(
+            found
+                .get()
+                .iter()
+                .filter(|f| self.listable(action, f.tenant_id))
+                .cloned()
+                .collect(),
+        );
+        let findings = {
+            let mut conn = self.gk.connections.acquire().await?;
+            search::with_values(&mut conn, rows).await?
+        };
+        let accesses = per_patient_accesses(
+            findings
+                .iter()
+                .map(|f| (f.summary.tenant_id, f.summary.patient_id)),
+        );
+        let page = found.with(|_| FindingPage { findings, has_more });
+        self.gk.admit(page, ResourceKind::Finding, accesses).await
+    }
+
+    /// FHIR `Observation?`: a page of the values of the account's
+    /// released findings.
+    pub async fn search_observations(
+        &self,
+        query: &FindingQuery,
+    ) -> Result<Admitted<ObservationPage>, StoreError> {
+        let action = self.gk.serving(&[Action::FhirFindingSearch])?;
+        self.require_own(action, ResourceKind::Finding).await?;
+        let sql = if query.newest_first {
+            OWN_VALUES_NEWEST
+        } else {
+            OWN_VALUES_OLDEST
+        };
+        let found = self
+            .gk
+            .fetch_all(
+                &own_value_search(sql),
+                query.bind(self.account.to_string()),
+                Action::FindingRead,
+            )
+            .await?
+            .with(|all| {
+                let listable = all
+                    .into_iter()
+                    .filter(|o| self.listable(action, o.tenant_id))
+                    .collect();
+                let (observations, has_more) = query.page(listable);
+                ObservationPage {
+                    observations,
+                    has_more,
+                }
+            });
+        let accesses = per_patient_accesses(
+            found
+                .get()
+                .observations
+                .iter()
+                .map(|o| (o.tenant_id, o.patient_id)),
+        );
+        self.gk.admit(found, ResourceKind::Finding, accesses).await
+    }
+
+    /// FHIR `Patient?` for a patient: the account's own patient records.
+    pub async fn search_patients(
+        &self,
+        query: &PatientQuery,
+    ) -> Result<Admitted<PatientPage>, StoreError> {
+        let action = self.gk.serving(&[Action::FhirPatientSearch])?;
+        self.require_own(action, ResourceKind::Patient).await?;
+        let found = self
+            .gk
+            .fetch_all(
+                &OWN_PATIENTS,
+                query.bind(self.account.to_string()),
+                Action::FhirPatientRead,
+            )
+            .await?
+            .with(|rows| query.page(rows));
+        let accesses =
+            per_patient_accesses(found.get().patients.iter().map(|p| (p.tenant_id, p.id)));
+        self.gk.admit(found, ResourceKind::Patient, accesses).await
+    }
+
+    /// FHIR `Patient/{id}` for a patient: one of the account's records.
+    pub async fn patient(&self, id: PatientId) -> Result<Admitted<PatientRecord>, StoreError> {
+        let action = self.gk.serving(&[Action::FhirPatientRead])?;
+        let record = self
+            .gk
+            .fetch_one(&OWN_PATIENT_BY_ID, self.bind_own(id), action, id)
+            .await?;
+        let access = Access::of(id).concerning(record.get().tenant_id, Some(id));
+        self.gk
+            .admit(record, ResourceKind::Patient, vec![access])
+            .await
+    }
+
     /// Every recorded access to the account's patient records, newest
     /// first (at most `limit`), except the holder's own looks at this list.
     pub async fn access_history(
@@ -426,6 +636,12 @@ mod tests {
             super::OWN_TRENDS.sql,
             super::OWN_ACCESS_HISTORY.sql,
             super::OWN_ACCESS_RECORD.sql,
+            super::OWN_FINDINGS_NEWEST,
+            super::OWN_FINDINGS_OLDEST,
+            super::OWN_VALUES_NEWEST,
+            super::OWN_VALUES_OLDEST,
+            super::OWN_PATIENTS.sql,
+            super::OWN_PATIENT_BY_ID.sql,
         ] {
             let fence = sql.find(") /* fence */").expect("a fence predicate");
             assert!(sql[..fence].contains("ap.account_id = $1"), "{sql}");

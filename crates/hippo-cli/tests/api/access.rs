@@ -12,7 +12,7 @@ use crate::requests::{Credential, send};
 async fn call(app: &TestApp, spec: &RouteSpec, id: &str, session: &Session) -> Response {
     // A session token counts only on the surface it was issued for.
     let token = match spec.surface {
-        Surface::Api => session.token.clone(),
+        Surface::Api | Surface::Fhir => session.token.clone(),
         Surface::Web => app.web_token(session).await,
     };
     send(app, spec, id, &Credential::Session(token)).await
@@ -66,7 +66,8 @@ async fn foreign_objects_answer_like_nonexistent_ones_on_every_item_route() {
         .into_iter()
         .filter(|s| s.target == Target::Item && !s.action.is_anonymous());
     for spec in &item_routes.collect::<Vec<_>>() {
-        let target = if spec.path.contains("/patients/{id}") {
+        let target = if spec.path.contains("/patients/{id}") || spec.path.contains("/Patient/{id}")
+        {
             &victim_patient
         } else {
             &victim_finding

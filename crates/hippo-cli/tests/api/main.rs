@@ -27,6 +27,7 @@ mod facility_portal;
 mod facility_upload;
 mod faults;
 mod fences;
+mod fhir;
 mod file_modes;
 mod findings;
 mod forensics;

@@ -69,6 +69,7 @@ fn target_kind(spec: &RouteSpec) -> Option<TargetKind> {
     match spec.target {
         Target::Collection => None,
         Target::Item if spec.path.contains("/patients/{id}") => Some(TargetKind::Patient),
+        Target::Item if spec.path.contains("/Patient/{id}") => Some(TargetKind::Patient),
         Target::Item if spec.path.contains("/api-keys/{id}") => Some(TargetKind::ApiKey),
         Target::Item if spec.path.contains("/access-log/{id}") => Some(TargetKind::AuditEntry),
         Target::Item
@@ -197,7 +198,7 @@ async fn mint_session(app: &TestApp, subject: LoginSubject, surface: Surface) ->
     let token = new_token();
     let now = now_millis();
     let surface = match surface {
-        Surface::Api => SessionSurface::Api,
+        Surface::Api | Surface::Fhir => SessionSurface::Api,
         Surface::Web => SessionSurface::Web,
     };
     app.store
@@ -260,9 +261,18 @@ impl World {
             Relation::OtherPatientSameTenant => (&self.tenant_a_clinician, self.sophie),
             _ => (&self.tenant_a_clinician, self.max),
         };
+        // One value, so that its Observation (`{finding}-0`) exists.
         let new = NewFinding {
             title: "Matrix".into(),
-            observations: Vec::new(),
+            observations: vec![hippo_core::finding::Observation {
+                code: "718-7".into(),
+                display: "Hämoglobin".into(),
+                value: hippo_core::finding::ObservationValue::Numeric(13.2),
+                unit: Some("g/dl".into()),
+                reference_low: Some(12.0),
+                reference_high: Some(16.0),
+                flag: hippo_core::finding::AbnormalFlag::N,
+            }],
         };
         let f = scope
             .acting(Action::FindingUpload)
@@ -558,10 +568,10 @@ async fn every_route_as_every_principal_against_every_relation() {
                 let got = outcome(status, location.as_deref());
                 let body = response.bytes().await.unwrap().to_vec();
                 if got == Some(Expect::NotFound) {
-                    let surface = if spec.surface == Surface::Api {
-                        "api"
-                    } else {
-                        "web"
+                    let surface = match spec.surface {
+                        Surface::Api => "api",
+                        Surface::Web => "web",
+                        Surface::Fhir => "fhir",
                     };
                     not_found_bodies.entry(surface).or_default().insert(body);
                 }

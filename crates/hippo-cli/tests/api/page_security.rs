@@ -273,7 +273,8 @@ async fn page_security_every_parameterless_get_route_and_a_finding_page_send_str
         }
         let response = match spec.surface {
             hippo_server::declarations::Surface::Web => app.web_get(spec.path, &keller).await,
-            hippo_server::declarations::Surface::Api => app.get(spec.path, &keller).await,
+            hippo_server::declarations::Surface::Api
+            | hippo_server::declarations::Surface::Fhir => app.get(spec.path, &keller).await,
         };
         assert_strict_headers(&response, spec.path);
         assert!(

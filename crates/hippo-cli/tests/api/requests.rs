@@ -29,7 +29,12 @@ impl Credential {
 
 /// Send `spec`'s request addressed at `id`, with a valid body for its action.
 pub async fn send(app: &TestApp, spec: &RouteSpec, id: &str, credential: &Credential) -> Response {
-    let path = spec.path.replace("{id}", id);
+    // A finding's values are the Observations `{finding}-{position}`.
+    let path = if spec.path.starts_with("/fhir/r4/Observation/") {
+        spec.path.replace("{id}", &format!("{id}-0"))
+    } else {
+        spec.path.replace("{id}", id)
+    };
     // Forensic queries name their purpose (without one: 400).
     let purpose = match spec.action {
         Action::ForensicsQuery => "?reason=authorisation%20matrix",
@@ -41,7 +46,9 @@ pub async fn send(app: &TestApp, spec: &RouteSpec, id: &str, credential: &Creden
         _ => app.client.post(url),
     };
     let request = match (spec.surface, credential) {
-        (Surface::Api, Credential::Session(t) | Credential::ApiKey(t)) => request.bearer_auth(t),
+        (Surface::Api | Surface::Fhir, Credential::Session(t) | Credential::ApiKey(t)) => {
+            request.bearer_auth(t)
+        }
         (Surface::Web, Credential::Session(t)) => {
             request.header("cookie", format!("hippo_session={t}"))
         }
@@ -202,7 +209,7 @@ pub async fn send(app: &TestApp, spec: &RouteSpec, id: &str, credential: &Creden
                 ("credential", answer.as_str()),
             ])
         }
-        (Surface::Api, _) => request,
+        (Surface::Api | Surface::Fhir, _) => request,
         (Surface::Web, _) => request.form(&[("csrf", csrf)]),
     };
     request.send().await.unwrap()

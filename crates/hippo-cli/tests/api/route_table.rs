@@ -97,6 +97,7 @@ fn anonymous_routes_are_exactly_the_known_few() {
         [
             "GET /api/v1/openapi.json",
             "GET /api/v1/retrieval/pdf/{token}",
+            "GET /fhir/r4/metadata",
             "GET /invitation",
             "GET /language",
             "GET /login",

@@ -7,6 +7,7 @@ use hippo_core::PrincipalKind;
 use hippo_core::policy::Action;
 use hippo_core::smart_scope::ScopeSet;
 use hippo_server::declarations::{RouteSpec, Surface, Target, declarations};
+use hippo_server::scope_grant::route_need;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -269,7 +270,7 @@ async fn every_api_route_refuses_a_scoped_credential_outside_its_scopes() {
             (Credential::Session(narrow.token), full.actor_id)
         };
         for spec in declarations().iter().filter(|s| {
-            s.surface == Surface::Api
+            matches!(s.surface, Surface::Api | Surface::Fhir)
                 && !s.action.is_anonymous()
                 && s.allowed.contains(&kind)
                 && s.action != Action::Logout
@@ -281,7 +282,7 @@ async fn every_api_route_refuses_a_scoped_credential_outside_its_scopes() {
                 spec.path.replace("{id}", &id)
             );
             let before = app.audit_count(&actor, &line, &["denied"]).await;
-            let permitted = scopes.permits(spec.action);
+            let permitted = scopes.meets(route_need(spec));
             // Refused requests never reach their body: the fence stands
             // before it, so a bare request shows it (some bodies need
             // setup that a refused credential cannot do).
@@ -411,4 +412,47 @@ async fn scoped_credentials_hold_under_concurrent_load() {
         uploaded > 0 && stored >= uploaded as i64,
         "{uploaded} uploads, {stored} stored"
     );
+}
+
+/// On the FHIR facade the resource type decides: a token for values
+/// searches Observations and is refused reports, documents and the PDF,
+/// each refusal an OperationOutcome.
+#[tokio::test]
+async fn a_fhir_scope_names_the_resource_type_not_the_finding() {
+    let app = spawn_app().await;
+    let max = app.login("max.schmidt").await;
+    let values = scoped(&app, &max, "patient/Observation.read patient/Patient.read").await;
+    let bundle = app.get_json("/fhir/r4/Observation?_count=5", &values).await;
+    assert_eq!(bundle["resourceType"], "Bundle");
+    let me = app.get_json("/fhir/r4/Patient", &values).await;
+    assert_eq!(me["resourceType"], "Bundle");
+    for path in [
+        "/fhir/r4/DiagnosticReport",
+        "/fhir/r4/DocumentReference",
+        "/fhir/r4/AuditEvent",
+    ] {
+        let answer = app.get(path, &values).await;
+        assert_eq!(answer.status(), StatusCode::FORBIDDEN, "{path}");
+        let outcome: Value = answer.json().await.unwrap();
+        assert_eq!(outcome["resourceType"], "OperationOutcome", "{path}");
+    }
+    let finding = app.get_json("/api/v1/findings", &max).await[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for path in [
+        format!("/fhir/r4/DiagnosticReport/{finding}"),
+        format!("/fhir/r4/Binary/{finding}"),
+    ] {
+        assert_eq!(
+            app.get(&path, &values).await.status(),
+            StatusCode::NOT_FOUND,
+            "{path}"
+        );
+        assert_eq!(
+            app.get(&path, &max).await.status(),
+            StatusCode::OK,
+            "{path}"
+        );
+    }
 }

@@ -127,5 +127,6 @@ fn answer(surface: Surface, failure: Failure) -> Response {
     match surface {
         Surface::Web => WebError(failure).into_response(),
         Surface::Api => ApiError(failure).into_response(),
+        Surface::Fhir => crate::error::FhirError(failure).into_response(),
     }
 }

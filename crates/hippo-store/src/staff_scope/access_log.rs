@@ -31,6 +31,7 @@ fn log_row(row: &AnyRow) -> Result<LogRow, StoreError> {
         patient: parse(row, "patient_id")?,
         entry: AccessEntry {
             id: row.try_get("id")?,
+            patient_id: parse(row, "patient_id")?,
             at: row.try_get("at")?,
             facility: row.try_get("facility")?,
             actor_kind: row.try_get("actor_kind")?,

@@ -3,7 +3,7 @@
 
 use hippo_core::audit::{AuditEvent, Outcome};
 use hippo_core::finding::{FindingStatus, NewFinding, ObservationValue};
-use hippo_core::policy::{Action, ResourceKind};
+use hippo_core::policy::{Action, ResourceKind, ResourceRef};
 use hippo_core::time_util::now_millis;
 use hippo_core::{DomainError, FindingId, PatientId, TenantId};
 use sha2::{Digest, Sha256};
@@ -14,8 +14,10 @@ use crate::admission::{Admitted, Gated, Statement};
 use crate::error::StoreError;
 use crate::model::{FindingDetail, FindingPdf, FindingSummary, PatientRecord};
 use crate::outbox::{self, Notice, NoticeKind};
+use crate::patient_scope::per_patient_accesses;
 use crate::queries::{self, PDF_BLOB};
 use crate::rows::{self, finding_pdf_ref, finding_ref};
+use crate::search::{self, FindingPage, FindingQuery, ObservationPage, ObservationRecord};
 use crate::vault::{BlobRef, Vault};
 
 /// `GET /api/v1/findings/{id}` for staff; the read-back of uploads and
@@ -54,7 +56,138 @@ const FINDINGS_OF_PATIENT: Statement<FindingSummary> = Statement {
     kind: ResourceKind::Finding,
 };
 
+/// The tenant's fence on findings.
+macro_rules! tenant_findings_fence {
+    () => {
+        "(f.tenant_id = $1) /* fence */"
+    };
+}
+
+/// FHIR `DiagnosticReport?` for staff: the tenant's findings, filtered.
+const TENANT_FINDINGS_NEWEST: &str = concat!(
+    search::finding_columns!(),
+    tenant_findings_fence!(),
+    search::finding_filters!(),
+    search::newest_first!()
+);
+const TENANT_FINDINGS_OLDEST: &str = concat!(
+    search::finding_columns!(),
+    tenant_findings_fence!(),
+    search::finding_filters!(),
+    search::oldest_first!()
+);
+/// FHIR `Observation?` for staff: the values of the tenant's findings.
+const TENANT_VALUES_NEWEST: &str = concat!(
+    search::observation_columns!(),
+    tenant_findings_fence!(),
+    search::observation_filters!(),
+    search::newest_first!(values)
+);
+const TENANT_VALUES_OLDEST: &str = concat!(
+    search::observation_columns!(),
+    tenant_findings_fence!(),
+    search::observation_filters!(),
+    search::oldest_first!(values)
+);
+
+fn tenant_finding_search(sql: &'static str) -> Statement<FindingSummary> {
+    Statement {
+        sql,
+        map: rows::finding_summary,
+        resource: finding_ref,
+        kind: ResourceKind::Finding,
+    }
+}
+
+fn tenant_value_search(sql: &'static str) -> Statement<ObservationRecord> {
+    Statement {
+        sql,
+        map: search::observation_record,
+        resource: search::observation_ref,
+        kind: ResourceKind::Finding,
+    }
+}
+
 impl StaffScope {
+    /// FHIR `DiagnosticReport?`: a page of the tenant's findings (every
+    /// status the query names) with their values. One audit record per
+    /// patient record whose data was shown.
+    pub async fn search_findings(
+        &self,
+        query: &FindingQuery,
+    ) -> Result<Admitted<FindingPage>, StoreError> {
+        let action = self.gk.serving(&[Action::FhirFindingSearch])?;
+        let tenant = ResourceRef::Tenant(self.tenant);
+        self.gk
+            .require(action, &tenant, ResourceKind::Finding, self.tenant)
+            .await?;
+        let sql = if query.newest_first {
+            TENANT_FINDINGS_NEWEST
+        } else {
+            TENANT_FINDINGS_OLDEST
+        };
+        let found = self
+            .gk
+            .fetch_all(
+                &tenant_finding_search(sql),
+                query.bind(self.tenant.to_string()),
+                Action::FindingRead,
+            )
+            .await?;
+        let (rows, has_more) = query.page(found.get().clone());
+        let findings = {
+            let mut conn = self.gk.connections.acquire().await?;
+            search::with_values(&mut conn, rows).await?
+        };
+        let accesses = per_patient_accesses(
+            findings
+                .iter()
+                .map(|f| (f.summary.tenant_id, f.summary.patient_id)),
+        );
+        let page = found.with(|_| FindingPage { findings, has_more });
+        self.gk.admit(page, ResourceKind::Finding, accesses).await
+    }
+
+    /// FHIR `Observation?`: a page of the values of the tenant's findings.
+    pub async fn search_observations(
+        &self,
+        query: &FindingQuery,
+    ) -> Result<Admitted<ObservationPage>, StoreError> {
+        let action = self.gk.serving(&[Action::FhirFindingSearch])?;
+        let tenant = ResourceRef::Tenant(self.tenant);
+        self.gk
+            .require(action, &tenant, ResourceKind::Finding, self.tenant)
+            .await?;
+        let sql = if query.newest_first {
+            TENANT_VALUES_NEWEST
+        } else {
+            TENANT_VALUES_OLDEST
+        };
+        let found = self
+            .gk
+            .fetch_all(
+                &tenant_value_search(sql),
+                query.bind(self.tenant.to_string()),
+                Action::FindingRead,
+            )
+            .await?
+            .with(|rows| {
+                let (observations, has_more) = query.page(rows);
+                ObservationPage {
+                    observations,
+                    has_more,
+                }
+            });
+        let accesses = per_patient_accesses(
+            found
+                .get()
+                .observations
+                .iter()
+                .map(|o| (o.tenant_id, o.patient_id)),
+        );
+        self.gk.admit(found, ResourceKind::Finding, accesses).await
+    }
+
     fn bind_finding(
         &self,
         id: FindingId,
@@ -288,7 +421,14 @@ async fn insert_observations(
 mod tests {
     #[test]
     fn every_statement_is_fenced_by_tenant() {
-        for sql in [super::FINDING_BY_ID.sql, super::FINDINGS_OF_PATIENT.sql] {
+        for sql in [
+            super::FINDING_BY_ID.sql,
+            super::FINDINGS_OF_PATIENT.sql,
+            super::TENANT_FINDINGS_NEWEST,
+            super::TENANT_FINDINGS_OLDEST,
+            super::TENANT_VALUES_NEWEST,
+            super::TENANT_VALUES_OLDEST,
+        ] {
             assert!(sql.contains("(f.tenant_id = $1) /* fence */"), "{sql}");
         }
     }

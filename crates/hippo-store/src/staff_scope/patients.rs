@@ -98,7 +98,47 @@ const PATIENT_BY_ID: Statement<PatientRecord> = Statement {
     kind: ResourceKind::Patient,
 };
 
+/// FHIR `Patient?` for staff: the tenant's patients, filtered.
+const FHIR_PATIENTS_OF_TENANT: Statement<PatientRecord> = Statement {
+    sql: concat!(
+        "SELECT p.id, p.tenant_id, p.given_name, p.family_name, p.birth_date, p.created_at \
+         FROM patients p WHERE (p.tenant_id = $1) /* fence */",
+        crate::search::patient_filters!()
+    ),
+    map: rows::patient,
+    resource: patient_ref,
+    kind: ResourceKind::Patient,
+};
+
 impl StaffScope {
+    /// FHIR `Patient?`: a page of the tenant's patients. One record for
+    /// the list, like the JSON API's.
+    pub async fn fhir_search_patients(
+        &self,
+        query: &crate::search::PatientQuery,
+    ) -> Result<Admitted<crate::search::PatientPage>, StoreError> {
+        let action = self.gk.serving(&[Action::FhirPatientSearch])?;
+        let tenant = ResourceRef::Tenant(self.tenant);
+        self.gk
+            .require(action, &tenant, ResourceKind::Patient, self.tenant)
+            .await?;
+        let found = self
+            .gk
+            .fetch_all(
+                &FHIR_PATIENTS_OF_TENANT,
+                query.bind(self.tenant.to_string()),
+                Action::FhirPatientRead,
+            )
+            .await?
+            .with(|rows| query.page(rows));
+        let access = Access::default()
+            .concerning(self.tenant, None)
+            .detail(format!("searched; listed={}", found.get().patients.len()));
+        self.gk
+            .admit(found, ResourceKind::Patient, vec![access])
+            .await
+    }
+
     pub async fn list_patients(&self) -> Result<Admitted<Vec<PatientRecord>>, StoreError> {
         let action = self.gk.serving(&[Action::PatientList])?;
         let tenant = ResourceRef::Tenant(self.tenant);
@@ -218,7 +258,9 @@ impl StaffScope {
     }
 
     pub async fn patient(&self, id: PatientId) -> Result<Admitted<PatientRecord>, StoreError> {
-        let action = self.gk.serving(&[Action::PatientRead])?;
+        let action = self
+            .gk
+            .serving(&[Action::PatientRead, Action::FhirPatientRead])?;
         let record = self.gated_patient(id, action).await?;
         let access = Access::of(id).concerning(self.tenant, Some(id));
         self.gk
@@ -247,7 +289,11 @@ impl StaffScope {
 mod tests {
     #[test]
     fn every_statement_is_fenced_by_tenant() {
-        for sql in [super::PATIENTS_OF_TENANT.sql, super::PATIENT_BY_ID.sql] {
+        for sql in [
+            super::PATIENTS_OF_TENANT.sql,
+            super::PATIENT_BY_ID.sql,
+            super::FHIR_PATIENTS_OF_TENANT.sql,
+        ] {
             assert!(sql.contains("(p.tenant_id = $1) /* fence */"), "{sql}");
         }
     }
