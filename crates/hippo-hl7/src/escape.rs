@@ -7,6 +7,11 @@ use hl7_parser::message::Separators;
 
 use crate::charset::Charset;
 
+/// The standard delimiters `|^~\&`, as Hippo's own messages use them.
+pub fn default_separators() -> Separators {
+    Separators::default()
+}
+
 /// A field value's text with its escape sequences decoded.
 pub fn unescape(raw: &str, separators: &Separators, charset: Charset) -> Result<String, String> {
     let escape = separators.escape;
