@@ -75,8 +75,21 @@ impl StaffScope {
                 }
             }
         }
-        let outcome = self.store_intake(intake, &sealed).await;
+        // A patient created concurrently by another message with the same
+        // identifier (PostgreSQL, where writers do not queue) makes this
+        // attempt give way; the next one finds that record.
+        let mut outcome = self.store_intake(intake, &sealed).await;
+        for _ in 0..2 {
+            if !matches!(outcome, Ok(Stored::Retry)) {
+                break;
+            }
+            outcome = self.store_intake(intake, &sealed).await;
+        }
         match outcome {
+            Ok(Stored::Retry) => {
+                self.discard(&sealed).await;
+                Err(StoreError::Conflict("hl7 patient identifier".into()))
+            }
             Ok(Stored::Written(admitted)) => Ok(admitted),
             Ok(Stored::Duplicate(receipt)) => {
                 self.discard(&sealed).await;
@@ -144,18 +157,33 @@ impl StaffScope {
             }
         };
         let now = now_millis();
+        // A matched patient learns the identifiers it did not have yet; a
+        // new one must own its identifiers (else another message created
+        // the same patient meanwhile, and this attempt is retried).
+        let insert_identifier = if created {
+            "INSERT INTO patient_identifiers (tenant_id, authority, value, patient_id, created_at) \
+             VALUES ($1, $2, $3, $4, $5)"
+        } else {
+            "INSERT INTO patient_identifiers (tenant_id, authority, value, patient_id, created_at) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING"
+        };
         for (authority, value) in &intake.identifiers {
-            sqlx::query(
-                "INSERT INTO patient_identifiers (tenant_id, authority, value, patient_id, created_at) \
-                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
-            )
-            .bind(self.tenant.to_string())
-            .bind(authority)
-            .bind(value)
-            .bind(record.id.to_string())
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
+            let inserted = sqlx::query(insert_identifier)
+                .bind(self.tenant.to_string())
+                .bind(authority)
+                .bind(value)
+                .bind(record.id.to_string())
+                .bind(now)
+                .execute(&mut *tx)
+                .await;
+            match inserted {
+                Err(sqlx::Error::Database(db)) if db.is_unique_violation() => {
+                    return Ok(Stored::Retry);
+                }
+                other => {
+                    other?;
+                }
+            }
         }
         let mut accesses = Vec::with_capacity(intake.findings.len() + 1);
         if created {
@@ -342,6 +370,7 @@ type Refusal = (Option<PatientId>, DomainError);
 enum Stored {
     Written(Admitted<IntakeReceipt>),
     Duplicate(IntakeReceipt),
+    Retry,
 }
 
 async fn earlier_on(
