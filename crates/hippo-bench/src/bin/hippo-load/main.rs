@@ -3,6 +3,7 @@
 //! floods and a soak. See docs/BENCHMARKS.md for how to run it.
 
 mod baseline;
+mod hl7;
 mod oha;
 mod run;
 mod servers;
@@ -46,6 +47,8 @@ enum Command {
     },
     /// Interleaved rounds of A, B and C, sweep, latency, login flood.
     Run(run::RunOptions),
+    /// HL7 v2 intake over MLLP: messages/s with ACK (issue 13).
+    Hl7(hl7::Hl7Options),
     /// Mixed reads and writes at a share of capacity; exit 1 on any 5xx,
     /// timeout, or a log that does not verify.
     Soak(soak::SoakOptions),
@@ -72,6 +75,7 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::ServeBaseline { data_dir, listen } => baseline::serve(&data_dir, listen).await?,
         Command::Run(options) => run::run(options).await?,
+        Command::Hl7(options) => hl7::run(options).await?,
         Command::Soak(options) => {
             if !soak::soak(options).await? {
                 std::process::exit(1);
