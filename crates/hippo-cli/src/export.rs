@@ -11,7 +11,11 @@ use serde_json::{Value, json};
 /// cost more build time than the handful of fields used here.
 pub fn fhir_audit_event(r: &AccessRecord) -> Value {
     let action = match r.action.as_str() {
-        "patient_create" | "finding_upload" | "api_key_create" | "retrieval_code_issue" => "C",
+        "patient_create"
+        | "finding_upload"
+        | "hl7_intake"
+        | "api_key_create"
+        | "retrieval_code_issue" => "C",
         "finding_release" | "finding_retract" | "api_key_revoke" | "retrieval_code_revoke" => "U",
         "login" | "login_second_factor" | "logout" | "forensics_query" => "E",
         _ => "R",

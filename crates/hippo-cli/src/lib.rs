@@ -6,6 +6,7 @@ pub mod audit_cli;
 pub mod demo;
 pub mod export;
 pub mod forensics_cli;
+pub mod hl7_cli;
 pub mod incident_cli;
 pub mod keys_cli;
 pub mod outbox_cli;

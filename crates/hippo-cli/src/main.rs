@@ -5,6 +5,7 @@ use clap::{Parser, Subcommand};
 use hippo_cli::account_cli::{self, AccountCommand};
 use hippo_cli::audit_cli::{self, AuditCommand};
 use hippo_cli::forensics_cli::{self, ForensicsCommand};
+use hippo_cli::hl7_cli::{self, ImportCommand};
 use hippo_cli::incident_cli::{self, IncidentCommand};
 use hippo_cli::keys_cli::{self, KeysCommand, TenantCommand};
 use hippo_cli::outbox_cli::{self, OutboxCommand};
@@ -71,6 +72,9 @@ enum Command {
     /// Accounts: reset a lost second factor of staff or an operator.
     #[command(subcommand)]
     Account(AccountCommand),
+    /// Send findings from files to a running server (HL7 v2 ORU^R01).
+    #[command(subcommand)]
+    Import(ImportCommand),
 }
 
 #[tokio::main]
@@ -97,5 +101,6 @@ async fn main() -> anyhow::Result<()> {
         Command::Outbox(command) => outbox_cli::run(command).await,
         Command::Switch(command) => switch_cli::run(command).await,
         Command::Account(command) => account_cli::run(command).await,
+        Command::Import(command) => hl7_cli::run_import(command).await,
     }
 }

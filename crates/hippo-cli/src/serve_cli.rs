@@ -11,6 +11,7 @@ use clap::Args;
 use hippo_server::ServerConfig;
 
 use crate::demo;
+use crate::hl7_cli::Hl7Args;
 use crate::settings::{DataArgs, FileSettings};
 use crate::store_cli::{OpenedStore, open, with_store};
 
@@ -39,6 +40,8 @@ pub struct ServeArgs {
     data: DataArgs,
     #[command(flatten)]
     http: HttpArgs,
+    #[command(flatten)]
+    hl7: Hl7Args,
 }
 
 /// `hippo demo`.
@@ -48,6 +51,8 @@ pub struct DemoArgs {
     data: DataArgs,
     #[command(flatten)]
     http: HttpArgs,
+    #[command(flatten)]
+    hl7: Hl7Args,
     /// Write the demo logins (JSON) to this file.
     #[arg(long, value_name = "FILE")]
     credentials_out: Option<PathBuf>,
@@ -77,8 +82,12 @@ pub async fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
         file,
     } = open(&args.data).await?;
     let key = settings.load_audit_key()?;
-    let server = hippo_server::start(store, server_config(&args.http, &file, key)?).await?;
+    let server =
+        hippo_server::start(store, server_config(&args.http, &args.hl7, &file, key)?).await?;
     println!("Hippo {} listening on {}", crate::BUILD, server.url());
+    if let Some(mllp) = server.mllp_addr {
+        println!("MLLP (HL7 v2) listening on {mllp}");
+    }
     server.serve_until_signal().await?;
     Ok(())
 }
@@ -93,7 +102,8 @@ pub async fn run_demo(args: DemoArgs) -> anyhow::Result<()> {
     settings.init_master_keyring()?;
     let key = settings.load_audit_key()?;
     let world = demo::seed_or_reuse(&store, &settings.data_dir).await?;
-    let server = hippo_server::start(store, server_config(&args.http, &file, key)?).await?;
+    let server =
+        hippo_server::start(store, server_config(&args.http, &args.hl7, &file, key)?).await?;
     let credentials = world.credentials(server.url());
     if let Some(path) = &args.credentials_out {
         demo::write_private(path, &serde_json::to_string_pretty(&credentials)?)?;
@@ -105,6 +115,7 @@ pub async fn run_demo(args: DemoArgs) -> anyhow::Result<()> {
 
 fn server_config(
     http: &HttpArgs,
+    hl7: &Hl7Args,
     file: &FileSettings,
     audit_key: hippo_audit::AuditSigningKey,
 ) -> anyhow::Result<ServerConfig> {
@@ -189,6 +200,7 @@ fn server_config(
                 .max_attachment_mib
                 .map_or(defaults.messaging.max_attachment_bytes, |m| m * 1024 * 1024),
         },
+        hl7: hl7.config()?,
         switch_four_eyes: file.switch_four_eyes.unwrap_or(defaults.switch_four_eyes),
         switch_poll_every: file
             .switch_poll_ms

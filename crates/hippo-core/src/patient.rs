@@ -25,6 +25,28 @@ pub struct NewPatient {
     pub decoy: bool,
 }
 
+/// What an intake (HL7) does when no patient of the tenant matches the
+/// message's patient: create the record, or refuse the message. A
+/// facility's setting, chosen by the operator's configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum UnmatchedPatient {
+    /// Create the patient record from the message's name and birth date.
+    #[default]
+    Create,
+    /// Refuse the message; nothing is stored.
+    Reject,
+}
+
+impl UnmatchedPatient {
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "create" => Some(Self::Create),
+            "reject" => Some(Self::Reject),
+            _ => None,
+        }
+    }
+}
+
 const MAX_NAME: usize = 100;
 
 fn name(field: &str, value: Option<String>) -> Result<String, DomainError> {

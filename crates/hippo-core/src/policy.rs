@@ -34,6 +34,9 @@ pub enum Action {
     PatientRead,
     PatientFindingsList,
     FindingUpload,
+    /// A lab system (or clinical staff) submits an HL7 v2 ORU^R01
+    /// message: patient matched or created, one finding per OBR.
+    Hl7Intake,
     FindingRelease,
     FindingRetract,
     /// Operators: tenant metadata.
@@ -199,7 +202,7 @@ impl ResourceKind {
 }
 
 impl Action {
-    pub const ALL: [Action; 66] = [
+    pub const ALL: [Action; 67] = [
         Self::Public,
         Self::Login,
         Self::LoginSecondFactor,
@@ -213,6 +216,7 @@ impl Action {
         Self::PatientRead,
         Self::PatientFindingsList,
         Self::FindingUpload,
+        Self::Hl7Intake,
         Self::FindingRelease,
         Self::FindingRetract,
         Self::TenantList,
@@ -286,6 +290,7 @@ impl Action {
             Self::PatientRead => "patient_read",
             Self::PatientFindingsList => "patient_findings_list",
             Self::FindingUpload => "finding_upload",
+            Self::Hl7Intake => "hl7_intake",
             Self::FindingRelease => "finding_release",
             Self::FindingRetract => "finding_retract",
             Self::TenantList => "tenant_list",

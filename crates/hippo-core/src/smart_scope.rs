@@ -113,7 +113,7 @@ impl Action {
             Self::OwnFindingsList | Self::FindingRead | Self::PatientFindingsList => {
                 data(R::DiagnosticReport, Read)
             }
-            Self::FindingUpload | Self::FindingRelease | Self::FindingRetract => {
+            Self::FindingUpload | Self::FindingRelease | Self::FindingRetract | Self::Hl7Intake => {
                 data(R::DiagnosticReport, Write)
             }
             Self::FindingPdfDownload => data(R::Binary, Read),

@@ -108,9 +108,10 @@ impl Action {
             Self::FindingPdfDownload => &[Service::FindingsDownload],
             // Release and retract are the findings' write path, like the
             // upload: none of it runs half while the switch is off.
-            Self::FindingUpload | Self::FindingRelease | Self::FindingRetract => {
-                &[Service::FindingsUpload]
-            }
+            Self::FindingUpload
+            | Self::Hl7Intake
+            | Self::FindingRelease
+            | Self::FindingRetract => &[Service::FindingsUpload],
             // Messaging (issue 11): all of it, reads and writes alike.
             Self::ThreadList
             | Self::ThreadCreate

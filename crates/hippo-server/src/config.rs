@@ -66,6 +66,8 @@ pub struct ServerConfig {
     pub switch_four_eyes: bool,
     /// Retrieval codes for people without an account (issue 11).
     pub retrieval: RetrievalConfig,
+    /// HL7 v2 intake (issue 13): the HTTP route and the MLLP listener.
+    pub hl7: Hl7Config,
     /// The origin browsers see, e.g. `https://befunde.example.org`: the
     /// WebAuthn origin, and its host the relying-party ID. Default
     /// `http://localhost:<listen port>`.
@@ -135,6 +137,7 @@ impl Default for ServerConfig {
             switch_poll_every: Duration::from_millis(500),
             switch_four_eyes: false,
             retrieval: RetrievalConfig::default(),
+            hl7: Hl7Config::default(),
             public_origin: None,
             #[cfg(feature = "fence-bypass")]
             bypass_policy_for_tests: false,
@@ -148,5 +151,74 @@ impl ServerConfig {
         self.public_origin
             .clone()
             .unwrap_or_else(|| format!("http://localhost:{}", self.listen.port()))
+    }
+}
+
+/// HL7 v2 intake (issue 13).
+#[derive(Debug, Clone)]
+pub struct Hl7Config {
+    /// A message whose patient matches no record of the tenant: create
+    /// the record (default) or refuse the message.
+    pub unmatched: hippo_core::patient::UnmatchedPatient,
+    /// Largest message, over HTTP and as an MLLP frame.
+    pub max_message_bytes: usize,
+    /// The MLLP listener, if one is wanted (`hippo serve --mllp ADDR`).
+    pub mllp: Option<MllpConfig>,
+}
+
+impl Default for Hl7Config {
+    fn default() -> Self {
+        Self {
+            unmatched: hippo_core::patient::UnmatchedPatient::Create,
+            max_message_bytes: hippo_hl7::mllp::DEFAULT_MAX_FRAME,
+            mllp: None,
+        }
+    }
+}
+
+/// The MLLP listener's bounds (invariant 11) and how its connections
+/// authenticate.
+#[derive(Clone)]
+pub struct MllpConfig {
+    pub listen: SocketAddr,
+    /// A lab-system API key the listener is bound to: every connection
+    /// acts as that key's lab system. Without one, each connection's first
+    /// message carries its key in MSH-8 (security).
+    pub api_key: Option<secrecy::SecretString>,
+    /// Connections served at once; one more gets an AR "busy" and is
+    /// closed.
+    pub max_connections: usize,
+    /// Messages being stored at once over all connections; beyond, a
+    /// message is answered AR "busy, retry" at once.
+    pub max_in_flight: usize,
+    /// A connection without a byte for this long is closed.
+    pub idle_timeout: Duration,
+    /// A frame that has begun must be complete within this long.
+    pub frame_timeout: Duration,
+}
+
+impl std::fmt::Debug for MllpConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MllpConfig")
+            .field("listen", &self.listen)
+            .field("api_key", &self.api_key.as_ref().map(|_| "[redacted]"))
+            .field("max_connections", &self.max_connections)
+            .field("max_in_flight", &self.max_in_flight)
+            .field("idle_timeout", &self.idle_timeout)
+            .field("frame_timeout", &self.frame_timeout)
+            .finish()
+    }
+}
+
+impl MllpConfig {
+    pub fn new(listen: SocketAddr) -> Self {
+        Self {
+            listen,
+            api_key: None,
+            max_connections: 128,
+            max_in_flight: 32,
+            idle_timeout: Duration::from_secs(120),
+            frame_timeout: Duration::from_secs(30),
+        }
     }
 }

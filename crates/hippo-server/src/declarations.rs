@@ -94,6 +94,8 @@ const ROUTES: &[Row] = {
         ("GET", "/api/v1/patients/{id}", A::PatientRead, R::Patient, STAFF),
         ("GET", "/api/v1/patients/{id}/findings", A::PatientFindingsList, R::Patient, STAFF),
         ("POST", "/api/v1/patients/{id}/findings", A::FindingUpload, R::Finding, SUBMITTERS),
+        // HL7 v2 intake (issue 13): the body is one ORU^R01 message.
+        ("POST", "/api/v1/hl7/oru", A::Hl7Intake, R::Finding, SUBMITTERS),
         ("GET", "/api/v1/api-keys", A::ApiKeyList, R::ApiKey, ADMINS),
         ("POST", "/api/v1/api-keys", A::ApiKeyCreate, R::ApiKey, ADMINS),
         ("POST", "/api/v1/api-keys/{id}/revoke", A::ApiKeyRevoke, R::ApiKey, ADMINS),

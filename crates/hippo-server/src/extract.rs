@@ -314,7 +314,16 @@ fn session_surface(surface: Surface) -> SessionSurface {
 /// route's services, and for lab systems also `api`, switched off
 /// everywhere or for the caller's tenant.
 fn switched_off(state: &AppState, spec: &RouteSpec, principal: &Principal) -> Option<Outage> {
-    let mut services = spec.action.services().to_vec();
+    action_switched_off(state, spec.action, principal)
+}
+
+/// The same for an action outside a route (the MLLP listener).
+pub(crate) fn action_switched_off(
+    state: &AppState,
+    action: Action,
+    principal: &Principal,
+) -> Option<Outage> {
+    let mut services = action.services().to_vec();
     if matches!(principal, Principal::LabSystem { .. }) {
         services.push(Service::Api);
     }

@@ -12,10 +12,13 @@ pub mod declarations;
 pub mod error;
 pub mod extract;
 pub mod fhir;
+pub mod hl7_intake;
+mod hl7_report;
 pub mod i18n;
 pub mod input;
 // Issue 12 (facility upload form): the common LOINC list, the value rows.
 pub mod loinc;
+pub mod mllp;
 #[cfg(test)]
 mod module_graph;
 pub mod pdf_page;
@@ -118,6 +121,7 @@ pub fn app(state: AppState) -> Router {
     let router = routes::router(
         state.config().max_upload_bytes,
         max_message,
+        state.config().hl7.max_message_bytes,
         state.probes().clone(),
         state.switches().clone(),
         web::form_guard::FormGuard {
@@ -194,6 +198,9 @@ fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Spa
 /// A server running in the background, as returned by [`start`].
 pub struct RunningServer {
     pub addr: SocketAddr,
+    /// The MLLP listener's address, when one was configured.
+    pub mllp_addr: Option<SocketAddr>,
+    mllp_listener: Option<tokio::task::JoinHandle<()>>,
     shutdown: Option<oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
     head_issuer: Option<tokio::task::JoinHandle<()>>,
@@ -204,6 +211,9 @@ pub struct RunningServer {
 
 impl Drop for RunningServer {
     fn drop(&mut self) {
+        if let Some(listener) = self.mllp_listener.take() {
+            listener.abort();
+        }
         if let Some(issuer) = self.head_issuer.take() {
             issuer.abort();
         }
@@ -375,11 +385,27 @@ pub async fn start(store: Store, config: ServerConfig) -> Result<RunningServer, 
             cause: Box::new(e),
         })?;
     let limits = state.config().limits;
+    let (mllp_addr, mllp_listener) = match state.config().hl7.mllp.clone() {
+        Some(mllp) => {
+            let bind = |source| StartError::Bind {
+                addr: mllp.listen,
+                source,
+            };
+            let listener = TcpListener::bind(mllp.listen).await.map_err(bind)?;
+            let mllp_addr = listener.local_addr().map_err(bind)?;
+            tracing::info!(addr = %mllp_addr, "MLLP listener for HL7 v2 started");
+            let task = tokio::spawn(mllp::serve(listener, state.clone(), mllp));
+            (Some(mllp_addr), Some(task))
+        }
+        None => (None, None),
+    };
     let app = app(state);
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(serve::serve(listener, app, limits, rx));
     Ok(RunningServer {
         addr,
+        mllp_addr,
+        mllp_listener,
         shutdown: Some(tx),
         task,
         head_issuer,

@@ -78,9 +78,11 @@ fn own_object(
             finding: FindingId::random(),
             status: FindingStatus::Released,
         },
-        Action::PatientList | Action::PatientCreate | Action::ApiKeyList | Action::ApiKeyCreate => {
-            ResourceRef::Tenant(tenant)
-        }
+        Action::PatientList
+        | Action::PatientCreate
+        | Action::ApiKeyList
+        | Action::ApiKeyCreate
+        | Action::Hl7Intake => ResourceRef::Tenant(tenant),
         Action::PatientRead | Action::PatientFindingsList | Action::FindingUpload => {
             ResourceRef::Patient { tenant, patient }
         }

@@ -32,7 +32,12 @@ use hippo_core::switches::Outage;
 /// declaration without a handler is a wiring bug, found when the router is
 /// built (every test and every start builds it).
 #[allow(clippy::panic)] // start-up wiring check, not request handling
-fn handler(spec: &RouteSpec, max_upload: usize, max_message: usize) -> MethodRouter<AppState> {
+fn handler(
+    spec: &RouteSpec,
+    max_upload: usize,
+    max_message: usize,
+    hl7_limit: usize,
+) -> MethodRouter<AppState> {
     // Multipart framing and the text parts come on top of the PDF itself.
     let upload_limit = DefaultBodyLimit::max(max_upload + 2 * 1024 * 1024);
     let message_limit = DefaultBodyLimit::max(max_message);
@@ -51,6 +56,7 @@ fn handler(spec: &RouteSpec, max_upload: usize, max_message: usize) -> MethodRou
         ("GET", "/api/v1/patients/{id}") => get(api::patients::get),
         ("GET", "/api/v1/patients/{id}/findings") => get(api::patients::findings),
         ("POST", "/api/v1/patients/{id}/findings") => post(api::findings::upload).layer(upload_limit),
+        ("POST", "/api/v1/hl7/oru") => post(api::hl7::oru).layer(DefaultBodyLimit::max(hl7_limit)),
         ("GET", "/api/v1/api-keys") => get(api::api_keys::list),
         ("POST", "/api/v1/api-keys") => post(api::api_keys::create),
         ("POST", "/api/v1/api-keys/{id}/revoke") => post(api::api_keys::revoke),
@@ -281,6 +287,7 @@ async fn fallback(request: Request) -> Response {
 pub fn router(
     max_upload: usize,
     max_message: usize,
+    hl7_limit: usize,
     probes: ProbeDetector,
     switches: Switchboard,
     form_guard: crate::web::form_guard::FormGuard,
@@ -298,7 +305,7 @@ pub fn router(
     };
     let mut router = Router::new();
     for spec in &specs {
-        router = router.route(spec.path, handler(spec, max_upload, max_message));
+        router = router.route(spec.path, handler(spec, max_upload, max_message, hl7_limit));
     }
     router
         // Runs inside `attach_spec`, so it knows the route's declaration.

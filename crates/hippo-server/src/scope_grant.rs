@@ -97,6 +97,14 @@ pub enum StoredScopes {
 }
 
 impl StoredScopes {
+    /// For intake outside the route table (MLLP), by the action's need.
+    pub fn permits_action(&self, action: hippo_core::policy::Action) -> bool {
+        match self {
+            Self::Granted(set) => set.permits(action),
+            Self::Unreadable => false,
+        }
+    }
+
     pub fn permits(&self, spec: &RouteSpec) -> bool {
         match self {
             Self::Granted(set) => set.meets(route_need(spec)),

@@ -362,6 +362,21 @@ impl Gatekeeper {
         Ok(Admitted(gated.0))
     }
 
+    /// Several successes of one write (an HL7 message's patient and
+    /// findings), recorded inside its transaction and committed with it.
+    pub(crate) async fn commit_all<T>(
+        &self,
+        mut tx: Transaction<'static, Any>,
+        gated: Gated<T>,
+        accesses: Vec<(ResourceKind, Access)>,
+    ) -> Result<Admitted<T>, StoreError> {
+        for (kind, access) in accesses {
+            self.actor.log_in(&mut tx, self.event(kind, access)).await?;
+        }
+        tx.commit().await?;
+        Ok(Admitted(gated.0))
+    }
+
     /// An object that a collection or platform check admitted as a whole,
     /// with no row to put to the gate: a write's own new object (patient,
     /// key), a forensic report, the alert list.

@@ -86,7 +86,8 @@ pub use second_factor::{PendingLogin, PendingPurpose, SecondFactorStore, TotpFac
 pub use secrets::{BlobOptions, DatabaseUrl};
 pub use staff_scope::StaffScope;
 pub use staff_scope::{
-    INVITATION_VALIDITY_MS, NewRetrievalCode, NewStaffMember, PatientMatches, PatientSearch,
+    INVITATION_VALIDITY_MS, IntakeReceipt, LabIntake, NewRetrievalCode, NewStaffMember,
+    PatientMatches, PatientSearch,
 };
 pub use switches::{
     ChangeOutcome, PendingSwitchRequest, SwitchChange, SwitchListing, SwitchNotifications,

@@ -123,6 +123,9 @@ impl UnscopedProvisioning {
             "DELETE FROM messages WHERE tenant_id = $1",
             "DELETE FROM threads WHERE tenant_id = $1",
             "DELETE FROM account_patients WHERE tenant_id = $1",
+            // HL7 intake (issue 13).
+            "DELETE FROM hl7_messages WHERE tenant_id = $1",
+            "DELETE FROM patient_identifiers WHERE tenant_id = $1",
             "DELETE FROM patients WHERE tenant_id = $1",
             "DELETE FROM api_keys WHERE tenant_id = $1",
             "DELETE FROM staff_users WHERE tenant_id = $1",

@@ -32,6 +32,8 @@ mod file_modes;
 mod findings;
 mod forensics;
 mod helpers;
+// Issue 13: HL7 v2 ORU^R01 intake over HTTP, MLLP and the CLI.
+mod hl7;
 mod instances;
 mod load;
 // Issue 12: lockout by account and source, trusted proxies.

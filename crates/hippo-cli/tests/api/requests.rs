@@ -86,6 +86,11 @@ pub async fn send(app: &TestApp, spec: &RouteSpec, id: &str, credential: &Creden
         // Every kind with a session holds some `user/` scope, except
         // operators, whose work no scope reaches (422).
         (Surface::Api, Action::ScopedTokenIssue) => request.json(&json!({"scope": "user/*.*"})),
+        // HL7 intake (issue 13): a fresh control ID per cell, the patient
+        // matched or created in the caller's own tenant.
+        (Surface::Api, Action::Hl7Intake) => request
+            .header("content-type", "x-application/hl7-v2+er7")
+            .body(crate::hl7::matrix_message()),
         // Messaging: staff name the patient, patients the facility; each
         // reads its own field.
         (Surface::Api, Action::ThreadCreate) => request.json(&json!({

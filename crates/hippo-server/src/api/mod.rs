@@ -10,6 +10,8 @@ pub mod auth;
 pub mod enrolment;
 pub mod findings;
 pub mod forensics;
+// Issue 13: HL7 v2 ORU^R01 intake.
+pub mod hl7;
 pub mod json;
 pub mod openapi;
 // Issue 12: one patient record's access log for the facility.

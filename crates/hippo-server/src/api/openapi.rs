@@ -5,7 +5,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::api::patient_access_log;
-use crate::api::{access_log, alerts, api_keys, auth, findings, forensics};
+use crate::api::{access_log, alerts, api_keys, auth, findings, forensics, hl7};
 use crate::api::{account, enrolment};
 use crate::api::{account_sessions, password_reset};
 use crate::api::{passkeys, patients, retrieval, switches, tenants, threads};
@@ -133,6 +133,8 @@ fn operation_words(path: &str) -> String {
         passkeys::list, passkeys::register_challenge, passkeys::register, passkeys::delete,
         passkeys::login_challenge, passkeys::login,
         scoped_tokens::issue,
+        // HL7 v2 intake (issue 13)
+        hl7::oru,
     ),
     // The password step's other 202 answer (staff and operators without a
     // second factor), described there.

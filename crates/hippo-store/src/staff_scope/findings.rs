@@ -264,6 +264,30 @@ impl StaffScope {
         blob: &BlobRef,
     ) -> Result<Admitted<FindingSummary>, StoreError> {
         let mut tx = self.gk.connections.begin(false).await?;
+        self.insert_finding_rows(&mut tx, id, record, new, pdf, blob)
+            .await?;
+        let written = self
+            .gk
+            .reload_in(&mut tx, &FINDING_BY_ID, self.bind_finding(id))
+            .await?;
+        let access = queries::finding_access(written.get());
+        self.gk
+            .commit(tx, written, ResourceKind::Finding, access)
+            .await
+    }
+
+    /// A draft finding's rows (finding, observations, its PDF's blob)
+    /// inside the caller's transaction; the upload and the HL7 intake
+    /// both write through here.
+    pub(super) async fn insert_finding_rows(
+        &self,
+        conn: &mut AnyConnection,
+        id: FindingId,
+        record: &PatientRecord,
+        new: &NewFinding,
+        pdf: &[u8],
+        blob: &BlobRef,
+    ) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO findings (id, tenant_id, patient_id, title, status, created_by, created_at, \
              pdf_size, pdf_sha256) VALUES ($1, $2, $3, $4, 'draft', $5, $6, $7, $8)",
@@ -276,18 +300,10 @@ impl StaffScope {
         .bind(now_millis())
         .bind(pdf.len() as i64)
         .bind(hex::encode(Sha256::digest(pdf)))
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await?;
-        insert_observations(&mut tx, record.tenant_id, id, new).await?;
-        Vault::record(&mut tx, blob, record.tenant_id, PDF_BLOB, &id.to_string()).await?;
-        let written = self
-            .gk
-            .reload_in(&mut tx, &FINDING_BY_ID, self.bind_finding(id))
-            .await?;
-        let access = queries::finding_access(written.get());
-        self.gk
-            .commit(tx, written, ResourceKind::Finding, access)
-            .await
+        insert_observations(conn, record.tenant_id, id, new).await?;
+        Vault::record(conn, blob, record.tenant_id, PDF_BLOB, &id.to_string()).await
     }
 
     pub async fn release(&self, id: FindingId) -> Result<Admitted<FindingSummary>, StoreError> {

@@ -9,11 +9,14 @@
 mod access_log;
 mod api_keys;
 mod findings;
+// Issue 13: HL7 v2 ORU^R01 intake.
+mod hl7_intake;
 mod patients;
 mod retrieval_codes;
 mod staff_members;
 mod threads;
 
+pub use hl7_intake::{IntakeReceipt, LabIntake};
 pub use patients::{PatientMatches, PatientSearch};
 pub use retrieval_codes::NewRetrievalCode;
 pub use staff_members::{INVITATION_VALIDITY_MS, NewStaffMember};

@@ -4,6 +4,7 @@
 
 mod baseline;
 mod fhir;
+mod hl7;
 mod oha;
 mod run;
 mod servers;
@@ -49,6 +50,8 @@ enum Command {
     Run(run::RunOptions),
     /// FHIR search latency (issue 13) with `wrk`.
     Fhir(fhir::FhirOptions),
+    /// HL7 v2 intake over MLLP: messages/s with ACK (issue 13).
+    Hl7(hl7::Hl7Options),
     /// Mixed reads and writes at a share of capacity; exit 1 on any 5xx,
     /// timeout, or a log that does not verify.
     Soak(soak::SoakOptions),
@@ -76,6 +79,7 @@ async fn main() -> anyhow::Result<()> {
         Command::ServeBaseline { data_dir, listen } => baseline::serve(&data_dir, listen).await?,
         Command::Run(options) => run::run(options).await?,
         Command::Fhir(options) => fhir::fhir(options).await?,
+        Command::Hl7(options) => hl7::run(options).await?,
         Command::Soak(options) => {
             if !soak::soak(options).await? {
                 std::process::exit(1);

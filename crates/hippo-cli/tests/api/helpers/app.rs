@@ -14,6 +14,8 @@ pub struct TestApp {
     pub db: AnyPool,
     /// Its URL, for running the `hippo` binary on the same database.
     pub database_url: Option<String>,
+    /// The MLLP listener's address, when the configuration asked for one.
+    pub mllp_addr: Option<std::net::SocketAddr>,
     _server: RunningServer,
     _dir: tempfile::TempDir,
 }
@@ -260,6 +262,7 @@ async fn spawn_on(
         world,
         db,
         database_url,
+        mllp_addr: server.mllp_addr,
         _server: server,
         _dir: dir,
     }

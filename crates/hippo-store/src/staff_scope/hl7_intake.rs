@@ -1,0 +1,394 @@
+//! Staff and lab systems: an HL7 ORU^R01 message's findings, stored for
+//! the patient the message names: matched within the own tenant by an
+//! identifier (PID-3), else by name and birth date, else created or
+//! refused as the facility configured. The whole message is one
+//! transaction with its audit records: all findings or none.
+
+use hippo_core::audit::{AuditEvent, Outcome};
+use hippo_core::finding::NewFinding;
+use hippo_core::patient::{NewPatient, UnmatchedPatient, format_date};
+use hippo_core::policy::{Action, ResourceKind, ResourceRef};
+use hippo_core::time_util::now_millis;
+use hippo_core::{DomainError, FindingId, PatientId};
+use sqlx::AnyConnection;
+
+use super::StaffScope;
+use crate::admission::{Access, Admitted};
+use crate::error::StoreError;
+use crate::model::PatientRecord;
+use crate::queries::PDF_BLOB;
+use crate::rows;
+use crate::vault::BlobRef;
+
+/// One message as the store needs it; the HL7 reading is the server's.
+#[derive(Debug, Clone)]
+pub struct LabIntake {
+    /// MSH-10: a second message with the same ID from the same tenant is
+    /// answered as accepted and stores nothing.
+    pub control_id: String,
+    /// (authority, value) pairs from PID-3.
+    pub identifiers: Vec<(String, String)>,
+    pub person: NewPatient,
+    /// Each finding with its PDF (sent in the message or rendered).
+    pub findings: Vec<(NewFinding, Vec<u8>)>,
+    pub unmatched: UnmatchedPatient,
+}
+
+/// What the intake did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IntakeReceipt {
+    pub patient: PatientId,
+    pub patient_created: bool,
+    /// The findings stored now (empty for a duplicate).
+    pub findings: Vec<FindingId>,
+    /// The control ID was accepted before; nothing was stored again.
+    pub duplicate: bool,
+}
+
+impl StaffScope {
+    pub async fn intake_hl7(
+        &self,
+        intake: &LabIntake,
+    ) -> Result<Admitted<IntakeReceipt>, StoreError> {
+        let action = self.gk.serving(&[Action::Hl7Intake])?;
+        let tenant_ref = ResourceRef::Tenant(self.tenant);
+        self.gk
+            .require(action, &tenant_ref, ResourceKind::Finding, self.tenant)
+            .await?;
+        if let Some(receipt) = self.earlier_intake(&intake.control_id).await? {
+            return self.answer_duplicate(receipt).await;
+        }
+        // The sealed PDFs go first; if the transaction fails they are
+        // removed again (as the upload does).
+        let mut sealed: Vec<(FindingId, BlobRef)> = Vec::with_capacity(intake.findings.len());
+        for (_, pdf) in &intake.findings {
+            let id = FindingId::random();
+            match self
+                .vault
+                .seal_and_put(self.tenant, PDF_BLOB, &id.to_string(), pdf.clone())
+                .await
+            {
+                Ok(blob) => sealed.push((id, blob)),
+                Err(e) => {
+                    self.discard(&sealed).await;
+                    return Err(e);
+                }
+            }
+        }
+        // A patient created concurrently by another message with the same
+        // identifier (PostgreSQL, where writers do not queue) makes this
+        // attempt give way; the next one finds that record.
+        let mut outcome = self.store_intake(intake, &sealed).await;
+        for _ in 0..2 {
+            if !matches!(outcome, Ok(Stored::Retry)) {
+                break;
+            }
+            outcome = self.store_intake(intake, &sealed).await;
+        }
+        match outcome {
+            Ok(Stored::Retry) => {
+                self.discard(&sealed).await;
+                Err(StoreError::Conflict("hl7 patient identifier".into()))
+            }
+            Ok(Stored::Written(admitted)) => Ok(admitted),
+            Ok(Stored::Duplicate(receipt)) => {
+                self.discard(&sealed).await;
+                self.answer_duplicate(receipt).await
+            }
+            Err(e) => {
+                self.discard(&sealed).await;
+                Err(e)
+            }
+        }
+    }
+
+    async fn discard(&self, sealed: &[(FindingId, BlobRef)]) {
+        for (_, blob) in sealed {
+            self.vault.discard(blob).await;
+        }
+    }
+
+    /// A message with this control ID accepted before, if any.
+    async fn earlier_intake(&self, control_id: &str) -> Result<Option<IntakeReceipt>, StoreError> {
+        let mut conn = self.gk.connections.acquire().await?;
+        earlier_on(&mut conn, self.tenant, control_id).await
+    }
+
+    async fn answer_duplicate(
+        &self,
+        receipt: IntakeReceipt,
+    ) -> Result<Admitted<IntakeReceipt>, StoreError> {
+        let access = Access::default()
+            .concerning(self.tenant, Some(receipt.patient))
+            .detail("duplicate control_id; nothing stored");
+        let gated = self.gk.checked(receipt);
+        self.gk
+            .admit(gated, ResourceKind::Finding, vec![access])
+            .await
+    }
+
+    async fn store_intake(
+        &self,
+        intake: &LabIntake,
+        sealed: &[(FindingId, BlobRef)],
+    ) -> Result<Stored, StoreError> {
+        let mut tx = self.gk.connections.begin(true).await?;
+        if let Some(receipt) = earlier_on(&mut tx, self.tenant, &intake.control_id).await? {
+            return Ok(Stored::Duplicate(receipt));
+        }
+        // A refusal is recorded after the transaction is given up: the
+        // audit writer must not wait on this transaction's write lock.
+        let (record, created) = match self.matching_patient(&mut tx, intake).await? {
+            Ok(Some(record)) => (record, false),
+            Ok(None) if intake.unmatched == UnmatchedPatient::Create => {
+                (self.insert_patient(&mut tx, &intake.person).await?, true)
+            }
+            Ok(None) => {
+                drop(tx);
+                let error = DomainError::invalid(
+                    "PID",
+                    "no patient of this facility matches the identifier or name and birth date, and this facility does not create patients from lab messages",
+                );
+                return Err(self.refuse(None, error).await);
+            }
+            Err((patient, error)) => {
+                drop(tx);
+                return Err(self.refuse(patient, error).await);
+            }
+        };
+        let now = now_millis();
+        // A matched patient learns the identifiers it did not have yet; a
+        // new one must own its identifiers (else another message created
+        // the same patient meanwhile, and this attempt is retried).
+        let insert_identifier = if created {
+            "INSERT INTO patient_identifiers (tenant_id, authority, value, patient_id, created_at) \
+             VALUES ($1, $2, $3, $4, $5)"
+        } else {
+            "INSERT INTO patient_identifiers (tenant_id, authority, value, patient_id, created_at) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING"
+        };
+        for (authority, value) in &intake.identifiers {
+            let inserted = sqlx::query(insert_identifier)
+                .bind(self.tenant.to_string())
+                .bind(authority)
+                .bind(value)
+                .bind(record.id.to_string())
+                .bind(now)
+                .execute(&mut *tx)
+                .await;
+            match inserted {
+                Err(sqlx::Error::Database(db)) if db.is_unique_violation() => {
+                    return Ok(Stored::Retry);
+                }
+                other => {
+                    other?;
+                }
+            }
+        }
+        let mut accesses = Vec::with_capacity(intake.findings.len() + 1);
+        if created {
+            accesses.push((
+                ResourceKind::Patient,
+                Access::of(record.id)
+                    .concerning(self.tenant, Some(record.id))
+                    .detail("created by hl7 intake"),
+            ));
+        }
+        for ((new, pdf), (id, blob)) in intake.findings.iter().zip(sealed) {
+            self.insert_finding_rows(&mut tx, *id, &record, new, pdf, blob)
+                .await?;
+            accesses.push((
+                ResourceKind::Finding,
+                Access::of(id)
+                    .concerning(self.tenant, Some(record.id))
+                    .detail("hl7 intake"),
+            ));
+        }
+        let inserted = sqlx::query(
+            "INSERT INTO hl7_messages (tenant_id, control_id, patient_id, findings, received_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(self.tenant.to_string())
+        .bind(&intake.control_id)
+        .bind(record.id.to_string())
+        .bind(intake.findings.len() as i64)
+        .bind(now)
+        .execute(&mut *tx)
+        .await;
+        if let Err(sqlx::Error::Database(db)) = &inserted
+            && db.is_unique_violation()
+        {
+            // A concurrent copy of the message won the race (PostgreSQL).
+            drop(tx);
+            let mut conn = self.gk.connections.acquire().await?;
+            return earlier_on(&mut conn, self.tenant, &intake.control_id)
+                .await?
+                .map(Stored::Duplicate)
+                .ok_or_else(|| StoreError::Conflict("hl7 message control id".into()));
+        }
+        inserted?;
+        let receipt = IntakeReceipt {
+            patient: record.id,
+            patient_created: created,
+            findings: sealed.iter().map(|(id, _)| *id).collect(),
+            duplicate: false,
+        };
+        let gated = self.gk.checked(receipt);
+        Ok(Stored::Written(
+            self.gk.commit_all(tx, gated, accesses).await?,
+        ))
+    }
+
+    /// The patient the message names: by identifier first (all matching
+    /// identifiers must name the same record, with the message's birth
+    /// date), then by name and birth date (exactly one record).
+    async fn matching_patient(
+        &self,
+        conn: &mut AnyConnection,
+        intake: &LabIntake,
+    ) -> Result<Result<Option<PatientRecord>, Refusal>, StoreError> {
+        let mut by_identifier: Option<PatientId> = None;
+        for (authority, value) in &intake.identifiers {
+            let row = sqlx::query(
+                "SELECT patient_id FROM patient_identifiers \
+                 WHERE tenant_id = $1 AND authority = $2 AND value = $3",
+            )
+            .bind(self.tenant.to_string())
+            .bind(authority)
+            .bind(value)
+            .fetch_optional(&mut *conn)
+            .await?;
+            let Some(row) = row else { continue };
+            let found: PatientId = rows::parse(&row, "patient_id")?;
+            match by_identifier {
+                Some(earlier) if earlier != found => {
+                    return Ok(Err((
+                        None,
+                        DomainError::invalid(
+                            "PID-3",
+                            "the identifiers name different patients of this facility",
+                        ),
+                    )));
+                }
+                _ => by_identifier = Some(found),
+            }
+        }
+        if let Some(id) = by_identifier {
+            let row = sqlx::query(
+                "SELECT p.id, p.tenant_id, p.given_name, p.family_name, p.birth_date, p.created_at \
+                 FROM patients p WHERE p.tenant_id = $1 AND p.id = $2",
+            )
+            .bind(self.tenant.to_string())
+            .bind(id.to_string())
+            .fetch_optional(&mut *conn)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("identifier of a missing patient".into()))?;
+            let record = rows::patient(&row)?;
+            if record.birth_date != intake.person.birth_date {
+                return Ok(Err((
+                    Some(record.id),
+                    DomainError::invalid(
+                        "PID-7",
+                        "the identifier belongs to a patient with another birth date",
+                    ),
+                )));
+            }
+            return Ok(Ok(Some(record)));
+        }
+        // Names compared case-insensitively in Rust: SQLite's LOWER() knows
+        // ASCII only, and "MÜLLER" must find "Müller".
+        let rows = sqlx::query(
+            "SELECT p.id, p.tenant_id, p.given_name, p.family_name, p.birth_date, p.created_at \
+             FROM patients p WHERE p.tenant_id = $1 AND p.birth_date = $2 ORDER BY p.id",
+        )
+        .bind(self.tenant.to_string())
+        .bind(format_date(intake.person.birth_date))
+        .fetch_all(&mut *conn)
+        .await?;
+        let same = |a: &str, b: &str| a.trim().to_lowercase() == b.trim().to_lowercase();
+        let mut matches = Vec::new();
+        for row in &rows {
+            let record = rows::patient(row)?;
+            if same(&record.given_name, &intake.person.given_name)
+                && same(&record.family_name, &intake.person.family_name)
+            {
+                matches.push(record);
+            }
+        }
+        if matches.len() > 1 {
+            return Ok(Err((
+                None,
+                DomainError::invalid(
+                    "PID",
+                    "several patients of this facility have this name and birth date; send an identifier (PID-3)",
+                ),
+            )));
+        }
+        Ok(Ok(matches.pop()))
+    }
+
+    async fn insert_patient(
+        &self,
+        conn: &mut AnyConnection,
+        new: &NewPatient,
+    ) -> Result<PatientRecord, StoreError> {
+        let record = PatientRecord {
+            id: PatientId::random(),
+            tenant_id: self.tenant,
+            given_name: new.given_name.clone(),
+            family_name: new.family_name.clone(),
+            birth_date: new.birth_date,
+            created_at: now_millis(),
+        };
+        sqlx::query(
+            "INSERT INTO patients (id, tenant_id, given_name, family_name, birth_date, honeytoken, \
+             created_at) VALUES ($1, $2, $3, $4, $5, 0, $6)",
+        )
+        .bind(record.id.to_string())
+        .bind(self.tenant.to_string())
+        .bind(&record.given_name)
+        .bind(&record.family_name)
+        .bind(format_date(record.birth_date))
+        .bind(record.created_at)
+        .execute(&mut *conn)
+        .await?;
+        Ok(record)
+    }
+
+    /// A refused message is recorded (what was refused, never the
+    /// message's data) and answered with the reason.
+    async fn refuse(&self, patient: Option<PatientId>, error: DomainError) -> StoreError {
+        let event = AuditEvent::new(Action::Hl7Intake, ResourceKind::Finding, Outcome::Rejected)
+            .concerning(self.tenant, patient);
+        self.gk.actor.rejected(event, error.into()).await
+    }
+}
+
+/// Why the message's patient cannot be used, and which record it concerns.
+type Refusal = (Option<PatientId>, DomainError);
+
+enum Stored {
+    Written(Admitted<IntakeReceipt>),
+    Duplicate(IntakeReceipt),
+    Retry,
+}
+
+async fn earlier_on(
+    conn: &mut AnyConnection,
+    tenant: hippo_core::TenantId,
+    control_id: &str,
+) -> Result<Option<IntakeReceipt>, StoreError> {
+    let row =
+        sqlx::query("SELECT patient_id FROM hl7_messages WHERE tenant_id = $1 AND control_id = $2")
+            .bind(tenant.to_string())
+            .bind(control_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    let Some(row) = row else { return Ok(None) };
+    Ok(Some(IntakeReceipt {
+        patient: rows::parse(&row, "patient_id")?,
+        patient_created: false,
+        findings: Vec::new(),
+        duplicate: true,
+    }))
+}
