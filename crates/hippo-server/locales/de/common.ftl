@@ -32,6 +32,7 @@ error-title-cannot = Das geht nicht
 error-detail = Einzelheiten
 error-unauthenticated = Bitte melden Sie sich an.
 error-forbidden = Ihre Rolle darf das nicht.
+error-insufficient_scope = Die Berechtigungen (Scopes) dieses Zugangs erlauben das nicht.
 error-not_found = Nicht gefunden.
 error-bad_request = Die Anfrage ist unvollständig oder fehlerhaft.
 error-invalid_input = Die Eingabe ist ungültig.

@@ -32,6 +32,7 @@ error-title-cannot = Cannot do that
 error-detail = Details
 error-unauthenticated = Please log in.
 error-forbidden = Your role may not do this.
+error-insufficient_scope = This credential's scopes do not allow this.
 error-not_found = Not found.
 error-bad_request = The request is incomplete or malformed.
 error-invalid_input = The input is not valid.
