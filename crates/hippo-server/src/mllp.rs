@@ -283,10 +283,12 @@ impl Listener {
                 .is_none_or(|limit| limit.permits_action(Action::Hl7Intake))
         };
         match found {
-            Some(holder @ hippo_store::KeyHolder {
-                principal: Principal::LabSystem { .. },
-                ..
-            }) if in_scope(&holder) => Ok(holder.principal),
+            Some(
+                holder @ hippo_store::KeyHolder {
+                    principal: Principal::LabSystem { .. },
+                    ..
+                },
+            ) if in_scope(&holder) => Ok(holder.principal),
             _ => {
                 let event =
                     AuditEvent::new(Action::Hl7Intake, ResourceKind::Finding, Outcome::Denied)

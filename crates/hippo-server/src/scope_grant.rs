@@ -97,17 +97,19 @@ pub enum StoredScopes {
 }
 
 impl StoredScopes {
-    /// For intake outside the route table (MLLP), by the action's need.
-    pub fn permits_action(&self, action: hippo_core::policy::Action) -> bool {
-        match self {
-            Self::Granted(set) => set.permits(action),
-            Self::Unreadable => false,
-        }
+    /// For a route of the route table: its need, by path or action.
+    pub fn permits(&self, spec: &RouteSpec) -> bool {
+        self.meets(route_need(spec))
     }
 
-    pub fn permits(&self, spec: &RouteSpec) -> bool {
+    /// For intake outside the route table (MLLP), by the action's need.
+    pub fn permits_action(&self, action: hippo_core::policy::Action) -> bool {
+        self.meets(action.scope_need())
+    }
+
+    fn meets(&self, need: ScopeNeed) -> bool {
         match self {
-            Self::Granted(set) => set.meets(route_need(spec)),
+            Self::Granted(set) => set.meets(need),
             Self::Unreadable => false,
         }
     }
