@@ -255,6 +255,11 @@ const ROUTES: &[Row] = {
         ("GET", "/fhir/r4/DocumentReference", A::FhirFindingSearch, R::Finding, READERS),
         ("GET", "/fhir/r4/DocumentReference/{id}", A::FindingRead, R::Finding, READERS),
         ("GET", "/fhir/r4/Binary/{id}", A::FindingPdfDownload, R::FindingPdf, READERS),
+        // A message is read as its thread is (ThreadRead), a search of
+        // messages lists as the inbox does (ThreadList, each row gated as
+        // ThreadRead); neither marks anything read.
+        ("GET", "/fhir/r4/Communication", A::ThreadList, R::Thread, READERS),
+        ("GET", "/fhir/r4/Communication/{id}", A::ThreadRead, R::Thread, READERS),
         ("GET", "/fhir/r4/AuditEvent", A::AccessLogRead, R::AuditRecord, PATIENTS),
     ]
 };

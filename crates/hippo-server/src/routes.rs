@@ -200,6 +200,8 @@ fn handler(
         ("GET", "/fhir/r4/DocumentReference") => get(fhir::handlers::document_search),
         ("GET", "/fhir/r4/DocumentReference/{id}") => get(fhir::handlers::document_read),
         ("GET", "/fhir/r4/Binary/{id}") => get(fhir::handlers::binary_read),
+        ("GET", "/fhir/r4/Communication") => get(fhir::handlers::communication_search),
+        ("GET", "/fhir/r4/Communication/{id}") => get(fhir::handlers::communication_read),
         ("GET", "/fhir/r4/AuditEvent") => get(fhir::handlers::audit_search),
         (method, path) => panic!("declared route {method} {path} has no handler"),
     };

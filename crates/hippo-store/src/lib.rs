@@ -35,6 +35,7 @@ mod operator_scope;
 pub mod outbox;
 pub mod passkeys;
 mod password_reset;
+mod patient_communications;
 mod patient_scope;
 mod patient_threads;
 pub mod private_files;
@@ -64,6 +65,7 @@ pub use auth::{
 pub use db::{Store, StoreOptions};
 pub use error::{Cause, StoreError, chain};
 pub use forensics::{AccessPage, BlastRadius, ForensicFilter, UnscopedForensics};
+pub use messaging::communications::{CommunicationPage, CommunicationRecord, MessageQuery};
 pub use messaging::{
     AttachmentFile, AttachmentMeta, InboxFilter, MessageRecord, NewAttachment, PageCursor,
     ThreadDetail, ThreadPage, ThreadSummary, page_limit,

@@ -4,6 +4,7 @@
 //! failure, and many patients searching at once. The conformance tests
 //! (`interop`) are in `fhir/interop.rs`.
 
+mod communication;
 mod interop;
 
 use std::collections::BTreeSet;

@@ -56,6 +56,8 @@ enum TargetKind {
     ApiKey,
     AuditEntry,
     Thread,
+    /// A message of a thread (FHIR `Communication`): reached as its thread.
+    Message,
     Attachment,
     RetrievalCode,
     StaffMember,
@@ -77,6 +79,7 @@ fn target_kind(spec: &RouteSpec) -> Option<TargetKind> {
         {
             Some(TargetKind::Thread)
         }
+        Target::Item if spec.path.contains("/Communication/{id}") => Some(TargetKind::Message),
         Target::Item if spec.path.contains("/attachments/{id}") => Some(TargetKind::Attachment),
         Target::Item if spec.path.contains("/sessions/{id}") => Some(TargetKind::Session),
         Target::Item if spec.path.contains("/retrieval-codes/{id}") => {
@@ -102,7 +105,7 @@ fn relations(kind: TargetKind) -> &'static [Relation] {
         TargetKind::Patient => &[Own, OtherPatientSameTenant, OtherTenant, Nonexistent],
         TargetKind::ApiKey => &[Own, OtherTenant, Nonexistent],
         TargetKind::AuditEntry => &[Own, OtherPatientSameTenant, OtherTenant, Nonexistent],
-        TargetKind::Thread => &[
+        TargetKind::Thread | TargetKind::Message => &[
             Own,
             OtherPatientSameTenant,
             OtherTenant,
@@ -291,8 +294,9 @@ impl World {
     }
 
     /// A fresh thread of the relation's patient, with a PDF attachment,
-    /// closed or retracted as the relation says: (thread, attachment).
-    async fn thread(&self, relation: Relation) -> (String, String) {
+    /// closed or retracted as the relation says: (thread, attachment,
+    /// message).
+    async fn thread(&self, relation: Relation) -> (String, String, String) {
         let (scope, patient) = match relation {
             Relation::OtherTenant => (&self.tenant_b_clinician, self.leon),
             Relation::OtherPatientSameTenant => (&self.tenant_a_clinician, self.sophie),
@@ -332,7 +336,11 @@ impl World {
             }
             _ => {}
         }
-        (thread.to_string(), message.attachments[0].id.to_string())
+        (
+            thread.to_string(),
+            message.attachments[0].id.to_string(),
+            message.id.to_string(),
+        )
     }
 
     /// A passkey of the caller (own), of another patient of the tenant, of
@@ -386,6 +394,7 @@ impl World {
             }
             TargetKind::Thread => self.thread(relation).await.0,
             TargetKind::Attachment => self.thread(relation).await.1,
+            TargetKind::Message => self.thread(relation).await.2,
             TargetKind::Patient => match relation {
                 Relation::OtherTenant => self.leon,
                 Relation::OtherPatientSameTenant => self.sophie,

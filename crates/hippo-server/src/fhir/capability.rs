@@ -13,6 +13,7 @@ const RESOURCES: &[(&str, Option<SearchKind>)] = &[
     ("Observation", Some(SearchKind::Observation)),
     ("DocumentReference", Some(SearchKind::DocumentReference)),
     ("Binary", None),
+    ("Communication", Some(SearchKind::Communication)),
     ("AuditEvent", Some(SearchKind::AuditEvent)),
 ];
 
@@ -47,6 +48,13 @@ fn resource(kind: &str, search: Option<SearchKind>) -> Value {
             entry["documentation"] = json!(
                 "A finding's PDF: Accept application/pdf for the document itself, \
                  application/fhir+json for a Binary with Base64 data."
+            );
+        }
+        "Communication" => {
+            entry["documentation"] = json!(
+                "Messages between a facility and its patients, one per message; \
+                 searchable by sent (prefixes eq, ge, gt, le, lt); _sort=-sent (default) or \
+                 sent. Reading marks nothing read."
             );
         }
         "AuditEvent" => {

@@ -6,8 +6,9 @@
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use hippo_core::{FindingId, PatientId};
+use hippo_core::{FindingId, MessageId, PatientId};
 use hippo_store::search::{FindingPage, ObservationPage, PatientPage};
+use hippo_store::{CommunicationPage, MessageQuery};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -323,6 +324,65 @@ pub async fn observation_search(
         })
         .collect::<Result<_, _>>()?;
     let base = base_url(&state, &headers);
+    fhir_json(&bundle(&base, &search, matches, Vec::new(), *has_more))
+}
+
+// ---- Communication
+
+/// One message, read as it stands: a FHIR client's read marks nothing
+/// read for the patient or the facility.
+pub async fn communication_read(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    caller: Authorized,
+    Path(raw): Path<String>,
+) -> Result<Response, FhirError> {
+    let id: MessageId = caller.parse_id(&raw).await?;
+    let record = match &caller.scope {
+        Scope::Staff(s) => s.communication(id).await,
+        Scope::Patient(p) => p.communication(id).await,
+        Scope::Operator(_) => return Err(FhirError(Failure::NotFound)),
+    }
+    .map_err(Failure::from)?;
+    let base = base_url(&state, &headers);
+    fhir_json(&mapping::communication(&record, &base))
+}
+
+pub async fn communication_search(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    caller: Authorized,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, FhirError> {
+    let search = parse_search(SearchKind::Communication, raw)?;
+    let f = &search.findings;
+    let query = MessageQuery {
+        patient: f.patient,
+        from: f.from,
+        until: f.until,
+        newest_first: f.newest_first,
+        count: f.count,
+        offset: f.offset,
+    };
+    let page = match &caller.scope {
+        Scope::Staff(s) => s.communications(&query).await,
+        Scope::Patient(p) => p.communications(&query).await,
+        Scope::Operator(_) => return Err(FhirError(Failure::Forbidden)),
+    }
+    .map_err(Failure::from)?;
+    let CommunicationPage {
+        communications,
+        has_more,
+        ..
+    } = &*page;
+    let base = base_url(&state, &headers);
+    let matches = communications
+        .iter()
+        .map(|c| {
+            let message = mapping::communication(c, &base);
+            entry_of("Communication", &message.id, &message)
+        })
+        .collect::<Result<_, _>>()?;
     fhir_json(&bundle(&base, &search, matches, Vec::new(), *has_more))
 }
 

@@ -6,15 +6,20 @@
 //! access all the same).
 
 use hippo_core::finding::{AbnormalFlag, FindingStatus, Observation as Value, ObservationValue};
+use hippo_core::messaging::{Side, ThreadStatus};
 use hippo_core::patient::format_date;
 use hippo_core::time_util::{UnixMillis, rfc3339};
 use hippo_core::{FindingId, PatientId};
-use hippo_store::{AccessEntry, FindingDetail, FindingSummary, ObservationRecord, PatientRecord};
+use hippo_store::{
+    AccessEntry, CommunicationRecord, FindingDetail, FindingSummary, ObservationRecord,
+    PatientRecord,
+};
 
 use super::resources::{
     Attachment, AuditAgent, AuditEntity, AuditEvent, AuditSource, Binary, CodeableConcept, Coding,
-    DiagnosticReport, DocumentContent, DocumentContext, DocumentReference, HumanName, Identifier,
-    Meta, Observation, Patient, Quantity, Reference, ReferenceRange,
+    Communication, CommunicationPayload, DiagnosticReport, DocumentContent, DocumentContext,
+    DocumentReference, HumanName, Identifier, Meta, Observation, Patient, Quantity, Reference,
+    ReferenceRange,
 };
 
 pub const LOINC: &str = "http://loinc.org";
@@ -304,6 +309,73 @@ pub fn document_reference(f: &FindingSummary, base: &str) -> DocumentReference {
         context: DocumentContext {
             related: vec![Reference::to("DiagnosticReport", f.id)],
         },
+    }
+}
+
+/// A message as a `Communication`: its thread's subject as the topic, the
+/// message before it as what it answers, its text and attachments as the
+/// payload (each attachment fetched from the JSON API, under the same
+/// token). `received` is when the other side first opened the thread
+/// after it, the only receipt Hippo keeps.
+pub fn communication(c: &CommunicationRecord, base: &str) -> Communication {
+    let m = &c.message;
+    let patient = Reference::to("Patient", c.patient_id);
+    let facility = Reference::display(&c.tenant_name);
+    let (sender, recipient) = match m.author_side {
+        Side::Patient => (
+            Reference {
+                display: m.author_name.clone(),
+                ..patient.clone()
+            },
+            facility,
+        ),
+        Side::Staff => (
+            Reference::display(m.author_name.as_deref().unwrap_or(&c.tenant_name)),
+            patient.clone(),
+        ),
+    };
+    let origin = base.strip_suffix(super::BASE_PATH).unwrap_or(base);
+    let mut payload: Vec<CommunicationPayload> = Vec::new();
+    if !m.body.trim().is_empty() {
+        payload.push(CommunicationPayload {
+            content_string: Some(m.body.clone()),
+            content_attachment: None,
+        });
+    }
+    payload.extend(m.attachments.iter().map(|a| CommunicationPayload {
+        content_string: None,
+        content_attachment: Some(Attachment {
+            content_type: match a.kind.as_str() {
+                "png" => "image/png",
+                "jpeg" => "image/jpeg",
+                _ => "application/pdf",
+            },
+            url: format!("{origin}/api/v1/attachments/{}", a.id),
+            size: a.size,
+            title: a.file_name.clone(),
+        }),
+    }));
+    Communication {
+        id: m.id.to_string(),
+        meta: meta(m.read_at.unwrap_or(m.created_at)),
+        status: match c.thread_status {
+            ThreadStatus::Retracted => "entered-in-error",
+            _ => "completed",
+        },
+        subject: patient,
+        topic: CodeableConcept {
+            coding: Vec::new(),
+            text: Some(c.subject.clone()),
+        },
+        in_response_to: c
+            .in_response_to
+            .map(|previous| vec![Reference::to("Communication", previous)])
+            .unwrap_or_default(),
+        sent: rfc3339(m.created_at),
+        received: m.read_at.map(rfc3339),
+        sender,
+        recipient: vec![recipient],
+        payload,
     }
 }
 

@@ -21,6 +21,7 @@ pub enum SearchKind {
     DiagnosticReport,
     Observation,
     DocumentReference,
+    Communication,
     AuditEvent,
 }
 
@@ -31,6 +32,7 @@ impl SearchKind {
             Self::DiagnosticReport => "DiagnosticReport",
             Self::Observation => "Observation",
             Self::DocumentReference => "DocumentReference",
+            Self::Communication => "Communication",
             Self::AuditEvent => "AuditEvent",
         }
     }
@@ -60,15 +62,22 @@ impl SearchKind {
                 ("date", "date"),
                 ("status", "token"),
             ],
+            Self::Communication => &[
+                ("patient", "reference"),
+                ("subject", "reference"),
+                ("sent", "date"),
+            ],
             Self::AuditEvent => &[("patient", "reference")],
         }
     }
 
-    fn sortable(self) -> bool {
-        matches!(
-            self,
-            Self::DiagnosticReport | Self::Observation | Self::DocumentReference
-        )
+    /// The date parameter `_sort` sorts by, where a search sorts.
+    pub fn sort_key(self) -> Option<&'static str> {
+        match self {
+            Self::DiagnosticReport | Self::Observation | Self::DocumentReference => Some("date"),
+            Self::Communication => Some("sent"),
+            Self::Patient | Self::AuditEvent => None,
+        }
     }
 }
 
@@ -187,11 +196,12 @@ pub fn parse(kind: SearchKind, raw: Option<&str>) -> Result<Search, BadParameter
                 }
                 false
             }
-            "_sort" if kind.sortable() => {
-                search.findings.newest_first = match value.as_str() {
-                    "-date" => true,
-                    "date" => false,
-                    _ => return Err(bad("_sort: only date and -date are supported")),
+            "_sort" if kind.sort_key().is_some() => {
+                let key = kind.sort_key().unwrap_or("date");
+                search.findings.newest_first = match value.strip_prefix('-') {
+                    Some(k) if k == key => true,
+                    None if value == key => false,
+                    _ => return Err(bad(format!("_sort: only {key} and -{key} are supported"))),
                 };
                 true
             }
@@ -225,7 +235,7 @@ pub fn parse(kind: SearchKind, raw: Option<&str>) -> Result<Search, BadParameter
                 search.findings.code = Some(code_token(&value)?);
                 true
             }
-            "date" => {
+            "date" | "sent" => {
                 apply_date(&mut search.findings, &value)?;
                 true
             }
@@ -389,6 +399,30 @@ mod tests {
         }
         assert!(parse(SearchKind::Patient, Some("code=1")).is_err());
         assert!(parse(SearchKind::AuditEvent, Some("_sort=-date")).is_err());
+        for query in [
+            "date=2024",
+            "_sort=-date",
+            "code=1",
+            "status=final",
+            "_include=x",
+        ] {
+            assert!(
+                parse(SearchKind::Communication, Some(query)).is_err(),
+                "{query}"
+            );
+        }
+    }
+
+    #[test]
+    fn messages_are_searched_by_sent_time() {
+        let s = parse(
+            SearchKind::Communication,
+            Some("sent=ge2024-01-01&_sort=sent&patient=Patient/x"),
+        )
+        .unwrap();
+        assert_eq!(s.findings.from, date_window("2024-01-01").unwrap().0);
+        assert!(!s.findings.newest_first);
+        assert!(s.findings.patient.is_some());
     }
 
     #[test]

@@ -199,6 +199,34 @@ pub struct Binary {
     pub data: String,
 }
 
+/// One part of a message: its text, or one of its attachments.
+#[derive(Debug, Clone, Serialize)]
+pub struct CommunicationPayload {
+    #[serde(rename = "contentString", skip_serializing_if = "Option::is_none")]
+    pub content_string: Option<String>,
+    #[serde(rename = "contentAttachment", skip_serializing_if = "Option::is_none")]
+    pub content_attachment: Option<Attachment>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "resourceType")]
+pub struct Communication {
+    pub id: String,
+    pub meta: Meta,
+    pub status: &'static str,
+    pub subject: Reference,
+    pub topic: CodeableConcept,
+    #[serde(rename = "inResponseTo", skip_serializing_if = "Vec::is_empty")]
+    pub in_response_to: Vec<Reference>,
+    pub sent: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub received: Option<String>,
+    pub sender: Reference,
+    pub recipient: Vec<Reference>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub payload: Vec<CommunicationPayload>,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct AuditAgent {
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]

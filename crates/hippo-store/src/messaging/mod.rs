@@ -5,6 +5,7 @@
 //! their fences, sit with each scope (`staff_scope/threads.rs`,
 //! `patient_threads.rs`).
 
+pub mod communications;
 pub(crate) mod write;
 
 use hippo_core::messaging::{Side, ThreadStatus};
@@ -241,7 +242,7 @@ pub(crate) async fn open_thread(
     }))
 }
 
-/// Who reads: their side, and whether staff names are shown to them.
+/// Who reads: their side (which decides the author names shown).
 #[derive(Clone, Copy)]
 pub(crate) struct Reader {
     pub(crate) side: Side,
@@ -272,26 +273,46 @@ async fn messages_of(
         .bind(&id)
         .fetch_all(&mut *conn)
         .await?;
-        let attachments = sqlx::query(
-            "SELECT a.id, a.message_id, a.kind, a.size, a.name_sealed FROM message_attachments a \
-             WHERE a.tenant_id = $1 AND a.thread_id = $2 ORDER BY a.message_id, a.position",
-        )
-        .bind(&tenant)
-        .bind(&id)
-        .fetch_all(&mut *conn)
-        .await?;
+        let attachments = attachment_rows_of(&mut conn, thread.tenant_id, thread.id).await?;
         (messages, attachments)
     };
-    let mut attachments: Vec<(MessageId, AttachmentMeta)> = Vec::new();
-    for row in &attachment_rows {
+    let attachments = open_attachment_names(vault, thread.tenant_id, &attachment_rows).await?;
+    let mut messages = Vec::with_capacity(message_rows.len());
+    for row in &message_rows {
+        let row = sealed_message_row(row)?;
+        messages.push(open_message(vault, thread.tenant_id, reader, row, &attachments).await?);
+    }
+    Ok(messages)
+}
+
+/// The attachment rows of an admitted thread, names still sealed.
+pub(crate) async fn attachment_rows_of(
+    conn: &mut sqlx::AnyConnection,
+    tenant: TenantId,
+    thread: ThreadId,
+) -> Result<Vec<AnyRow>, StoreError> {
+    Ok(sqlx::query(
+        "SELECT a.id, a.message_id, a.kind, a.size, a.name_sealed FROM message_attachments a \
+         WHERE a.tenant_id = $1 AND a.thread_id = $2 ORDER BY a.message_id, a.position",
+    )
+    .bind(tenant.to_string())
+    .bind(thread.to_string())
+    .fetch_all(conn)
+    .await?)
+}
+
+/// Attachment rows (`a.message_id` with [`attachment_meta_row`]'s columns)
+/// with their names opened, by message.
+pub(crate) async fn open_attachment_names(
+    vault: &Vault,
+    tenant: TenantId,
+    rows: &[AnyRow],
+) -> Result<Vec<(MessageId, AttachmentMeta)>, StoreError> {
+    let mut attachments = Vec::with_capacity(rows.len());
+    for row in rows {
         let (meta, sealed) = attachment_meta_row(row)?;
         let name = vault
-            .open_value(
-                thread.tenant_id,
-                ATTACHMENT_NAME_SEAL,
-                &meta.id.to_string(),
-                &sealed,
-            )
+            .open_value(tenant, ATTACHMENT_NAME_SEAL, &meta.id.to_string(), &sealed)
             .await?;
         let message: MessageId = parse(row, "message_id")?;
         attachments.push((
@@ -302,41 +323,76 @@ async fn messages_of(
             },
         ));
     }
-    let mut messages = Vec::with_capacity(message_rows.len());
-    for row in &message_rows {
-        let id: MessageId = parse(row, "id")?;
-        let side: String = row.try_get("author_side")?;
-        let side = Side::parse(&side).ok_or_else(|| StoreError::Corrupt("author_side".into()))?;
-        let sealed: Vec<u8> = row.try_get("body_sealed")?;
-        let body = text(
-            vault
-                .open_value(thread.tenant_id, BODY_SEAL, &id.to_string(), &sealed)
-                .await?,
-            "body",
-        )?;
-        let staff_name: Option<String> = row.try_get("staff_name")?;
-        let show_names: i64 = row.try_get("show_names")?;
-        let author_name = match (reader.side, side) {
-            (Side::Staff, Side::Staff) => staff_name,
-            (Side::Staff, Side::Patient) => row.try_get("patient_name")?,
-            (Side::Patient, Side::Staff) if show_names == 1 => staff_name,
-            (Side::Patient, _) => None,
-        };
-        messages.push(MessageRecord {
-            id,
-            author_side: side,
-            author_name,
-            body,
-            created_at: row.try_get("created_at")?,
-            read_at: row.try_get("read_at")?,
-            attachments: attachments
-                .iter()
-                .filter(|(m, _)| *m == id)
-                .map(|(_, a)| a.clone())
-                .collect(),
-        });
-    }
-    Ok(messages)
+    Ok(attachments)
+}
+
+/// A message row as fetched: the body still sealed, the names for each
+/// reader's view.
+#[derive(Debug, Clone)]
+pub(crate) struct SealedMessageRow {
+    pub(crate) id: MessageId,
+    pub(crate) author_side: Side,
+    pub(crate) body_sealed: Vec<u8>,
+    pub(crate) created_at: UnixMillis,
+    pub(crate) read_at: Option<UnixMillis>,
+    pub(crate) staff_name: Option<String>,
+    pub(crate) show_names: bool,
+    pub(crate) patient_name: Option<String>,
+}
+
+/// Reads `id, author_side, body_sealed, created_at, read_at, staff_name,
+/// show_names, patient_name`.
+pub(crate) fn sealed_message_row(row: &AnyRow) -> Result<SealedMessageRow, StoreError> {
+    let side: String = row.try_get("author_side")?;
+    let show_names: i64 = row.try_get("show_names")?;
+    Ok(SealedMessageRow {
+        id: parse(row, "id")?,
+        author_side: Side::parse(&side).ok_or_else(|| StoreError::Corrupt("author_side".into()))?,
+        body_sealed: row.try_get("body_sealed")?,
+        created_at: row.try_get("created_at")?,
+        read_at: row.try_get("read_at")?,
+        staff_name: row.try_get("staff_name")?,
+        show_names: show_names == 1,
+        patient_name: row.try_get("patient_name")?,
+    })
+}
+
+/// A message opened for `reader`, with its attachments from
+/// `attachments`. Patients see a staff author's name only where the
+/// facility shows staff names; their own messages carry no name.
+pub(crate) async fn open_message(
+    vault: &Vault,
+    tenant: TenantId,
+    reader: Reader,
+    row: SealedMessageRow,
+    attachments: &[(MessageId, AttachmentMeta)],
+) -> Result<MessageRecord, StoreError> {
+    let id = row.id;
+    let body = text(
+        vault
+            .open_value(tenant, BODY_SEAL, &id.to_string(), &row.body_sealed)
+            .await?,
+        "body",
+    )?;
+    let author_name = match (reader.side, row.author_side) {
+        (Side::Staff, Side::Staff) => row.staff_name,
+        (Side::Staff, Side::Patient) => row.patient_name,
+        (Side::Patient, Side::Staff) if row.show_names => row.staff_name,
+        (Side::Patient, _) => None,
+    };
+    Ok(MessageRecord {
+        id,
+        author_side: row.author_side,
+        author_name,
+        body,
+        created_at: row.created_at,
+        read_at: row.read_at,
+        attachments: attachments
+            .iter()
+            .filter(|(m, _)| *m == id)
+            .map(|(_, a)| a.clone())
+            .collect(),
+    })
 }
 
 /// Reads `a.id, a.kind, a.size, a.name_sealed`: the name still sealed.

@@ -8,6 +8,8 @@
 // Issue 12: one patient record's access log for the facility.
 mod access_log;
 mod api_keys;
+// Issue 13: messages one at a time for FHIR Communication.
+mod communications;
 mod findings;
 // Issue 13: HL7 v2 ORU^R01 intake.
 mod hl7_intake;

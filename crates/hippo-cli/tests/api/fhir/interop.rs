@@ -51,6 +51,29 @@ async fn emitted(app: &TestApp) -> Vec<(String, Value)> {
     let keller = app.login("a.keller").await;
     let finding = max.user.finding_ids[0];
     let patient = max.user.patient_ids[0];
+    // A conversation with Max, both ways (the demo's are with others).
+    let thread: Value = app
+        .post_json(
+            "/api/v1/threads",
+            &keller,
+            &serde_json::json!({"subject": "Ihr Befund", "body": "Bitte melden Sie sich.",
+                "patient_id": patient.to_string()}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let answered = app
+        .post_json(
+            &format!(
+                "/api/v1/threads/{}/messages",
+                thread["id"].as_str().unwrap()
+            ),
+            &max,
+            &serde_json::json!({"body": "Danke."}),
+        )
+        .await;
+    assert!(answered.status().is_success());
     let mut all = vec![(
         "capability".to_owned(),
         fhir_get(app, "metadata", None).await.body,
@@ -69,9 +92,25 @@ async fn emitted(app: &TestApp) -> Vec<(String, Value)> {
         ("documents", "DocumentReference?_count=2".to_owned()),
         ("patients", "Patient".to_owned()),
         ("audit-events", "AuditEvent?_count=5".to_owned()),
+        ("communications", "Communication?_count=20".to_owned()),
     ] {
         all.push((name.to_owned(), ok(app, &path, &max).await));
     }
+    // One message read by ID, and the facility's view of its messages
+    // (patient names, an attachment, a retracted thread).
+    let communications = &all.last().expect("the communications search").1;
+    let message = communications["entry"][0]["resource"]["id"]
+        .as_str()
+        .expect("Max's messages")
+        .to_owned();
+    all.push((
+        "communication".to_owned(),
+        ok(app, &format!("Communication/{message}"), &max).await,
+    ));
+    all.push((
+        "staff-communications".to_owned(),
+        ok(app, "Communication?_count=50", &keller).await,
+    ));
     // Staff see drafts (preliminary) too.
     all.push((
         "staff-reports".to_owned(),
@@ -134,6 +173,7 @@ async fn fhir_interop_every_emitted_resource_validates_against_r4() {
             "Binary",
             "Bundle",
             "CapabilityStatement",
+            "Communication",
             "DiagnosticReport",
             "DocumentReference",
             "Observation",
