@@ -859,7 +859,7 @@ async fn grouped_mllp_intake_answers_each_message_for_itself() {
                 let message = with_security(&message, &key);
                 // Back-pressure answers AR "busy": the sender retries.
                 let mut ack = String::new();
-                for _ in 0..200 {
+                for _ in 0..1500 {
                     stream
                         .write_all(&hippo_hl7::mllp::frame(&message))
                         .await
