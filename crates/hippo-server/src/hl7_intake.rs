@@ -8,7 +8,7 @@ use hippo_core::patient::UnmatchedPatient;
 use hippo_hl7::ack::{AckCode, build_ack};
 use hippo_hl7::oru::{Header, Location};
 use hippo_hl7::{OruMessage, Rejection, parse_oru};
-use hippo_store::{LabIntake, StaffScope, StoreError};
+use hippo_store::{Admitted, IntakeReceipt, LabIntake, StaffScope, StoreError};
 use time::OffsetDateTime;
 use time::macros::format_description;
 
@@ -80,25 +80,36 @@ pub async fn store_parsed(
 ) -> Result<Acknowledgement, Failure> {
     let message = match parsed {
         Ok(message) => message,
-        Err(rejection) => {
-            return Ok(acknowledge(
-                rejection.header.as_deref(),
-                rejection.code,
-                &rejection.reason,
-                rejection.location.as_ref(),
-            ));
-        }
+        Err(rejection) => return Ok(rejected(&rejection)),
     };
     let lab_intake = to_lab_intake(&message, unmatched);
-    match scope.intake_hl7(&lab_intake).await {
+    answer(&message.header, scope.intake_hl7(&lab_intake).await)
+}
+
+/// The NACK of a message that could not be read.
+pub fn rejected(rejection: &Rejection) -> Acknowledgement {
+    acknowledge(
+        rejection.header.as_deref(),
+        rejection.code,
+        &rejection.reason,
+        rejection.location.as_ref(),
+    )
+}
+
+/// The ACK for what the store did with the message `header` opened.
+pub fn answer(
+    header: &Header,
+    stored: Result<Admitted<IntakeReceipt>, StoreError>,
+) -> Result<Acknowledgement, Failure> {
+    match stored {
         Ok(receipt) if receipt.duplicate => Ok(acknowledge(
-            Some(&message.header),
+            Some(header),
             AckCode::Accept,
             "duplicate of an accepted message (MSH-10); nothing stored again",
             None,
         )),
         Ok(receipt) => Ok(acknowledge(
-            Some(&message.header),
+            Some(header),
             AckCode::Accept,
             &format!(
                 "accepted: {} finding(s) stored as drafts",
@@ -117,7 +128,7 @@ pub async fn store_parsed(
                 field,
             };
             Ok(acknowledge(
-                Some(&message.header),
+                Some(header),
                 AckCode::Error,
                 &e.to_string(),
                 Some(&location),
@@ -129,7 +140,7 @@ pub async fn store_parsed(
 
 /// The store's view of a message: each finding with its PDF, sent or
 /// drawn.
-fn to_lab_intake(message: &OruMessage, unmatched: UnmatchedPatient) -> LabIntake {
+pub fn to_lab_intake(message: &OruMessage, unmatched: UnmatchedPatient) -> LabIntake {
     LabIntake {
         control_id: message.header.control_id.clone(),
         identifiers: message

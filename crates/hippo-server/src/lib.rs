@@ -12,6 +12,7 @@ pub mod declarations;
 pub mod error;
 pub mod extract;
 pub mod fhir;
+pub mod hl7_group;
 pub mod hl7_intake;
 mod hl7_report;
 pub mod i18n;

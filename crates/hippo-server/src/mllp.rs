@@ -20,6 +20,7 @@ use hippo_core::policy::{Action, ResourceKind};
 use hippo_hl7::AckCode;
 use hippo_hl7::mllp::{FrameDecoder, FrameError, frame};
 use hippo_hl7::oru::Header;
+use hippo_store::Prepared;
 use secrecy::ExposeSecret;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -29,7 +30,10 @@ use crate::auth::token::{hash_token, is_well_formed_api_key};
 use crate::config::MllpConfig;
 use crate::error::Failure;
 use crate::extract::action_switched_off;
-use crate::hl7_intake::{Acknowledgement, acknowledge, header_of, parse, store_parsed};
+use crate::hl7_group::GroupWriter;
+use crate::hl7_intake::{
+    Acknowledgement, acknowledge, answer, header_of, parse, rejected, to_lab_intake,
+};
 use crate::scope::Scope;
 use crate::state::AppState;
 
@@ -47,6 +51,7 @@ struct Listener {
     connections: Arc<Semaphore>,
     refusers: Arc<Semaphore>,
     in_flight: Arc<Semaphore>,
+    writer: GroupWriter,
 }
 
 /// Serve MLLP on `listener` until the task is aborted.
@@ -56,6 +61,7 @@ pub async fn serve(listener: TcpListener, state: AppState, config: MllpConfig) {
         connections: Arc::new(Semaphore::new(config.max_connections.max(1))),
         refusers: Arc::new(Semaphore::new(REFUSERS)),
         in_flight: Arc::new(Semaphore::new(config.max_in_flight.max(1))),
+        writer: GroupWriter::spawn(config.max_in_flight),
         state,
         config,
         max_frame,
@@ -227,7 +233,19 @@ impl Listener {
                 false,
             );
         };
-        match store_parsed(&scope, parsed, self.state.config().hl7.unmatched).await {
+        let message = match parsed {
+            Ok(message) => message,
+            Err(rejection) => return (rejected(&rejection), true),
+        };
+        // The PDFs are drawn and sealed here, on this connection's task
+        // (concurrently with the others); only the rows wait for the group.
+        let lab_intake = to_lab_intake(&message, self.state.config().hl7.unmatched);
+        let stored = match scope.prepare_hl7(lab_intake).await {
+            Ok(Prepared::Duplicate(admitted)) => Ok(admitted),
+            Ok(Prepared::Ready(prepared)) => self.writer.store(scope, prepared).await,
+            Err(e) => Err(e),
+        };
+        match answer(&message.header, stored) {
             Ok(answer) => (answer, true),
             Err(failure) => {
                 let text = match &failure {
@@ -240,7 +258,7 @@ impl Listener {
                 };
                 tracing::warn!(error = %hippo_store::chain(&failure), "mllp intake failed");
                 (
-                    acknowledge(header.as_ref(), AckCode::Reject, text, None),
+                    acknowledge(Some(&message.header), AckCode::Reject, text, None),
                     true,
                 )
             }

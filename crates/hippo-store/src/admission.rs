@@ -362,19 +362,24 @@ impl Gatekeeper {
         Ok(Admitted(gated.0))
     }
 
-    /// Several successes of one write (an HL7 message's patient and
-    /// findings), recorded inside its transaction and committed with it.
-    pub(crate) async fn commit_all<T>(
+    /// Record the accesses inside a write transaction that the caller
+    /// commits itself (the HL7 group commit, several messages in one
+    /// transaction); the object is handed out by [`Self::committed`] only
+    /// once that commit succeeded.
+    pub(crate) async fn log_all_in(
         &self,
-        mut tx: Transaction<'static, Any>,
-        gated: Gated<T>,
+        conn: &mut sqlx::AnyConnection,
         accesses: Vec<(ResourceKind, Access)>,
-    ) -> Result<Admitted<T>, StoreError> {
+    ) -> Result<(), StoreError> {
         for (kind, access) in accesses {
-            self.actor.log_in(&mut tx, self.event(kind, access)).await?;
+            self.actor.log_in(conn, self.event(kind, access)).await?;
         }
-        tx.commit().await?;
-        Ok(Admitted(gated.0))
+        Ok(())
+    }
+
+    /// An object whose write and [`Self::log_all_in`] records committed.
+    pub(crate) fn committed<T>(&self, gated: Gated<T>) -> Admitted<T> {
+        Admitted(gated.0)
     }
 
     /// An object that a collection or platform check admitted as a whole,

@@ -813,3 +813,119 @@ print(json.dumps(answers))
     );
     assert!(stdout.contains("MSA|AA|SEND-1"), "{stdout}");
 }
+
+fn wide_mllp_app_config(config: &mut hippo_server::ServerConfig) {
+    let mut mllp = MllpConfig::new("127.0.0.1:0".parse().unwrap());
+    mllp.max_connections = 256;
+    config.hl7.mllp = Some(mllp);
+}
+
+/// The group commit under load: 200 connections × 5 messages at once,
+/// some malformed (their own NACK), some resent (duplicate AA), some with
+/// a birth date that contradicts their patient (AE). Every message gets
+/// its own right answer, exactly the good ones are stored, each with the
+/// patient its PID named.
+#[tokio::test]
+#[allow(clippy::unwrap_used)]
+async fn grouped_mllp_intake_answers_each_message_for_itself() {
+    const CONNECTIONS: usize = 200;
+    const PER_CONNECTION: usize = 5;
+    const PATIENTS: usize = 50;
+    let app = test_app().configure(wide_mllp_app_config).spawn().await;
+    let key = lab_key(&app, "admin@labor-nord").await;
+    let addr = app.mllp_addr.unwrap();
+    let findings_before = app.count("SELECT COUNT(*) FROM findings").await;
+    let mut tasks = Vec::new();
+    for c in 0..CONNECTIONS {
+        let key = key.clone();
+        tasks.push(tokio::spawn(async move {
+            let p = c % PATIENTS;
+            let identifier = format!("CONC-P{p}");
+            let name = format!("Last{p}^Conc");
+            let mut stored = Vec::new();
+            let mut stream = TcpStream::connect(addr).await.unwrap();
+            for m in 0..PER_CONNECTION {
+                let (control, birth, expect) = match (c % 10, m) {
+                    (0, 2) => (format!("CONC-{c}-{m}"), "19900101", "malformed"),
+                    (1, 3) => (format!("CONC-{c}-1"), "19900101", "duplicate"),
+                    (2, 4) => (format!("CONC-{c}-{m}"), "19850101", "mismatch"),
+                    _ => (format!("CONC-{c}-{m}"), "19900101", "good"),
+                };
+                let mut message = oru(&control, &identifier, &name, birth);
+                if expect == "malformed" {
+                    let text = String::from_utf8(message).unwrap();
+                    message = text.replace("\rPID|", "\rPXD|").into_bytes();
+                }
+                let message = with_security(&message, &key);
+                // Back-pressure answers AR "busy": the sender retries.
+                let mut ack = String::new();
+                for _ in 0..1500 {
+                    stream
+                        .write_all(&hippo_hl7::mllp::frame(&message))
+                        .await
+                        .unwrap();
+                    ack = read_frame(&mut stream).await.expect("an ACK");
+                    if !msa(&ack).2.contains("busy") {
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                let (code, acked, text) = msa(&ack);
+                assert_eq!(acked, control, "{ack}");
+                match expect {
+                    "good" => {
+                        assert_eq!(code, "AA", "{ack}");
+                        stored.push((control, identifier.clone()));
+                    }
+                    "duplicate" => {
+                        assert_eq!(code, "AA", "{ack}");
+                        assert!(text.contains("duplicate"), "{ack}");
+                    }
+                    "mismatch" => assert_eq!(code, "AE", "{ack}"),
+                    _ => assert!(code == "AE" || code == "AR", "{ack}"),
+                }
+            }
+            stored
+        }));
+    }
+    let mut expected = std::collections::BTreeMap::new();
+    for task in tasks {
+        expected.extend(task.await.unwrap());
+    }
+    let good = CONNECTIONS * PER_CONNECTION - 3 * (CONNECTIONS / 10);
+    assert_eq!(expected.len(), good);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM findings").await - findings_before,
+        good as i64
+    );
+    // Each stored message belongs to the patient its PID-3 named.
+    let rows = sqlx::query(
+        "SELECT m.control_id, i.value FROM hl7_messages m \
+         JOIN patient_identifiers i ON i.patient_id = m.patient_id \
+         WHERE m.control_id LIKE 'CONC-%'",
+    )
+    .fetch_all(&app.db)
+    .await
+    .unwrap();
+    let stored: std::collections::BTreeMap<String, String> = rows
+        .iter()
+        .map(|row| {
+            use sqlx::Row;
+            (row.get::<String, _>(0), row.get::<String, _>(1))
+        })
+        .collect();
+    assert_eq!(stored, expected);
+    assert_eq!(
+        app.count(
+            "SELECT COUNT(*) FROM findings f JOIN patient_identifiers i \
+             ON i.patient_id = f.patient_id WHERE i.value LIKE 'CONC-P%'"
+        )
+        .await,
+        good as i64
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM patient_identifiers WHERE value LIKE 'CONC-P%'")
+            .await,
+        PATIENTS as i64
+    );
+}

@@ -13,7 +13,7 @@ use hippo_core::{DomainError, FindingId, PatientId};
 use sqlx::AnyConnection;
 
 use super::StaffScope;
-use crate::admission::{Access, Admitted};
+use crate::admission::{Access, Admitted, Gated};
 use crate::error::StoreError;
 use crate::model::PatientRecord;
 use crate::queries::PDF_BLOB;
@@ -45,18 +45,55 @@ pub struct IntakeReceipt {
     pub duplicate: bool,
 }
 
+/// A message whose PDFs are sealed and in the blob store, waiting for its
+/// turn in a group commit ([`store_hl7_group`]).
+#[derive(Debug)]
+pub struct PreparedIntake {
+    intake: LabIntake,
+    sealed: Vec<(FindingId, BlobRef)>,
+}
+
+/// What [`StaffScope::prepare_hl7`] found.
+#[derive(Debug)]
+pub enum Prepared {
+    /// Ready to be stored.
+    Ready(PreparedIntake),
+    /// The control ID was accepted before (recorded); nothing to store.
+    Duplicate(Admitted<IntakeReceipt>),
+}
+
+/// Savepoint around one message inside a group's transaction: a message
+/// that fails is rolled back alone, the others commit.
+const SAVEPOINT: &str = "SAVEPOINT hl7_message";
+const ROLLBACK_TO: &str = "ROLLBACK TO SAVEPOINT hl7_message";
+const RELEASE: &str = "RELEASE SAVEPOINT hl7_message";
+
 impl StaffScope {
+    /// One message on its own: prepared, then stored as a group of one.
     pub async fn intake_hl7(
         &self,
         intake: &LabIntake,
     ) -> Result<Admitted<IntakeReceipt>, StoreError> {
+        match self.prepare_hl7(intake.clone()).await? {
+            Prepared::Duplicate(admitted) => Ok(admitted),
+            Prepared::Ready(prepared) => store_hl7_group(&[(self, &prepared)])
+                .await
+                .pop()
+                .unwrap_or_else(|| Err(StoreError::Corrupt("empty group result".into()))),
+        }
+    }
+
+    /// Everything before the write lock: the policy check, a known control
+    /// ID, and the sealed PDFs (encryption and the blob's fsync run here,
+    /// concurrently for all connections, not inside the transaction).
+    pub async fn prepare_hl7(&self, intake: LabIntake) -> Result<Prepared, StoreError> {
         let action = self.gk.serving(&[Action::Hl7Intake])?;
         let tenant_ref = ResourceRef::Tenant(self.tenant);
         self.gk
             .require(action, &tenant_ref, ResourceKind::Finding, self.tenant)
             .await?;
         if let Some(receipt) = self.earlier_intake(&intake.control_id).await? {
-            return self.answer_duplicate(receipt).await;
+            return Ok(Prepared::Duplicate(self.answer_duplicate(receipt).await?));
         }
         // The sealed PDFs go first; if the transaction fails they are
         // removed again (as the upload does).
@@ -75,31 +112,12 @@ impl StaffScope {
                 }
             }
         }
-        // A patient created concurrently by another message with the same
-        // identifier (PostgreSQL, where writers do not queue) makes this
-        // attempt give way; the next one finds that record.
-        let mut outcome = self.store_intake(intake, &sealed).await;
-        for _ in 0..2 {
-            if !matches!(outcome, Ok(Stored::Retry)) {
-                break;
-            }
-            outcome = self.store_intake(intake, &sealed).await;
-        }
-        match outcome {
-            Ok(Stored::Retry) => {
-                self.discard(&sealed).await;
-                Err(StoreError::Conflict("hl7 patient identifier".into()))
-            }
-            Ok(Stored::Written(admitted)) => Ok(admitted),
-            Ok(Stored::Duplicate(receipt)) => {
-                self.discard(&sealed).await;
-                self.answer_duplicate(receipt).await
-            }
-            Err(e) => {
-                self.discard(&sealed).await;
-                Err(e)
-            }
-        }
+        Ok(Prepared::Ready(PreparedIntake { intake, sealed }))
+    }
+
+    /// Give up a prepared message without storing it (its blobs removed).
+    pub async fn abandon_hl7(&self, prepared: &PreparedIntake) {
+        self.discard(&prepared.sealed).await;
     }
 
     async fn discard(&self, sealed: &[(FindingId, BlobRef)]) {
@@ -127,34 +145,33 @@ impl StaffScope {
             .await
     }
 
-    async fn store_intake(
+    /// One message inside the group's transaction, under its savepoint.
+    /// Nothing here records through the audit writer (on SQLite it would
+    /// wait for this transaction's write lock): refusals and duplicates are
+    /// recorded after the commit; the success's records go into the
+    /// transaction.
+    async fn store_intake_in(
         &self,
+        tx: &mut AnyConnection,
         intake: &LabIntake,
         sealed: &[(FindingId, BlobRef)],
-    ) -> Result<Stored, StoreError> {
-        let mut tx = self.gk.connections.begin(true).await?;
-        if let Some(receipt) = earlier_on(&mut tx, self.tenant, &intake.control_id).await? {
-            return Ok(Stored::Duplicate(receipt));
+    ) -> Result<InTx, StoreError> {
+        if let Some(receipt) = earlier_on(tx, self.tenant, &intake.control_id).await? {
+            return Ok(InTx::Duplicate(receipt));
         }
-        // A refusal is recorded after the transaction is given up: the
-        // audit writer must not wait on this transaction's write lock.
-        let (record, created) = match self.matching_patient(&mut tx, intake).await? {
+        let (record, created) = match self.matching_patient(tx, intake).await? {
             Ok(Some(record)) => (record, false),
             Ok(None) if intake.unmatched == UnmatchedPatient::Create => {
-                (self.insert_patient(&mut tx, &intake.person).await?, true)
+                (self.insert_patient(tx, &intake.person).await?, true)
             }
             Ok(None) => {
-                drop(tx);
                 let error = DomainError::invalid(
                     "PID",
                     "no patient of this facility matches the identifier or name and birth date, and this facility does not create patients from lab messages",
                 );
-                return Err(self.refuse(None, error).await);
+                return Ok(InTx::Refused(None, error));
             }
-            Err((patient, error)) => {
-                drop(tx);
-                return Err(self.refuse(patient, error).await);
-            }
+            Err((patient, error)) => return Ok(InTx::Refused(patient, error)),
         };
         let now = now_millis();
         // A matched patient learns the identifiers it did not have yet; a
@@ -178,7 +195,7 @@ impl StaffScope {
                 .await;
             match inserted {
                 Err(sqlx::Error::Database(db)) if db.is_unique_violation() => {
-                    return Ok(Stored::Retry);
+                    return Ok(InTx::Retry);
                 }
                 other => {
                     other?;
@@ -195,7 +212,7 @@ impl StaffScope {
             ));
         }
         for ((new, pdf), (id, blob)) in intake.findings.iter().zip(sealed) {
-            self.insert_finding_rows(&mut tx, *id, &record, new, pdf, blob)
+            self.insert_finding_rows(tx, *id, &record, new, pdf, blob)
                 .await?;
             accesses.push((
                 ResourceKind::Finding,
@@ -219,24 +236,93 @@ impl StaffScope {
             && db.is_unique_violation()
         {
             // A concurrent copy of the message won the race (PostgreSQL).
-            drop(tx);
-            let mut conn = self.gk.connections.acquire().await?;
-            return earlier_on(&mut conn, self.tenant, &intake.control_id)
-                .await?
-                .map(Stored::Duplicate)
-                .ok_or_else(|| StoreError::Conflict("hl7 message control id".into()));
+            return Ok(InTx::ControlIdTaken);
         }
         inserted?;
+        // The audit records of this message, inside its savepoint: they
+        // commit with the findings or not at all.
+        self.gk.log_all_in(tx, accesses).await?;
         let receipt = IntakeReceipt {
             patient: record.id,
             patient_created: created,
             findings: sealed.iter().map(|(id, _)| *id).collect(),
             duplicate: false,
         };
-        let gated = self.gk.checked(receipt);
-        Ok(Stored::Written(
-            self.gk.commit_all(tx, gated, accesses).await?,
-        ))
+        Ok(InTx::Written(self.gk.checked(receipt)))
+    }
+
+    /// One message's attempts under its savepoint: a patient created
+    /// concurrently by another writer with the same identifier
+    /// (PostgreSQL, where writers do not queue) makes an attempt give way;
+    /// the next one finds that record. `Err` means the savepoint itself
+    /// failed and the transaction is unusable.
+    async fn attempt_in(
+        &self,
+        tx: &mut AnyConnection,
+        prepared: &PreparedIntake,
+    ) -> Result<Result<InTx, StoreError>, sqlx::Error> {
+        for _ in 0..3 {
+            sqlx::query(SAVEPOINT).execute(&mut *tx).await?;
+            let outcome = self
+                .store_intake_in(tx, &prepared.intake, &prepared.sealed)
+                .await;
+            match outcome {
+                Ok(InTx::Written(gated)) => {
+                    sqlx::query(RELEASE).execute(&mut *tx).await?;
+                    return Ok(Ok(InTx::Written(gated)));
+                }
+                Ok(InTx::Retry) => {
+                    sqlx::query(ROLLBACK_TO).execute(&mut *tx).await?;
+                    sqlx::query(RELEASE).execute(&mut *tx).await?;
+                }
+                Ok(InTx::ControlIdTaken) => {
+                    sqlx::query(ROLLBACK_TO).execute(&mut *tx).await?;
+                    sqlx::query(RELEASE).execute(&mut *tx).await?;
+                    let earlier = earlier_on(tx, self.tenant, &prepared.intake.control_id).await;
+                    return Ok(match earlier {
+                        Ok(Some(receipt)) => Ok(InTx::Duplicate(receipt)),
+                        Ok(None) => Err(StoreError::Conflict("hl7 message control id".into())),
+                        Err(e) => Err(e),
+                    });
+                }
+                other => {
+                    sqlx::query(ROLLBACK_TO).execute(&mut *tx).await?;
+                    sqlx::query(RELEASE).execute(&mut *tx).await?;
+                    return Ok(other);
+                }
+            }
+        }
+        Ok(Err(StoreError::Conflict("hl7 patient identifier".into())))
+    }
+
+    /// After the group's commit (or its failure): what this message's
+    /// connection is told. Refusals and duplicates are recorded now, through
+    /// the audit writer, before the answer; a message not stored gives its
+    /// blobs back.
+    async fn settle(
+        &self,
+        prepared: &PreparedIntake,
+        outcome: Result<InTx, StoreError>,
+    ) -> Result<Admitted<IntakeReceipt>, StoreError> {
+        match outcome {
+            Ok(InTx::Written(gated)) => Ok(self.gk.committed(gated)),
+            Ok(InTx::Duplicate(receipt)) => {
+                self.discard(&prepared.sealed).await;
+                self.answer_duplicate(receipt).await
+            }
+            Ok(InTx::Refused(patient, error)) => {
+                self.discard(&prepared.sealed).await;
+                Err(self.refuse(patient, error).await)
+            }
+            Ok(InTx::Retry | InTx::ControlIdTaken) => {
+                self.discard(&prepared.sealed).await;
+                Err(StoreError::Conflict("hl7 patient identifier".into()))
+            }
+            Err(e) => {
+                self.discard(&prepared.sealed).await;
+                Err(e)
+            }
+        }
     }
 
     /// The patient the message names: by identifier first (all matching
@@ -367,10 +453,76 @@ impl StaffScope {
 /// Why the message's patient cannot be used, and which record it concerns.
 type Refusal = (Option<PatientId>, DomainError);
 
-enum Stored {
-    Written(Admitted<IntakeReceipt>),
+/// One message's outcome inside the group's transaction.
+enum InTx {
+    /// Stored with its audit records; handed out once the group commits.
+    Written(Gated<IntakeReceipt>),
     Duplicate(IntakeReceipt),
+    Refused(Option<PatientId>, DomainError),
+    /// The patient identifier was taken meanwhile: try again.
     Retry,
+    /// The control ID was taken meanwhile (PostgreSQL).
+    ControlIdTaken,
+}
+
+/// Store prepared messages in as few transactions as their tenants allow
+/// (one per run of messages of the same tenant), one savepoint per
+/// message, one commit (one fsync) for all of them. The answers come in the
+/// order of `batch`; each message's is final only after its commit, and a
+/// message that fails does not touch the others (its savepoint is rolled
+/// back). If the transaction itself fails, every message of it fails and
+/// nothing of it is stored.
+pub async fn store_hl7_group(
+    batch: &[(&StaffScope, &PreparedIntake)],
+) -> Vec<Result<Admitted<IntakeReceipt>, StoreError>> {
+    let mut answers = Vec::with_capacity(batch.len());
+    for run in batch.chunk_by(|a, b| a.0.tenant == b.0.tenant) {
+        answers.extend(store_run(run).await);
+    }
+    answers
+}
+
+/// [`store_hl7_group`] for messages of one tenant.
+async fn store_run(
+    run: &[(&StaffScope, &PreparedIntake)],
+) -> Vec<Result<Admitted<IntakeReceipt>, StoreError>> {
+    let Some((lead, _)) = run.first() else {
+        return Vec::new();
+    };
+    let outcomes = match write_run(lead, run).await {
+        Ok(outcomes) => outcomes,
+        Err(e) => {
+            // Nothing of the run is stored: every message is told to retry.
+            tracing::warn!(error = %crate::chain(&e), messages = run.len(), "hl7 group commit failed");
+            run.iter().map(|_| Err(group_failed(&e))).collect()
+        }
+    };
+    let mut answers = Vec::with_capacity(run.len());
+    for ((scope, prepared), outcome) in run.iter().zip(outcomes) {
+        answers.push(scope.settle(prepared, outcome).await);
+    }
+    answers
+}
+
+async fn write_run(
+    lead: &StaffScope,
+    run: &[(&StaffScope, &PreparedIntake)],
+) -> Result<Vec<Result<InTx, StoreError>>, StoreError> {
+    let mut tx = lead.gk.connections.begin(true).await?;
+    let mut outcomes = Vec::with_capacity(run.len());
+    for (scope, prepared) in run {
+        outcomes.push(scope.attempt_in(&mut tx, prepared).await?);
+    }
+    tx.commit().await?;
+    Ok(outcomes)
+}
+
+/// The error each message of a failed group gets: the database could not
+/// take the group just now (the lab retries).
+fn group_failed(error: &StoreError) -> StoreError {
+    StoreError::Unavailable(sqlx::Error::Protocol(format!(
+        "hl7 group commit failed: {error}"
+    )))
 }
 
 async fn earlier_on(
