@@ -21,9 +21,15 @@ impl Drop for Server {
 impl Server {
     /// Start `program args…` pinned to `core`, wait for its "http://…" line.
     pub fn start(program: &Path, args: &[&str], core: usize) -> anyhow::Result<Self> {
+        Self::start_on(program, args, &core.to_string())
+    }
+
+    /// Start `program args…` on the CPUs `cpus` names (taskset's list:
+    /// `0`, `0,1`, `0-1`), wait for its "http://…" line.
+    pub fn start_on(program: &Path, args: &[&str], cpus: &str) -> anyhow::Result<Self> {
         let mut child = Command::new("taskset")
             .arg("-c")
-            .arg(core.to_string())
+            .arg(cpus)
             .arg(program)
             .args(args)
             .env("HIPPO_LOG", "warn")
