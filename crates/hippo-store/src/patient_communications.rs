@@ -8,50 +8,21 @@ use hippo_core::MessageId;
 use hippo_core::messaging::Side;
 use hippo_core::policy::{Action, ResourceKind, ResourceRef};
 
-use crate::admission::{Admitted, Statement};
+use crate::admission::Admitted;
 use crate::error::StoreError;
 use crate::messaging::Reader;
 use crate::messaging::communications::{
-    self, CommunicationPage, CommunicationRecord, CommunicationRow, MessageQuery,
-    communication_ref, communication_row, message_columns, message_filters, messages_newest_first,
-    messages_oldest_first,
+    self, CommunicationPage, CommunicationRecord, MessageQuery, MessageStatements,
+    fenced_message_statements,
 };
 use crate::patient_scope::PatientScope;
 
-/// The account's fence on messages: of its own patient records' threads.
-macro_rules! own_fence {
-    () => {
-        "t.status <> 'retracted' AND ((m.tenant_id, m.patient_id) IN \
-         (SELECT ap.tenant_id, ap.patient_id FROM account_patients ap WHERE ap.account_id = $1)) /* fence */"
-    };
-}
-
-/// FHIR `Communication/{id}` for a patient.
-const OWN_MESSAGE_BY_ID: Statement<CommunicationRow> =
-    message_statement(concat!(message_columns!(), own_fence!(), " AND m.id = $2"));
-
-/// FHIR `Communication?` for a patient: own messages, filtered.
-const OWN_MESSAGES_NEWEST: Statement<CommunicationRow> = message_statement(concat!(
-    message_columns!(),
-    own_fence!(),
-    message_filters!(),
-    messages_newest_first!()
-));
-const OWN_MESSAGES_OLDEST: Statement<CommunicationRow> = message_statement(concat!(
-    message_columns!(),
-    own_fence!(),
-    message_filters!(),
-    messages_oldest_first!()
-));
-
-const fn message_statement(sql: &'static str) -> Statement<CommunicationRow> {
-    Statement {
-        sql,
-        map: communication_row,
-        resource: communication_ref,
-        kind: ResourceKind::Thread,
-    }
-}
+/// FHIR `Communication/{id}` and `Communication?` for a patient: the
+/// messages of its own patient records' threads.
+const OWN_MESSAGES: MessageStatements = fenced_message_statements!(
+    "t.status <> 'retracted' AND ((m.tenant_id, m.patient_id) IN \
+     (SELECT ap.tenant_id, ap.patient_id FROM account_patients ap WHERE ap.account_id = $1)) /* fence */"
+);
 
 const READER: Reader = Reader {
     side: Side::Patient,
@@ -68,7 +39,7 @@ impl PatientScope {
         let row = self
             .gk
             .fetch_one(
-                &OWN_MESSAGE_BY_ID,
+                &OWN_MESSAGES.by_id,
                 move |q| q.bind(account).bind(message),
                 action,
                 id,
@@ -88,15 +59,10 @@ impl PatientScope {
         self.gk
             .require(action, &account, ResourceKind::Thread, self.account)
             .await?;
-        let statement = if query.newest_first {
-            &OWN_MESSAGES_NEWEST
-        } else {
-            &OWN_MESSAGES_OLDEST
-        };
         let rows = self
             .gk
             .fetch_all(
-                statement,
+                OWN_MESSAGES.search(query),
                 query.bind(self.account.to_string()),
                 Action::ThreadRead,
             )
@@ -112,11 +78,7 @@ impl PatientScope {
 mod tests {
     #[test]
     fn every_statement_is_fenced_by_account() {
-        for statement in [
-            &super::OWN_MESSAGE_BY_ID,
-            &super::OWN_MESSAGES_NEWEST,
-            &super::OWN_MESSAGES_OLDEST,
-        ] {
+        for statement in super::OWN_MESSAGES.all() {
             let fence = statement.sql.find(") /* fence */").expect("a fence");
             assert!(statement.sql[..fence].contains("ap.account_id = $1"));
         }

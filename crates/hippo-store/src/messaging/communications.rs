@@ -6,6 +6,8 @@
 //! (`staff_scope/threads.rs`, `patient_threads.rs`); this module holds the
 //! columns, the query, and how a page is opened and admitted.
 
+use std::collections::BTreeSet;
+
 use hippo_core::messaging::ThreadStatus;
 use hippo_core::policy::{ResourceKind, ResourceRef};
 use hippo_core::time_util::UnixMillis;
@@ -17,7 +19,7 @@ use super::{
     MessageRecord, Reader, SUBJECT_SEAL, SealedMessageRow, attachment_rows_of,
     open_attachment_names, open_message, sealed_message_row, text,
 };
-use crate::admission::{Access, Admitted, Bound, Gated, Gatekeeper};
+use crate::admission::{Access, Admitted, Bound, Gated, Gatekeeper, Statement};
 use crate::error::StoreError;
 use crate::patient_scope::per_patient_accesses;
 use crate::rows::parse;
@@ -95,28 +97,66 @@ macro_rules! message_columns {
 }
 pub(crate) use message_columns;
 
-/// The filters of a message search after its fence, with the parameters
-/// of [`MessageQuery::bind`].
-macro_rules! message_filters {
-    () => {
-        " AND ($2 = '' OR m.patient_id = $2) AND m.created_at >= $3 AND m.created_at < $4 "
-    };
+/// A scope's three message statements — one by ID, a search newest first
+/// and oldest first — around its fence predicate (a literal, marked
+/// `/* fence */`). The search filters bind what [`MessageQuery::bind`]
+/// binds.
+pub(crate) struct MessageStatements {
+    pub(crate) by_id: Statement<CommunicationRow>,
+    pub(crate) newest: Statement<CommunicationRow>,
+    pub(crate) oldest: Statement<CommunicationRow>,
 }
-pub(crate) use message_filters;
 
-macro_rules! messages_newest_first {
-    () => {
-        "ORDER BY m.created_at DESC, m.id DESC LIMIT $5 OFFSET $6"
-    };
-}
-pub(crate) use messages_newest_first;
+impl MessageStatements {
+    /// The search statement in the order `query` asks for.
+    pub(crate) fn search(&self, query: &MessageQuery) -> &Statement<CommunicationRow> {
+        if query.newest_first {
+            &self.newest
+        } else {
+            &self.oldest
+        }
+    }
 
-macro_rules! messages_oldest_first {
-    () => {
-        "ORDER BY m.created_at, m.id LIMIT $5 OFFSET $6"
+    /// Every statement, for the fence tests.
+    #[cfg(test)]
+    pub(crate) fn all(&self) -> [&Statement<CommunicationRow>; 3] {
+        [&self.by_id, &self.newest, &self.oldest]
+    }
+}
+
+pub(crate) const fn statement(sql: &'static str) -> Statement<CommunicationRow> {
+    Statement {
+        sql,
+        map: communication_row,
+        resource: communication_ref,
+        kind: ResourceKind::Thread,
+    }
+}
+
+macro_rules! fenced_message_statements {
+    ($fence:literal) => {
+        $crate::messaging::communications::MessageStatements {
+            by_id: $crate::messaging::communications::statement(concat!(
+                $crate::messaging::communications::message_columns!(),
+                $fence,
+                " AND m.id = $2"
+            )),
+            newest: $crate::messaging::communications::statement(concat!(
+                $crate::messaging::communications::message_columns!(),
+                $fence,
+                " AND ($2 = '' OR m.patient_id = $2) AND m.created_at >= $3 \
+                 AND m.created_at < $4 ORDER BY m.created_at DESC, m.id DESC LIMIT $5 OFFSET $6"
+            )),
+            oldest: $crate::messaging::communications::statement(concat!(
+                $crate::messaging::communications::message_columns!(),
+                $fence,
+                " AND ($2 = '' OR m.patient_id = $2) AND m.created_at >= $3 \
+                 AND m.created_at < $4 ORDER BY m.created_at, m.id LIMIT $5 OFFSET $6"
+            )),
+        }
     };
 }
-pub(crate) use messages_oldest_first;
+pub(crate) use fenced_message_statements;
 
 /// One message with what its `Communication` names of its thread.
 #[derive(Debug, Clone, PartialEq)]
@@ -197,25 +237,29 @@ async fn open_rows(
     reader: Reader,
     rows: Vec<CommunicationRow>,
 ) -> Result<Vec<CommunicationRecord>, StoreError> {
-    // The attachments of each thread on the page, fetched once per thread.
+    // The attachments of the page's messages, fetched once per thread;
+    // only theirs are opened.
+    let on_page: BTreeSet<MessageId> = rows.iter().map(|r| r.message.id).collect();
     let mut threads: Vec<(TenantId, ThreadId)> =
         rows.iter().map(|r| (r.tenant_id, r.thread_id)).collect();
     threads.sort();
     threads.dedup();
-    let mut attachments = Vec::new();
+    let mut sealed = Vec::with_capacity(threads.len());
     {
         let mut conn = gk.connections.acquire().await?;
         for (tenant, thread) in &threads {
-            let found = attachment_rows_of(&mut conn, *tenant, *thread).await?;
-            attachments.push(((*tenant, *thread), found));
+            let mut of_page = Vec::new();
+            for row in attachment_rows_of(&mut conn, *tenant, *thread).await? {
+                if on_page.contains(&parse::<MessageId>(&row, "message_id")?) {
+                    of_page.push(row);
+                }
+            }
+            sealed.push((*tenant, of_page));
         }
     }
-    let mut opened = Vec::with_capacity(attachments.len());
-    for ((tenant, thread), found) in &attachments {
-        opened.push((
-            (*tenant, *thread),
-            open_attachment_names(vault, *tenant, found).await?,
-        ));
+    let mut attachments = Vec::new();
+    for (tenant, rows) in &sealed {
+        attachments.extend(open_attachment_names(vault, *tenant, rows).await?);
     }
     let mut records = Vec::with_capacity(rows.len());
     for row in rows {
@@ -226,12 +270,7 @@ async fn open_rows(
                 .await?,
             "subject",
         )?;
-        let of_thread = opened
-            .iter()
-            .find(|(key, _)| *key == (row.tenant_id, row.thread_id))
-            .map(|(_, a)| a.as_slice())
-            .unwrap_or_default();
-        let message = open_message(vault, row.tenant_id, reader, row.message, of_thread).await?;
+        let message = open_message(vault, row.tenant_id, reader, row.message, &attachments).await?;
         records.push(CommunicationRecord {
             tenant_id: row.tenant_id,
             tenant_name: row.tenant_name,

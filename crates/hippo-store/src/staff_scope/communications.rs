@@ -7,51 +7,17 @@ use hippo_core::messaging::Side;
 use hippo_core::policy::{Action, ResourceKind, ResourceRef};
 
 use super::StaffScope;
-use crate::admission::{Admitted, Statement};
+use crate::admission::Admitted;
 use crate::error::StoreError;
 use crate::messaging::Reader;
 use crate::messaging::communications::{
-    self, CommunicationPage, CommunicationRecord, CommunicationRow, MessageQuery,
-    communication_ref, communication_row, message_columns, message_filters, messages_newest_first,
-    messages_oldest_first,
+    self, CommunicationPage, CommunicationRecord, MessageQuery, MessageStatements,
+    fenced_message_statements,
 };
 
-/// The facility's fence on messages.
-macro_rules! tenant_fence {
-    () => {
-        "(m.tenant_id = $1) /* fence */"
-    };
-}
-
-/// FHIR `Communication/{id}` for staff.
-const MESSAGE_BY_ID: Statement<CommunicationRow> = message_statement(concat!(
-    message_columns!(),
-    tenant_fence!(),
-    " AND m.id = $2"
-));
-
-/// FHIR `Communication?` for staff: the facility's messages, filtered.
-const MESSAGES_NEWEST: Statement<CommunicationRow> = message_statement(concat!(
-    message_columns!(),
-    tenant_fence!(),
-    message_filters!(),
-    messages_newest_first!()
-));
-const MESSAGES_OLDEST: Statement<CommunicationRow> = message_statement(concat!(
-    message_columns!(),
-    tenant_fence!(),
-    message_filters!(),
-    messages_oldest_first!()
-));
-
-const fn message_statement(sql: &'static str) -> Statement<CommunicationRow> {
-    Statement {
-        sql,
-        map: communication_row,
-        resource: communication_ref,
-        kind: ResourceKind::Thread,
-    }
-}
+/// FHIR `Communication/{id}` and `Communication?` for staff: the
+/// facility's messages.
+const MESSAGES: MessageStatements = fenced_message_statements!("(m.tenant_id = $1) /* fence */");
 
 const READER: Reader = Reader { side: Side::Staff };
 
@@ -67,7 +33,7 @@ impl StaffScope {
         let row = self
             .gk
             .fetch_one(
-                &MESSAGE_BY_ID,
+                &MESSAGES.by_id,
                 move |q| q.bind(tenant).bind(id.to_string()),
                 action,
                 id,
@@ -86,15 +52,10 @@ impl StaffScope {
         self.gk
             .require(action, &tenant, ResourceKind::Thread, self.tenant)
             .await?;
-        let statement = if query.newest_first {
-            &MESSAGES_NEWEST
-        } else {
-            &MESSAGES_OLDEST
-        };
         let rows = self
             .gk
             .fetch_all(
-                statement,
+                MESSAGES.search(query),
                 query.bind(self.tenant.to_string()),
                 Action::ThreadRead,
             )
@@ -107,11 +68,7 @@ impl StaffScope {
 mod tests {
     #[test]
     fn every_statement_is_fenced_by_tenant() {
-        for statement in [
-            &super::MESSAGE_BY_ID,
-            &super::MESSAGES_NEWEST,
-            &super::MESSAGES_OLDEST,
-        ] {
+        for statement in super::MESSAGES.all() {
             let fence = statement.sql.find(") /* fence */").expect("a fence");
             assert!(statement.sql[..fence].ends_with("(m.tenant_id = $1"));
         }
