@@ -413,34 +413,6 @@ impl StaffScope {
         Ok(Ok(matches.pop()))
     }
 
-    async fn insert_patient(
-        &self,
-        conn: &mut AnyConnection,
-        new: &NewPatient,
-    ) -> Result<PatientRecord, StoreError> {
-        let record = PatientRecord {
-            id: PatientId::random(),
-            tenant_id: self.tenant,
-            given_name: new.given_name.clone(),
-            family_name: new.family_name.clone(),
-            birth_date: new.birth_date,
-            created_at: now_millis(),
-        };
-        sqlx::query(
-            "INSERT INTO patients (id, tenant_id, given_name, family_name, birth_date, honeytoken, \
-             created_at) VALUES ($1, $2, $3, $4, $5, 0, $6)",
-        )
-        .bind(record.id.to_string())
-        .bind(self.tenant.to_string())
-        .bind(&record.given_name)
-        .bind(&record.family_name)
-        .bind(format_date(record.birth_date))
-        .bind(record.created_at)
-        .execute(&mut *conn)
-        .await?;
-        Ok(record)
-    }
-
     /// A refused message is recorded (what was refused, never the
     /// message's data) and answered with the reason.
     async fn refuse(&self, patient: Option<PatientId>, error: DomainError) -> StoreError {

@@ -4,6 +4,7 @@ use hippo_core::PatientId;
 use hippo_core::patient::{NewPatient, format_date};
 use hippo_core::policy::{Action, ResourceKind, ResourceRef};
 use hippo_core::time_util::now_millis;
+use sqlx::AnyConnection;
 
 use super::StaffScope;
 use crate::admission::{Access, Admitted, Gated, Statement};
@@ -211,6 +212,22 @@ impl StaffScope {
         self.gk
             .require(action, &tenant, ResourceKind::Patient, self.tenant)
             .await?;
+        let mut tx = self.gk.connections.begin(false).await?;
+        let record = self.insert_patient(&mut tx, new).await?;
+        let access = Access::of(record.id).concerning(self.tenant, Some(record.id));
+        let created = self.gk.checked(record);
+        self.gk
+            .commit(tx, created, ResourceKind::Patient, access)
+            .await
+    }
+
+    /// A new patient record of this facility, inserted on `conn` (the
+    /// caller's transaction, which records the access).
+    pub(super) async fn insert_patient(
+        &self,
+        conn: &mut AnyConnection,
+        new: &NewPatient,
+    ) -> Result<PatientRecord, StoreError> {
         let record = PatientRecord {
             id: PatientId::random(),
             tenant_id: self.tenant,
@@ -219,7 +236,6 @@ impl StaffScope {
             birth_date: new.birth_date,
             created_at: now_millis(),
         };
-        let mut tx = self.gk.connections.begin(false).await?;
         sqlx::query(
             "INSERT INTO patients (id, tenant_id, given_name, family_name, birth_date, honeytoken, \
              created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -231,13 +247,9 @@ impl StaffScope {
         .bind(format_date(record.birth_date))
         .bind(i64::from(new.decoy))
         .bind(record.created_at)
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await?;
-        let access = Access::of(record.id).concerning(self.tenant, Some(record.id));
-        let created = self.gk.checked(record);
-        self.gk
-            .commit(tx, created, ResourceKind::Patient, access)
-            .await
+        Ok(record)
     }
 
     /// A patient of the own tenant that the policy lets `action` touch;
