@@ -7,7 +7,7 @@ use hippo_core::patient::format_date;
 use hippo_hl7::{IntakeFinding, OruMessage};
 use pdf_writer::Content;
 
-use crate::pdf_page::{Fonts, one_page, text};
+use crate::pdf_page::{Fonts, one_page, text, value_table};
 
 /// Rows that fit below the header on one A4 page.
 const ROWS_PER_PAGE: usize = 30;
@@ -49,40 +49,45 @@ fn draw(c: &mut Content, f: Fonts, message: &OruMessage, finding: &IntakeFinding
     }
     text(c, f.regular, 10.0, 50.0, 716.0, &details.join("   "));
 
-    let columns = [50.0, 250.0, 330.0, 400.0, 500.0];
-    let mut y = 685.0;
-    for (x, head) in columns.iter().zip([
-        "Untersuchung / test",
-        "Ergebnis",
-        "Einheit",
-        "Referenz",
-        "Flag",
-    ]) {
-        text(c, f.bold, 10.0, *x, y, head);
-    }
-    y -= 6.0;
-    c.set_fill_rgb(0.6, 0.65, 0.7);
-    c.rect(50.0, y, 495.0, 0.7).fill_nonzero();
-    for line in finding.lines.iter().take(ROWS_PER_PAGE) {
-        y -= 18.0;
-        let abnormal = !line.flag.is_empty() && line.flag != "N";
-        if abnormal {
-            c.set_fill_rgb(0.7, 0.15, 0.12);
-        } else {
-            c.set_fill_rgb(0.1, 0.15, 0.2);
-        }
-        let font = if abnormal { f.bold } else { f.regular };
-        let name: String = format!("{} ({})", line.display, line.code)
-            .chars()
-            .take(40)
-            .collect();
-        let value: String = line.value.chars().take(14).collect();
-        text(c, font, 10.0, columns[0], y, &name);
-        text(c, font, 10.0, columns[1], y, &value);
-        text(c, f.regular, 10.0, columns[2], y, &line.unit);
-        text(c, f.regular, 10.0, columns[3], y, &line.range);
-        text(c, font, 10.0, columns[4], y, &line.flag);
-    }
+    // Long names and values are cut to their column.
+    let shown: Vec<(String, String)> = finding
+        .lines
+        .iter()
+        .take(ROWS_PER_PAGE)
+        .map(|line| {
+            let name = format!("{} ({})", line.display, line.code);
+            (
+                name.chars().take(40).collect(),
+                line.value.chars().take(14).collect(),
+            )
+        })
+        .collect();
+    let y = value_table(
+        c,
+        f,
+        [50.0, 250.0, 330.0, 400.0, 500.0],
+        685.0,
+        [
+            "Untersuchung / test",
+            "Ergebnis",
+            "Einheit",
+            "Referenz",
+            "Flag",
+        ],
+        finding
+            .lines
+            .iter()
+            .zip(&shown)
+            .map(|(line, (name, value))| {
+                [
+                    name.as_str(),
+                    value.as_str(),
+                    line.unit.as_str(),
+                    line.range.as_str(),
+                    line.flag.as_str(),
+                ]
+            }),
+    );
     c.set_fill_rgb(0.36, 0.42, 0.48);
     if finding.lines.len() > ROWS_PER_PAGE {
         text(

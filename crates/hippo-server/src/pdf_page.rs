@@ -35,6 +35,43 @@ pub fn text(content: &mut Content, font: Name, size: f32, x: f32, y: f32, s: &st
         .end_text();
 }
 
+/// A table of lab values from `top` down: a bold header, a rule, one row
+/// every 18 pt (`[name, value, unit, range, flag]`); a row whose flag is
+/// set and not "N" is red, its name, value and flag bold. Answers the y of
+/// the last row, for what goes below.
+pub fn value_table<'a>(
+    c: &mut Content,
+    f: Fonts,
+    columns: [f32; 5],
+    top: f32,
+    heads: [&str; 5],
+    rows: impl IntoIterator<Item = [&'a str; 5]>,
+) -> f32 {
+    let mut y = top;
+    for (x, head) in columns.iter().zip(heads) {
+        text(c, f.bold, 10.0, *x, y, head);
+    }
+    y -= 6.0;
+    c.set_fill_rgb(0.6, 0.65, 0.7);
+    c.rect(50.0, y, 495.0, 0.7).fill_nonzero();
+    for [name, value, unit, range, flag] in rows {
+        y -= 18.0;
+        let abnormal = !flag.is_empty() && flag != "N";
+        if abnormal {
+            c.set_fill_rgb(0.7, 0.15, 0.12);
+        } else {
+            c.set_fill_rgb(0.1, 0.15, 0.2);
+        }
+        let font = if abnormal { f.bold } else { f.regular };
+        text(c, font, 10.0, columns[0], y, name);
+        text(c, font, 10.0, columns[1], y, value);
+        text(c, f.regular, 10.0, columns[2], y, unit);
+        text(c, f.regular, 10.0, columns[3], y, range);
+        text(c, font, 10.0, columns[4], y, flag);
+    }
+    y
+}
+
 /// A single A4 page with the facility's name in a banner on top; `draw`
 /// adds the rest of the content.
 pub fn one_page(facility: &str, draw: impl FnOnce(&mut Content, Fonts)) -> Vec<u8> {

@@ -1,8 +1,8 @@
 //! A one-page lab report PDF for the demo data, on the page frame of
 //! `hippo_server::pdf_page`; the layout (a header and a table) is here.
 
-use hippo_server::pdf_page::{one_page, text};
-use pdf_writer::{Content, Name};
+use hippo_server::pdf_page::{Fonts, one_page, text, value_table};
+use pdf_writer::Content;
 
 pub struct ReportLine {
     pub display: String,
@@ -23,16 +23,14 @@ pub struct Report<'a> {
 }
 
 pub fn render(report: &Report<'_>) -> Vec<u8> {
-    one_page(report.facility, |c, fonts| {
-        draw(c, fonts.regular, fonts.bold, report)
-    })
+    one_page(report.facility, |c, fonts| draw(c, fonts, report))
 }
 
-fn draw(c: &mut Content, f_regular: Name, f_bold: Name, report: &Report<'_>) {
-    text(c, f_bold, 16.0, 50.0, 755.0, report.title);
+fn draw(c: &mut Content, f: Fonts, report: &Report<'_>) {
+    text(c, f.bold, 16.0, 50.0, 755.0, report.title);
     text(
         c,
-        f_regular,
+        f.regular,
         11.0,
         50.0,
         732.0,
@@ -40,50 +38,38 @@ fn draw(c: &mut Content, f_regular: Name, f_bold: Name, report: &Report<'_>) {
     );
     text(
         c,
-        f_regular,
+        f.regular,
         11.0,
         50.0,
         716.0,
         &format!("Befunddatum: {}", report.date),
     );
 
-    let columns = [50.0, 235.0, 320.0, 390.0, 500.0];
-    let mut y = 680.0;
-    for (x, head) in columns
+    let names: Vec<String> = report
+        .lines
         .iter()
-        .zip(["Untersuchung", "Ergebnis", "Einheit", "Referenz", "Flag"])
-    {
-        text(c, f_bold, 10.0, *x, y, head);
-    }
-    y -= 6.0;
-    c.set_fill_rgb(0.6, 0.65, 0.7);
-    c.rect(50.0, y, 495.0, 0.7).fill_nonzero();
-    for line in report.lines {
-        y -= 18.0;
-        let abnormal = !line.flag.is_empty() && line.flag != "N";
-        if abnormal {
-            c.set_fill_rgb(0.7, 0.15, 0.12);
-        } else {
-            c.set_fill_rgb(0.1, 0.15, 0.2);
-        }
-        let font = if abnormal { f_bold } else { f_regular };
-        text(
-            c,
-            font,
-            10.0,
-            columns[0],
-            y,
-            &format!("{} ({})", line.display, line.code),
-        );
-        text(c, font, 10.0, columns[1], y, &line.value);
-        text(c, f_regular, 10.0, columns[2], y, &line.unit);
-        text(c, f_regular, 10.0, columns[3], y, &line.range);
-        text(c, font, 10.0, columns[4], y, &line.flag);
-    }
+        .map(|line| format!("{} ({})", line.display, line.code))
+        .collect();
+    value_table(
+        c,
+        f,
+        [50.0, 235.0, 320.0, 390.0, 500.0],
+        680.0,
+        ["Untersuchung", "Ergebnis", "Einheit", "Referenz", "Flag"],
+        report.lines.iter().zip(&names).map(|(line, name)| {
+            [
+                name.as_str(),
+                line.value.as_str(),
+                line.unit.as_str(),
+                line.range.as_str(),
+                line.flag.as_str(),
+            ]
+        }),
+    );
     c.set_fill_rgb(0.36, 0.42, 0.48);
     text(
         c,
-        f_regular,
+        f.regular,
         8.0,
         50.0,
         60.0,
