@@ -32,13 +32,18 @@ impl Actor {
             .await
     }
 
+    /// The record of `event` by this actor, not yet in the log.
+    pub(crate) fn record(&self, event: AuditEvent) -> hippo_core::audit::AuditRecord {
+        self.audit.record(self.actor.clone(), event, &self.origin)
+    }
+
     /// Append inside the caller's write transaction.
     pub(crate) async fn log_in(
         &self,
         conn: &mut AnyConnection,
         event: AuditEvent,
     ) -> Result<(), StoreError> {
-        let mut record = self.audit.record(self.actor.clone(), event, &self.origin);
+        let mut record = self.record(event);
         insert(conn, &mut record).await
     }
 

@@ -362,22 +362,22 @@ impl Gatekeeper {
         Ok(Admitted(gated.0))
     }
 
-    /// Record the accesses inside a write transaction that the caller
-    /// commits itself (the HL7 group commit, several messages in one
-    /// transaction); the object is handed out by [`Self::committed`] only
-    /// once that commit succeeded.
-    pub(crate) async fn log_all_in(
+    /// The records of these accesses, for a write transaction that the
+    /// caller commits itself (the HL7 group commit inserts the records of
+    /// all its messages with one statement, `audit::insert_all`); the
+    /// object is handed out by [`Self::committed`] only once that commit
+    /// succeeded.
+    pub(crate) fn records_of(
         &self,
-        conn: &mut sqlx::AnyConnection,
         accesses: Vec<(ResourceKind, Access)>,
-    ) -> Result<(), StoreError> {
-        for (kind, access) in accesses {
-            self.actor.log_in(conn, self.event(kind, access)).await?;
-        }
-        Ok(())
+    ) -> Vec<hippo_core::audit::AuditRecord> {
+        accesses
+            .into_iter()
+            .map(|(kind, access)| self.actor.record(self.event(kind, access)))
+            .collect()
     }
 
-    /// An object whose write and [`Self::log_all_in`] records committed.
+    /// An object whose write and [`Self::records_of`] records committed.
     pub(crate) fn committed<T>(&self, gated: Gated<T>) -> Admitted<T> {
         Admitted(gated.0)
     }

@@ -18,6 +18,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use hippo_core::audit::AuditRecord;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior, params};
@@ -112,9 +113,11 @@ fn open(path: &Path) -> Result<Connection, Cause> {
 /// One transaction: next position, claims, one prepared insert per record,
 /// commit (the one fsync of the batch).
 fn write_batch(conn: &mut Connection, batch: &mut [Pending]) -> Result<(), Cause> {
+    let started = Instant::now();
     let tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(unavailable)?;
+    let locked = started.elapsed();
     let next: i64 = tx
         .query_row(
             "SELECT COALESCE(MAX(seq), 0) + 1 FROM audit_records",
@@ -141,8 +144,26 @@ fn write_batch(conn: &mut Connection, batch: &mut [Pending]) -> Result<(), Cause
             insert_one(&mut insert, record).map_err(unavailable)?;
         }
     }
-    tx.commit().map_err(unavailable)
+    let written = started.elapsed();
+    tx.commit().map_err(unavailable)?;
+    let total = started.elapsed();
+    // Every request waits for its record: a slow batch is a stall of the
+    // whole server, and which phase it spent in tells why (the write lock
+    // held by someone else, or the commit's WAL write and fsync).
+    if total >= SLOW_BATCH {
+        tracing::warn!(
+            records = batch.len(),
+            lock_wait_ms = locked.as_millis() as u64,
+            insert_ms = (written - locked).as_millis() as u64,
+            commit_ms = (total - written).as_millis() as u64,
+            "slow audit batch"
+        );
+    }
+    Ok(())
 }
+
+/// A batch slower than this is reported with its phases.
+const SLOW_BATCH: Duration = Duration::from_millis(250);
 
 fn insert_one(
     insert: &mut rusqlite::Statement<'_>,

@@ -4,16 +4,17 @@
 //! refused as the facility configured. The whole message is one
 //! transaction with its audit records: all findings or none.
 
-use hippo_core::audit::{AuditEvent, Outcome};
+use hippo_core::audit::{AuditEvent, AuditRecord, Outcome};
 use hippo_core::finding::NewFinding;
 use hippo_core::patient::{NewPatient, UnmatchedPatient, format_date};
 use hippo_core::policy::{Action, ResourceKind, ResourceRef};
 use hippo_core::time_util::now_millis;
 use hippo_core::{DomainError, FindingId, PatientId};
-use sqlx::AnyConnection;
+use sqlx::{AnyConnection, Row};
 
 use super::StaffScope;
 use crate::admission::{Access, Admitted, Gated};
+use crate::audit::insert_all;
 use crate::error::StoreError;
 use crate::model::PatientRecord;
 use crate::queries::PDF_BLOB;
@@ -148,18 +149,23 @@ impl StaffScope {
     /// One message inside the group's transaction, under its savepoint.
     /// Nothing here records through the audit writer (on SQLite it would
     /// wait for this transaction's write lock): refusals and duplicates are
-    /// recorded after the commit; the success's records go into the
-    /// transaction.
+    /// recorded after the commit; the success's records are handed back
+    /// and inserted for the whole group at once, inside the transaction.
+    ///
+    /// The statements are few on purpose, since the group's messages are
+    /// written one after the other and every statement is a round trip to
+    /// the database: the patient and its identifiers in one read, the
+    /// identifiers it lacks, the finding rows, and the control ID, whose
+    /// primary key finds a copy of the message stored meanwhile (the
+    /// earlier lookup before the queue finds the usual duplicates).
     async fn store_intake_in(
         &self,
         tx: &mut AnyConnection,
         intake: &LabIntake,
         sealed: &[(FindingId, BlobRef)],
     ) -> Result<InTx, StoreError> {
-        if let Some(receipt) = earlier_on(tx, self.tenant, &intake.control_id).await? {
-            return Ok(InTx::Duplicate(receipt));
-        }
-        let (record, created) = match self.matching_patient(tx, intake).await? {
+        let (matched, known) = self.matching_patient(tx, intake).await?;
+        let (record, created) = match matched {
             Ok(Some(record)) => (record, false),
             Ok(None) if intake.unmatched == UnmatchedPatient::Create => {
                 (self.insert_patient(tx, &intake.person).await?, true)
@@ -169,9 +175,11 @@ impl StaffScope {
                     "PID",
                     "no patient of this facility matches the identifier or name and birth date, and this facility does not create patients from lab messages",
                 );
-                return Ok(InTx::Refused(None, error));
+                return self.refused_unless_stored(tx, intake, None, error).await;
             }
-            Err((patient, error)) => return Ok(InTx::Refused(patient, error)),
+            Err((patient, error)) => {
+                return self.refused_unless_stored(tx, intake, patient, error).await;
+            }
         };
         let now = now_millis();
         // A matched patient learns the identifiers it did not have yet; a
@@ -184,7 +192,7 @@ impl StaffScope {
             "INSERT INTO patient_identifiers (tenant_id, authority, value, patient_id, created_at) \
              VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING"
         };
-        for (authority, value) in &intake.identifiers {
+        for (authority, value) in intake.identifiers.iter().filter(|i| !known.contains(i)) {
             let inserted = sqlx::query(insert_identifier)
                 .bind(self.tenant.to_string())
                 .bind(authority)
@@ -202,6 +210,26 @@ impl StaffScope {
                 }
             }
         }
+        let inserted = sqlx::query(
+            "INSERT INTO hl7_messages (tenant_id, control_id, patient_id, findings, received_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(self.tenant.to_string())
+        .bind(&intake.control_id)
+        .bind(record.id.to_string())
+        .bind(intake.findings.len() as i64)
+        .bind(now)
+        .execute(&mut *tx)
+        .await;
+        if let Err(sqlx::Error::Database(db)) = &inserted
+            && db.is_unique_violation()
+        {
+            // A copy of the message was stored meanwhile (another
+            // connection's, earlier in this group or, on PostgreSQL, a
+            // concurrent writer's).
+            return Ok(InTx::ControlIdTaken);
+        }
+        inserted?;
         let mut accesses = Vec::with_capacity(intake.findings.len() + 1);
         if created {
             accesses.push((
@@ -221,34 +249,34 @@ impl StaffScope {
                     .detail("hl7 intake"),
             ));
         }
-        let inserted = sqlx::query(
-            "INSERT INTO hl7_messages (tenant_id, control_id, patient_id, findings, received_at) \
-             VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(self.tenant.to_string())
-        .bind(&intake.control_id)
-        .bind(record.id.to_string())
-        .bind(intake.findings.len() as i64)
-        .bind(now)
-        .execute(&mut *tx)
-        .await;
-        if let Err(sqlx::Error::Database(db)) = &inserted
-            && db.is_unique_violation()
-        {
-            // A concurrent copy of the message won the race (PostgreSQL).
-            return Ok(InTx::ControlIdTaken);
-        }
-        inserted?;
-        // The audit records of this message, inside its savepoint: they
-        // commit with the findings or not at all.
-        self.gk.log_all_in(tx, accesses).await?;
         let receipt = IntakeReceipt {
             patient: record.id,
             patient_created: created,
             findings: sealed.iter().map(|(id, _)| *id).collect(),
             duplicate: false,
         };
-        Ok(InTx::Written(self.gk.checked(receipt)))
+        Ok(InTx::Written(
+            self.gk.checked(receipt),
+            self.gk.records_of(accesses),
+        ))
+    }
+
+    /// A message whose patient is refused, unless a copy of it was stored
+    /// meanwhile: a lab's retry of a stored message is a duplicate, as it
+    /// was before the patient's data changed.
+    async fn refused_unless_stored(
+        &self,
+        tx: &mut AnyConnection,
+        intake: &LabIntake,
+        patient: Option<PatientId>,
+        error: DomainError,
+    ) -> Result<InTx, StoreError> {
+        Ok(
+            match earlier_on(tx, self.tenant, &intake.control_id).await? {
+                Some(receipt) => InTx::Duplicate(receipt),
+                None => InTx::Refused(patient, error),
+            },
+        )
     }
 
     /// One message's attempts under its savepoint: a patient created
@@ -267,9 +295,9 @@ impl StaffScope {
                 .store_intake_in(tx, &prepared.intake, &prepared.sealed)
                 .await;
             match outcome {
-                Ok(InTx::Written(gated)) => {
+                Ok(InTx::Written(gated, records)) => {
                     sqlx::query(RELEASE).execute(&mut *tx).await?;
-                    return Ok(Ok(InTx::Written(gated)));
+                    return Ok(Ok(InTx::Written(gated, records)));
                 }
                 Ok(InTx::Retry) => {
                     sqlx::query(ROLLBACK_TO).execute(&mut *tx).await?;
@@ -305,7 +333,7 @@ impl StaffScope {
         outcome: Result<InTx, StoreError>,
     ) -> Result<Admitted<IntakeReceipt>, StoreError> {
         match outcome {
-            Ok(InTx::Written(gated)) => Ok(self.gk.committed(gated)),
+            Ok(InTx::Written(gated, _)) => Ok(self.gk.committed(gated)),
             Ok(InTx::Duplicate(receipt)) => {
                 self.discard(&prepared.sealed).await;
                 self.answer_duplicate(receipt).await
@@ -327,59 +355,59 @@ impl StaffScope {
 
     /// The patient the message names: by identifier first (all matching
     /// identifiers must name the same record, with the message's birth
-    /// date), then by name and birth date (exactly one record).
+    /// date), then by name and birth date (exactly one record). Also the
+    /// message's identifiers already on file (they need no insert).
     async fn matching_patient(
         &self,
         conn: &mut AnyConnection,
         intake: &LabIntake,
-    ) -> Result<Result<Option<PatientRecord>, Refusal>, StoreError> {
-        let mut by_identifier: Option<PatientId> = None;
-        for (authority, value) in &intake.identifiers {
-            let row = sqlx::query(
-                "SELECT patient_id FROM patient_identifiers \
-                 WHERE tenant_id = $1 AND authority = $2 AND value = $3",
-            )
-            .bind(self.tenant.to_string())
-            .bind(authority)
-            .bind(value)
-            .fetch_optional(&mut *conn)
-            .await?;
-            let Some(row) = row else { continue };
-            let found: PatientId = rows::parse(&row, "patient_id")?;
-            match by_identifier {
-                Some(earlier) if earlier != found => {
-                    return Ok(Err((
-                        None,
-                        DomainError::invalid(
+    ) -> Result<
+        (
+            Result<Option<PatientRecord>, Refusal>,
+            Vec<(String, String)>,
+        ),
+        StoreError,
+    > {
+        let mut known = Vec::new();
+        let mut by_identifier: Option<PatientRecord> = None;
+        if !intake.identifiers.is_empty() {
+            // Every identifier and its patient in one statement.
+            let wanted =
+                vec!["(i.authority = ? AND i.value = ?)"; intake.identifiers.len()].join(" OR ");
+            let sql = format!(
+                "SELECT i.authority, i.value, p.id, p.tenant_id, p.given_name, p.family_name, \
+                 p.birth_date, p.created_at FROM patient_identifiers i \
+                 JOIN patients p ON p.tenant_id = i.tenant_id AND p.id = i.patient_id \
+                 WHERE i.tenant_id = ? AND ({wanted})"
+            );
+            let mut query = sqlx::query(crate::sql::numbered(sql)).bind(self.tenant.to_string());
+            for (authority, value) in &intake.identifiers {
+                query = query.bind(authority).bind(value);
+            }
+            for row in query.fetch_all(&mut *conn).await? {
+                let record = rows::patient(&row)?;
+                known.push((row.try_get("authority")?, row.try_get("value")?));
+                match &by_identifier {
+                    Some(earlier) if earlier.id != record.id => {
+                        let error = DomainError::invalid(
                             "PID-3",
                             "the identifiers name different patients of this facility",
-                        ),
-                    )));
+                        );
+                        return Ok((Err((None, error)), known));
+                    }
+                    _ => by_identifier = Some(record),
                 }
-                _ => by_identifier = Some(found),
             }
         }
-        if let Some(id) = by_identifier {
-            let row = sqlx::query(
-                "SELECT p.id, p.tenant_id, p.given_name, p.family_name, p.birth_date, p.created_at \
-                 FROM patients p WHERE p.tenant_id = $1 AND p.id = $2",
-            )
-            .bind(self.tenant.to_string())
-            .bind(id.to_string())
-            .fetch_optional(&mut *conn)
-            .await?
-            .ok_or_else(|| StoreError::Corrupt("identifier of a missing patient".into()))?;
-            let record = rows::patient(&row)?;
+        if let Some(record) = by_identifier {
             if record.birth_date != intake.person.birth_date {
-                return Ok(Err((
-                    Some(record.id),
-                    DomainError::invalid(
-                        "PID-7",
-                        "the identifier belongs to a patient with another birth date",
-                    ),
-                )));
+                let error = DomainError::invalid(
+                    "PID-7",
+                    "the identifier belongs to a patient with another birth date",
+                );
+                return Ok((Err((Some(record.id), error)), known));
             }
-            return Ok(Ok(Some(record)));
+            return Ok((Ok(Some(record)), known));
         }
         // Names compared case-insensitively in Rust: SQLite's LOWER() knows
         // ASCII only, and "MÜLLER" must find "Müller".
@@ -402,15 +430,13 @@ impl StaffScope {
             }
         }
         if matches.len() > 1 {
-            return Ok(Err((
-                None,
-                DomainError::invalid(
-                    "PID",
-                    "several patients of this facility have this name and birth date; send an identifier (PID-3)",
-                ),
-            )));
+            let error = DomainError::invalid(
+                "PID",
+                "several patients of this facility have this name and birth date; send an identifier (PID-3)",
+            );
+            return Ok((Err((None, error)), known));
         }
-        Ok(Ok(matches.pop()))
+        Ok((Ok(matches.pop()), known))
     }
 
     /// A refused message is recorded (what was refused, never the
@@ -427,8 +453,9 @@ type Refusal = (Option<PatientId>, DomainError);
 
 /// One message's outcome inside the group's transaction.
 enum InTx {
-    /// Stored with its audit records; handed out once the group commits.
-    Written(Gated<IntakeReceipt>),
+    /// Stored; its audit records go in with the group's (before the
+    /// commit); handed out once the group commits.
+    Written(Gated<IntakeReceipt>, Vec<AuditRecord>),
     Duplicate(IntakeReceipt),
     Refused(Option<PatientId>, DomainError),
     /// The patient identifier was taken meanwhile: try again.
@@ -485,6 +512,17 @@ async fn write_run(
     for (scope, prepared) in run {
         outcomes.push(scope.attempt_in(&mut tx, prepared).await?);
     }
+    // The stored messages' audit records, all in one insert: they commit
+    // with the findings or not at all.
+    let mut records: Vec<&mut AuditRecord> = outcomes
+        .iter_mut()
+        .filter_map(|outcome| match outcome {
+            Ok(InTx::Written(_, records)) => Some(records.iter_mut()),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    insert_all(&mut tx, &mut records).await?;
     tx.commit().await?;
     Ok(outcomes)
 }
