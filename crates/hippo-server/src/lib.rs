@@ -208,7 +208,6 @@ pub struct RunningServer {
     anomaly_watcher: tokio::task::JoinHandle<()>,
     notification_sender: Option<tokio::task::JoinHandle<()>>,
     switch_watcher: tokio::task::JoinHandle<()>,
-    wal_checkpointer: tokio::task::JoinHandle<()>,
 }
 
 impl Drop for RunningServer {
@@ -224,7 +223,6 @@ impl Drop for RunningServer {
             sender.abort();
         }
         self.switch_watcher.abort();
-        self.wal_checkpointer.abort();
     }
 }
 
@@ -382,7 +380,6 @@ pub async fn start(store: Store, config: ServerConfig) -> Result<RunningServer, 
         })?;
     let switch_watcher =
         switchboard::spawn_watcher(&store, switches.clone(), config.switch_poll_every).await;
-    let wal_checkpointer = spawn_wal_checkpointer(store.clone());
     let state =
         AppState::new(store, config, policy, switches).map_err(|e: Failure| StartError::Init {
             what: "application state",
@@ -416,24 +413,6 @@ pub async fn start(store: Store, config: ServerConfig) -> Result<RunningServer, 
         anomaly_watcher,
         notification_sender,
         switch_watcher,
-        wal_checkpointer,
-    })
-}
-
-/// How often the server moves SQLite's write-ahead log into the database
-/// file (off the audit writer's commits, see `sqlite_pragmas`).
-const WAL_CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
-
-fn spawn_wal_checkpointer(store: Store) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut interval = tokio::time::interval(WAL_CHECKPOINT_EVERY);
-        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            interval.tick().await;
-            if let Err(e) = store.checkpoint_wal().await {
-                tracing::warn!(error = %hippo_store::chain(&e), "write-ahead log checkpoint failed");
-            }
-        }
     })
 }
 

@@ -105,19 +105,9 @@ pub(crate) fn sqlite_pragmas(role: ConnectionRole) -> String {
     // all over them; pooled connections 4 MiB each (they had 32 MiB too,
     // and nine such caches were most of the server's memory under load:
     // 468 MiB peak, now under 100).
-    //
-    // wal_autocheckpoint = 0 for the audit writer: SQLite runs a due
-    // checkpoint inside the COMMIT of whichever connection crossed the
-    // threshold, synchronously (copy the log's pages into the database
-    // file, fsync it). The audit writer commits most often, so it ran most
-    // checkpoints, and every request waits for its record: a slow disk's
-    // checkpoint stalled the whole server. The server checkpoints on a
-    // pooled connection of its own instead ([`Store::checkpoint_wal`]);
-    // pooled writers keep the automatic one, so a process without that
-    // task (the CLI) still bounds the log.
     let cache = match role {
         ConnectionRole::Pooled => "PRAGMA cache_size = -4096;",
-        ConnectionRole::AuditWriter => "PRAGMA cache_size = -32768; PRAGMA wal_autocheckpoint = 0;",
+        ConnectionRole::AuditWriter => "PRAGMA cache_size = -32768;",
     };
     format!(
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
@@ -452,23 +442,6 @@ impl Store {
         crate::switches::SwitchNotifications::connect(&url)
             .await
             .map(Some)
-    }
-
-    /// Copy what the write-ahead log holds into the database file, without
-    /// waiting for any lock (`PASSIVE`: readers and writers go on; what a
-    /// reader still needs stays for the next call). SQLite only; a
-    /// checkpoint running elsewhere at the same moment is not an error.
-    pub async fn checkpoint_wal(&self) -> Result<(), StoreError> {
-        if crate::sql::Backend::of_pool(&self.pool) != crate::sql::Backend::Sqlite {
-            return Ok(());
-        }
-        match sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
-            .execute(&self.pool)
-            .await
-        {
-            Err(sqlx::Error::Database(db)) if db.message().contains("locked") => Ok(()),
-            other => other.map(|_| ()).map_err(StoreError::from),
-        }
     }
 
     /// Anomaly rules and alerts (server background task, CLI, operators).

@@ -80,6 +80,9 @@ pub struct BlobRef {
     pub sealed_size: i64,
 }
 
+/// Blob rows per insert (6 bound values each).
+const BLOBS_PER_STATEMENT: usize = 500;
+
 /// Unwrapped data keys by tenant, with the time they were read.
 type KeyCache = HashMap<TenantId, (Instant, Arc<DataKey>)>;
 
@@ -370,18 +373,34 @@ impl Vault {
         kind: &str,
         object_id: &str,
     ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO blobs (name, tenant_id, kind, object_id, sealed_size, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(&blob.name)
-        .bind(tenant.to_string())
-        .bind(kind)
-        .bind(object_id)
-        .bind(blob.sealed_size)
-        .bind(now_millis())
-        .execute(conn)
-        .await?;
+        Self::record_all(conn, kind, &[(blob, tenant, object_id.to_owned())]).await
+    }
+
+    /// [`Self::record`] for several blobs of one kind in one statement
+    /// per chunk: (blob, tenant, object ID).
+    pub(crate) async fn record_all(
+        conn: &mut AnyConnection,
+        kind: &str,
+        blobs: &[(&BlobRef, TenantId, String)],
+    ) -> Result<(), StoreError> {
+        let now = now_millis();
+        for chunk in blobs.chunks(BLOBS_PER_STATEMENT) {
+            let sql = format!(
+                "INSERT INTO blobs (name, tenant_id, kind, object_id, sealed_size, created_at) VALUES {}",
+                crate::sql::placeholders("(?, ?, ?, ?, ?, ?)", chunk.len())
+            );
+            let mut query = sqlx::query(crate::sql::for_connection(conn, sql));
+            for (blob, tenant, object_id) in chunk {
+                query = query
+                    .bind(&blob.name)
+                    .bind(tenant.to_string())
+                    .bind(kind)
+                    .bind(object_id)
+                    .bind(blob.sealed_size)
+                    .bind(now);
+            }
+            query.execute(&mut *conn).await?;
+        }
         Ok(())
     }
 

@@ -2,7 +2,7 @@
 //! release and retract.
 
 use hippo_core::audit::{AuditEvent, Outcome};
-use hippo_core::finding::{FindingStatus, NewFinding, ObservationValue};
+use hippo_core::finding::{FindingStatus, NewFinding, Observation, ObservationValue};
 use hippo_core::policy::{Action, ResourceKind, ResourceRef};
 use hippo_core::time_util::now_millis;
 use hippo_core::{DomainError, FindingId, PatientId, TenantId};
@@ -277,8 +277,8 @@ impl StaffScope {
     }
 
     /// A draft finding's rows (finding, observations, its PDF's blob)
-    /// inside the caller's transaction; the upload and the HL7 intake
-    /// both write through here.
+    /// inside the caller's transaction; the upload writes through here,
+    /// the HL7 intake through [`insert_findings_rows`].
     pub(super) async fn insert_finding_rows(
         &self,
         conn: &mut AnyConnection,
@@ -288,22 +288,16 @@ impl StaffScope {
         pdf: &[u8],
         blob: &BlobRef,
     ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO findings (id, tenant_id, patient_id, title, status, created_by, created_at, \
-             pdf_size, pdf_sha256) VALUES ($1, $2, $3, $4, 'draft', $5, $6, $7, $8)",
-        )
-        .bind(id.to_string())
-        .bind(record.tenant_id.to_string())
-        .bind(record.id.to_string())
-        .bind(&new.title)
-        .bind(&self.actor_id)
-        .bind(now_millis())
-        .bind(pdf.len() as i64)
-        .bind(hex::encode(Sha256::digest(pdf)))
-        .execute(&mut *conn)
-        .await?;
-        insert_observations(conn, record.tenant_id, id, new).await?;
-        Vault::record(conn, blob, record.tenant_id, PDF_BLOB, &id.to_string()).await
+        let row = FindingRows {
+            id,
+            tenant: record.tenant_id,
+            patient: record.id,
+            created_by: &self.actor_id,
+            new,
+            pdf,
+            blob,
+        };
+        insert_findings_rows(conn, &[row]).await
     }
 
     pub async fn release(&self, id: FindingId) -> Result<Admitted<FindingSummary>, StoreError> {
@@ -395,29 +389,68 @@ impl StaffScope {
     }
 }
 
-async fn insert_observations(
+/// One new draft finding's rows, as [`insert_findings_rows`] writes them.
+pub(super) struct FindingRows<'a> {
+    pub(super) id: FindingId,
+    pub(super) tenant: TenantId,
+    pub(super) patient: PatientId,
+    pub(super) created_by: &'a str,
+    pub(super) new: &'a NewFinding,
+    pub(super) pdf: &'a [u8],
+    pub(super) blob: &'a BlobRef,
+}
+
+/// Draft findings with their values and their PDFs' blobs, in one
+/// statement per table (chunked): each statement is a round trip to the
+/// database, and an HL7 group writes dozens of findings at once, one
+/// after the other inside its transaction.
+pub(super) async fn insert_findings_rows(
     conn: &mut AnyConnection,
-    tenant: TenantId,
-    finding: FindingId,
-    new: &NewFinding,
+    findings: &[FindingRows<'_>],
 ) -> Result<(), StoreError> {
-    // One statement for many values: a finding's values were one
-    // statement each, and each statement is a round trip to the database
-    // (a fifth of an HL7 message's time inside the intake's transaction).
-    let rows: Vec<(usize, &hippo_core::finding::Observation)> =
-        new.observations.iter().enumerate().collect();
-    for chunk in rows.chunks(OBSERVATIONS_PER_STATEMENT) {
-        let placeholders = vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ");
+    let now = now_millis();
+    for chunk in findings.chunks(FINDINGS_PER_STATEMENT) {
+        let sql = format!(
+            "INSERT INTO findings (id, tenant_id, patient_id, title, status, created_by, created_at, \
+             pdf_size, pdf_sha256) VALUES {}",
+            crate::sql::placeholders("(?, ?, ?, ?, 'draft', ?, ?, ?, ?)", chunk.len())
+        );
+        let mut query = sqlx::query(crate::sql::for_connection(conn, sql));
+        for f in chunk {
+            query = query
+                .bind(f.id.to_string())
+                .bind(f.tenant.to_string())
+                .bind(f.patient.to_string())
+                .bind(&f.new.title)
+                .bind(f.created_by)
+                .bind(now)
+                .bind(f.pdf.len() as i64)
+                .bind(hex::encode(Sha256::digest(f.pdf)));
+        }
+        query.execute(&mut *conn).await?;
+    }
+    let values: Vec<(FindingId, TenantId, usize, &Observation)> = findings
+        .iter()
+        .flat_map(|f| {
+            f.new
+                .observations
+                .iter()
+                .enumerate()
+                .map(|(position, o)| (f.id, f.tenant, position, o))
+        })
+        .collect();
+    for chunk in values.chunks(OBSERVATIONS_PER_STATEMENT) {
         let sql = format!(
             "INSERT INTO observations (finding_id, position, tenant_id, code, display, value_numeric, \
-             value_text, unit, reference_low, reference_high, flag) VALUES {placeholders}"
+             value_text, unit, reference_low, reference_high, flag) VALUES {}",
+            crate::sql::placeholders("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", chunk.len())
         );
         // Not prepared once for all: sqlx 0.9's Any driver declares a
         // NULL float as float4 and a present one as float8, so a statement
         // prepared with a NULL reference range refuses a later value on
         // PostgreSQL ("incorrect binary data format").
-        let mut query = sqlx::query(crate::sql::numbered(sql)).persistent(false);
-        for (position, o) in chunk {
+        let mut query = sqlx::query(crate::sql::for_connection(conn, sql)).persistent(false);
+        for (finding, tenant, position, o) in chunk {
             let (numeric, text) = match &o.value {
                 ObservationValue::Numeric(v) => (Some(*v), None),
                 ObservationValue::Text(t) => (None, Some(t.as_str())),
@@ -437,11 +470,16 @@ async fn insert_observations(
         }
         query.execute(&mut *conn).await?;
     }
-    Ok(())
+    let blobs: Vec<(&BlobRef, TenantId, String)> = findings
+        .iter()
+        .map(|f| (f.blob, f.tenant, f.id.to_string()))
+        .collect();
+    Vault::record_all(conn, PDF_BLOB, &blobs).await
 }
 
-/// Values per insert (11 bound values each, well under both databases'
-/// limits on bound values).
+/// Rows per insert, within both databases' limits on bound values
+/// (8 and 11 values a row).
+const FINDINGS_PER_STATEMENT: usize = 500;
 const OBSERVATIONS_PER_STATEMENT: usize = 200;
 
 #[cfg(test)]

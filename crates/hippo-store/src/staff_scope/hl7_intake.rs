@@ -9,8 +9,9 @@ use hippo_core::finding::NewFinding;
 use hippo_core::patient::{NewPatient, UnmatchedPatient, format_date};
 use hippo_core::policy::{Action, ResourceKind, ResourceRef};
 use hippo_core::time_util::now_millis;
-use hippo_core::{DomainError, FindingId, PatientId};
+use hippo_core::{DomainError, FindingId, PatientId, TenantId};
 use sqlx::{AnyConnection, Row};
+use std::collections::HashMap;
 
 use super::StaffScope;
 use crate::admission::{Access, Admitted, Gated};
@@ -50,8 +51,8 @@ pub struct IntakeReceipt {
 /// turn in a group commit ([`store_hl7_group`]).
 #[derive(Debug)]
 pub struct PreparedIntake {
-    intake: LabIntake,
-    sealed: Vec<(FindingId, BlobRef)>,
+    pub(super) intake: LabIntake,
+    pub(super) sealed: Vec<(FindingId, BlobRef)>,
 }
 
 /// What [`StaffScope::prepare_hl7`] found.
@@ -171,11 +172,9 @@ impl StaffScope {
                 (self.insert_patient(tx, &intake.person).await?, true)
             }
             Ok(None) => {
-                let error = DomainError::invalid(
-                    "PID",
-                    "no patient of this facility matches the identifier or name and birth date, and this facility does not create patients from lab messages",
-                );
-                return self.refused_unless_stored(tx, intake, None, error).await;
+                return self
+                    .refused_unless_stored(tx, intake, None, no_matching_patient())
+                    .await;
             }
             Err((patient, error)) => {
                 return self.refused_unless_stored(tx, intake, patient, error).await;
@@ -353,90 +352,26 @@ impl StaffScope {
         }
     }
 
-    /// The patient the message names: by identifier first (all matching
-    /// identifiers must name the same record, with the message's birth
-    /// date), then by name and birth date (exactly one record). Also the
-    /// message's identifiers already on file (they need no insert).
+    /// The patient the message names (see [`identified`] and [`named`]),
+    /// and the message's identifiers already on file (they need no
+    /// insert).
     async fn matching_patient(
         &self,
         conn: &mut AnyConnection,
         intake: &LabIntake,
-    ) -> Result<
-        (
-            Result<Option<PatientRecord>, Refusal>,
-            Vec<(String, String)>,
-        ),
-        StoreError,
-    > {
-        let mut known = Vec::new();
-        let mut by_identifier: Option<PatientRecord> = None;
-        if !intake.identifiers.is_empty() {
-            // Every identifier and its patient in one statement.
-            let wanted =
-                vec!["(i.authority = ? AND i.value = ?)"; intake.identifiers.len()].join(" OR ");
-            let sql = format!(
-                "SELECT i.authority, i.value, p.id, p.tenant_id, p.given_name, p.family_name, \
-                 p.birth_date, p.created_at FROM patient_identifiers i \
-                 JOIN patients p ON p.tenant_id = i.tenant_id AND p.id = i.patient_id \
-                 WHERE i.tenant_id = ? AND ({wanted})"
-            );
-            let mut query = sqlx::query(crate::sql::numbered(sql)).bind(self.tenant.to_string());
-            for (authority, value) in &intake.identifiers {
-                query = query.bind(authority).bind(value);
-            }
-            for row in query.fetch_all(&mut *conn).await? {
-                let record = rows::patient(&row)?;
-                known.push((row.try_get("authority")?, row.try_get("value")?));
-                match &by_identifier {
-                    Some(earlier) if earlier.id != record.id => {
-                        let error = DomainError::invalid(
-                            "PID-3",
-                            "the identifiers name different patients of this facility",
-                        );
-                        return Ok((Err((None, error)), known));
-                    }
-                    _ => by_identifier = Some(record),
-                }
-            }
+    ) -> Result<(Result<Option<PatientRecord>, Refusal>, Vec<(String, String)>), StoreError> {
+        let found = identified_patients(conn, self.tenant, &intake.identifiers).await?;
+        let known: Vec<(String, String)> = found.keys().cloned().collect();
+        let records: Vec<PatientRecord> = intake
+            .identifiers
+            .iter()
+            .filter_map(|i| found.get(i).cloned())
+            .collect();
+        if let Some(decision) = identified(&records, &intake.person) {
+            return Ok((decision.map(Some), known));
         }
-        if let Some(record) = by_identifier {
-            if record.birth_date != intake.person.birth_date {
-                let error = DomainError::invalid(
-                    "PID-7",
-                    "the identifier belongs to a patient with another birth date",
-                );
-                return Ok((Err((Some(record.id), error)), known));
-            }
-            return Ok((Ok(Some(record)), known));
-        }
-        // Names compared case-insensitively in Rust: SQLite's LOWER() knows
-        // ASCII only, and "MÜLLER" must find "Müller".
-        let rows = sqlx::query(
-            "SELECT p.id, p.tenant_id, p.given_name, p.family_name, p.birth_date, p.created_at \
-             FROM patients p WHERE p.tenant_id = $1 AND p.birth_date = $2 ORDER BY p.id",
-        )
-        .bind(self.tenant.to_string())
-        .bind(format_date(intake.person.birth_date))
-        .fetch_all(&mut *conn)
-        .await?;
-        let same = |a: &str, b: &str| a.trim().to_lowercase() == b.trim().to_lowercase();
-        let mut matches = Vec::new();
-        for row in &rows {
-            let record = rows::patient(row)?;
-            if same(&record.given_name, &intake.person.given_name)
-                && same(&record.family_name, &intake.person.family_name)
-            {
-                matches.push(record);
-            }
-        }
-        if matches.len() > 1 {
-            let error = DomainError::invalid(
-                "PID",
-                "several patients of this facility have this name and birth date; send an identifier (PID-3)",
-            );
-            return Ok((Err((None, error)), known));
-        }
-        Ok((Ok(matches.pop()), known))
+        let candidates = born_on(conn, self.tenant, &intake.person).await?;
+        Ok((named(&candidates, &intake.person), known))
     }
 
     /// A refused message is recorded (what was refused, never the
@@ -449,10 +384,10 @@ impl StaffScope {
 }
 
 /// Why the message's patient cannot be used, and which record it concerns.
-type Refusal = (Option<PatientId>, DomainError);
+pub(super) type Refusal = (Option<PatientId>, DomainError);
 
 /// One message's outcome inside the group's transaction.
-enum InTx {
+pub(super) enum InTx {
     /// Stored; its audit records go in with the group's (before the
     /// commit); handed out once the group commits.
     Written(Gated<IntakeReceipt>, Vec<AuditRecord>),
@@ -508,10 +443,18 @@ async fn write_run(
     run: &[(&StaffScope, &PreparedIntake)],
 ) -> Result<Vec<Result<InTx, StoreError>>, StoreError> {
     let mut tx = lead.gk.connections.begin(true).await?;
-    let mut outcomes = Vec::with_capacity(run.len());
-    for (scope, prepared) in run {
-        outcomes.push(scope.attempt_in(&mut tx, prepared).await?);
-    }
+    let mut outcomes = match super::hl7_batch::write_group(&mut tx, run).await? {
+        Some(outcomes) => outcomes,
+        // A key was taken meanwhile: message by message, each under its
+        // savepoint, so that only the message that lost the race gives way.
+        None => {
+            let mut outcomes = Vec::with_capacity(run.len());
+            for (scope, prepared) in run {
+                outcomes.push(scope.attempt_in(&mut tx, prepared).await?);
+            }
+            outcomes
+        }
+    };
     // The stored messages' audit records, all in one insert: they commit
     // with the findings or not at all.
     let mut records: Vec<&mut AuditRecord> = outcomes
@@ -553,4 +496,114 @@ async fn earlier_on(
         findings: Vec::new(),
         duplicate: true,
     }))
+}
+
+/// The patients that these (authority, value) identifiers name in the
+/// tenant, in one statement per chunk.
+pub(super) async fn identified_patients(
+    conn: &mut AnyConnection,
+    tenant: TenantId,
+    identifiers: &[(String, String)],
+) -> Result<HashMap<(String, String), PatientRecord>, StoreError> {
+    let mut found = HashMap::new();
+    for chunk in identifiers.chunks(IDENTIFIERS_PER_STATEMENT) {
+        let wanted = vec!["(i.authority = ? AND i.value = ?)"; chunk.len()].join(" OR ");
+        let sql = format!(
+            "SELECT i.authority, i.value, p.id, p.tenant_id, p.given_name, p.family_name, \
+             p.birth_date, p.created_at FROM patient_identifiers i \
+             JOIN patients p ON p.tenant_id = i.tenant_id AND p.id = i.patient_id \
+             WHERE i.tenant_id = ? AND ({wanted})"
+        );
+        let mut query = sqlx::query(crate::sql::for_connection(conn, sql)).bind(tenant.to_string());
+        for (authority, value) in chunk {
+            query = query.bind(authority).bind(value);
+        }
+        for row in query.fetch_all(&mut *conn).await? {
+            found.insert(
+                (row.try_get("authority")?, row.try_get("value")?),
+                rows::patient(&row)?,
+            );
+        }
+    }
+    Ok(found)
+}
+
+/// Identifier pairs per lookup (an OR of this many terms).
+const IDENTIFIERS_PER_STATEMENT: usize = 100;
+
+/// The tenant's patients born on the message's birth date: the candidates
+/// for [`named`].
+pub(super) async fn born_on(
+    conn: &mut AnyConnection,
+    tenant: TenantId,
+    person: &NewPatient,
+) -> Result<Vec<PatientRecord>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT p.id, p.tenant_id, p.given_name, p.family_name, p.birth_date, p.created_at \
+         FROM patients p WHERE p.tenant_id = $1 AND p.birth_date = $2 ORDER BY p.id",
+    )
+    .bind(tenant.to_string())
+    .bind(format_date(person.birth_date))
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter().map(rows::patient).collect()
+}
+
+/// The patient the message's identifiers found (`found`, one record per
+/// identifier on file), if they found any: all must name the same record,
+/// with the message's birth date.
+pub(super) fn identified(
+    found: &[PatientRecord],
+    person: &NewPatient,
+) -> Option<Result<PatientRecord, Refusal>> {
+    let first = found.first()?;
+    if found.iter().any(|r| r.id != first.id) {
+        let error = DomainError::invalid(
+            "PID-3",
+            "the identifiers name different patients of this facility",
+        );
+        return Some(Err((None, error)));
+    }
+    if first.birth_date != person.birth_date {
+        let error = DomainError::invalid(
+            "PID-7",
+            "the identifier belongs to a patient with another birth date",
+        );
+        return Some(Err((Some(first.id), error)));
+    }
+    Some(Ok(first.clone()))
+}
+
+/// The one candidate with the message's name and birth date, if any.
+/// Names are compared case-insensitively in Rust: SQLite's LOWER() knows
+/// ASCII only, and "MÜLLER" must find "Müller".
+pub(super) fn named<'a>(
+    candidates: impl IntoIterator<Item = &'a PatientRecord>,
+    person: &NewPatient,
+) -> Result<Option<PatientRecord>, Refusal> {
+    let same = |a: &str, b: &str| a.trim().to_lowercase() == b.trim().to_lowercase();
+    let mut matches: Vec<&PatientRecord> = candidates
+        .into_iter()
+        .filter(|r| {
+            r.birth_date == person.birth_date
+                && same(&r.given_name, &person.given_name)
+                && same(&r.family_name, &person.family_name)
+        })
+        .collect();
+    if matches.len() > 1 {
+        let error = DomainError::invalid(
+            "PID",
+            "several patients of this facility have this name and birth date; send an identifier (PID-3)",
+        );
+        return Err((None, error));
+    }
+    Ok(matches.pop().cloned())
+}
+
+/// No patient matches and the facility does not create them.
+pub(super) fn no_matching_patient() -> DomainError {
+    DomainError::invalid(
+        "PID",
+        "no patient of this facility matches the identifier or name and birth date, and this facility does not create patients from lab messages",
+    )
 }

@@ -12,6 +12,7 @@ mod api_keys;
 mod communications;
 mod findings;
 // Issue 13: HL7 v2 ORU^R01 intake.
+mod hl7_batch;
 mod hl7_intake;
 mod patients;
 mod retrieval_codes;

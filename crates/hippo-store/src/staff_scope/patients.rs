@@ -228,28 +228,21 @@ impl StaffScope {
         conn: &mut AnyConnection,
         new: &NewPatient,
     ) -> Result<PatientRecord, StoreError> {
-        let record = PatientRecord {
+        let record = self.new_patient_record(new);
+        insert_patients(conn, &[(&record, new.decoy)]).await?;
+        Ok(record)
+    }
+
+    /// The record a new patient of the own tenant gets (not yet stored).
+    pub(super) fn new_patient_record(&self, new: &NewPatient) -> PatientRecord {
+        PatientRecord {
             id: PatientId::random(),
             tenant_id: self.tenant,
             given_name: new.given_name.clone(),
             family_name: new.family_name.clone(),
             birth_date: new.birth_date,
             created_at: now_millis(),
-        };
-        sqlx::query(
-            "INSERT INTO patients (id, tenant_id, given_name, family_name, birth_date, honeytoken, \
-             created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(record.id.to_string())
-        .bind(self.tenant.to_string())
-        .bind(&record.given_name)
-        .bind(&record.family_name)
-        .bind(format_date(record.birth_date))
-        .bind(i64::from(new.decoy))
-        .bind(record.created_at)
-        .execute(&mut *conn)
-        .await?;
-        Ok(record)
+        }
     }
 
     /// A patient of the own tenant that the policy lets `action` touch;
@@ -310,3 +303,33 @@ mod tests {
         }
     }
 }
+
+/// New patients (record, decoy) in one statement per chunk.
+pub(super) async fn insert_patients(
+    conn: &mut AnyConnection,
+    patients: &[(&PatientRecord, bool)],
+) -> Result<(), StoreError> {
+    for chunk in patients.chunks(PATIENTS_PER_STATEMENT) {
+        let sql = format!(
+            "INSERT INTO patients (id, tenant_id, given_name, family_name, birth_date, honeytoken, \
+             created_at) VALUES {}",
+            crate::sql::placeholders("(?, ?, ?, ?, ?, ?, ?)", chunk.len())
+        );
+        let mut query = sqlx::query(crate::sql::for_connection(conn, sql));
+        for (record, decoy) in chunk {
+            query = query
+                .bind(record.id.to_string())
+                .bind(record.tenant_id.to_string())
+                .bind(&record.given_name)
+                .bind(&record.family_name)
+                .bind(format_date(record.birth_date))
+                .bind(i64::from(*decoy))
+                .bind(record.created_at);
+        }
+        query.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Patient rows per insert (7 bound values each).
+const PATIENTS_PER_STATEMENT: usize = 500;
