@@ -152,7 +152,7 @@ pub struct StoreOptions {
 /// The database. Deliberately has no method that returns the pool.
 #[derive(Clone)]
 pub struct Store {
-    pool: AnyPool,
+    pub(crate) pool: AnyPool,
     tenant_pool: TenantPool,
     audit: AuditLog,
     vault: Vault,

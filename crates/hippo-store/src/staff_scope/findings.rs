@@ -445,11 +445,12 @@ pub(super) async fn insert_findings_rows(
              value_text, unit, reference_low, reference_high, flag) VALUES {}",
             crate::sql::placeholders("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", chunk.len())
         );
-        // Not prepared once for all: sqlx 0.9's Any driver declares a
-        // NULL float as float4 and a present one as float8, so a statement
-        // prepared with a NULL reference range refuses a later value on
-        // PostgreSQL ("incorrect binary data format").
-        let mut query = sqlx::query(crate::sql::for_connection(conn, sql)).persistent(false);
+        // Not prepared once for all on PostgreSQL: sqlx 0.9's Any driver
+        // declares a NULL float as float4 and a present one as float8, so
+        // a statement prepared with a NULL reference range refuses a later
+        // value there ("incorrect binary data format"). SQLite keeps it.
+        let sqlite = crate::sql::Backend::of_connection(conn) == crate::sql::Backend::Sqlite;
+        let mut query = sqlx::query(crate::sql::for_connection(conn, sql)).persistent(sqlite);
         for (finding, tenant, position, o) in chunk {
             let (numeric, text) = match &o.value {
                 ObservationValue::Numeric(v) => (Some(*v), None),

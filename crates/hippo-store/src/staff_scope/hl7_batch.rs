@@ -12,9 +12,10 @@
 //! ten statements however many messages it holds.
 //!
 //! A unique key taken meanwhile by another writer (PostgreSQL, where
-//! writers do not queue for one lock) makes the inserts give way: they are
-//! rolled back to their savepoint and the caller stores the group message
-//! by message, each under its own savepoint, as before.
+//! writers do not queue for one lock) makes the inserts give way: the
+//! caller rolls the transaction back and stores the group again, message
+//! by message, each under its own savepoint. (A savepoint around the
+//! inserts would spare that, at two round trips for every group.)
 
 use std::collections::HashMap;
 
@@ -36,13 +37,9 @@ use crate::error::StoreError;
 use crate::model::PatientRecord;
 use crate::rows;
 
-const SAVEPOINT: &str = "SAVEPOINT hl7_group_rows";
-const ROLLBACK_TO: &str = "ROLLBACK TO SAVEPOINT hl7_group_rows";
-const RELEASE: &str = "RELEASE SAVEPOINT hl7_group_rows";
-
 /// Each message's outcome, in the order of `run` (messages of one
-/// tenant), or `None` when a key was taken meanwhile and nothing of the
-/// group was written (store it message by message).
+/// tenant), or `None` when a key was taken meanwhile: the transaction
+/// then holds part of the group and must be rolled back.
 pub(super) async fn write_group(
     tx: &mut AnyConnection,
     run: &[(&StaffScope, &PreparedIntake)],
@@ -65,17 +62,9 @@ pub(super) async fn write_group(
             .await?;
         outcomes.push(Ok(outcome));
     }
-    sqlx::query(SAVEPOINT).execute(&mut *tx).await?;
     match plan.write(tx, tenant).await {
-        Ok(()) => {
-            sqlx::query(RELEASE).execute(&mut *tx).await?;
-            Ok(Some(outcomes))
-        }
-        Err(Written::KeyTaken) => {
-            sqlx::query(ROLLBACK_TO).execute(&mut *tx).await?;
-            sqlx::query(RELEASE).execute(&mut *tx).await?;
-            Ok(None)
-        }
+        Ok(()) => Ok(Some(outcomes)),
+        Err(Written::KeyTaken) => Ok(None),
         Err(Written::Failed(e)) => Err(e),
     }
 }
@@ -212,11 +201,8 @@ impl<'a> Plan<'a> {
             self.created.push((record.clone(), intake.person.decoy));
         }
         self.in_group.insert(&intake.control_id, record.id);
-        self.messages.push((
-            &intake.control_id,
-            record.id,
-            intake.findings.len() as i64,
-        ));
+        self.messages
+            .push((&intake.control_id, record.id, intake.findings.len() as i64));
         for ((new, pdf), (id, blob)) in intake.findings.iter().zip(&prepared.sealed) {
             self.findings.push(FindingRows {
                 id: *id,

@@ -359,7 +359,13 @@ impl StaffScope {
         &self,
         conn: &mut AnyConnection,
         intake: &LabIntake,
-    ) -> Result<(Result<Option<PatientRecord>, Refusal>, Vec<(String, String)>), StoreError> {
+    ) -> Result<
+        (
+            Result<Option<PatientRecord>, Refusal>,
+            Vec<(String, String)>,
+        ),
+        StoreError,
+    > {
         let found = identified_patients(conn, self.tenant, &intake.identifiers).await?;
         let known: Vec<(String, String)> = found.keys().cloned().collect();
         let records: Vec<PatientRecord> = intake
@@ -445,9 +451,12 @@ async fn write_run(
     let mut tx = lead.gk.connections.begin(true).await?;
     let mut outcomes = match super::hl7_batch::write_group(&mut tx, run).await? {
         Some(outcomes) => outcomes,
-        // A key was taken meanwhile: message by message, each under its
-        // savepoint, so that only the message that lost the race gives way.
+        // A key was taken meanwhile: the group again in a new transaction,
+        // message by message, each under its savepoint, so that only the
+        // message that lost the race gives way.
         None => {
+            tx.rollback().await?;
+            tx = lead.gk.connections.begin(true).await?;
             let mut outcomes = Vec::with_capacity(run.len());
             for (scope, prepared) in run {
                 outcomes.push(scope.attempt_in(&mut tx, prepared).await?);
@@ -507,16 +516,10 @@ pub(super) async fn identified_patients(
 ) -> Result<HashMap<(String, String), PatientRecord>, StoreError> {
     let mut found = HashMap::new();
     for chunk in identifiers.chunks(IDENTIFIERS_PER_STATEMENT) {
-        let wanted = vec!["(i.authority = ? AND i.value = ?)"; chunk.len()].join(" OR ");
-        let sql = format!(
-            "SELECT i.authority, i.value, p.id, p.tenant_id, p.given_name, p.family_name, \
-             p.birth_date, p.created_at FROM patient_identifiers i \
-             JOIN patients p ON p.tenant_id = i.tenant_id AND p.id = i.patient_id \
-             WHERE i.tenant_id = ? AND ({wanted})"
-        );
-        let mut query = sqlx::query(crate::sql::for_connection(conn, sql)).bind(tenant.to_string());
+        let sql = identifiers_sql(chunk.len());
+        let mut query = sqlx::query(crate::sql::for_connection(conn, sql));
         for (authority, value) in chunk {
-            query = query.bind(authority).bind(value);
+            query = query.bind(tenant.to_string()).bind(authority).bind(value);
         }
         for row in query.fetch_all(&mut *conn).await? {
             found.insert(
@@ -526,6 +529,20 @@ pub(super) async fn identified_patients(
         }
     }
     Ok(found)
+}
+
+/// The lookup of `count` identifiers with their patients. The tenant is
+/// in every term, so that each is a lookup by the primary key (SQLite's
+/// multi-index OR); with the tenant outside the OR, SQLite read all of the
+/// tenant's identifiers instead (see the test below).
+fn identifiers_sql(count: usize) -> String {
+    let wanted = vec!["(i.tenant_id = ? AND i.authority = ? AND i.value = ?)"; count].join(" OR ");
+    format!(
+        "SELECT i.authority, i.value, p.id, p.tenant_id, p.given_name, p.family_name, \
+         p.birth_date, p.created_at FROM patient_identifiers i \
+         JOIN patients p ON p.tenant_id = i.tenant_id AND p.id = i.patient_id \
+         WHERE {wanted}"
+    )
 }
 
 /// Identifier pairs per lookup (an OR of this many terms).
@@ -606,4 +623,51 @@ pub(super) fn no_matching_patient() -> DomainError {
         "PID",
         "no patient of this facility matches the identifier or name and birth date, and this facility does not create patients from lab messages",
     )
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::expect_used)]
+
+    use sqlx::Row;
+
+    /// Each identifier of a group is found through the primary key, never
+    /// by reading all identifiers of the tenant (a facility has 100,000).
+    #[tokio::test]
+    async fn identifiers_are_looked_up_by_their_key() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let store = crate::Store::open(&crate::StoreOptions {
+            database_url: None,
+            data_dir: dir.path().to_path_buf(),
+            build: "test".into(),
+            blob_url: None,
+            blob_options: Default::default(),
+            keys: None,
+        })
+        .await
+        .expect("store");
+        let sql = format!("EXPLAIN QUERY PLAN {}", super::identifiers_sql(3));
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for n in 0..3 {
+            query = query.bind("tenant").bind("LAB").bind(n.to_string());
+        }
+        let plan: Vec<String> = query
+            .fetch_all(&store.pool)
+            .await
+            .expect("plan")
+            .iter()
+            .map(|row| row.try_get("detail").expect("detail"))
+            .collect();
+        let by_key = plan
+            .iter()
+            .filter(|step| step.contains("sqlite_autoindex_patient_identifiers_1"))
+            .count();
+        assert_eq!(by_key, 3, "{plan:?}");
+        assert!(
+            !plan
+                .iter()
+                .any(|step| step.contains("patient_identifiers_by_patient")),
+            "{plan:?}"
+        );
+    }
 }
