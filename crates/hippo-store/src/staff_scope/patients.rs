@@ -290,20 +290,6 @@ impl StaffScope {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn every_statement_is_fenced_by_tenant() {
-        for sql in [
-            super::PATIENTS_OF_TENANT.sql,
-            super::PATIENT_BY_ID.sql,
-            super::FHIR_PATIENTS_OF_TENANT.sql,
-        ] {
-            assert!(sql.contains("(p.tenant_id = $1) /* fence */"), "{sql}");
-        }
-    }
-}
-
 /// New patients (record, decoy) in one statement per chunk.
 pub(super) async fn insert_patients(
     conn: &mut AnyConnection,
@@ -333,3 +319,17 @@ pub(super) async fn insert_patients(
 
 /// Patient rows per insert (7 bound values each).
 const PATIENTS_PER_STATEMENT: usize = 500;
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_statement_is_fenced_by_tenant() {
+        for sql in [
+            super::PATIENTS_OF_TENANT.sql,
+            super::PATIENT_BY_ID.sql,
+            super::FHIR_PATIENTS_OF_TENANT.sql,
+        ] {
+            assert!(sql.contains("(p.tenant_id = $1) /* fence */"), "{sql}");
+        }
+    }
+}
