@@ -20,7 +20,6 @@ use hippo_core::policy::{Action, ResourceKind};
 use hippo_hl7::AckCode;
 use hippo_hl7::mllp::{FrameDecoder, FrameError, frame};
 use hippo_hl7::oru::Header;
-use hippo_store::Prepared;
 use secrecy::ExposeSecret;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -241,8 +240,7 @@ impl Listener {
         // (concurrently with the others); only the rows wait for the group.
         let lab_intake = to_lab_intake(&message, self.state.config().hl7.unmatched);
         let stored = match scope.prepare_hl7(lab_intake).await {
-            Ok(Prepared::Duplicate(admitted)) => Ok(admitted),
-            Ok(Prepared::Ready(prepared)) => self.writer.store(scope, prepared).await,
+            Ok(prepared) => self.writer.store(scope, prepared).await,
             Err(e) => Err(e),
         };
         match answer(&message.header, stored) {

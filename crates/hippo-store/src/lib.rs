@@ -89,7 +89,7 @@ pub use secrets::{BlobOptions, DatabaseUrl};
 pub use staff_scope::StaffScope;
 pub use staff_scope::{
     INVITATION_VALIDITY_MS, IntakeReceipt, LabIntake, NewRetrievalCode, NewStaffMember,
-    PatientMatches, PatientSearch, Prepared, PreparedIntake, store_hl7_group,
+    PatientMatches, PatientSearch, PreparedIntake, store_hl7_group,
 };
 pub use switches::{
     ChangeOutcome, PendingSwitchRequest, SwitchChange, SwitchListing, SwitchNotifications,

@@ -55,15 +55,6 @@ pub struct PreparedIntake {
     pub(super) sealed: Vec<(FindingId, BlobRef)>,
 }
 
-/// What [`StaffScope::prepare_hl7`] found.
-#[derive(Debug)]
-pub enum Prepared {
-    /// Ready to be stored.
-    Ready(PreparedIntake),
-    /// The control ID was accepted before (recorded); nothing to store.
-    Duplicate(Admitted<IntakeReceipt>),
-}
-
 /// Savepoint around one message inside a group's transaction: a message
 /// that fails is rolled back alone, the others commit.
 const SAVEPOINT: &str = "SAVEPOINT hl7_message";
@@ -76,27 +67,25 @@ impl StaffScope {
         &self,
         intake: &LabIntake,
     ) -> Result<Admitted<IntakeReceipt>, StoreError> {
-        match self.prepare_hl7(intake.clone()).await? {
-            Prepared::Duplicate(admitted) => Ok(admitted),
-            Prepared::Ready(prepared) => store_hl7_group(&[(self, &prepared)])
-                .await
-                .pop()
-                .unwrap_or_else(|| Err(StoreError::Corrupt("empty group result".into()))),
-        }
+        let prepared = self.prepare_hl7(intake.clone()).await?;
+        store_hl7_group(&[(self, &prepared)])
+            .await
+            .pop()
+            .unwrap_or_else(|| Err(StoreError::Corrupt("empty group result".into())))
     }
 
-    /// Everything before the write lock: the policy check, a known control
-    /// ID, and the sealed PDFs (encryption and the blob's fsync run here,
-    /// concurrently for all connections, not inside the transaction).
-    pub async fn prepare_hl7(&self, intake: LabIntake) -> Result<Prepared, StoreError> {
+    /// Everything before the write lock: the policy check and the sealed
+    /// PDFs (encryption and the blob's fsync run here, concurrently for all
+    /// connections, not inside the transaction). A resent message is found
+    /// by its group, which reads the group's control IDs in one statement;
+    /// its blobs are removed then. (A lookup here, per message, cost every
+    /// message a round trip to spare a resend its sealing.)
+    pub async fn prepare_hl7(&self, intake: LabIntake) -> Result<PreparedIntake, StoreError> {
         let action = self.gk.serving(&[Action::Hl7Intake])?;
         let tenant_ref = ResourceRef::Tenant(self.tenant);
         self.gk
             .require(action, &tenant_ref, ResourceKind::Finding, self.tenant)
             .await?;
-        if let Some(receipt) = self.earlier_intake(&intake.control_id).await? {
-            return Ok(Prepared::Duplicate(self.answer_duplicate(receipt).await?));
-        }
         // The sealed PDFs go first; if the transaction fails they are
         // removed again (as the upload does).
         let mut sealed: Vec<(FindingId, BlobRef)> = Vec::with_capacity(intake.findings.len());
@@ -114,7 +103,7 @@ impl StaffScope {
                 }
             }
         }
-        Ok(Prepared::Ready(PreparedIntake { intake, sealed }))
+        Ok(PreparedIntake { intake, sealed })
     }
 
     /// Give up a prepared message without storing it (its blobs removed).
@@ -126,12 +115,6 @@ impl StaffScope {
         for (_, blob) in sealed {
             self.vault.discard(blob).await;
         }
-    }
-
-    /// A message with this control ID accepted before, if any.
-    async fn earlier_intake(&self, control_id: &str) -> Result<Option<IntakeReceipt>, StoreError> {
-        let mut conn = self.gk.connections.acquire().await?;
-        earlier_on(&mut conn, self.tenant, control_id).await
     }
 
     async fn answer_duplicate(

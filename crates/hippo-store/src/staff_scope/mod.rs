@@ -19,7 +19,7 @@ mod retrieval_codes;
 mod staff_members;
 mod threads;
 
-pub use hl7_intake::{IntakeReceipt, LabIntake, Prepared, PreparedIntake, store_hl7_group};
+pub use hl7_intake::{IntakeReceipt, LabIntake, PreparedIntake, store_hl7_group};
 pub use patients::{PatientMatches, PatientSearch};
 pub use retrieval_codes::NewRetrievalCode;
 pub use staff_members::{INVITATION_VALIDITY_MS, NewStaffMember};
