@@ -470,6 +470,57 @@ async fn creating_patients_stays_inside_the_own_tenant() {
     assert_eq!(leon_by_a, 0);
 }
 
+/// Many intakes at once over HTTP, each a group of its own, all naming one
+/// patient the facility does not know yet: the patient is created once and
+/// every finding is stored for that record. On PostgreSQL the groups race
+/// for the new identifier; a group that loses is rolled back and stored
+/// message by message, and finds the winner's record.
+#[tokio::test]
+async fn concurrent_intakes_of_one_new_patient_create_it_once() {
+    let app = spawn_app().await;
+    let key = lab_key(&app, "admin@labor-nord").await;
+    let tenant = app.world.tenants[0].id;
+    let answers = futures_util::future::join_all((0..120).map(|n| {
+        post_oru(
+            &app,
+            &key,
+            oru(&format!("RACE-{n}"), "RACE-1", "Rennen^Rosa", "19750303"),
+        )
+    }))
+    .await;
+    for (status, ack) in &answers {
+        assert_eq!(*status, StatusCode::OK, "{ack}");
+        assert_eq!(msa(ack).0, "AA", "{ack}");
+    }
+    let created = app
+        .count(&format!(
+            "SELECT COUNT(*) FROM patients WHERE tenant_id = '{tenant}' AND family_name = 'Rennen'"
+        ))
+        .await;
+    assert_eq!(created, 1);
+    let owners = app
+        .count(&format!(
+            "SELECT COUNT(DISTINCT f.patient_id) FROM findings f JOIN hl7_messages m \
+             ON m.tenant_id = f.tenant_id AND m.patient_id = f.patient_id \
+             WHERE m.tenant_id = '{tenant}' AND m.control_id LIKE 'RACE-%'"
+        ))
+        .await;
+    assert_eq!(owners, 1);
+    let stored = app
+        .count(&format!(
+            "SELECT COUNT(*) FROM findings f JOIN patients p ON p.id = f.patient_id \
+             WHERE p.tenant_id = '{tenant}' AND p.family_name = 'Rennen'"
+        ))
+        .await;
+    assert_eq!(stored, 120);
+    let identifiers = app
+        .count(&format!(
+            "SELECT COUNT(*) FROM patient_identifiers WHERE tenant_id = '{tenant}' AND value = 'RACE-1'"
+        ))
+        .await;
+    assert_eq!(identifiers, 1);
+}
+
 #[tokio::test]
 async fn patients_read_an_imported_finding_only_after_release() {
     let app = spawn_app().await;

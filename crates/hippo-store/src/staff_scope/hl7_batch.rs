@@ -20,7 +20,6 @@
 use std::collections::HashMap;
 
 use hippo_core::patient::UnmatchedPatient;
-use hippo_core::policy::ResourceKind;
 use hippo_core::time_util::now_millis;
 use hippo_core::{PatientId, TenantId};
 use sqlx::{AnyConnection, Row};
@@ -32,7 +31,6 @@ use super::hl7_intake::{
     no_matching_patient,
 };
 use super::patients::insert_patients;
-use crate::admission::Access;
 use crate::error::StoreError;
 use crate::model::PatientRecord;
 use crate::rows;
@@ -190,14 +188,7 @@ impl<'a> Plan<'a> {
             }
             patients.insert(identifier.clone(), record.clone());
         }
-        let mut accesses = Vec::with_capacity(intake.findings.len() + 1);
         if created {
-            accesses.push((
-                ResourceKind::Patient,
-                Access::of(record.id)
-                    .concerning(scope.tenant, Some(record.id))
-                    .detail("created by hl7 intake"),
-            ));
             self.created.push((record.clone(), intake.person.decoy));
         }
         self.in_group.insert(&intake.control_id, record.id);
@@ -213,23 +204,8 @@ impl<'a> Plan<'a> {
                 pdf,
                 blob,
             });
-            accesses.push((
-                ResourceKind::Finding,
-                Access::of(id)
-                    .concerning(scope.tenant, Some(record.id))
-                    .detail("hl7 intake"),
-            ));
         }
-        let receipt = IntakeReceipt {
-            patient: record.id,
-            patient_created: created,
-            findings: prepared.sealed.iter().map(|(id, _)| *id).collect(),
-            duplicate: false,
-        };
-        Ok(InTx::Written(
-            scope.gk.checked(receipt),
-            scope.gk.records_of(accesses),
-        ))
+        Ok(scope.written(record.id, created, &prepared.sealed))
     }
 
     async fn write(&self, tx: &mut AnyConnection, tenant: TenantId) -> Result<(), Written> {

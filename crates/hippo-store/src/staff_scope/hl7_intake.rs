@@ -212,35 +212,46 @@ impl StaffScope {
             return Ok(InTx::ControlIdTaken);
         }
         inserted?;
-        let mut accesses = Vec::with_capacity(intake.findings.len() + 1);
-        if created {
-            accesses.push((
-                ResourceKind::Patient,
-                Access::of(record.id)
-                    .concerning(self.tenant, Some(record.id))
-                    .detail("created by hl7 intake"),
-            ));
-        }
         for ((new, pdf), (id, blob)) in intake.findings.iter().zip(sealed) {
             self.insert_finding_rows(tx, *id, &record, new, pdf, blob)
                 .await?;
+        }
+        Ok(self.written(record.id, created, sealed))
+    }
+
+    /// A stored message's outcome: its receipt, and the audit records of
+    /// the patient it created and of its findings (inserted with the
+    /// group's, before the commit).
+    pub(super) fn written(
+        &self,
+        patient: PatientId,
+        created: bool,
+        sealed: &[(FindingId, BlobRef)],
+    ) -> InTx {
+        let mut accesses = Vec::with_capacity(sealed.len() + 1);
+        if created {
+            accesses.push((
+                ResourceKind::Patient,
+                Access::of(patient)
+                    .concerning(self.tenant, Some(patient))
+                    .detail("created by hl7 intake"),
+            ));
+        }
+        for (id, _) in sealed {
             accesses.push((
                 ResourceKind::Finding,
                 Access::of(id)
-                    .concerning(self.tenant, Some(record.id))
+                    .concerning(self.tenant, Some(patient))
                     .detail("hl7 intake"),
             ));
         }
         let receipt = IntakeReceipt {
-            patient: record.id,
+            patient,
             patient_created: created,
             findings: sealed.iter().map(|(id, _)| *id).collect(),
             duplicate: false,
         };
-        Ok(InTx::Written(
-            self.gk.checked(receipt),
-            self.gk.records_of(accesses),
-        ))
+        InTx::Written(self.gk.checked(receipt), self.gk.records_of(accesses))
     }
 
     /// A message whose patient is refused, unless a copy of it was stored
@@ -438,6 +449,10 @@ async fn write_run(
         // message by message, each under its savepoint, so that only the
         // message that lost the race gives way.
         None => {
+            tracing::info!(
+                messages = run.len(),
+                "hl7 group stored message by message: a key was taken meanwhile"
+            );
             tx.rollback().await?;
             tx = lead.gk.connections.begin(true).await?;
             let mut outcomes = Vec::with_capacity(run.len());
