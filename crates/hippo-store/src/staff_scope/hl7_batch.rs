@@ -22,18 +22,18 @@ use std::collections::HashMap;
 use hippo_core::patient::UnmatchedPatient;
 use hippo_core::time_util::now_millis;
 use hippo_core::{PatientId, TenantId};
-use sqlx::{AnyConnection, Row};
+use sqlx::AnyConnection;
 
 use super::StaffScope;
 use super::findings::{FindingRows, insert_findings_rows};
 use super::hl7_intake::{
-    InTx, IntakeReceipt, PreparedIntake, born_on, identified, identified_patients, named,
-    no_matching_patient,
+    InTx, IntakeReceipt, PreparedIntake, born_on, identified, identified_patients,
+    insert_identifiers, insert_messages, is_unique_violation, named, no_matching_patient,
+    stored_control_ids,
 };
 use super::patients::insert_patients;
 use crate::error::StoreError;
 use crate::model::PatientRecord;
-use crate::rows;
 
 /// Each message's outcome, in the order of `run` (messages of one
 /// tenant), or `None` when a key was taken meanwhile: the transaction
@@ -46,7 +46,11 @@ pub(super) async fn write_group(
         return Ok(Some(Vec::new()));
     };
     let tenant = lead.tenant;
-    let stored = stored_control_ids(tx, tenant, run).await?;
+    let control_ids: Vec<&str> = run
+        .iter()
+        .map(|(_, p)| p.intake.control_id.as_str())
+        .collect();
+    let stored = stored_control_ids(tx, tenant, &control_ids).await?;
     let identifiers: Vec<(String, String)> = run
         .iter()
         .flat_map(|(_, p)| p.intake.identifiers.iter().cloned())
@@ -66,31 +70,6 @@ pub(super) async fn write_group(
         Err(Written::Failed(e)) => Err(e),
     }
 }
-
-/// Control IDs of the group stored before, with their patients.
-async fn stored_control_ids(
-    tx: &mut AnyConnection,
-    tenant: TenantId,
-    run: &[(&StaffScope, &PreparedIntake)],
-) -> Result<HashMap<String, PatientId>, StoreError> {
-    let mut stored = HashMap::new();
-    for chunk in run.chunks(CONTROL_IDS_PER_STATEMENT) {
-        let sql = format!(
-            "SELECT control_id, patient_id FROM hl7_messages WHERE tenant_id = ? AND control_id IN ({})",
-            vec!["?"; chunk.len()].join(", ")
-        );
-        let mut query = sqlx::query(crate::sql::for_connection(tx, sql)).bind(tenant.to_string());
-        for (_, prepared) in chunk {
-            query = query.bind(&prepared.intake.control_id);
-        }
-        for row in query.fetch_all(&mut *tx).await? {
-            stored.insert(row.try_get("control_id")?, rows::parse(&row, "patient_id")?);
-        }
-    }
-    Ok(stored)
-}
-
-const CONTROL_IDS_PER_STATEMENT: usize = 500;
 
 /// What the group will write, gathered message by message.
 #[derive(Default)]
@@ -123,9 +102,10 @@ impl From<StoreError> for Written {
 
 impl From<sqlx::Error> for Written {
     fn from(e: sqlx::Error) -> Self {
-        match &e {
-            sqlx::Error::Database(db) if db.is_unique_violation() => Self::KeyTaken,
-            _ => Self::Failed(e.into()),
+        if is_unique_violation(&e) {
+            Self::KeyTaken
+        } else {
+            Self::Failed(e.into())
         }
     }
 }
@@ -146,12 +126,7 @@ impl<'a> Plan<'a> {
             .get(&intake.control_id)
             .or_else(|| self.in_group.get(intake.control_id.as_str()));
         if let Some(patient) = earlier {
-            return Ok(InTx::Duplicate(IntakeReceipt {
-                patient: *patient,
-                patient_created: false,
-                findings: Vec::new(),
-                duplicate: true,
-            }));
+            return Ok(InTx::Duplicate(IntakeReceipt::resend_of(*patient)));
         }
         let found: Vec<PatientRecord> = intake
             .identifiers
@@ -213,63 +188,10 @@ impl<'a> Plan<'a> {
         let created: Vec<(&PatientRecord, bool)> =
             self.created.iter().map(|(r, decoy)| (r, *decoy)).collect();
         insert_patients(tx, &created).await?;
-        insert_identifiers(tx, tenant, &self.new_identifiers, "", now).await?;
-        insert_identifiers(
-            tx,
-            tenant,
-            &self.learned_identifiers,
-            " ON CONFLICT DO NOTHING",
-            now,
-        )
-        .await?;
-        for chunk in self.messages.chunks(ROWS_PER_STATEMENT) {
-            let sql = format!(
-                "INSERT INTO hl7_messages (tenant_id, control_id, patient_id, findings, received_at) \
-                 VALUES {}",
-                crate::sql::placeholders("(?, ?, ?, ?, ?)", chunk.len())
-            );
-            let mut query = sqlx::query(crate::sql::for_connection(tx, sql));
-            for (control_id, patient, findings) in chunk {
-                query = query
-                    .bind(tenant.to_string())
-                    .bind(*control_id)
-                    .bind(patient.to_string())
-                    .bind(*findings)
-                    .bind(now);
-            }
-            query.execute(&mut *tx).await?;
-        }
+        insert_identifiers(tx, tenant, &self.new_identifiers, false, now).await?;
+        insert_identifiers(tx, tenant, &self.learned_identifiers, true, now).await?;
+        insert_messages(tx, tenant, &self.messages, now).await?;
         insert_findings_rows(tx, &self.findings).await?;
         Ok(())
     }
 }
-
-async fn insert_identifiers(
-    tx: &mut AnyConnection,
-    tenant: TenantId,
-    identifiers: &[(&str, &str, PatientId)],
-    on_conflict: &str,
-    now: i64,
-) -> Result<(), sqlx::Error> {
-    for chunk in identifiers.chunks(ROWS_PER_STATEMENT) {
-        let sql = format!(
-            "INSERT INTO patient_identifiers (tenant_id, authority, value, patient_id, created_at) \
-             VALUES {}{on_conflict}",
-            crate::sql::placeholders("(?, ?, ?, ?, ?)", chunk.len())
-        );
-        let mut query = sqlx::query(crate::sql::for_connection(tx, sql));
-        for (authority, value, patient) in chunk {
-            query = query
-                .bind(tenant.to_string())
-                .bind(*authority)
-                .bind(*value)
-                .bind(patient.to_string())
-                .bind(now);
-        }
-        query.execute(&mut *tx).await?;
-    }
-    Ok(())
-}
-
-/// Rows per insert (5 bound values each).
-const ROWS_PER_STATEMENT: usize = 500;

@@ -47,6 +47,18 @@ pub struct IntakeReceipt {
     pub duplicate: bool,
 }
 
+impl IntakeReceipt {
+    /// A resend of a message stored before for `patient`: nothing stored.
+    pub(super) fn resend_of(patient: PatientId) -> Self {
+        Self {
+            patient,
+            patient_created: false,
+            findings: Vec::new(),
+            duplicate: true,
+        }
+    }
+}
+
 /// A message whose PDFs are sealed and in the blob store, waiting for its
 /// turn in a group commit ([`store_hl7_group`]).
 #[derive(Debug)]
@@ -140,8 +152,7 @@ impl StaffScope {
     /// written one after the other and every statement is a round trip to
     /// the database: the patient and its identifiers in one read, the
     /// identifiers it lacks, the finding rows, and the control ID, whose
-    /// primary key finds a copy of the message stored meanwhile (the
-    /// earlier lookup before the queue finds the usual duplicates).
+    /// primary key finds a copy of the message stored meanwhile.
     async fn store_intake_in(
         &self,
         tx: &mut AnyConnection,
@@ -167,44 +178,27 @@ impl StaffScope {
         // A matched patient learns the identifiers it did not have yet; a
         // new one must own its identifiers (else another message created
         // the same patient meanwhile, and this attempt is retried).
-        let insert_identifier = if created {
-            "INSERT INTO patient_identifiers (tenant_id, authority, value, patient_id, created_at) \
-             VALUES ($1, $2, $3, $4, $5)"
-        } else {
-            "INSERT INTO patient_identifiers (tenant_id, authority, value, patient_id, created_at) \
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING"
-        };
-        for (authority, value) in intake.identifiers.iter().filter(|i| !known.contains(i)) {
-            let inserted = sqlx::query(insert_identifier)
-                .bind(self.tenant.to_string())
-                .bind(authority)
-                .bind(value)
-                .bind(record.id.to_string())
-                .bind(now)
-                .execute(&mut *tx)
-                .await;
-            match inserted {
-                Err(sqlx::Error::Database(db)) if db.is_unique_violation() => {
-                    return Ok(InTx::Retry);
-                }
-                other => {
-                    other?;
-                }
-            }
+        let lacking: Vec<(&str, &str, PatientId)> = intake
+            .identifiers
+            .iter()
+            .filter(|i| !known.contains(i))
+            .map(|(authority, value)| (authority.as_str(), value.as_str(), record.id))
+            .collect();
+        let taken = insert_identifiers(tx, self.tenant, &lacking, !created, now).await;
+        if let Err(e) = &taken
+            && is_unique_violation(e)
+        {
+            return Ok(InTx::Retry);
         }
-        let inserted = sqlx::query(
-            "INSERT INTO hl7_messages (tenant_id, control_id, patient_id, findings, received_at) \
-             VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(self.tenant.to_string())
-        .bind(&intake.control_id)
-        .bind(record.id.to_string())
-        .bind(intake.findings.len() as i64)
-        .bind(now)
-        .execute(&mut *tx)
-        .await;
-        if let Err(sqlx::Error::Database(db)) = &inserted
-            && db.is_unique_violation()
+        taken?;
+        let message = [(
+            intake.control_id.as_str(),
+            record.id,
+            intake.findings.len() as i64,
+        )];
+        let inserted = insert_messages(tx, self.tenant, &message, now).await;
+        if let Err(e) = &inserted
+            && is_unique_violation(e)
         {
             // A copy of the message was stored meanwhile (another
             // connection's, earlier in this group or, on PostgreSQL, a
@@ -487,22 +481,106 @@ fn group_failed(error: &StoreError) -> StoreError {
 
 async fn earlier_on(
     conn: &mut AnyConnection,
-    tenant: hippo_core::TenantId,
+    tenant: TenantId,
     control_id: &str,
 ) -> Result<Option<IntakeReceipt>, StoreError> {
-    let row =
-        sqlx::query("SELECT patient_id FROM hl7_messages WHERE tenant_id = $1 AND control_id = $2")
-            .bind(tenant.to_string())
-            .bind(control_id)
-            .fetch_optional(&mut *conn)
-            .await?;
-    let Some(row) = row else { return Ok(None) };
-    Ok(Some(IntakeReceipt {
-        patient: rows::parse(&row, "patient_id")?,
-        patient_created: false,
-        findings: Vec::new(),
-        duplicate: true,
-    }))
+    let mut stored = stored_control_ids(conn, tenant, &[control_id]).await?;
+    Ok(stored.remove(control_id).map(IntakeReceipt::resend_of))
+}
+
+/// Which of these control IDs the tenant stored before, with the patient
+/// of each, in one statement per chunk.
+pub(super) async fn stored_control_ids(
+    conn: &mut AnyConnection,
+    tenant: TenantId,
+    control_ids: &[&str],
+) -> Result<HashMap<String, PatientId>, StoreError> {
+    let mut stored = HashMap::new();
+    for chunk in control_ids.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "SELECT control_id, patient_id FROM hl7_messages WHERE tenant_id = ? AND control_id IN ({})",
+            crate::sql::placeholders("?", chunk.len())
+        );
+        let mut query = sqlx::query(crate::sql::for_connection(conn, sql)).bind(tenant.to_string());
+        for control_id in chunk {
+            query = query.bind(*control_id);
+        }
+        for row in query.fetch_all(&mut *conn).await? {
+            stored.insert(row.try_get("control_id")?, rows::parse(&row, "patient_id")?);
+        }
+    }
+    Ok(stored)
+}
+
+/// Identifiers (authority, value, patient) in one statement per chunk;
+/// `learned` leaves one that is already there alone, else it is a unique
+/// violation (the caller tells a taken key from other errors).
+pub(super) async fn insert_identifiers(
+    tx: &mut AnyConnection,
+    tenant: TenantId,
+    identifiers: &[(&str, &str, PatientId)],
+    learned: bool,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    let on_conflict = if learned {
+        " ON CONFLICT DO NOTHING"
+    } else {
+        ""
+    };
+    for chunk in identifiers.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "INSERT INTO patient_identifiers (tenant_id, authority, value, patient_id, created_at) \
+             VALUES {}{on_conflict}",
+            crate::sql::placeholders("(?, ?, ?, ?, ?)", chunk.len())
+        );
+        let mut query = sqlx::query(crate::sql::for_connection(tx, sql));
+        for (authority, value, patient) in chunk {
+            query = query
+                .bind(tenant.to_string())
+                .bind(*authority)
+                .bind(*value)
+                .bind(patient.to_string())
+                .bind(now);
+        }
+        query.execute(&mut *tx).await?;
+    }
+    Ok(())
+}
+
+/// Stored messages (control ID, patient, number of findings) in one
+/// statement per chunk; a control ID stored before is a unique violation.
+pub(super) async fn insert_messages(
+    tx: &mut AnyConnection,
+    tenant: TenantId,
+    messages: &[(&str, PatientId, i64)],
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    for chunk in messages.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "INSERT INTO hl7_messages (tenant_id, control_id, patient_id, findings, received_at) \
+             VALUES {}",
+            crate::sql::placeholders("(?, ?, ?, ?, ?)", chunk.len())
+        );
+        let mut query = sqlx::query(crate::sql::for_connection(tx, sql));
+        for (control_id, patient, findings) in chunk {
+            query = query
+                .bind(tenant.to_string())
+                .bind(*control_id)
+                .bind(patient.to_string())
+                .bind(*findings)
+                .bind(now);
+        }
+        query.execute(&mut *tx).await?;
+    }
+    Ok(())
+}
+
+/// Rows (or control IDs) per statement (5 bound values a row).
+const ROWS_PER_STATEMENT: usize = 500;
+
+/// Whether a write failed because a unique key was taken.
+pub(super) fn is_unique_violation(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(db) if db.is_unique_violation())
 }
 
 /// The patients that these (authority, value) identifiers name in the
