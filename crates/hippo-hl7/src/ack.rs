@@ -5,7 +5,7 @@
 use hl7_parser::message::Separators;
 
 use crate::escape::escape;
-use crate::oru::{Header, Location};
+use crate::oru::{Header, Location, VERSIONS};
 
 /// MSA-1 (original acknowledgement mode).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,9 +53,15 @@ pub fn build_ack(
 ) -> String {
     let s = Separators::default();
     let e = |t: &str| escape(t, &s);
-    let (version, control_id) = request.map_or(("2.5.1", ""), |h| {
-        (h.version.as_str(), h.control_id.as_str())
-    });
+    // MSH-12 is written unescaped, so only a version Hippo reads is
+    // echoed; anything else (a header refused before its version was
+    // checked) gets the newest one. A raw MSH-12 could carry a segment
+    // break and forge a second MSA.
+    let version = request
+        .map(|h| h.version.as_str())
+        .filter(|v| VERSIONS.contains(v))
+        .unwrap_or("2.5.1");
+    let control_id = request.map_or("", |h| h.control_id.as_str());
     let (send_app, send_fac, recv_app, recv_fac, processing) = match request {
         Some(h) => (
             e(&h.receiving_application),
@@ -208,5 +214,27 @@ mod tests {
             "A4",
         );
         assert!(anonymous.contains("MSA|AR||not HL7\r"), "{anonymous}");
+    }
+
+    /// Found by the fuzz target in CI: a header refused for its control ID
+    /// carried an unchecked MSH-12 with a segment break into the ACK.
+    #[test]
+    fn an_unread_version_is_never_echoed() {
+        let ack = build_ack(
+            Some(&header("\u{1c}\0\r0\u{7}{MSH|MSA|AA")),
+            AckCode::Reject,
+            "bad",
+            None,
+            "20261201120000",
+            "A5",
+        );
+        let segments: Vec<&str> = ack.split('\r').filter(|s| !s.is_empty()).collect();
+        assert_eq!(segments.len(), 3, "{ack:?}");
+        assert!(
+            segments[0].ends_with("|A5|P|2.5.1||||||UNICODE UTF-8"),
+            "{ack:?}"
+        );
+        assert!(segments[1].starts_with("MSA|AR|"), "{ack:?}");
+        assert!(segments[2].starts_with("ERR|"), "{ack:?}");
     }
 }

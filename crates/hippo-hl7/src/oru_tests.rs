@@ -200,3 +200,52 @@ fn the_security_field_is_not_printed() {
     );
     assert!(!format!("{:?}", oru.header).contains("hippo_secret"));
 }
+
+/// The inputs the fuzz target crashed on, replayed the way the target
+/// feeds them: whole, and as an MLLP stream in two pieces. Every message
+/// read from them must be answered with exactly one MSH and one MSA.
+#[test]
+fn fuzz_crashes_get_well_formed_acks() {
+    // CI's crash: MSH with a tab as field separator, an over-long control
+    // ID and garbage in MSH-12, which reached the ACK unescaped.
+    let crashes: [&[u8]; 1] = [include_bytes!(
+        "fuzz_regressions/crash-39c05b631cd5742a033d50716b7ece650d50b9c6"
+    )];
+    for data in crashes {
+        let mut frames = vec![data.to_vec()];
+        let mut decoder = crate::mllp::FrameDecoder::new(4096);
+        let (a, b) = data.split_at(data.len() / 2);
+        'pieces: for piece in [a, b] {
+            if decoder.push(piece).is_err() {
+                break;
+            }
+            while let Ok(next) = decoder.next_frame() {
+                match next {
+                    Some(frame) => frames.push(frame.to_vec()),
+                    None => continue 'pieces,
+                }
+            }
+            break;
+        }
+        assert!(frames.len() > 1, "the crash is inside an MLLP frame");
+        for frame in frames {
+            let (header, code, text, location) = match parse_oru(&frame, TODAY) {
+                Ok(message) => (Some(message.header), AckCode::Accept, "ok".to_owned(), None),
+                Err(r) => (r.header.map(|h| *h), r.code, r.reason, r.location),
+            };
+            let ack = crate::ack::build_ack(
+                header.as_ref(),
+                code,
+                &text,
+                location.as_ref(),
+                "20261203000000",
+                "A",
+            );
+            let segments: Vec<&str> = ack.split('\r').filter(|s| !s.is_empty()).collect();
+            assert!(segments[0].starts_with("MSH|^~\\&|"), "{ack:?}");
+            assert!(segments[1].starts_with("MSA|"), "{ack:?}");
+            assert_eq!(ack.matches("\rMSA|").count(), 1, "{ack:?}");
+            assert!(!ack.contains("\rMSH"), "{ack:?}");
+        }
+    }
+}
