@@ -49,6 +49,8 @@ pub mod second_factor;
 mod secrets;
 pub mod sql;
 mod staff_scope;
+#[cfg(test)]
+mod store_for_tests;
 pub mod switches;
 pub mod totp_enrolment;
 pub mod tree_heads;

@@ -705,35 +705,19 @@ pub(super) fn no_matching_patient() -> DomainError {
 mod tests {
     #![allow(clippy::expect_used)]
 
-    use sqlx::Row;
-
     /// Each identifier of a group is found through the primary key, never
     /// by reading all identifiers of the tenant (a facility has 100,000).
     #[tokio::test]
     async fn identifiers_are_looked_up_by_their_key() {
-        let dir = tempfile::tempdir().expect("temporary directory");
-        let store = crate::Store::open(&crate::StoreOptions {
-            database_url: None,
-            data_dir: dir.path().to_path_buf(),
-            build: "test".into(),
-            blob_url: None,
-            blob_options: Default::default(),
-            keys: None,
-        })
-        .await
-        .expect("store");
-        let sql = format!("EXPLAIN QUERY PLAN {}", super::identifiers_sql(3));
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for n in 0..3 {
-            query = query.bind("tenant").bind("LAB").bind(n.to_string());
-        }
-        let plan: Vec<String> = query
-            .fetch_all(&store.pool)
-            .await
-            .expect("plan")
-            .iter()
-            .map(|row| row.try_get("detail").expect("detail"))
-            .collect();
+        let (_dir, store) = crate::store_for_tests::sqlite_store().await;
+        let plan =
+            crate::store_for_tests::query_plan(&store, &super::identifiers_sql(3), |mut query| {
+                for n in 0..3 {
+                    query = query.bind("tenant").bind("LAB").bind(n.to_string());
+                }
+                query
+            })
+            .await;
         let by_key = plan
             .iter()
             .filter(|step| step.contains("sqlite_autoindex_patient_identifiers_1"))
